@@ -1,0 +1,55 @@
+/**
+ * Time as a dependency. Core never reads the wall clock; drivers get a Clock so tests can skew one node's
+ * clock or run a whole schedule on a ManualClock.
+ */
+export interface TimerHandle { cancel(): void }
+
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number
+  /** Runs `fn` once after `ms`; the handle cancels it. */
+  setTimer(fn: () => void, ms: number): TimerHandle
+}
+
+/** A clock that only moves when told to: deterministic tests and simulations. */
+export class ManualClock implements Clock {
+  private current: number
+  private nextId = 0
+  private readonly timers = new Map<number, { at: number, fn: () => void }>()
+
+  constructor (start = 0) {
+    this.current = start
+  }
+
+  now (): number {
+    return this.current
+  }
+
+  setTimer (fn: () => void, ms: number): TimerHandle {
+    const id = this.nextId++
+    this.timers.set(id, { at: this.current + Math.max(0, ms), fn })
+    return { cancel: () => { this.timers.delete(id) } }
+  }
+
+  /** Moves time forward, firing due timers in time order (ties in creation order). */
+  advance (ms: number): void {
+    const target = this.current + ms
+    for (;;) {
+      let nextId: number | undefined
+      let nextAt = Infinity
+      for (const [id, t] of this.timers) {
+        if (t.at <= target && t.at < nextAt) { nextAt = t.at; nextId = id }
+      }
+      if (nextId === undefined) break
+      const timer = this.timers.get(nextId)!
+      this.timers.delete(nextId)
+      this.current = Math.max(this.current, timer.at)
+      timer.fn()
+    }
+    this.current = target
+  }
+
+  get pendingTimers (): number {
+    return this.timers.size
+  }
+}

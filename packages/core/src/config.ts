@@ -1,0 +1,240 @@
+/**
+ * Node configuration: types, defaults and the pure precedence rule flags > SHOAL_* env > config file >
+ * defaults. Each value is checked here; a bad one raises ConfigError naming field, value and expectation.
+ */
+import * as C from './constants.js'
+import { ConfigError } from './errors.js'
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
+export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'silent']
+export type LogFormat = 'json' | 'pretty'
+
+export interface MembershipConfig {
+  probeIntervalMs: number
+  probeTimeoutMs: number
+  indirectProbes: number
+  suspicionTimeoutMs: number
+  pushPullIntervalMs: number
+  deadMemberRetentionMs: number
+}
+
+export interface ShoalConfig {
+  dataDir: string
+  /** Scopes protocol ids and topics. */
+  swarm: string
+  /** Path to a libp2p pnet pre-shared key; set = private swarm. */
+  swarmKeyFile?: string
+  listen: string[]
+  rpc: { host: string, port: number, allowNonLoopback: boolean }
+  bootstrap: string[]
+  logLevel: LogLevel
+  logFormat: LogFormat
+  mdns: boolean
+  /** Enables debug.* RPC methods (partitions for fault tests). */
+  debug: boolean
+  /** Peer ids the connection gater refuses. */
+  deny: string[]
+  membership: MembershipConfig
+  gossip: { maxMessageBytes: number }
+  connections: { maxConnections: number, inboundPerSecondPerHost: number, maxIncomingPending: number }
+}
+
+/** What the user can set: the same shape, every field optional. */
+export type ConfigInput = {
+  [K in keyof ShoalConfig]?: ShoalConfig[K] extends string[] ? string[]
+    : ShoalConfig[K] extends Record<string, unknown> ? Partial<ShoalConfig[K]> : ShoalConfig[K]
+}
+
+export function defaultConfig (dataDir: string): ShoalConfig {
+  return {
+    dataDir,
+    swarm: C.DEFAULT_SWARM,
+    listen: [...C.DEFAULT_LISTEN],
+    rpc: { host: C.DEFAULT_RPC_HOST, port: C.DEFAULT_RPC_PORT, allowNonLoopback: false },
+    bootstrap: [],
+    logLevel: 'info',
+    logFormat: 'json',
+    mdns: false,
+    debug: false,
+    deny: [],
+    membership: {
+      probeIntervalMs: C.PROBE_INTERVAL_MS,
+      probeTimeoutMs: C.PROBE_TIMEOUT_MS,
+      indirectProbes: C.INDIRECT_PROBES,
+      suspicionTimeoutMs: C.SUSPICION_TIMEOUT_MS,
+      pushPullIntervalMs: C.PUSH_PULL_INTERVAL_MS,
+      deadMemberRetentionMs: C.DEAD_MEMBER_RETENTION_MS
+    },
+    gossip: { maxMessageBytes: C.MAX_GOSSIP_MESSAGE_BYTES },
+    connections: {
+      maxConnections: C.MAX_CONNECTIONS,
+      inboundPerSecondPerHost: C.INBOUND_CONNECTIONS_PER_SECOND_PER_HOST,
+      maxIncomingPending: C.MAX_INCOMING_PENDING_CONNECTIONS
+    }
+  }
+}
+
+export interface ConfigSources {
+  /** Parsed config file (JSON), if any. */
+  file?: unknown
+  /** process.env or a test's stand-in. */
+  env?: Record<string, string | undefined>
+  /** Already-parsed command-line flags. */
+  flags?: ConfigInput
+  /** Default data dir (e.g. ~/.shoal) when neither flag nor env name one. */
+  defaultDataDir: string
+}
+
+/** Where the data dir comes from (the config file lives inside it, so it cannot come from the file). */
+export function resolveDataDir (sources: Pick<ConfigSources, 'env' | 'flags' | 'defaultDataDir'>): string {
+  const dir = sources.flags?.dataDir ?? nonEmpty(sources.env?.SHOAL_DATA_DIR) ?? sources.defaultDataDir
+  if (typeof dir !== 'string' || dir.length === 0) throw new ConfigError('dataDir', dir, 'a directory path')
+  return dir
+}
+
+export function resolveConfig (sources: ConfigSources): ShoalConfig {
+  const dataDir = resolveDataDir(sources)
+  const fromFile = checkFileShape(sources.file)
+  const fromEnv = configFromEnv(sources.env ?? {})
+  const merged = mergeInputs(defaultConfig(dataDir), fromFile, fromEnv, sources.flags ?? {})
+  merged.dataDir = dataDir
+  return validateConfig(merged)
+}
+
+/** Environment variables: SHOAL_<FIELD>, lists comma-separated. */
+export function configFromEnv (env: Record<string, string | undefined>): ConfigInput {
+  const out: ConfigInput = {}
+  const str = (name: string): string | undefined => nonEmpty(env[name])
+  const list = (name: string): string[] | undefined => str(name)?.split(',').map(s => s.trim()).filter(Boolean)
+  const bool = (name: string, field: string): boolean | undefined => {
+    const v = str(name)
+    if (v === undefined) return undefined
+    if (/^(1|true|yes|on)$/i.test(v)) return true
+    if (/^(0|false|no|off)$/i.test(v)) return false
+    throw new ConfigError(field, v, `true or false (from ${name})`)
+  }
+  const swarm = str('SHOAL_SWARM'); if (swarm !== undefined) out.swarm = swarm
+  const key = str('SHOAL_SWARM_KEY'); if (key !== undefined) out.swarmKeyFile = key
+  const listen = list('SHOAL_LISTEN'); if (listen !== undefined) out.listen = listen
+  const bootstrap = list('SHOAL_BOOTSTRAP'); if (bootstrap !== undefined) out.bootstrap = bootstrap
+  const rpc = str('SHOAL_RPC'); if (rpc !== undefined) out.rpc = parseHostPort(rpc, 'rpc')
+  const level = str('SHOAL_LOG_LEVEL'); if (level !== undefined) out.logLevel = level as LogLevel
+  const format = str('SHOAL_LOG_FORMAT'); if (format !== undefined) out.logFormat = format as LogFormat
+  const mdns = bool('SHOAL_MDNS', 'mdns'); if (mdns !== undefined) out.mdns = mdns
+  const debug = bool('SHOAL_DEBUG', 'debug'); if (debug !== undefined) out.debug = debug
+  return out
+}
+
+/** "HOST:PORT", "[::1]:PORT" or ":PORT". */
+export function parseHostPort (text: string, field: string): { host?: string, port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim())
+  const port = m === null ? NaN : Number(m[3])
+  if (m === null || !(port >= 0 && port <= 65535)) {
+    throw new ConfigError(field, text, 'HOST:PORT, e.g. 127.0.0.1:7701 (port 0 picks a free one)')
+  }
+  const host = m[1] ?? m[2]
+  return host === undefined || host === '' ? { port } : { host, port }
+}
+
+const NESTED = ['rpc', 'membership', 'gossip', 'connections'] as const
+
+function mergeInputs (base: ShoalConfig, ...layers: ConfigInput[]): ShoalConfig {
+  const out: Record<string, unknown> = { ...base }
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue
+      if ((NESTED as readonly string[]).includes(k) && isPlainObject(v)) {
+        out[k] = { ...(out[k] as object), ...stripUndefined(v) }
+      } else {
+        out[k] = v
+      }
+    }
+  }
+  return out as unknown as ShoalConfig
+}
+
+const TOP_FIELDS: ReadonlySet<string> = new Set(Object.keys(defaultConfig('x')).concat('swarmKeyFile'))
+
+function checkFileShape (file: unknown): ConfigInput {
+  if (file === undefined) return {}
+  if (!isPlainObject(file)) throw new ConfigError('(config file)', file, 'a JSON object')
+  const defaults = defaultConfig('x') as unknown as Record<string, unknown>
+  for (const [k, v] of Object.entries(file)) {
+    if (!TOP_FIELDS.has(k)) throw new ConfigError(k, v, `a known field (${[...TOP_FIELDS].join(', ')})`)
+    if (k === 'dataDir') throw new ConfigError('dataDir', v, 'no dataDir in the config file (use --data-dir or SHOAL_DATA_DIR)')
+    const nested = defaults[k]
+    if (isPlainObject(nested)) {
+      if (!isPlainObject(v)) throw new ConfigError(k, v, 'an object')
+      for (const sub of Object.keys(v)) {
+        if (!(sub in nested)) throw new ConfigError(`${k}.${sub}`, v[sub], `a known field (${Object.keys(nested).join(', ')})`)
+      }
+    }
+  }
+  return file as ConfigInput
+}
+
+/** Checks every field of a fully merged config. */
+export function validateConfig (c: ShoalConfig): ShoalConfig {
+  str(c.swarm, 'swarm')
+  if (!C.SWARM_NAME_PATTERN.test(c.swarm)) throw new ConfigError('swarm', c.swarm, 'lowercase letters, digits and dashes, 1-32 characters')
+  if (c.swarmKeyFile !== undefined) str(c.swarmKeyFile, 'swarmKeyFile')
+  multiaddrList(c.listen, 'listen', 1)
+  multiaddrList(c.bootstrap, 'bootstrap', 0)
+  str(c.rpc.host, 'rpc.host')
+  int(c.rpc.port, 'rpc.port', 0, 65535)
+  bool(c.rpc.allowNonLoopback, 'rpc.allowNonLoopback')
+  if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError('logLevel', c.logLevel, `one of ${LOG_LEVELS.join(', ')}`)
+  if (c.logFormat !== 'json' && c.logFormat !== 'pretty') throw new ConfigError('logFormat', c.logFormat, 'json or pretty')
+  bool(c.mdns, 'mdns')
+  bool(c.debug, 'debug')
+  if (!Array.isArray(c.deny)) throw new ConfigError('deny', c.deny, 'a list of peer ids')
+  c.deny.forEach((p, i) => { str(p, `deny[${i}]`) })
+  const m = c.membership
+  int(m.probeIntervalMs, 'membership.probeIntervalMs', 50, 60_000)
+  int(m.probeTimeoutMs, 'membership.probeTimeoutMs', 10, 60_000)
+  if (m.probeTimeoutMs >= m.probeIntervalMs) {
+    throw new ConfigError('membership.probeTimeoutMs', m.probeTimeoutMs, `less than membership.probeIntervalMs (${m.probeIntervalMs})`)
+  }
+  int(m.indirectProbes, 'membership.indirectProbes', 0, 16)
+  int(m.suspicionTimeoutMs, 'membership.suspicionTimeoutMs', 100, 600_000)
+  int(m.pushPullIntervalMs, 'membership.pushPullIntervalMs', 100, 3_600_000)
+  int(m.deadMemberRetentionMs, 'membership.deadMemberRetentionMs', 1000, 30 * 24 * 3_600_000)
+  int(c.gossip.maxMessageBytes, 'gossip.maxMessageBytes', 256, 4 * 1024 * 1024)
+  int(c.connections.maxConnections, 'connections.maxConnections', 2, 100_000)
+  int(c.connections.inboundPerSecondPerHost, 'connections.inboundPerSecondPerHost', 1, 100_000)
+  int(c.connections.maxIncomingPending, 'connections.maxIncomingPending', 1, 100_000)
+  return c
+}
+
+function str (v: unknown, field: string): void {
+  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(field, v, 'a non-empty string')
+}
+
+function bool (v: unknown, field: string): void {
+  if (typeof v !== 'boolean') throw new ConfigError(field, v, 'true or false')
+}
+
+function int (v: unknown, field: string, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(field, v, `an integer from ${min} to ${max}`)
+  }
+}
+
+function multiaddrList (v: unknown, field: string, min: number): void {
+  if (!Array.isArray(v) || v.length < min) throw new ConfigError(field, v, `a list of at least ${min} multiaddr(s)`)
+  v.forEach((a, i) => {
+    if (typeof a !== 'string' || !a.startsWith('/')) throw new ConfigError(`${field}[${i}]`, a, 'a multiaddr such as /ip4/127.0.0.1/tcp/7700')
+  })
+}
+
+function nonEmpty (v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v.trim()
+}
+
+function isPlainObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function stripUndefined (o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+}

@@ -1,0 +1,51 @@
+/**
+ * Every default has a home and a reason. Numbers that trade something off say what and where they came from.
+ */
+
+/** Protocol and topic ids carry the swarm name so two swarms never mix routing tables or gossip. */
+export const PROTOCOL_PREFIX = '/shoal'
+export const DEFAULT_SWARM = 'default'
+/** Swarm names end up in protocol ids and topic names: keep them short and path-safe. */
+export const SWARM_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/
+
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/7700']
+export const DEFAULT_RPC_HOST = '127.0.0.1'
+export const DEFAULT_RPC_PORT = 7701
+
+// SWIM timings. hashicorp/memberlist's LAN config probes every 1 s with a 500 ms timeout, 3 indirect probes
+// and SuspicionMult 4. We keep the probe period, use 3 s of suspicion (4 s at memberlist's scale) so a dead
+// member is declared within the 10 s bound even when it is probed last in a round, and add a fast path:
+// a dropped connection triggers an immediate probe of that member.
+export const PROBE_INTERVAL_MS = 1000
+export const PROBE_TIMEOUT_MS = 500
+export const INDIRECT_PROBES = 3
+export const SUSPICION_TIMEOUT_MS = 3000
+/** Full state exchange with a random member (memberlist: 30 s); repairs anything piggybacking missed. */
+export const PUSH_PULL_INTERVAL_MS = 15_000
+/** Dead and left members stay in the view this long so operators can see what happened, then go. */
+export const DEAD_MEMBER_RETENTION_MS = 60 * 60 * 1000
+/** memberlist RetransmitMult: each update is piggybacked about mult * log10(n + 1) times. */
+export const RETRANSMIT_MULT = 4
+/** Updates piggybacked on one probe message; bounds message size. */
+export const MAX_PIGGYBACK_UPDATES = 16
+
+/** Gossip envelopes above this are rejected by every validator (and lower the sender's score). */
+export const MAX_GOSSIP_MESSAGE_BYTES = 64 * 1024
+/** Frames of our own stream protocols; a peer that sends more is cut off. */
+export const MAX_FRAME_BYTES = 1024 * 1024
+/** Members we accept in one full-state exchange; bounds memory against a hostile peer. */
+export const MAX_MEMBERS_PER_SYNC = 4096
+export const MAX_ADDRS_PER_MEMBER = 16
+export const MAX_CAPABILITIES = 64
+
+// js-libp2p accepts 5 inbound connections per second per host and 10 pending by default. On a loopback or
+// LAN swarm every peer is the same host (127.0.0.1), so a 5-10 node swarm forming at once trips the limit
+// and sees ECONNRESET. We allow bursts of a few dozen; maxConnections stays at libp2p's 300.
+export const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 100
+export const MAX_INCOMING_PENDING_CONNECTIONS = 64
+export const MAX_CONNECTIONS = 300
+
+/** Nothing on the network waits forever: default for a dial or request without its own signal. */
+export const DEFAULT_NETWORK_TIMEOUT_MS = 10_000
+/** Graceful stop: announce departure, then close; the daemon exits within 5 s. */
+export const LEAVE_ANNOUNCE_TIMEOUT_MS = 1500

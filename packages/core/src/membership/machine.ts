@@ -1,0 +1,285 @@
+/**
+ * The SWIM state machine (Das et al. 2002, with hashicorp/memberlist's incarnation rules). Pure: time comes in
+ * with each input, randomness from the injected Rng; the driver performs the returned effects.
+ */
+import { RETRANSMIT_MULT } from '../constants.js'
+import { sample, shuffled } from '../rng.js'
+import type { Rng } from '../rng.js'
+import type { Member, MemberMeta, MemberState, MemberUpdate, MembershipEffect, MembershipInput, MembershipTimings } from './types.js'
+
+export interface MembershipMachineInit {
+  selfId: string
+  meta: MemberMeta
+  /** Start above any earlier life of this node: the driver passes its boot time in ms. */
+  incarnation: number
+  now: number
+  timings: MembershipTimings
+  rng: Rng
+}
+
+interface Queued { update: MemberUpdate, transmits: number }
+
+export class MembershipMachine {
+  private readonly selfId: string
+  private self: Member
+  private readonly members = new Map<string, Member>()
+  private readonly suspectDeadlines = new Map<string, number>()
+  private readonly timings: MembershipTimings
+  private readonly rng: Rng
+  private readonly queue = new Map<string, Queued>()
+  private readonly inFlight = new Map<number, string>()
+  private probeOrder: string[] = []
+  private seq = 0
+  private nextProbeAt: number
+  private nextPushPullAt: number
+
+  constructor (init: MembershipMachineInit) {
+    this.selfId = init.selfId
+    this.timings = init.timings
+    this.rng = init.rng
+    this.self = { id: init.selfId, state: 'alive', incarnation: init.incarnation, lastSeen: init.now, stateSince: init.now, ...copyMeta(init.meta) }
+    this.nextProbeAt = init.now
+    this.nextPushPullAt = init.now + this.timings.pushPullIntervalMs
+    this.enqueue(this.aliveUpdate())
+  }
+
+  /** Every member this node knows, itself included. */
+  view (): Member[] {
+    return [{ ...this.self }, ...[...this.members.values()].map(m => ({ ...m }))]
+  }
+
+  get (id: string): Member | undefined {
+    if (id === this.selfId) return { ...this.self }
+    const m = this.members.get(id)
+    return m === undefined ? undefined : { ...m }
+  }
+
+  get incarnation (): number {
+    return this.self.incarnation
+  }
+
+  /** Live members other than this node: probe targets and gossip partners. */
+  liveMembers (): string[] {
+    return [...this.members.values()].filter(m => m.state === 'alive' || m.state === 'suspect').map(m => m.id)
+  }
+
+  /** One update per known member (self included): the full state for a push-pull exchange. */
+  fullState (): MemberUpdate[] {
+    return [this.selfUpdate(), ...[...this.members.values()].map(updateFor)]
+  }
+
+  /**
+   * Updates to piggyback on an outgoing message. Each is sent about RETRANSMIT_MULT * log10(n + 1) times,
+   * least-sent first, so news spreads epidemically without growing messages.
+   */
+  takePiggyback (max: number): MemberUpdate[] {
+    const limit = RETRANSMIT_MULT * Math.max(1, Math.ceil(Math.log10(this.members.size + 2)))
+    const picked = [...this.queue.entries()].sort((a, b) => a[1].transmits - b[1].transmits).slice(0, max)
+    for (const [id, q] of picked) {
+      q.transmits++
+      if (q.transmits >= limit) this.queue.delete(id)
+    }
+    return picked.map(([, q]) => q.update)
+  }
+
+  step (input: MembershipInput): MembershipEffect[] {
+    const effects: MembershipEffect[] = []
+    switch (input.type) {
+      case 'tick': this.onTick(input.now, effects); break
+      case 'probe-result': this.onProbeResult(input, effects); break
+      case 'updates':
+        if (input.from !== undefined) this.touch(input.from, input.now)
+        for (const u of input.updates) this.apply(u, input.now, effects)
+        break
+      case 'heard-from': this.touch(input.peer, input.now); break
+      case 'connection-lost': this.onConnectionLost(input.peer, effects); break
+      case 'leave': this.onLeave(input.now, effects); break
+      case 'set-meta': this.onSetMeta(input.meta, effects); break
+    }
+    return effects
+  }
+
+  private onTick (now: number, effects: MembershipEffect[]): void {
+    if (this.self.state === 'left') return
+    for (const [id, deadline] of this.suspectDeadlines) {
+      const m = this.members.get(id)
+      if (m === undefined || m.state !== 'suspect') { this.suspectDeadlines.delete(id); continue }
+      if (deadline <= now) {
+        const update: MemberUpdate = { kind: 'dead', id, incarnation: m.incarnation, from: this.selfId }
+        this.apply(update, now, effects)
+        effects.push({ type: 'broadcast', update })
+      }
+    }
+    for (const m of [...this.members.values()]) {
+      if ((m.state === 'dead' || m.state === 'left') && now - m.stateSince >= this.timings.deadMemberRetentionMs) {
+        this.members.delete(m.id)
+        this.queue.delete(m.id)
+        effects.push({ type: 'removed', id: m.id })
+      }
+    }
+    if (now >= this.nextProbeAt) {
+      this.nextProbeAt = now + this.timings.probeIntervalMs
+      const target = this.nextProbeTarget()
+      if (target !== undefined) this.probe(target, effects)
+    }
+    if (now >= this.nextPushPullAt) {
+      this.nextPushPullAt = now + this.timings.pushPullIntervalMs
+      const [peer] = sample(this.liveMembers(), 1, this.rng)
+      if (peer !== undefined) effects.push({ type: 'push-pull', peer })
+    }
+  }
+
+  /** Round-robin over a shuffled list, reshuffled each pass (SWIM's bounded time to first detection). */
+  private nextProbeTarget (): string | undefined {
+    for (let attempts = 0; attempts < 2; attempts++) {
+      while (this.probeOrder.length > 0) {
+        const id = this.probeOrder.shift()!
+        const m = this.members.get(id)
+        if (m !== undefined && (m.state === 'alive' || m.state === 'suspect') && !this.isInFlight(id)) return id
+      }
+      this.probeOrder = shuffled(this.liveMembers(), this.rng)
+    }
+    return undefined
+  }
+
+  private isInFlight (id: string): boolean {
+    for (const target of this.inFlight.values()) if (target === id) return true
+    return false
+  }
+
+  private probe (target: string, effects: MembershipEffect[]): void {
+    const seq = ++this.seq
+    this.inFlight.set(seq, target)
+    const via = sample(this.liveMembers().filter(id => id !== target && this.members.get(id)?.state === 'alive'), this.timings.indirectProbes, this.rng)
+    effects.push({ type: 'probe', target, seq, via, timeoutMs: this.timings.probeTimeoutMs })
+  }
+
+  private onProbeResult (input: Extract<MembershipInput, { type: 'probe-result' }>, effects: MembershipEffect[]): void {
+    if (this.inFlight.get(input.seq) !== input.target) return
+    this.inFlight.delete(input.seq)
+    if (input.ok) {
+      this.touch(input.target, input.now)
+      return
+    }
+    const m = this.members.get(input.target)
+    if (m === undefined || m.state !== 'alive' || this.self.state === 'left') return
+    const update: MemberUpdate = { kind: 'suspect', id: m.id, incarnation: m.incarnation, from: this.selfId }
+    this.apply(update, input.now, effects)
+    effects.push({ type: 'broadcast', update })
+  }
+
+  private onConnectionLost (peer: string, effects: MembershipEffect[]): void {
+    const m = this.members.get(peer)
+    if (m === undefined || m.state !== 'alive' || this.self.state === 'left' || this.isInFlight(peer)) return
+    this.probe(peer, effects)
+  }
+
+  private onLeave (now: number, effects: MembershipEffect[]): void {
+    if (this.self.state === 'left') return
+    const previous = this.self.state
+    this.self = { ...this.self, state: 'left', stateSince: now }
+    const update: MemberUpdate = { kind: 'left', id: this.selfId, incarnation: this.self.incarnation }
+    this.enqueue(update)
+    effects.push({ type: 'changed', member: { ...this.self }, previous }, { type: 'broadcast', update })
+  }
+
+  private onSetMeta (meta: Partial<MemberMeta>, effects: MembershipEffect[]): void {
+    this.self = { ...this.self, ...copyMeta({ ...this.self, ...meta }), incarnation: this.self.incarnation + 1 }
+    const update = this.aliveUpdate()
+    this.enqueue(update)
+    effects.push({ type: 'broadcast', update })
+  }
+
+  private touch (id: string, now: number): void {
+    const m = this.members.get(id)
+    if (m !== undefined) m.lastSeen = now
+  }
+
+  /** memberlist's rules: only a higher incarnation overrides; suspicion and death are refuted by the member. */
+  private apply (u: MemberUpdate, now: number, effects: MembershipEffect[]): void {
+    if (u.id === this.selfId) {
+      this.applyAboutSelf(u, effects)
+      return
+    }
+    const m = this.members.get(u.id)
+    if (m === undefined) {
+      // Only an `alive` introduces a member; news of the death of a stranger carries nothing to act on.
+      if (u.kind !== 'alive') return
+      const member: Member = { id: u.id, state: 'alive', incarnation: u.incarnation, lastSeen: 0, stateSince: now, ...copyMeta(u) }
+      this.members.set(u.id, member)
+      this.enqueue(u)
+      effects.push({ type: 'changed', member: { ...member }, previous: undefined })
+      return
+    }
+    let next: MemberState | undefined
+    switch (u.kind) {
+      case 'alive':
+        if (u.incarnation <= m.incarnation) return
+        Object.assign(m, copyMeta(u))
+        m.incarnation = u.incarnation
+        next = 'alive'
+        break
+      case 'suspect':
+        if (m.state === 'dead' || m.state === 'left' || u.incarnation < m.incarnation) return
+        if (m.state === 'suspect' && u.incarnation === m.incarnation) return
+        m.incarnation = u.incarnation
+        next = 'suspect'
+        break
+      case 'dead':
+      case 'left':
+        if (m.state === 'left' || (m.state === 'dead' && u.kind === 'dead') || u.incarnation < m.incarnation) return
+        m.incarnation = u.incarnation
+        next = u.kind
+        break
+    }
+    this.enqueue(u)
+    const previous = m.state
+    if (next === 'suspect' && previous !== 'suspect') this.suspectDeadlines.set(m.id, now + this.timings.suspicionTimeoutMs)
+    if (next !== 'suspect') this.suspectDeadlines.delete(m.id)
+    if (next !== previous) {
+      m.state = next
+      m.stateSince = now
+      effects.push({ type: 'changed', member: { ...m }, previous })
+    }
+  }
+
+  /** Someone says we are suspect, dead or left (an earlier life of ours, or a false alarm): refute it. */
+  private applyAboutSelf (u: MemberUpdate, effects: MembershipEffect[]): void {
+    if (this.self.state === 'left') return
+    if (u.kind === 'alive' && u.incarnation <= this.self.incarnation) return
+    if (u.kind !== 'alive' && u.incarnation < this.self.incarnation) return
+    this.self = { ...this.self, incarnation: u.incarnation + 1 }
+    const update = this.aliveUpdate()
+    this.enqueue(update)
+    effects.push({ type: 'broadcast', update })
+  }
+
+  private aliveUpdate (): MemberUpdate {
+    return { kind: 'alive', id: this.selfId, incarnation: this.self.incarnation, ...copyMeta(this.self) }
+  }
+
+  private selfUpdate (): MemberUpdate {
+    return this.self.state === 'left' ? { kind: 'left', id: this.selfId, incarnation: this.self.incarnation } : this.aliveUpdate()
+  }
+
+  /** A newer update about a member replaces the queued one (memberlist's invalidation). */
+  private enqueue (update: MemberUpdate): void {
+    this.queue.set(update.id, { update, transmits: 0 })
+  }
+}
+
+/** The update that describes a member's current state, for full-state exchanges. */
+function updateFor (m: Member): MemberUpdate {
+  switch (m.state) {
+    case 'alive': return { kind: 'alive', id: m.id, incarnation: m.incarnation, ...copyMeta(m) }
+    case 'suspect': return { kind: 'suspect', id: m.id, incarnation: m.incarnation, from: m.id }
+    // As in memberlist's mergeState: a peer's belief that a member is dead only makes us suspect it, so a
+    // stale view can never kill a live member outright; our own probes decide.
+    case 'dead': return { kind: 'suspect', id: m.id, incarnation: m.incarnation, from: m.id }
+    case 'left': return { kind: 'left', id: m.id, incarnation: m.incarnation }
+  }
+}
+
+function copyMeta (m: MemberMeta): MemberMeta {
+  return { addrs: [...m.addrs], version: m.version, capabilities: [...m.capabilities] }
+}
