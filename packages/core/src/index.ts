@@ -1,4 +1,5 @@
 export * from './errors.js'
+export * from './logger.js'
 export * from './clock.js'
 export * from './rng.js'
 export * as constants from './constants.js'

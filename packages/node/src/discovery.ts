@@ -1,0 +1,155 @@
+/**
+ * Keeps this node connected to the swarm: dials bootstrap addresses and peers remembered on disk at start,
+ * walks the DHT for peers it has not met, dials live members it is not connected to, and remembers every
+ * swarm peer it identifies so a restart needs no bootstrap address.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PeerId } from '@libp2p/interface'
+import type { Clock, Logger, Rng, TimerHandle } from '@shoal/core'
+import type { PeerRepository } from '@shoal/store'
+import type { ShoalLibp2p } from './libp2p.js'
+import type { MembershipService } from './membership-service.js'
+import type { SwarmProtocols } from './protocols.js'
+
+/** How often connectivity is checked; the first rounds run sooner so a new node joins fast. */
+const MAINTAIN_INTERVAL_MS = 3000
+const FIRST_ROUNDS_MS = [0, 500, 1500]
+/** A DHT random walk per this many maintain rounds (a walk costs a few dozen messages). */
+const WALK_EVERY_ROUNDS = 5
+const DIAL_TIMEOUT_MS = 5000
+/** Dials started per round, so a large membership does not open hundreds of sockets at once. */
+const MAX_DIALS_PER_ROUND = 16
+
+export interface DiscoveryComponents {
+  libp2p: ShoalLibp2p
+  clock: Clock
+  rng: Rng
+  logger: Logger
+  peers: PeerRepository
+  membership: MembershipService
+}
+
+export interface DiscoveryInit {
+  bootstrap: string[]
+  protocols: SwarmProtocols
+}
+
+export class DiscoveryService {
+  private readonly log: Logger
+  private readonly controller = new AbortController()
+  private timer?: TimerHandle
+  private round = 0
+  private running = false
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[], listenAddrs: Multiaddr[] }>): void => {
+    const { peerId, protocols, listenAddrs } = evt.detail
+    if (!protocols.includes(this.init.protocols.membership)) return
+    this.components.peers.remember(peerId.toString(), { addrs: listenAddrs.map(a => a.toString()), lastSeen: this.components.clock.now() })
+      .catch(err => { this.log.debug({ err: (err as Error).message }, 'could not remember peer') })
+  }
+
+  constructor (private readonly components: DiscoveryComponents, private readonly init: DiscoveryInit) {
+    this.log = components.logger.child({ component: 'shoal:node:discovery' })
+  }
+
+  start (): void {
+    if (this.running) return
+    this.running = true
+    this.components.libp2p.addEventListener('peer:identify', this.onIdentify)
+    for (const at of FIRST_ROUNDS_MS) this.components.clock.setTimer(() => { void this.maintain() }, at)
+    this.schedule()
+  }
+
+  stop (): void {
+    this.running = false
+    this.timer?.cancel()
+    this.controller.abort()
+    this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
+  }
+
+  private schedule (): void {
+    if (!this.running) return
+    this.timer = this.components.clock.setTimer(() => {
+      void this.maintain().finally(() => { this.schedule() })
+    }, MAINTAIN_INTERVAL_MS)
+  }
+
+  /** One connectivity round. Never throws. */
+  async maintain (): Promise<void> {
+    if (!this.running) return
+    this.round++
+    const { libp2p } = this.components
+    try {
+      if (libp2p.getPeers().length === 0) await this.dialSeeds()
+      await this.dialMembers()
+      if (this.round % WALK_EVERY_ROUNDS === 1) await this.randomWalk()
+    } catch (err) {
+      if (this.running) this.log.debug({ err: (err as Error).message }, 'maintenance round failed')
+    }
+  }
+
+  /** Bootstrap addresses and remembered peers: the ways in when we know nobody. */
+  private async dialSeeds (): Promise<void> {
+    const targets: Array<Multiaddr | PeerId> = []
+    for (const a of this.init.bootstrap) {
+      try { targets.push(multiaddr(a)) } catch { this.log.warn({ addr: a }, 'invalid bootstrap address') }
+    }
+    for (const known of await this.components.peers.list()) {
+      const id = peerIdFromString(known.peerId)
+      await this.components.libp2p.peerStore.merge(id, { multiaddrs: known.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } }) })
+      targets.push(id)
+    }
+    await this.dialAll(targets.slice(0, MAX_DIALS_PER_ROUND * 2), 'warn')
+  }
+
+  /** Live members we are not connected to (addresses came with their `alive` updates). */
+  private async dialMembers (): Promise<void> {
+    const { libp2p } = this.components
+    const connected = new Set(libp2p.getPeers().map(p => p.toString()))
+    const self = libp2p.peerId.toString()
+    const missing = this.components.membership.members()
+      .filter(m => m.state === 'alive' && m.id !== self && !connected.has(m.id))
+      .slice(0, MAX_DIALS_PER_ROUND)
+      .map(m => peerIdFromString(m.id))
+    await this.dialAll(missing)
+  }
+
+  /** Asks the DHT for the peers closest to a random key and dials those we are not connected to. */
+  private async randomWalk (): Promise<void> {
+    const { libp2p, rng } = this.components
+    const key = new Uint8Array(32).map(() => Math.floor(rng() * 256))
+    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS * 2)])
+    const found: PeerId[] = []
+    try {
+      for await (const ev of libp2p.services.dht.getClosestPeers(key, { signal })) {
+        if (ev.name === 'FINAL_PEER' && !ev.peer.id.equals(libp2p.peerId)) found.push(ev.peer.id)
+      }
+    } catch (err) {
+      this.log.trace({ err: (err as Error).message }, 'random walk ended early')
+    }
+    const connected = new Set(libp2p.getPeers().map(p => p.toString()))
+    await this.dialAll(found.filter(p => !connected.has(p.toString())).slice(0, MAX_DIALS_PER_ROUND))
+  }
+
+  private async dialAll (targets: Array<Multiaddr | PeerId>, level: 'debug' | 'warn' = 'debug'): Promise<void> {
+    await Promise.allSettled(targets.map(async t => {
+      const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+      try {
+        await this.components.libp2p.dial(t, { signal })
+      } catch (err) {
+        if (this.running) this.log[level]({ target: t.toString(), err: (err as Error).message }, dialFailureHint(err))
+      }
+    }))
+  }
+}
+
+/** The most likely cause, in words an operator can act on. */
+export function dialFailureHint (err: unknown): string {
+  const e = err as { name?: string, message?: string }
+  if (e.name === 'EncryptionFailedError' || /ECONNRESET|handshake/i.test(e.message ?? '')) {
+    return 'dial failed during the handshake: the peer is probably in another swarm (a different or missing swarm key)'
+  }
+  if (/ECONNREFUSED/.test(e.message ?? '')) return 'dial failed: nothing listens at that address'
+  return 'dial failed'
+}

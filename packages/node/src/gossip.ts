@@ -1,0 +1,101 @@
+/**
+ * Gossip topics with a validator each: every message is decoded through the versioned envelope codec before
+ * gossipsub forwards it; a bad one is rejected (lowering the sender's score), counted by reason, and never
+ * reaches a handler.
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { Message } from '@libp2p/gossipsub'
+import { EnvelopeCodec } from '@shoal/core'
+import type { Clock, Envelope, Logger, PayloadValidator, RejectReason } from '@shoal/core'
+import type { EventBus } from './events.js'
+import type { ShoalLibp2p } from './libp2p.js'
+
+export type GossipHandler<T> = (envelope: Envelope<T>, from: string) => void
+
+export interface GossipComponents {
+  libp2p: ShoalLibp2p
+  clock: Clock
+  logger: Logger
+  events: EventBus
+}
+
+export interface GossipInit {
+  maxMessageBytes: number
+}
+
+interface TopicEntry {
+  codec: EnvelopeCodec<unknown>
+  handler: GossipHandler<unknown>
+  /** Decoded by the validator, handed to the handler by the 'message' event (keyed by message). */
+  decoded: WeakMap<Message, Envelope<unknown>>
+}
+
+export class GossipService {
+  private readonly topics = new Map<string, TopicEntry>()
+  private readonly rejected = new Map<string, number>()
+  private readonly onMessage = (evt: CustomEvent<Message>): void => { this.deliver(evt.detail) }
+
+  constructor (private readonly components: GossipComponents, private readonly init: GossipInit) {}
+
+  /** Subscribes to `topic`; messages of the given types reach `handler` only after validation. */
+  register<T> (topic: string, validators: Record<string, PayloadValidator<T>>, handler: GossipHandler<T>): void {
+    const codec = new EnvelopeCodec<unknown>({ maxBytes: this.init.maxMessageBytes, validators })
+    const entry: TopicEntry = { codec, handler: handler as GossipHandler<unknown>, decoded: new WeakMap() }
+    this.topics.set(topic, entry)
+    const pubsub = this.components.libp2p.services.pubsub
+    pubsub.topicValidators.set(topic, (peer, msg) => {
+      const result = codec.decode(msg.data)
+      if (!result.ok) {
+        this.countReject(topic, peer.toString(), result.reason, result.detail)
+        return TopicValidatorResult.Reject
+      }
+      entry.decoded.set(msg, result.envelope)
+      return TopicValidatorResult.Accept
+    })
+    pubsub.subscribe(topic)
+  }
+
+  start (): void {
+    this.components.libp2p.services.pubsub.addEventListener('message', this.onMessage)
+  }
+
+  stop (): void {
+    this.components.libp2p.services.pubsub.removeEventListener('message', this.onMessage)
+  }
+
+  async publish<T> (topic: string, type: string, payload: T): Promise<number> {
+    const entry = this.topics.get(topic)
+    if (entry === undefined) throw new Error(`topic ${topic} is not registered`)
+    const bytes = entry.codec.encode(type, payload, this.components.clock.now())
+    const result = await this.components.libp2p.services.pubsub.publish(topic, bytes)
+    return result.recipients.length
+  }
+
+  /** Rejected messages by reason since start. */
+  rejections (): Record<string, number> {
+    return Object.fromEntries(this.rejected)
+  }
+
+  private deliver (msg: Message): void {
+    const entry = this.topics.get(msg.topic)
+    if (entry === undefined || msg.type !== 'signed') return
+    const envelope = entry.decoded.get(msg) ?? decodeOrUndefined(entry.codec, msg.data)
+    if (envelope === undefined) return
+    try {
+      entry.handler(envelope, msg.from.toString())
+    } catch (err) {
+      this.components.logger.warn({ topic: msg.topic, err: (err as Error).message }, 'gossip handler failed')
+    }
+  }
+
+  private countReject (topic: string, from: string, reason: RejectReason, detail: string): void {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
+    this.components.logger.debug({ topic, from, reason, detail }, 'gossip message rejected')
+    this.components.events.emit('gossip:rejected', { topic, from, reason })
+  }
+}
+
+function decodeOrUndefined (codec: EnvelopeCodec<unknown>, data: Uint8Array): Envelope<unknown> | undefined {
+  const r = codec.decode(data)
+  return r.ok ? r.envelope : undefined
+}

@@ -1,0 +1,121 @@
+/**
+ * Builds the libp2p node: TCP + Noise + Yamux, identify, ping, a swarm-scoped Kademlia DHT that works on
+ * loopback and LANs, gossipsub with strict signing, and pnet protection when a swarm key is set.
+ */
+import { createLibp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { memory } from '@libp2p/memory'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import type { Identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import type { KadDHT } from '@libp2p/kad-dht'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { preSharedKey } from '@libp2p/pnet'
+import type { PrivateKey } from '@libp2p/interface'
+import type { ShoalConfig } from '@shoal/core'
+import type { DenyList } from './gater.js'
+import type { SwarmProtocols } from './protocols.js'
+
+// A type alias, not an interface: libp2p's ServiceMap needs an implicit index signature.
+export type ShoalServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+export type ShoalLibp2p = Libp2p<ShoalServices>
+
+export interface Libp2pInit {
+  privateKey: PrivateKey
+  config: ShoalConfig
+  protocols: SwarmProtocols
+  denyList: DenyList
+  /** pnet key bytes when the swarm is private. */
+  swarmKey?: Uint8Array
+  /** 'memory' runs many nodes in one process for fast tests; addresses are then /memory/<name>. */
+  transport?: 'tcp' | 'memory'
+  /** Topics whose rejected messages lower the sender's score. */
+  topics: string[]
+}
+
+/** Gossipsub queues at most this much per peer before it drops the peer, instead of growing without bound. */
+const GOSSIP_OUTBOUND_BUFFER_BYTES = 8 * 1024 * 1024
+
+export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
+  const { config } = init
+  return await createLibp2p<ShoalServices>({
+    privateKey: init.privateKey,
+    addresses: { listen: config.listen },
+    // Only TCP (or memory for tests): pnet does not protect WebRTC or WebTransport, so a private swarm must
+    // never enable them.
+    transports: [init.transport === 'memory' ? memory() : tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(init.swarmKey !== undefined ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
+    connectionGater: init.denyList.gater(),
+    connectionManager: {
+      maxConnections: config.connections.maxConnections,
+      inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,
+      maxIncomingPendingConnections: config.connections.maxIncomingPending
+    },
+    services: {
+      identify: identify(),
+      // kad-dht and the connection monitor ping too; one outbound ping stream per peer (the default) collides.
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
+      dht: kadDHT({
+        protocol: init.protocols.dht,
+        // Server mode from the start: kad-dht otherwise waits for a public address that a LAN or loopback
+        // swarm never has, and answers no queries.
+        clientMode: false,
+        // Keep private (LAN, loopback) addresses in what we store and share; the default mapper strips them.
+        peerInfoMapper: passthroughMapper,
+        allowQueryWithZeroPeers: true,
+        initialQuerySelfInterval: 500
+      }),
+      pubsub: gossipsub({
+        globalSignaturePolicy: 'StrictSign',
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        maxInboundDataLength: config.gossip.maxMessageBytes + 1024,
+        maxOutboundBufferSize: GOSSIP_OUTBOUND_BUFFER_BYTES,
+        scoreParams: gossipScoreParams(init.topics),
+        scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80 }
+      })
+    }
+  })
+}
+
+/**
+ * Without per-topic score params a validator's Reject drops the message but costs the sender nothing. Every
+ * peer shares 127.0.0.1 on a loopback swarm, so the same-IP penalty (P6) is off.
+ */
+function gossipScoreParams (topics: string[]): Record<string, unknown> {
+  const topicParams = {
+    topicWeight: 1,
+    timeInMeshWeight: 0.01,
+    timeInMeshQuantum: 1000,
+    timeInMeshCap: 100,
+    firstMessageDeliveriesWeight: 1,
+    firstMessageDeliveriesDecay: 0.9,
+    firstMessageDeliveriesCap: 10,
+    meshMessageDeliveriesWeight: 0,
+    meshMessageDeliveriesDecay: 0.5,
+    meshMessageDeliveriesCap: 10,
+    meshMessageDeliveriesThreshold: 1,
+    meshMessageDeliveriesWindow: 10,
+    meshMessageDeliveriesActivation: 5000,
+    meshFailurePenaltyWeight: 0,
+    meshFailurePenaltyDecay: 0.5,
+    // Each rejected message costs 10 points (squared counter), decaying by 10% a heartbeat.
+    invalidMessageDeliveriesWeight: -10,
+    invalidMessageDeliveriesDecay: 0.9
+  }
+  return { IPColocationFactorWeight: 0, topics: Object.fromEntries(topics.map(t => [t, topicParams])) }
+}

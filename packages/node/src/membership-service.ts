@@ -1,0 +1,220 @@
+/**
+ * Drives core's SWIM machine over libp2p: ticks it, performs its effects (probes, indirect probes, full-state
+ * exchanges, gossip broadcasts) and feeds it what arrives. Protocol: docs/protocols/membership.md.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PeerId } from '@libp2p/interface'
+import { MembershipMachine, validateSwimMessage, validateMemberUpdate, list, constants } from '@shoal/core'
+import type { Clock, Logger, Member, MemberMeta, MemberUpdate, MembershipEffect, MembershipInput, MembershipTimings, Rng, SwimMessage, TimerHandle } from '@shoal/core'
+import type { EventBus } from './events.js'
+import type { GossipService } from './gossip.js'
+import type { ShoalLibp2p } from './libp2p.js'
+import type { SwarmProtocols } from './protocols.js'
+import { handleRequests, request } from './frames.js'
+
+/** The machine decides when to act; this is only how often it is asked. */
+const TICK_MS = 100
+const UPDATE_TYPE = 'membership.update'
+
+export interface MembershipComponents {
+  libp2p: ShoalLibp2p
+  clock: Clock
+  rng: Rng
+  logger: Logger
+  events: EventBus
+  gossip: GossipService
+}
+
+export interface MembershipInit {
+  timings: MembershipTimings
+  protocols: SwarmProtocols
+  meta: MemberMeta
+}
+
+export class MembershipService {
+  private readonly machine: MembershipMachine
+  private readonly log: Logger
+  private readonly controller = new AbortController()
+  private timer?: TimerHandle
+  private running = false
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(this.init.protocols.membership)) this.perform({ type: 'push-pull', peer: evt.detail.peerId.toString() })
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    this.input({ type: 'connection-lost', now: this.components.clock.now(), peer: evt.detail.toString() })
+  }
+
+  constructor (private readonly components: MembershipComponents, private readonly init: MembershipInit) {
+    this.log = components.logger.child({ component: 'shoal:node:membership' })
+    const now = components.clock.now()
+    this.machine = new MembershipMachine({
+      selfId: components.libp2p.peerId.toString(),
+      meta: init.meta,
+      // Boot time: a restarted node starts above every incarnation of its earlier life, so `alive` wins.
+      incarnation: now,
+      now,
+      timings: init.timings,
+      rng: components.rng
+    })
+  }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
+    const { libp2p } = this.components
+    await handleRequests(libp2p, this.init.protocols.membership, async (msg, from) => await this.answer(msg, from), {
+      logger: this.log,
+      timeoutMs: this.init.timings.probeIntervalMs * 2
+    })
+    this.components.gossip.register<{ updates: MemberUpdate[] }>(this.init.protocols.topics.membership, {
+      [UPDATE_TYPE]: payload => ({ updates: list((payload as { updates?: unknown })?.updates, 'payload.updates', constants.MAX_PIGGYBACK_UPDATES).map((u, i) => validateMemberUpdate(u, `payload.updates[${i}]`)) })
+    }, (envelope, from) => {
+      this.input({ type: 'updates', now: this.components.clock.now(), from, updates: envelope.payload.updates })
+    })
+    libp2p.addEventListener('peer:identify', this.onIdentify)
+    libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    this.schedule()
+  }
+
+  /** Announces departure (gossip plus a direct message to every live member), then stops. */
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.timer?.cancel()
+    const { libp2p, clock } = this.components
+    libp2p.removeEventListener('peer:identify', this.onIdentify)
+    libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    const effects = this.machine.step({ type: 'leave', now: clock.now() })
+    const signal = AbortSignal.timeout(constants.LEAVE_ANNOUNCE_TIMEOUT_MS)
+    const left = effects.flatMap(e => e.type === 'broadcast' ? [e.update] : [])
+    for (const e of effects) if (e.type === 'changed') this.components.events.emit('member:changed', { member: e.member, previous: e.previous })
+    await Promise.allSettled([
+      ...left.map(async u => await this.components.gossip.publish(this.init.protocols.topics.membership, UPDATE_TYPE, { updates: [u] })),
+      ...this.machine.liveMembers().map(async id => await request(libp2p, peerIdFromString(id), this.init.protocols.membership,
+        { v: 1, type: 'ping', seq: 0, updates: left } satisfies SwimMessage, { signal }))
+    ])
+    this.controller.abort()
+    await libp2p.unhandle(this.init.protocols.membership).catch(() => {})
+  }
+
+  members (): Member[] {
+    return this.machine.view()
+  }
+
+  member (id: string): Member | undefined {
+    return this.machine.get(id)
+  }
+
+  /** New addresses or capabilities: raises our incarnation and tells the swarm. */
+  setMeta (meta: Partial<MemberMeta>): void {
+    this.input({ type: 'set-meta', now: this.components.clock.now(), meta })
+  }
+
+  private schedule (): void {
+    if (!this.running) return
+    this.timer = this.components.clock.setTimer(() => {
+      this.input({ type: 'tick', now: this.components.clock.now() })
+      this.schedule()
+    }, TICK_MS)
+  }
+
+  private input (input: MembershipInput): void {
+    if (!this.running) return
+    for (const effect of this.machine.step(input)) this.perform(effect)
+  }
+
+  private perform (effect: MembershipEffect): void {
+    switch (effect.type) {
+      case 'probe': void this.probe(effect); break
+      case 'broadcast':
+        this.components.gossip.publish(this.init.protocols.topics.membership, UPDATE_TYPE, { updates: [effect.update] })
+          .catch(err => { this.log.debug({ err: (err as Error).message }, 'membership broadcast failed') })
+        break
+      case 'push-pull': void this.pushPull(effect.peer); break
+      case 'changed': this.onChanged(effect.member, effect.previous); break
+      case 'removed': this.components.events.emit('member:removed', { id: effect.id }); break
+    }
+  }
+
+  private onChanged (member: Member, previous: Member['state'] | undefined): void {
+    this.log.info({ member: member.id, from: previous ?? 'unknown', to: member.state, incarnation: member.incarnation }, `member ${member.state}`)
+    if (member.id !== this.components.libp2p.peerId.toString() && member.addrs.length > 0) {
+      const addrs = member.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
+      this.components.libp2p.peerStore.merge(peerIdFromString(member.id), { multiaddrs: addrs })
+        .catch(err => { this.log.debug({ err: (err as Error).message }, 'peer store merge failed') })
+    }
+    this.components.events.emit('member:changed', { member, previous })
+  }
+
+  /** SWIM probe: a direct ping, then pings through `via` that must answer within the same budget. */
+  private async probe (effect: Extract<MembershipEffect, { type: 'probe' }>): Promise<void> {
+    const { clock } = this.components
+    let ok = await this.ping(effect.target, effect.seq, effect.timeoutMs)
+    if (!ok && effect.via.length > 0) {
+      const signal = this.deadline(effect.timeoutMs)
+      const attempts = effect.via.map(async via => {
+        const reply = await this.send(via, { v: 1, type: 'ping-req', seq: effect.seq, target: effect.target, updates: this.piggyback() }, signal)
+        if (reply.type !== 'ack' || !reply.ok) throw new Error('indirect probe failed')
+      })
+      ok = await Promise.any(attempts).then(() => true, () => false)
+    }
+    this.input({ type: 'probe-result', now: clock.now(), target: effect.target, seq: effect.seq, ok })
+  }
+
+  private async ping (target: string, seq: number, timeoutMs: number): Promise<boolean> {
+    try {
+      const reply = await this.send(target, { v: 1, type: 'ping', seq, updates: this.piggyback() }, this.deadline(timeoutMs))
+      return reply.type === 'ack'
+    } catch (err) {
+      this.log.trace({ target, err: (err as Error).message }, 'ping failed')
+      return false
+    }
+  }
+
+  private async pushPull (peer: string): Promise<void> {
+    try {
+      const reply = await this.send(peer, { v: 1, type: 'sync', updates: this.machine.fullState() }, this.deadline(constants.DEFAULT_NETWORK_TIMEOUT_MS))
+      if (reply.type !== 'sync') throw new Error(`expected sync, got ${reply.type}`)
+    } catch (err) {
+      this.log.debug({ peer, err: (err as Error).message }, 'push-pull failed')
+    }
+  }
+
+  /** Sends one message and feeds the reply's updates to the machine. */
+  private async send (peer: string, message: SwimMessage, signal: AbortSignal): Promise<SwimMessage> {
+    const raw = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocols.membership, message, { signal })
+    const reply = validateSwimMessage(raw)
+    this.input({ type: 'updates', now: this.components.clock.now(), from: peer, updates: reply.updates })
+    return reply
+  }
+
+  /** Answers an incoming message; invalid input throws, which resets the stream. */
+  private async answer (raw: unknown, from: PeerId): Promise<SwimMessage> {
+    const msg = validateSwimMessage(raw)
+    const sender = from.toString()
+    this.input({ type: 'updates', now: this.components.clock.now(), from: sender, updates: msg.updates })
+    switch (msg.type) {
+      case 'ping':
+        return { v: 1, type: 'ack', seq: msg.seq, ok: true, updates: this.piggyback() }
+      case 'ping-req': {
+        const ok = await this.ping(msg.target, msg.seq, this.init.timings.probeTimeoutMs)
+        return { v: 1, type: 'ack', seq: msg.seq, ok, updates: this.piggyback() }
+      }
+      case 'sync':
+        return { v: 1, type: 'sync', updates: this.machine.fullState() }
+      case 'ack':
+        throw new Error('unexpected ack')
+    }
+  }
+
+  private piggyback (): MemberUpdate[] {
+    return this.machine.takePiggyback(constants.MAX_PIGGYBACK_UPDATES)
+  }
+
+  private deadline (ms: number): AbortSignal {
+    return AbortSignal.any([this.controller.signal, AbortSignal.timeout(ms)])
+  }
+}
+

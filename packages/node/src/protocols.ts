@@ -1,0 +1,20 @@
+/**
+ * Protocol ids and topic names, all scoped by swarm name so two swarms on one network never mix routing
+ * tables, membership or gossip. Versions end each id (docs/protocols/).
+ */
+import { constants } from '@shoal/core'
+
+export interface SwarmProtocols {
+  dht: string
+  membership: string
+  topics: { membership: string }
+}
+
+export function swarmProtocols (swarm: string): SwarmProtocols {
+  const base = `${constants.PROTOCOL_PREFIX}/${swarm}`
+  return {
+    dht: `${base}/kad/1.0.0`,
+    membership: `${base}/membership/1.0.0`,
+    topics: { membership: `${base}/membership/1` }
+  }
+}

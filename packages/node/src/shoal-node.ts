@@ -1,0 +1,174 @@
+/**
+ * The composition root: one libp2p node plus the services that drive core's state machines over it.
+ * Everything it needs is passed in (config, identity, clock, rng, logger), so tests can run many in one process.
+ */
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PrivateKey } from '@libp2p/interface'
+import { ShoalError, InvalidInputError, TimeoutError, UnavailableError, constants } from '@shoal/core'
+import type { Clock, Logger, Member, Rng, ShoalConfig } from '@shoal/core'
+import { openStore, PeerRepository } from '@shoal/store'
+import type { Store } from '@shoal/store'
+import { buildLibp2p } from './libp2p.js'
+import type { ShoalLibp2p } from './libp2p.js'
+import { DenyList } from './gater.js'
+import { EventBus } from './events.js'
+import { GossipService } from './gossip.js'
+import { MembershipService } from './membership-service.js'
+import { DiscoveryService } from './discovery.js'
+import { swarmProtocols } from './protocols.js'
+import { VERSION } from './version.js'
+
+export interface ShoalNodeComponents {
+  clock: Clock
+  rng: Rng
+  logger: Logger
+}
+
+export interface ShoalNodeInit {
+  config: ShoalConfig
+  privateKey: PrivateKey
+  swarmKey?: Uint8Array
+  transport?: 'tcp' | 'memory'
+  /** Capabilities advertised to the swarm (handlers this node runs, later). */
+  capabilities?: string[]
+}
+
+export interface NodeInfo {
+  peerId: string
+  addresses: string[]
+  swarm: string
+  private: boolean
+  version: string
+  startedAt: number
+  uptimeMs: number
+}
+
+export interface PeerInfo {
+  peerId: string
+  addresses: string[]
+  direction: string
+  /** Whether the peer speaks this swarm's membership protocol (a member, not just a libp2p peer). */
+  member: boolean
+}
+
+export interface ShoalNode {
+  readonly peerId: string
+  readonly events: EventBus
+  readonly libp2p: ShoalLibp2p
+  info(): NodeInfo
+  peers(): PeerInfo[]
+  members(): Member[]
+  connect(addr: string, opts?: { signal?: AbortSignal }): Promise<{ peerId: string }>
+  /** Fault injection (debug only): refuse these peers, closing any open connections to them. */
+  partition(deny: string[]): Promise<string[]>
+  /** Peer ids currently refused. */
+  denied(): string[]
+  stop(): Promise<void>
+}
+
+export async function createShoalNode (components: ShoalNodeComponents, init: ShoalNodeInit): Promise<ShoalNode> {
+  const { config } = init
+  const { clock } = components
+  const logger = components.logger
+  const protocols = swarmProtocols(config.swarm)
+  const denyList = new DenyList(config.deny)
+  const store: Store = await openStore(join(config.dataDir, 'db'))
+  let libp2p: ShoalLibp2p
+  try {
+    libp2p = await buildLibp2p({
+      privateKey: init.privateKey,
+      config,
+      protocols,
+      denyList,
+      swarmKey: init.swarmKey,
+      transport: init.transport,
+      topics: [protocols.topics.membership]
+    })
+  } catch (err) {
+    await store.close()
+    throw new ShoalError('ERR_START_FAILED', `could not start libp2p: ${(err as Error).message}`)
+  }
+  const events = new EventBus()
+  const gossip = new GossipService({ libp2p, clock, logger: logger.child({ component: 'shoal:node:gossip' }), events }, { maxMessageBytes: config.gossip.maxMessageBytes })
+  const addresses = (): string[] => libp2p.getMultiaddrs().map(a => a.toString())
+  const membership = new MembershipService({ libp2p, clock, rng: components.rng, logger, events, gossip }, {
+    timings: config.membership,
+    protocols,
+    meta: { addrs: addresses(), version: VERSION, capabilities: init.capabilities ?? [] }
+  })
+  const discovery = new DiscoveryService({ libp2p, clock, rng: components.rng, logger, peers: new PeerRepository(store), membership }, {
+    bootstrap: config.bootstrap,
+    protocols
+  })
+  const startedAt = clock.now()
+  gossip.start()
+  await membership.start()
+  discovery.start()
+  logger.info({ peerId: libp2p.peerId.toString(), addresses: addresses(), swarm: config.swarm, private: init.swarmKey !== undefined }, 'node started')
+
+  let stopping: Promise<void> | undefined
+  const memberIds = (): Set<string> => new Set(membership.members().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => m.id))
+
+  return {
+    peerId: libp2p.peerId.toString(),
+    events,
+    libp2p,
+    info: () => ({
+      peerId: libp2p.peerId.toString(),
+      addresses: addresses(),
+      swarm: config.swarm,
+      private: init.swarmKey !== undefined,
+      version: VERSION,
+      startedAt,
+      uptimeMs: clock.now() - startedAt
+    }),
+    peers: () => {
+      const members = memberIds()
+      const seen = new Map<string, PeerInfo>()
+      for (const c of libp2p.getConnections()) {
+        const id = c.remotePeer.toString()
+        const entry = seen.get(id) ?? { peerId: id, addresses: [], direction: c.direction, member: members.has(id) }
+        entry.addresses.push(c.remoteAddr.toString())
+        seen.set(id, entry)
+      }
+      return [...seen.values()]
+    },
+    members: () => membership.members(),
+    async connect (addr, opts) {
+      let ma
+      try {
+        ma = multiaddr(addr)
+      } catch (err) {
+        throw new InvalidInputError(`not a multiaddr: ${(err as Error).message}`, { field: 'addr' })
+      }
+      const signal = opts?.signal ?? AbortSignal.timeout(constants.DEFAULT_NETWORK_TIMEOUT_MS)
+      try {
+        const conn = await libp2p.dial(ma, { signal })
+        return { peerId: conn.remotePeer.toString() }
+      } catch (err) {
+        if (signal.aborted) throw new TimeoutError(`dialling ${addr} timed out`, { addr })
+        throw new UnavailableError(`could not connect to ${addr}: ${(err as Error).message}`, { addr })
+      }
+    },
+    async partition (deny) {
+      denyList.set(deny)
+      await Promise.allSettled(deny.map(async id => {
+        for (const c of libp2p.getConnections()) if (c.remotePeer.toString() === id) await c.close()
+      }))
+      return denyList.list()
+    },
+    denied: () => denyList.list(),
+    async stop () {
+      stopping ??= (async () => {
+        discovery.stop()
+        await membership.stop()
+        gossip.stop()
+        await libp2p.stop()
+        await store.close()
+        logger.info('node stopped')
+      })()
+      await stopping
+    }
+  }
+}

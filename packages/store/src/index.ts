@@ -1,0 +1,6 @@
+export { openStore, StoreError, STORE_ERRORS } from './store.js'
+export type { Store, BucketHandle } from './store.js'
+export { BUCKETS, SCHEMA_VERSION } from './buckets.js'
+export type { BucketName } from './buckets.js'
+export { PeerRepository, MAX_KNOWN_PEERS } from './peer-repository.js'
+export type { KnownPeer } from './peer-repository.js'
