@@ -1,0 +1,88 @@
+import { LOG_LEVELS, parseHostPort } from '@shoal/core'
+import type { ConfigInput, LogFormat, LogLevel } from '@shoal/core'
+import { startDaemon } from '../daemon.js'
+import { parse, str, strs } from '../args.js'
+import type { Io } from '../output.js'
+
+export const DAEMON_HELP = `Usage: shoal daemon [options]
+
+Runs a node in the foreground until SIGINT/SIGTERM (then announces its departure and exits 0).
+Settings come from flags, then SHOAL_* environment variables, then <data-dir>/config.json, then defaults.
+
+  --data-dir DIR          data dir (default ~/.shoal, $SHOAL_DATA_DIR); created if missing
+  --listen MULTIADDR      libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/7700; $SHOAL_LISTEN)
+  --rpc HOST:PORT         JSON-RPC endpoint (default 127.0.0.1:7701; port 0 picks one; $SHOAL_RPC)
+  --bootstrap MULTIADDR   a peer to join through, repeatable ($SHOAL_BOOTSTRAP, comma-separated)
+  --swarm NAME            swarm name ($SHOAL_SWARM)
+  --swarm-key FILE        private swarm: pnet key file ($SHOAL_SWARM_KEY)
+  --log-level LEVEL       ${LOG_LEVELS.join(', ')} (default info; $SHOAL_LOG_LEVEL)
+  --log-format FORMAT     json (default) or pretty ($SHOAL_LOG_FORMAT)
+  --rpc-allow-remote      serve RPC on a non-loopback address (the token then travels in clear text)
+  --debug                 enable debug.* RPC methods (fault injection for tests)`
+
+export function daemonFlags (values: Record<string, unknown>): ConfigInput {
+  const flags: ConfigInput = {}
+  const dataDir = str(values['data-dir']); if (dataDir !== undefined) flags.dataDir = dataDir
+  const listen = strs(values.listen); if (listen !== undefined && listen.length > 0) flags.listen = listen
+  const bootstrap = strs(values.bootstrap); if (bootstrap !== undefined && bootstrap.length > 0) flags.bootstrap = bootstrap
+  const swarm = str(values.swarm); if (swarm !== undefined) flags.swarm = swarm
+  const key = str(values['swarm-key']); if (key !== undefined) flags.swarmKeyFile = key
+  const level = str(values['log-level']); if (level !== undefined) flags.logLevel = level as LogLevel
+  const format = str(values['log-format']); if (format !== undefined) flags.logFormat = format as LogFormat
+  const rpc = str(values.rpc)
+  if (rpc !== undefined || values['rpc-allow-remote'] === true) {
+    flags.rpc = { ...(rpc !== undefined ? parseHostPort(rpc, 'rpc') : {}), ...(values['rpc-allow-remote'] === true ? { allowNonLoopback: true } : {}) }
+  }
+  if (values.debug === true) flags.debug = true
+  return flags
+}
+
+export const DAEMON_OPTIONS = {
+  'data-dir': { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  rpc: { type: 'string' },
+  bootstrap: { type: 'string', multiple: true },
+  swarm: { type: 'string' },
+  'swarm-key': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'rpc-allow-remote': { type: 'boolean' },
+  debug: { type: 'boolean' }
+} as const
+
+/** Graceful stop must finish within this, or the process exits anyway (the issue's 5 s bound, with margin). */
+const SHUTDOWN_DEADLINE_MS = 4500
+
+export async function daemonCommand (argv: string[], io: Io, env: Record<string, string | undefined>): Promise<number> {
+  const { values } = parse('daemon', argv, DAEMON_OPTIONS)
+  if (values.help === true) { io.out(DAEMON_HELP); return 0 }
+  const daemon = await startDaemon({ flags: daemonFlags(values), env })
+  const info = daemon.node.info()
+  if (daemon.initialised) io.out(`initialised a new data dir at ${daemon.config.dataDir}`)
+  io.out([
+    `shoal ${info.version} daemon running`,
+    `peer id:  ${info.peerId}`,
+    `swarm:    ${info.swarm}${info.private ? ' (private)' : ''}`,
+    ...info.addresses.map((a, i) => `${i === 0 ? 'listen:  ' : '         '} ${a}`),
+    `rpc:      ${daemon.rpcUrl}`,
+    `data dir: ${daemon.config.dataDir}`
+  ].join('\n'))
+
+  return await new Promise<number>(resolve => {
+    const shutdown = (signal: string): void => {
+      daemon.logger.info({ signal }, 'shutting down')
+      const force = setTimeout(() => {
+        daemon.logger.warn('graceful shutdown took too long; exiting anyway')
+        resolve(0)
+      }, SHUTDOWN_DEADLINE_MS)
+      force.unref()
+      daemon.stop().then(() => { clearTimeout(force); resolve(0) }, err => {
+        daemon.logger.error({ err: (err as Error).message }, 'error while stopping')
+        clearTimeout(force)
+        resolve(1)
+      })
+    }
+    process.once('SIGINT', () => { shutdown('SIGINT') })
+    process.once('SIGTERM', () => { shutdown('SIGTERM') })
+  })
+}

@@ -1,0 +1,106 @@
+/**
+ * Starts a daemon: resolves config (flags > SHOAL_* env > config file > defaults), loads the identity, starts
+ * the node and the RPC server, and writes daemon.json so the CLI can find it. Used by `shoal daemon` and tests.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { ConfigError, resolveConfig, resolveDataDir } from '@shoal/core'
+import type { ConfigInput, Logger, ShoalConfig } from '@shoal/core'
+import {
+  createLogger, createShoalNode, defaultDataDir, initDataDir, isInitialised, loadIdentity, readConfigFile,
+  readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, writeDaemonInfo
+} from '@shoal/node'
+import type { ShoalNode } from '@shoal/node'
+import { createRpcServer, shoalMethods, SHOAL_ERROR_TABLE } from '@shoal/rpc'
+import type { RpcContext } from '@shoal/rpc'
+
+export interface DaemonOptions {
+  flags: ConfigInput
+  env: Record<string, string | undefined>
+  /** Where JSON log lines go (stderr by default). */
+  logDestination?: NodeJS.WritableStream
+}
+
+export interface Daemon {
+  node: ShoalNode
+  config: ShoalConfig
+  rpcUrl: string
+  logger: Logger
+  /** Graceful: announce departure, close RPC and libp2p, remove daemon.json. Idempotent. */
+  stop(): Promise<void>
+  /** Whether the data dir was initialised by this start (no `shoal init` before). */
+  initialised: boolean
+}
+
+/** Loads and checks config without starting anything; throws ConfigError naming the bad field. */
+export async function loadConfig (flags: ConfigInput, env: Record<string, string | undefined>): Promise<ShoalConfig> {
+  const dataDir = resolveDataDir({ flags, env, defaultDataDir: defaultDataDir() })
+  const config = resolveConfig({ flags, env, file: await readConfigFile(dataDir), defaultDataDir: dataDir })
+  checkMultiaddrs(config.listen, 'listen')
+  checkMultiaddrs(config.bootstrap, 'bootstrap')
+  return config
+}
+
+export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
+  const dataDir = resolveDataDir({ flags: opts.flags, env: opts.env, defaultDataDir: defaultDataDir() })
+  let initialised = false
+  if (!(await isInitialised(dataDir))) {
+    await initDataDir({ dataDir })
+    initialised = true
+  }
+  const config = await loadConfig(opts.flags, opts.env)
+  const swarmKey = config.swarmKeyFile !== undefined ? await readSwarmKey(dataDir, config.swarmKeyFile) : undefined
+  const privateKey = await loadIdentity(dataDir)
+  const token = await readToken(dataDir)
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { swarm: config.swarm }, destination: opts.logDestination })
+  const node = await createShoalNode({ clock: systemClock, rng: systemRng, logger }, { config, privateKey, swarmKey })
+  const rpcLog = logger.child({ component: 'shoal:rpc' })
+  const rpc = createRpcServer<RpcContext>({
+    methods: shoalMethods,
+    context: { node, debug: config.debug },
+    token,
+    host: config.rpc.host,
+    port: config.rpc.port,
+    allowNonLoopback: config.rpc.allowNonLoopback,
+    errorTable: SHOAL_ERROR_TABLE,
+    onInternalError: err => { rpcLog.error({ err: (err as Error)?.stack ?? String(err) }, 'internal error in RPC handler') },
+    logger: {
+      debug: (msg, fields) => { rpcLog.debug(fields ?? {}, msg) },
+      warn: (msg, fields) => { rpcLog.warn(fields ?? {}, msg) }
+    }
+  })
+  let rpcUrl: string
+  try {
+    rpcUrl = (await rpc.start()).url
+  } catch (err) {
+    await node.stop()
+    throw err
+  }
+  await writeDaemonInfo(dataDir, { pid: process.pid, peerId: node.peerId, rpcUrl, listen: node.info().addresses, startedAt: Date.now() })
+
+  let stopping: Promise<void> | undefined
+  return {
+    node,
+    config,
+    rpcUrl,
+    logger,
+    initialised,
+    async stop () {
+      stopping ??= (async () => {
+        await rpc.stop()
+        await node.stop()
+        await removeDaemonInfo(dataDir)
+      })()
+      await stopping
+    }
+  }
+}
+
+function checkMultiaddrs (addrs: string[], field: string): void {
+  addrs.forEach((a, i) => {
+    try {
+      multiaddr(a)
+    } catch (err) {
+      throw new ConfigError(`${field}[${i}]`, a, `a valid multiaddr (${(err as Error).message})`)
+    }
+  })
+}

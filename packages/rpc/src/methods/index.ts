@@ -1,0 +1,86 @@
+/**
+ * Shoal's JSON-RPC methods. This table is the single source for the server's validation, the typed client,
+ * the CLI and docs/rpc.md (scripts/gen-rpc-docs.mjs).
+ */
+import { s } from '../schema.js'
+import { methodsFor } from '../method-table.js'
+import { RpcError, RpcErrorCode } from '../errors.js'
+import type { ErrorTable } from '../errors.js'
+import type { RpcContext } from './context.js'
+import { MEMBER, MULTIADDR, PEER, PEER_ID } from './schemas.js'
+
+export type { RpcContext } from './context.js'
+
+const define = methodsFor<RpcContext>()
+
+export const nodeInfo = define({
+  name: 'node.info',
+  description: "This node's identity, addresses, swarm, version and uptime.",
+  params: s.object({}),
+  result: s.object({
+    peerId: PEER_ID,
+    addresses: s.array(s.string()),
+    swarm: s.string(),
+    private: s.boolean({ description: 'true when a swarm key protects every connection' }),
+    version: s.string(),
+    startedAt: s.integer({ min: 0 }),
+    uptimeMs: s.integer({ min: 0 })
+  }),
+  handler: (_params, ctx) => ctx.node.info()
+})
+
+export const swarmPeers = define({
+  name: 'swarm.peers',
+  description: 'Peers this node has an open libp2p connection to.',
+  params: s.object({}),
+  result: s.array(PEER),
+  handler: (_params, ctx) => ctx.node.peers()
+})
+
+export const swarmMembers = define({
+  name: 'swarm.members',
+  description: "This node's membership view (SWIM): every member it knows, itself included, with state (alive, suspect, dead, left), incarnation, addresses, version, capabilities and last-seen time.",
+  params: s.object({
+    state: s.optional(s.string({ enum: ['alive', 'suspect', 'dead', 'left'] as const, description: 'only members in this state' }))
+  }),
+  result: s.array(MEMBER),
+  handler: (params, ctx) => ctx.node.members().filter(m => params.state === undefined || m.state === params.state)
+})
+
+export const swarmConnect = define({
+  name: 'swarm.connect',
+  description: 'Dials a multiaddr (with or without /p2p/<peer id>) and returns the peer id that answered.',
+  params: s.object({ addr: MULTIADDR }),
+  result: s.object({ peerId: PEER_ID }),
+  errors: [
+    { code: RpcErrorCode.UNAVAILABLE, message: 'could not connect (nothing listening, handshake failed, or refused)' },
+    { code: RpcErrorCode.TIMEOUT, message: 'the dial timed out' }
+  ],
+  handler: async (params, ctx, { signal }) => await ctx.node.connect(params.addr, { signal })
+})
+
+export const debugPartition = define({
+  name: 'debug.partition',
+  description: 'Fault injection for tests (daemon started with --debug only): refuse connections to and from these peers, closing any open ones. An empty list heals.',
+  params: s.object({ deny: s.array(PEER_ID, { maxItems: 1024 }) }),
+  result: s.object({ denied: s.array(PEER_ID) }),
+  errors: [{ code: RpcErrorCode.FORBIDDEN, message: 'debug methods are off' }],
+  handler: async (params, ctx) => {
+    if (!ctx.debug) throw new RpcError(RpcErrorCode.FORBIDDEN, 'debug methods are off; start the daemon with --debug')
+    return { denied: await ctx.node.partition(params.deny) }
+  }
+})
+
+export const shoalMethods = [nodeInfo, swarmPeers, swarmMembers, swarmConnect, debugPartition] as const
+export type ShoalMethods = typeof shoalMethods
+
+/** Application error codes (ShoalError.code) to JSON-RPC codes: the only place this mapping lives. */
+export const SHOAL_ERROR_TABLE: ErrorTable = {
+  ERR_INVALID_INPUT: RpcErrorCode.INVALID_PARAMS,
+  ERR_INVALID_CONFIG: RpcErrorCode.INVALID_PARAMS,
+  ERR_NOT_FOUND: RpcErrorCode.NOT_FOUND,
+  ERR_UNAVAILABLE: RpcErrorCode.UNAVAILABLE,
+  ERR_TIMEOUT: RpcErrorCode.TIMEOUT,
+  ERR_ALREADY_EXISTS: RpcErrorCode.CONFLICT
+}
+
