@@ -10,7 +10,7 @@ import {
   readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, writeDaemonInfo
 } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
-import { createRpcServer, shoalMethods, SHOAL_ERROR_TABLE } from '@shoal/rpc'
+import { createRpcServer, isLoopbackHost, shoalMethods, SHOAL_ERROR_TABLE } from '@shoal/rpc'
 import type { RpcContext } from '@shoal/rpc'
 
 export interface DaemonOptions {
@@ -37,6 +37,9 @@ export async function loadConfig (flags: ConfigInput, env: Record<string, string
   const config = resolveConfig({ flags, env, file: await readConfigFile(dataDir), defaultDataDir: dataDir })
   checkMultiaddrs(config.listen, 'listen')
   checkMultiaddrs(config.bootstrap, 'bootstrap')
+  if (!config.rpc.allowNonLoopback && !isLoopbackHost(config.rpc.host)) {
+    throw new ConfigError('rpc.host', config.rpc.host, 'a loopback address (127.0.0.1, ::1 or localhost); to serve RPC beyond this machine set rpc.allowNonLoopback (--rpc-allow-remote), knowing the token travels in clear text')
+  }
   return config
 }
 
