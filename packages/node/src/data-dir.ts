@@ -171,3 +171,8 @@ async function exists (path: string): Promise<boolean> {
     return false
   }
 }
+
+/** A new pre-shared key in the libp2p pnet file format (same as @libp2p/pnet's generateKey). */
+export function generateSwarmKey (): string {
+  return `/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}\n`
+}

@@ -7,6 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
+import { sample } from '@shoal/core'
 import type { Clock, Logger, Rng, TimerHandle } from '@shoal/core'
 import type { PeerRepository } from '@shoal/store'
 import type { ShoalLibp2p } from './libp2p.js'
@@ -21,6 +22,8 @@ const WALK_EVERY_ROUNDS = 5
 const DIAL_TIMEOUT_MS = 5000
 /** Dials started per round, so a large membership does not open hundreds of sockets at once. */
 const MAX_DIALS_PER_ROUND = 16
+/** Dead members retried per round (memberlist gossips to the dead for a while for the same reason). */
+const MAX_DEAD_DIALS_PER_ROUND = 2
 
 export interface DiscoveryComponents {
   libp2p: ShoalLibp2p
@@ -103,16 +106,18 @@ export class DiscoveryService {
     await this.dialAll(targets.slice(0, MAX_DIALS_PER_ROUND * 2), 'warn')
   }
 
-  /** Live members we are not connected to (addresses came with their `alive` updates). */
+  /**
+   * Live members we are not connected to (addresses came with their `alive` updates), and a few dead ones:
+   * a member cut off by a partition is dead to us until we reach it again, and once connected it refutes.
+   */
   private async dialMembers (): Promise<void> {
     const { libp2p } = this.components
     const connected = new Set(libp2p.getPeers().map(p => p.toString()))
     const self = libp2p.peerId.toString()
-    const missing = this.components.membership.members()
-      .filter(m => m.state === 'alive' && m.id !== self && !connected.has(m.id))
-      .slice(0, MAX_DIALS_PER_ROUND)
-      .map(m => peerIdFromString(m.id))
-    await this.dialAll(missing)
+    const unconnected = this.components.membership.members().filter(m => m.id !== self && !connected.has(m.id))
+    const alive = unconnected.filter(m => m.state === 'alive').slice(0, MAX_DIALS_PER_ROUND)
+    const dead = sample(unconnected.filter(m => m.state === 'dead'), MAX_DEAD_DIALS_PER_ROUND, this.components.rng)
+    await this.dialAll([...alive, ...dead].map(m => peerIdFromString(m.id)))
   }
 
   /** Asks the DHT for the peers closest to a random key and dials those we are not connected to. */
