@@ -7,7 +7,7 @@ import { ConfigError, resolveConfig, resolveDataDir } from '@shoal/core'
 import type { ConfigInput, Logger, ShoalConfig } from '@shoal/core'
 import {
   createLogger, createShoalNode, defaultDataDir, initDataDir, isInitialised, loadIdentity, readConfigFile,
-  readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, writeDaemonInfo
+  readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, writeDaemonInfo, VERSION
 } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
 import { createRpcServer, isLoopbackHost, shoalMethods, SHOAL_ERROR_TABLE } from '@shoal/rpc'
@@ -65,6 +65,7 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
     port: config.rpc.port,
     allowNonLoopback: config.rpc.allowNonLoopback,
     errorTable: SHOAL_ERROR_TABLE,
+    discover: { title: 'Shoal node JSON-RPC', version: VERSION },
     onInternalError: err => { rpcLog.error({ err: (err as Error)?.stack ?? String(err) }, 'internal error in RPC handler') },
     logger: {
       debug: (msg, fields) => { rpcLog.debug(fields ?? {}, msg) },

@@ -28,3 +28,7 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5_000
 
 /** Characters of a bad input echoed back in a validation error: enough to recognise it, never the whole body. */
 export const PREVIEW_CHARS = 64
+
+/** On stop, how long answers already in progress may take before their sockets are cut. RPC calls answer at
+ * once (their signal aborts); this only bounds a custom route handler that ignores its signal. */
+export const STOP_GRACE_MS = 2_000

@@ -1,0 +1,185 @@
+/**
+ * JSON-RPC 2.0 processing, independent of the transport: raw body text in, response text out. The HTTP
+ * server uses it today; a WebSocket endpoint can feed it frames tomorrow.
+ * Params must be named (an object): positional params (an array) get -32602, so every field has a name that
+ * validation errors and docs can point at.
+ */
+import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAX_BATCH } from './constants.js'
+import { RpcError, RpcErrorCode, toRpcError, type ErrorTable } from './errors.js'
+import { listMethods, type MethodDef, type MethodTable } from './method-table.js'
+import { ValidationError } from './validation-error.js'
+import { toOpenRpc, type OpenRpcInfo } from './openrpc.js'
+
+export type RpcId = string | number | null
+
+export interface DispatcherInit<Ctx> {
+  methods: MethodTable<Ctx>
+  context: Ctx
+  errorTable?: ErrorTable
+  maxBatch?: number
+  /** Per-call deadline unless a method sets its own `timeoutMs`. */
+  timeoutMs?: number
+  /** Check handler results against the result schema, so docs never lie about the wire. On by default. */
+  validateResults?: boolean
+  onInternalError?: (err: unknown) => void
+  /** Serve `rpc.discover` (the OpenRPC service-discovery method) describing `methods`. */
+  discover?: OpenRpcInfo
+}
+
+export interface Dispatcher {
+  /**
+   * Handles one request body. Resolves to the JSON text to send back, or undefined when the body held only
+   * notifications. Never rejects. When `signal` aborts, pending calls answer at once with an error built from
+   * the abort reason (an RpcError reason is used as is).
+   */
+  handle: (body: string, signal: AbortSignal) => Promise<string | undefined>
+}
+
+type AnyMethod<Ctx> = MethodDef<Ctx, string, any, any>
+
+export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
+  const methods = new Map<string, AnyMethod<Ctx>>()
+  for (const def of listMethods(init.methods)) {
+    if (methods.has(def.name)) throw new TypeError(`method defined twice: ${def.name}`)
+    methods.set(def.name, def)
+  }
+  const table = init.errorTable ?? {}
+  const discovery = init.discover === undefined ? undefined : toOpenRpc(init.methods, init.discover)
+  const maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH
+  const validateResults = init.validateResults ?? true
+  const reportInternal = (err: unknown): void => {
+    try { init.onInternalError?.(err) } catch { /* a failing log hook must not fail the request */ }
+  }
+
+  async function handle (body: string, signal: AbortSignal): Promise<string | undefined> {
+    let payload: unknown
+    try {
+      payload = JSON.parse(body)
+    } catch {
+      return serialize(errorResponse(null, new RpcError(RpcErrorCode.PARSE_ERROR, 'Parse error: the body is not valid JSON')))
+    }
+    if (!Array.isArray(payload)) {
+      const response = await handleOne(payload, signal)
+      return response === undefined ? undefined : serialize(response)
+    }
+    if (payload.length === 0) {
+      return serialize(errorResponse(null, new RpcError(RpcErrorCode.INVALID_REQUEST, 'Invalid request: empty batch')))
+    }
+    if (payload.length > maxBatch) {
+      return serialize(errorResponse(null, new RpcError(RpcErrorCode.INVALID_REQUEST,
+        `Invalid request: batch of ${payload.length} calls, at most ${maxBatch} allowed`)))
+    }
+    // Calls in a batch run concurrently; answers keep the request order, notifications leave no entry.
+    const responses = await Promise.all(payload.map(async item => await handleOne(item, signal)))
+    const parts = responses.filter(r => r !== undefined).map(serialize)
+    return parts.length === 0 ? undefined : `[${parts.join(',')}]`
+  }
+
+  async function handleOne (raw: unknown, signal: AbortSignal): Promise<object | undefined> {
+    const request = checkRequest(raw)
+    if (request instanceof RpcError) return errorResponse(null, request)
+    const { id, isNotification, method, params } = request
+    const reply = (result: unknown): object | undefined => isNotification ? undefined : { jsonrpc: '2.0', id, result }
+    const fail = (error: RpcError): object | undefined => isNotification ? undefined : errorResponse(id, error)
+
+    if (method === 'rpc.discover' && discovery !== undefined) return reply(discovery)
+    const def = methods.get(method)
+    if (def === undefined) return fail(new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `Method not found: ${method}`))
+    if (Array.isArray(params)) {
+      return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, 'Invalid params: named params (an object) are required, not an array'))
+    }
+    const valid = def.params.validate(params ?? {}, 'params')
+    if (valid instanceof ValidationError) {
+      return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, `Invalid params: ${valid.message}`, valid.toJSON()))
+    }
+    try {
+      const result = await runCall(def, valid, signal)
+      if (validateResults) {
+        const checked = def.result.validate(result, 'result')
+        if (checked instanceof ValidationError) {
+          reportInternal(new TypeError(`${method} returned a result that does not match its schema: ${checked.message}`))
+          return fail(new RpcError(RpcErrorCode.INTERNAL_ERROR, 'Internal error'))
+        }
+      }
+      return reply(result ?? null)
+    } catch (err) {
+      return fail(toRpcError(err, table, reportInternal))
+    }
+  }
+
+  /** Runs the handler, but answers as soon as the call's signal aborts even if the handler ignores it. */
+  async function runCall (def: AnyMethod<Ctx>, params: unknown, outer: AbortSignal): Promise<unknown> {
+    const timeoutMs = def.timeoutMs ?? init.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+    const controller = new AbortController()
+    return await new Promise((resolve, reject) => {
+      const abort = (reason: unknown): void => {
+        cleanup() // a handler that never settles must not keep the timer (and the process) alive
+        reject(abortToRpcError(reason))
+        controller.abort(reason)
+      }
+      const onOuterAbort = (): void => { abort(outer.reason) }
+      const timer = setTimeout(() => {
+        abort(new RpcError(RpcErrorCode.TIMEOUT, `Request timed out after ${timeoutMs} ms`))
+      }, timeoutMs)
+      const cleanup = (): void => {
+        clearTimeout(timer)
+        outer.removeEventListener('abort', onOuterAbort)
+      }
+      if (outer.aborted) {
+        cleanup()
+        reject(abortToRpcError(outer.reason))
+        return
+      }
+      outer.addEventListener('abort', onOuterAbort, { once: true })
+      // We reject before aborting the handler's signal, so our error wins over whatever the handler throws.
+      Promise.resolve()
+        .then(async () => await def.handler(params, init.context, { signal: controller.signal }))
+        .then(resolve, reject)
+        .finally(cleanup)
+    })
+  }
+
+  function serialize (response: object): string {
+    try {
+      return JSON.stringify(response)
+    } catch (err) {
+      // A result that cannot be serialized (BigInt, cycle) is a server bug, not the caller's problem.
+      reportInternal(err)
+      const id = (response as { id?: RpcId }).id ?? null
+      return JSON.stringify(errorResponse(id, new RpcError(RpcErrorCode.INTERNAL_ERROR, 'Internal error')))
+    }
+  }
+
+  return { handle }
+}
+
+interface CheckedRequest { id: RpcId, isNotification: boolean, method: string, params: unknown }
+
+function checkRequest (raw: unknown): CheckedRequest | RpcError {
+  const invalid = (why: string): RpcError => new RpcError(RpcErrorCode.INVALID_REQUEST, `Invalid request: ${why}`)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return invalid('expected a request object')
+  const r = raw as Record<string, unknown>
+  if (r.jsonrpc !== '2.0') return invalid('"jsonrpc" must be "2.0"')
+  if (typeof r.method !== 'string') return invalid('"method" must be a string')
+  const hasId = Object.hasOwn(r, 'id')
+  if (hasId && !(typeof r.id === 'string' || r.id === null || (typeof r.id === 'number' && Number.isFinite(r.id)))) {
+    return invalid('"id" must be a string, a number or null')
+  }
+  if (Object.hasOwn(r, 'params') && (typeof r.params !== 'object' || r.params === null)) {
+    return invalid('"params" must be an object or an array')
+  }
+  return { id: hasId ? r.id as RpcId : null, isNotification: !hasId, method: r.method, params: r.params }
+}
+
+function errorResponse (id: RpcId, error: RpcError): object {
+  return { jsonrpc: '2.0', id, error: error.toJSON() }
+}
+
+/** A complete JSON-RPC error response as text, for failures found before dispatch (size, auth, encoding). */
+export function encodeError (id: RpcId, error: RpcError): string {
+  return JSON.stringify(errorResponse(id, error))
+}
+
+function abortToRpcError (reason: unknown): RpcError {
+  return reason instanceof RpcError ? reason : new RpcError(RpcErrorCode.UNAVAILABLE, 'Request aborted')
+}
