@@ -89,6 +89,23 @@ test('debug methods are refused unless the daemon runs with --debug', async () =
   assert.is(json.error.code, -32005)
 })
 
+test('with --debug, debug.partition cuts a peer off and an empty list heals', async () => {
+  const debugNode = await swarm.start(2, { args: ['--debug'] })
+  const client = debugNode.client
+  assert.is((await client.call('swarm.connect', { addr: node.addrs[0]! })).peerId, node.peerId)
+  assert.equal(await client.call('debug.partition', { deny: [node.peerId] }), { denied: [node.peerId] })
+  const peers = await client.call('swarm.peers', {})
+  assert.not.ok(peers.some(p => p.peerId === node.peerId), 'the open connection was closed')
+  try {
+    await client.call('swarm.connect', { addr: node.addrs[0]! })
+    assert.unreachable('a denied peer cannot be dialled')
+  } catch (err) {
+    assert.is((err as { code?: number }).code, -32003)
+  }
+  assert.equal(await client.call('debug.partition', { deny: [] }), { denied: [] })
+  assert.is((await client.call('swarm.connect', { addr: node.addrs[0]! })).peerId, node.peerId)
+})
+
 test('a batch mixing good and bad calls answers each in place; notifications get no answer', async () => {
   const batch = JSON.stringify([
     { jsonrpc: '2.0', id: 'a', method: 'node.info' },

@@ -29,7 +29,6 @@ export interface ShoalConfig {
   bootstrap: string[]
   logLevel: LogLevel
   logFormat: LogFormat
-  mdns: boolean
   /** Enables debug.* RPC methods (partitions for fault tests). */
   debug: boolean
   /** Peer ids the connection gater refuses. */
@@ -42,7 +41,7 @@ export interface ShoalConfig {
 /** What the user can set: the same shape, every field optional. */
 export type ConfigInput = {
   [K in keyof ShoalConfig]?: ShoalConfig[K] extends string[] ? string[]
-    : ShoalConfig[K] extends Record<string, unknown> ? Partial<ShoalConfig[K]> : ShoalConfig[K]
+    : ShoalConfig[K] extends object ? Partial<ShoalConfig[K]> : ShoalConfig[K]
 }
 
 export function defaultConfig (dataDir: string): ShoalConfig {
@@ -54,7 +53,6 @@ export function defaultConfig (dataDir: string): ShoalConfig {
     bootstrap: [],
     logLevel: 'info',
     logFormat: 'json',
-    mdns: false,
     debug: false,
     deny: [],
     membership: {
@@ -120,14 +118,14 @@ export function configFromEnv (env: Record<string, string | undefined>): ConfigI
   const rpc = str('SHOAL_RPC'); if (rpc !== undefined) out.rpc = parseHostPort(rpc, 'rpc')
   const level = str('SHOAL_LOG_LEVEL'); if (level !== undefined) out.logLevel = level as LogLevel
   const format = str('SHOAL_LOG_FORMAT'); if (format !== undefined) out.logFormat = format as LogFormat
-  const mdns = bool('SHOAL_MDNS', 'mdns'); if (mdns !== undefined) out.mdns = mdns
   const debug = bool('SHOAL_DEBUG', 'debug'); if (debug !== undefined) out.debug = debug
   return out
 }
 
-/** "HOST:PORT", "[::1]:PORT" or ":PORT". */
+/** "HOST:PORT", "[::1]:PORT" or ":PORT"; an RPC URL (http://HOST:PORT/rpc) is read the same way. */
 export function parseHostPort (text: string, field: string): { host?: string, port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim())
+  const bare = text.trim().replace(/^https?:\/\//, '').replace(/\/(rpc)?$/, '')
+  const m = /^(?:\[([^\]]+)\]|([^:/]*)):(\d{1,5})$/.exec(bare)
   const port = m === null ? NaN : Number(m[3])
   if (m === null || !(port >= 0 && port <= 65535)) {
     throw new ConfigError(field, text, 'HOST:PORT, e.g. 127.0.0.1:7701 (port 0 picks a free one)')
@@ -166,7 +164,7 @@ function checkFileShape (file: unknown): ConfigInput {
     if (isPlainObject(nested)) {
       if (!isPlainObject(v)) throw new ConfigError(k, v, 'an object')
       for (const sub of Object.keys(v)) {
-        if (!(sub in nested)) throw new ConfigError(`${k}.${sub}`, v[sub], `a known field (${Object.keys(nested).join(', ')})`)
+        if (!Object.hasOwn(nested, sub)) throw new ConfigError(`${k}.${sub}`, v[sub], `a known field (${Object.keys(nested).join(', ')})`)
       }
     }
   }
@@ -185,7 +183,6 @@ export function validateConfig (c: ShoalConfig): ShoalConfig {
   bool(c.rpc.allowNonLoopback, 'rpc.allowNonLoopback')
   if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError('logLevel', c.logLevel, `one of ${LOG_LEVELS.join(', ')}`)
   if (c.logFormat !== 'json' && c.logFormat !== 'pretty') throw new ConfigError('logFormat', c.logFormat, 'json or pretty')
-  bool(c.mdns, 'mdns')
   bool(c.debug, 'debug')
   if (!Array.isArray(c.deny)) throw new ConfigError('deny', c.deny, 'a list of peer ids')
   c.deny.forEach((p, i) => { str(p, `deny[${i}]`) })

@@ -3,7 +3,7 @@
  * throws: it returns the envelope or a reject reason that validators count and map to a peer-score penalty.
  */
 import { InvalidInputError } from './errors.js'
-import { isRecord, onlyKeys, safeInt, string } from './validate.js'
+import { fail, isRecord, onlyKeys, safeInt, string } from './validate.js'
 
 export const ENVELOPE_VERSION = 1
 
@@ -66,6 +66,8 @@ export class EnvelopeCodec<T = unknown> {
       onlyKeys(raw, 'envelope', ['v', 'type', 'sentAt', 'payload'])
       const type = string(raw.type, 'envelope.type', 64)
       const sentAt = safeInt(raw.sentAt, 'envelope.sentAt')
+      // A missing payload is an envelope error, not something each validator must remember to refuse.
+      if (!Object.hasOwn(raw, 'payload')) fail('envelope.payload', undefined, 'a payload')
       const validator = Object.hasOwn(this.validators, type) ? this.validators[type] : undefined
       if (validator === undefined) return reject('unknown-type', type)
       try {

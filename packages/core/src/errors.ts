@@ -68,7 +68,8 @@ export class AlreadyExistsError extends ShoalError {
 export function describeValue (value: unknown, max = 60): string {
   let text: string
   try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value))
+    // Numbers via String: JSON.stringify turns NaN and Infinity into "null", which misreports the value.
+    text = typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value))
   } catch {
     text = String(value)
   }

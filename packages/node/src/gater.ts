@@ -1,6 +1,6 @@
 /**
- * The connection gater: refuses peers on the deny list (from config, or from debug.partition in fault tests).
- * A deny takes effect both ways and for connections already open.
+ * The connection gater: refuses peers on the deny list (from config, or from debug.partition in fault tests),
+ * inbound and outbound. Closing connections already open is the caller's job (ShoalNode.partition does it).
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 

@@ -48,7 +48,7 @@ export interface PeerInfo {
   peerId: string
   addresses: string[]
   direction: string
-  /** Whether the peer speaks this swarm's membership protocol (a member, not just a libp2p peer). */
+  /** Whether the peer is a live (alive or suspect) member in this node's view, not just a libp2p peer. */
   member: boolean
 }
 

@@ -24,7 +24,7 @@ export class RpcConnectionError extends Error {
 }
 
 export interface RpcClientInit {
-  /** The endpoint, e.g. http://127.0.0.1:7420/rpc. */
+  /** The endpoint, e.g. http://127.0.0.1:7701/rpc. */
   url: string
   token: string
   fetch?: typeof fetch

@@ -1,7 +1,7 @@
 /**
  * @shoal/rpc: generic JSON-RPC 2.0 machinery. One method table (name, doc, params schema, result schema,
  * handler) from which the HTTP server, the typed client and the docs (OpenRPC, Markdown) are derived.
- * Nothing here knows about Shoal's methods; the node package defines those with `defineMethod`.
+ * The generic parts know nothing of Shoal; Shoal's own methods live in src/methods and are defined with `defineMethod`.
  */
 export { s, type Infer, type Schema, type ObjectSchema, type OptionalSchema, type JsonSchema, type ObjectOf } from './schema.js'
 export { ValidationError } from './validation-error.js'

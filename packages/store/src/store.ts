@@ -28,6 +28,7 @@ export interface BucketHandle<V> {
   get(key: string): Promise<V | undefined>
   put(key: string, value: V): Promise<void>
   del(key: string): Promise<void>
+  /** In key order. A value that is not valid JSON is skipped: one damaged record must not end the iteration. */
   entries(opts?: { limit?: number }): AsyncIterable<[string, V]>
 }
 
@@ -39,7 +40,17 @@ export async function openStore (path: string): Promise<Store> {
     throw classifyOpenError(err, path)
   }
   const meta = db.sublevel<string, unknown>(BUCKETS.meta, { valueEncoding: 'json' })
-  const found = await meta.get(SCHEMA_VERSION_KEY)
+  let found: unknown
+  try {
+    found = await meta.get(SCHEMA_VERSION_KEY)
+  } catch (err) {
+    // Not JSON: not a shoal store (or a damaged one). Close it so the lock is not held by a failed open.
+    await db.close()
+    throw new StoreError(STORE_ERRORS.incompatible,
+      `the database at ${path} has an unreadable schema version (${(err as Error).message}); it was not written by this shoal. ` +
+      'Move the directory aside to start empty (its data then comes back from the swarm).',
+      { path, expected: SCHEMA_VERSION })
+  }
   if (found === undefined) {
     await meta.put(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
   } else if (found !== SCHEMA_VERSION) {
@@ -59,7 +70,13 @@ export async function openStore (path: string): Promise<Store> {
         put: async (key, value) => { await sub.put(key, value) },
         del: async key => { await sub.del(key) },
         async * entries (opts) {
-          for await (const entry of sub.iterator({ limit: opts?.limit ?? -1 })) yield entry
+          // Decoded here rather than by level, whose iterator throws (and stops) at the first undecodable value.
+          const raw = db.sublevel<string, string>(name, { valueEncoding: 'utf8' })
+          for await (const [key, text] of raw.iterator({ limit: opts?.limit ?? -1 })) {
+            let value: V
+            try { value = JSON.parse(text) as V } catch { continue }
+            yield [key, value]
+          }
         }
       }
     },

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { LOG_LEVELS, parseHostPort } from '@shoal/core'
 import type { ConfigInput, LogFormat, LogLevel } from '@shoal/core'
 import { startDaemon } from '../daemon.js'
@@ -26,7 +27,8 @@ export function daemonFlags (values: Record<string, unknown>): ConfigInput {
   const listen = strs(values.listen); if (listen !== undefined && listen.length > 0) flags.listen = listen
   const bootstrap = strs(values.bootstrap); if (bootstrap !== undefined && bootstrap.length > 0) flags.bootstrap = bootstrap
   const swarm = str(values.swarm); if (swarm !== undefined) flags.swarm = swarm
-  const key = str(values['swarm-key']); if (key !== undefined) flags.swarmKeyFile = key
+  // A path given on the command line is relative to where the command runs, not to the data dir.
+  const key = str(values['swarm-key']); if (key !== undefined) flags.swarmKeyFile = resolve(key)
   const level = str(values['log-level']); if (level !== undefined) flags.logLevel = level as LogLevel
   const format = str(values['log-format']); if (format !== undefined) flags.logFormat = format as LogFormat
   const rpc = str(values.rpc)

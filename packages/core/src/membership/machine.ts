@@ -184,6 +184,8 @@ export class MembershipMachine {
   }
 
   private onSetMeta (meta: Partial<MemberMeta>, effects: MembershipEffect[]): void {
+    // After leaving, an alive at a higher incarnation would read to every peer as a rejoin.
+    if (this.self.state === 'left') return
     this.self = { ...this.self, ...copyMeta({ ...this.self, ...meta }), incarnation: this.self.incarnation + 1 }
     const update = this.aliveUpdate()
     this.enqueue(update)
@@ -211,27 +213,15 @@ export class MembershipMachine {
       effects.push({ type: 'changed', member: { ...member }, previous: undefined })
       return
     }
-    let next: MemberState | undefined
-    switch (u.kind) {
-      case 'alive':
-        if (u.incarnation <= m.incarnation) return
-        Object.assign(m, copyMeta(u))
-        m.incarnation = u.incarnation
-        next = 'alive'
-        break
-      case 'suspect':
-        if (m.state === 'dead' || m.state === 'left' || u.incarnation < m.incarnation) return
-        if (m.state === 'suspect' && u.incarnation === m.incarnation) return
-        m.incarnation = u.incarnation
-        next = 'suspect'
-        break
-      case 'dead':
-      case 'left':
-        if (m.state === 'left' || (m.state === 'dead' && u.kind === 'dead') || u.incarnation < m.incarnation) return
-        m.incarnation = u.incarnation
-        next = u.kind
-        break
-    }
+    // One total order, so the merge is commutative, associative and idempotent: a higher incarnation wins; at
+    // the same incarnation alive < suspect < dead < left. (memberlist ignores any news about a dead or left
+    // member but an alive, which makes the outcome depend on arrival order.)
+    if (u.incarnation < m.incarnation || (u.incarnation === m.incarnation && STATE_RANK[u.kind] <= STATE_RANK[m.state])) return
+    const next: MemberState = u.kind
+    // memberlist's NotifyUpdate: new addresses or capabilities are news even when the state stays alive.
+    const metaChanged = u.kind === 'alive' && !sameMeta(m, u)
+    if (u.kind === 'alive') Object.assign(m, copyMeta(u))
+    m.incarnation = u.incarnation
     this.enqueue(u)
     const previous = m.state
     if (next === 'suspect' && previous !== 'suspect') this.suspectDeadlines.set(m.id, now + this.timings.suspicionTimeoutMs)
@@ -239,8 +229,8 @@ export class MembershipMachine {
     if (next !== previous) {
       m.state = next
       m.stateSince = now
-      effects.push({ type: 'changed', member: { ...m }, previous })
     }
+    if (next !== previous || metaChanged) effects.push({ type: 'changed', member: { ...m }, previous })
   }
 
   /** Someone says we are suspect, dead or left (an earlier life of ours, or a false alarm): refute it. */
@@ -278,6 +268,13 @@ function updateFor (m: Member): MemberUpdate {
     case 'dead': return { kind: 'suspect', id: m.id, incarnation: m.incarnation, from: m.id }
     case 'left': return { kind: 'left', id: m.id, incarnation: m.incarnation }
   }
+}
+
+const STATE_RANK: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 }
+
+function sameMeta (a: MemberMeta, b: MemberMeta): boolean {
+  const same = (x: string[], y: string[]): boolean => x.length === y.length && x.every((v, i) => v === y[i])
+  return a.version === b.version && same(a.addrs, b.addrs) && same(a.capabilities, b.capabilities)
 }
 
 function copyMeta (m: MemberMeta): MemberMeta {
