@@ -80,11 +80,11 @@ precedence('a top-level field: each layer overrides the one below', () => {
 precedence('every env-settable field overrides the file', () => {
   const file = {
     swarm: 'file', swarmKeyFile: '/file.key', listen: ['/ip4/0.0.0.0/tcp/1'], bootstrap: ['/dns4/file/tcp/1'],
-    logLevel: 'warn', logFormat: 'json', mdns: false, debug: false
+    logLevel: 'warn', logFormat: 'json', debug: false
   }
   const env = {
     SHOAL_SWARM: 'env', SHOAL_SWARM_KEY: '/env.key', SHOAL_LISTEN: '/ip4/0.0.0.0/tcp/2', SHOAL_BOOTSTRAP: '/dns4/env/tcp/2',
-    SHOAL_LOG_LEVEL: 'trace', SHOAL_LOG_FORMAT: 'pretty', SHOAL_MDNS: 'true', SHOAL_DEBUG: 'on'
+    SHOAL_LOG_LEVEL: 'trace', SHOAL_LOG_FORMAT: 'pretty', SHOAL_DEBUG: 'on'
   }
   const c = resolve({ file, env })
   assert.is(c.swarm, 'env')
@@ -93,7 +93,6 @@ precedence('every env-settable field overrides the file', () => {
   assert.equal(c.bootstrap, ['/dns4/env/tcp/2'])
   assert.is(c.logLevel, 'trace')
   assert.is(c.logFormat, 'pretty')
-  assert.is(c.mdns, true)
   assert.is(c.debug, true)
 })
 
@@ -127,9 +126,9 @@ precedence('a flag set to undefined does not erase a lower layer', () => {
 })
 
 precedence('empty or blank env vars count as unset', () => {
-  const c = resolve({ file: { swarm: 'file' }, env: { SHOAL_SWARM: '', SHOAL_MDNS: '   ', SHOAL_RPC: ' ' } })
+  const c = resolve({ file: { swarm: 'file' }, env: { SHOAL_SWARM: '', SHOAL_DEBUG: '   ', SHOAL_RPC: ' ' } })
   assert.is(c.swarm, 'file')
-  assert.is(c.mdns, false)
+  assert.is(c.debug, false)
   assert.is(c.rpc.port, C.DEFAULT_RPC_PORT)
 })
 
@@ -150,20 +149,18 @@ env('a list of only commas is an empty listen list, which validation refuses', (
 
 env('booleans accept 1/true/yes/on and 0/false/no/off, any case', () => {
   for (const v of ['1', 'true', 'TRUE', 'yes', 'Yes', 'on', 'ON']) {
-    assert.is(configFromEnv({ SHOAL_MDNS: v }).mdns, true, v)
     assert.is(configFromEnv({ SHOAL_DEBUG: v }).debug, true, v)
   }
   for (const v of ['0', 'false', 'FALSE', 'no', 'No', 'off', 'OFF']) {
-    assert.is(configFromEnv({ SHOAL_MDNS: v }).mdns, false, v)
     assert.is(configFromEnv({ SHOAL_DEBUG: v }).debug, false, v)
   }
 })
 
 env('a bad boolean names the field, the value and the variable it came from', () => {
-  expectConfigError(() => configFromEnv({ SHOAL_MDNS: 'maybe' }), 'mdns', 'maybe', 'true or false (from SHOAL_MDNS)')
+  expectConfigError(() => configFromEnv({ SHOAL_DEBUG: 'maybe' }), 'debug', 'maybe', 'true or false (from SHOAL_DEBUG)')
   expectConfigError(() => configFromEnv({ SHOAL_DEBUG: '2' }), 'debug', '2', 'true or false (from SHOAL_DEBUG)')
   // Partial words are not accepted (the pattern is anchored).
-  expectConfigError(() => configFromEnv({ SHOAL_MDNS: 'yesno' }), 'mdns', 'yesno', 'true or false (from SHOAL_MDNS)')
+  expectConfigError(() => configFromEnv({ SHOAL_DEBUG: 'yesno' }), 'debug', 'yesno', 'true or false (from SHOAL_DEBUG)')
 })
 
 env('only SHOAL_* names are read; unrelated variables are ignored', () => {
@@ -287,7 +284,7 @@ errors('logLevel and logFormat name their allowed values', () => {
 
 errors('wrong types in the file are refused with the field path', () => {
   expectConfigError(() => resolve({ file: { listen: '/ip4/0.0.0.0/tcp/1' } }), 'listen', '/ip4/0.0.0.0/tcp/1', 'a list of at least 1 multiaddr(s)')
-  expectConfigError(() => resolve({ file: { mdns: 'yes' } }), 'mdns', 'yes', 'true or false')
+  expectConfigError(() => resolve({ file: { debug: 'yes' } }), 'debug', 'yes', 'true or false')
   expectConfigError(() => resolve({ file: { debug: 1 } }), 'debug', 1, 'true or false')
   expectConfigError(() => resolve({ file: { rpc: { allowNonLoopback: 'no' } } }), 'rpc.allowNonLoopback', 'no', 'true or false')
   expectConfigError(() => resolve({ file: { rpc: { host: '' } } }), 'rpc.host', '', 'a non-empty string')
