@@ -44,9 +44,14 @@ test('5 daemons given only node 1\'s address all see each other alive', async ()
   const rest = await Promise.all([2, 3, 4, 5].map(async i => await swarm.start(i, { bootstrap: [first.addrs[0]!] })))
   for (const n of rest) ids.set(n.index, n.peerId)
   await waitUntil('every node to see the other 4 alive', async () => await fullyAlive([1, 2, 3, 4, 5], [1, 2, 3, 4, 5]), { timeoutMs: 20_000 })
-  // Nodes 2-5 met each other through the DHT and membership, not only through node 1.
+  // Nodes 2-5 met each other, not only node 1, and the DHT runs in server mode on loopback with every
+  // other node in its routing table (kad-dht's defaults would leave it in client mode, empty).
   const peers = await swarm.nodes.get(3)!.client.call('swarm.peers', {})
   assert.ok(peers.filter(p => p.member).length >= 3, `node 3 should be connected to several members, got ${peers.length}`)
+  await waitUntil('every DHT routing table to hold the 4 other nodes', async () => {
+    const infos = await Promise.all([1, 2, 3, 4, 5].map(async i => await swarm.nodes.get(i)!.client.call('node.info', {})))
+    return infos.every(i => i.dht.mode === 'server' && i.dht.routingTableSize >= 4)
+  }, { timeoutMs: 15_000 })
 })
 
 test('a node killed with SIGKILL is marked dead by every survivor within the bound', async () => {

@@ -4,19 +4,14 @@
  */
 import * as C from './constants.js'
 import { ConfigError } from './errors.js'
+import type { MembershipTimings } from './membership/types.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'silent']
 export type LogFormat = 'json' | 'pretty'
 
-export interface MembershipConfig {
-  probeIntervalMs: number
-  probeTimeoutMs: number
-  indirectProbes: number
-  suspicionTimeoutMs: number
-  pushPullIntervalMs: number
-  deadMemberRetentionMs: number
-}
+/** The SWIM timings, set in config as `membership.*`. */
+export type MembershipConfig = MembershipTimings
 
 export interface ShoalConfig {
   dataDir: string

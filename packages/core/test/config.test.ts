@@ -161,6 +161,8 @@ env('a bad boolean names the field, the value and the variable it came from', ()
   expectConfigError(() => configFromEnv({ SHOAL_DEBUG: '2' }), 'debug', '2', 'true or false (from SHOAL_DEBUG)')
   // Partial words are not accepted (the pattern is anchored).
   expectConfigError(() => configFromEnv({ SHOAL_DEBUG: 'yesno' }), 'debug', 'yesno', 'true or false (from SHOAL_DEBUG)')
+  // The error surfaces through resolveConfig too.
+  expectConfigError(() => resolve({ env: { SHOAL_DEBUG: 'sure' } }), 'debug', 'sure', 'true or false (from SHOAL_DEBUG)')
 })
 
 env('only SHOAL_* names are read; unrelated variables are ignored', () => {
@@ -306,12 +308,16 @@ hostPort('accepted forms', () => {
   assert.equal(parseHostPort('[fe80::1%eth0]:1', 'f'), { host: 'fe80::1%eth0', port: 1 })
   assert.equal(parseHostPort(':65535', 'f'), { port: 65535 })
   assert.equal(parseHostPort('  example.org:443 ', 'f'), { host: 'example.org', port: 443 })
+  // The URL `shoal status` prints is accepted as it is.
+  assert.equal(parseHostPort('http://127.0.0.1:7701/rpc', 'f'), { host: '127.0.0.1', port: 7701 })
+  assert.equal(parseHostPort('https://[::1]:7701/', 'f'), { host: '::1', port: 7701 })
+  assert.equal(parseHostPort('http://node-1:7701', 'f'), { host: 'node-1', port: 7701 })
   // No host key at all for ":PORT", so a merge keeps the lower layer's host.
   assert.not.ok('host' in parseHostPort(':1', 'f'))
 })
 
 hostPort('refused forms name the caller\'s field and the input', () => {
-  for (const bad of ['localhost', '7701', 'host:', 'host:65536', 'host:-1', 'host:123456', '::1:80', 'host:80:90', 'host:8o', '', '[::1]80']) {
+  for (const bad of ['localhost', '7701', 'host:', 'host:65536', 'host:-1', 'host:123456', '::1:80', 'host:80:90', 'host:8o', '', '[::1]80', 'ftp://host:1', 'http://host:1/other', 'a/b:1']) {
     expectConfigError(() => parseHostPort(bad, 'rpc'), 'rpc', bad, 'HOST:PORT, e.g. 127.0.0.1:7701 (port 0 picks a free one)')
   }
 })

@@ -27,7 +27,7 @@ export interface RequestOptions {
 export async function request (libp2p: ShoalLibp2p, peer: PeerId, protocol: string, message: unknown, opts: RequestOptions): Promise<unknown> {
   const stream = await libp2p.dialProtocol(peer, protocol, { signal: opts.signal })
   try {
-    const lp = lpStream(stream, { maxDataLength: opts.maxBytes ?? constants.MAX_FRAME_BYTES })
+    const lp = capped(stream, opts.maxBytes)
     await lp.write(encodeFrame(message), { signal: opts.signal })
     const reply = await lp.read({ signal: opts.signal })
     await stream.close({ signal: opts.signal })
@@ -52,7 +52,7 @@ export async function handleRequests (libp2p: ShoalLibp2p, protocol: string, han
   await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
     const signal = AbortSignal.timeout(opts.timeoutMs)
     try {
-      const lp = lpStream(stream, { maxDataLength: opts.maxBytes ?? constants.MAX_FRAME_BYTES })
+      const lp = capped(stream, opts.maxBytes)
       const req = decodeFrame((await lp.read({ signal })).subarray())
       const res = await handler(req, connection.remotePeer, signal)
       await lp.write(encodeFrame(res), { signal })
@@ -62,4 +62,11 @@ export async function handleRequests (libp2p: ShoalLibp2p, protocol: string, han
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
   }, { maxInboundStreams: opts.maxInboundStreams ?? 64 })
+}
+
+/** A peer cannot make us buffer more than one frame: larger frames or unread excess reset the stream. */
+function capped (stream: Stream, maxBytes = constants.MAX_FRAME_BYTES): ReturnType<typeof lpStream<Stream>> {
+  stream.maxReadBufferLength = maxBytes + 16
+  stream.maxWriteBufferLength = maxBytes + 16
+  return lpStream(stream, { maxDataLength: maxBytes, maxBufferSize: maxBytes + 16 })
 }

@@ -42,6 +42,8 @@ export interface NodeInfo {
   version: string
   startedAt: number
   uptimeMs: number
+  /** 'server' answers DHT queries; a LAN or loopback swarm needs it (kad-dht defaults to client there). */
+  dht: { mode: 'client' | 'server', routingTableSize: number }
 }
 
 export interface PeerInfo {
@@ -121,7 +123,12 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       private: init.swarmKey !== undefined,
       version: VERSION,
       startedAt,
-      uptimeMs: clock.now() - startedAt
+      uptimeMs: clock.now() - startedAt,
+      dht: {
+        mode: libp2p.services.dht.getMode(),
+        // routingTable exists on the single-DHT implementation but is not on the KadDHT type.
+        routingTableSize: (libp2p.services.dht as unknown as { routingTable?: { size: number } }).routingTable?.size ?? 0
+      }
     }),
     peers: () => {
       const members = memberIds()

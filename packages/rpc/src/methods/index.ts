@@ -15,7 +15,7 @@ const define = methodsFor<RpcContext>()
 
 export const nodeInfo = define({
   name: 'node.info',
-  description: "This node's identity, addresses, swarm, version and uptime.",
+  description: "This node's identity, addresses, swarm, version, uptime and DHT mode.",
   params: s.object({}),
   result: s.object({
     peerId: PEER_ID,
@@ -24,7 +24,11 @@ export const nodeInfo = define({
     private: s.boolean({ description: 'true when a swarm key protects every connection' }),
     version: s.string(),
     startedAt: s.integer({ min: 0 }),
-    uptimeMs: s.integer({ min: 0 })
+    uptimeMs: s.integer({ min: 0 }),
+    dht: s.object({
+      mode: s.string({ enum: ['client', 'server'] as const, description: "'server' answers DHT queries (required on a LAN or loopback swarm)" }),
+      routingTableSize: s.integer({ min: 0, description: 'peers in the Kademlia routing table' })
+    })
   }),
   handler: (_params, ctx) => ctx.node.info()
 })
