@@ -13,6 +13,20 @@ export type LogFormat = 'json' | 'pretty'
 /** The SWIM timings, set in config as `membership.*`. */
 export type MembershipConfig = MembershipTimings
 
+export interface EventsConfig {
+  /** Largest `data` of one event, in UTF-8 bytes. */
+  maxPayloadBytes: number
+  /** A remote clock further ahead than this is rejected, not adopted. */
+  maxClockDriftMs: number
+  /** How often heads are compared with a random live member. */
+  digestIntervalMs: number
+  /** Events older than this are compacted... */
+  retentionMs: number
+  /** ...and so are the oldest beyond this many. */
+  retentionMaxEvents: number
+  compactIntervalMs: number
+}
+
 export interface ShoalConfig {
   dataDir: string
   /** Scopes protocol ids and topics. */
@@ -29,6 +43,7 @@ export interface ShoalConfig {
   /** Peer ids the connection gater refuses. */
   deny: string[]
   membership: MembershipConfig
+  events: EventsConfig
   gossip: { maxMessageBytes: number }
   connections: { maxConnections: number, inboundPerSecondPerHost: number, maxIncomingPending: number }
 }
@@ -57,6 +72,14 @@ export function defaultConfig (dataDir: string): ShoalConfig {
       suspicionTimeoutMs: C.SUSPICION_TIMEOUT_MS,
       pushPullIntervalMs: C.PUSH_PULL_INTERVAL_MS,
       deadMemberRetentionMs: C.DEAD_MEMBER_RETENTION_MS
+    },
+    events: {
+      maxPayloadBytes: C.EVENT_MAX_PAYLOAD_BYTES,
+      maxClockDriftMs: C.EVENT_MAX_CLOCK_DRIFT_MS,
+      digestIntervalMs: C.EVENT_DIGEST_INTERVAL_MS,
+      retentionMs: C.EVENT_RETENTION_MS,
+      retentionMaxEvents: C.EVENT_RETENTION_MAX_EVENTS,
+      compactIntervalMs: C.EVENT_COMPACT_INTERVAL_MS
     },
     gossip: { maxMessageBytes: C.MAX_GOSSIP_MESSAGE_BYTES },
     connections: {
@@ -129,7 +152,7 @@ export function parseHostPort (text: string, field: string): { host?: string, po
   return host === undefined || host === '' ? { port } : { host, port }
 }
 
-const NESTED = ['rpc', 'membership', 'gossip', 'connections'] as const
+const NESTED = ['rpc', 'membership', 'events', 'gossip', 'connections'] as const
 
 function mergeInputs (base: ShoalConfig, ...layers: ConfigInput[]): ShoalConfig {
   const out: Record<string, unknown> = { ...base }
@@ -191,6 +214,13 @@ export function validateConfig (c: ShoalConfig): ShoalConfig {
   int(m.suspicionTimeoutMs, 'membership.suspicionTimeoutMs', 100, 600_000)
   int(m.pushPullIntervalMs, 'membership.pushPullIntervalMs', 100, 3_600_000)
   int(m.deadMemberRetentionMs, 'membership.deadMemberRetentionMs', 1000, 30 * 24 * 3_600_000)
+  const e = c.events
+  int(e.maxPayloadBytes, 'events.maxPayloadBytes', 16, 1024 * 1024)
+  int(e.maxClockDriftMs, 'events.maxClockDriftMs', 100, 24 * 3_600_000)
+  int(e.digestIntervalMs, 'events.digestIntervalMs', 100, 3_600_000)
+  int(e.retentionMs, 'events.retentionMs', 1000, 3650 * 24 * 3_600_000)
+  int(e.retentionMaxEvents, 'events.retentionMaxEvents', 1, 1_000_000_000)
+  int(e.compactIntervalMs, 'events.compactIntervalMs', 100, 24 * 3_600_000)
   int(c.gossip.maxMessageBytes, 'gossip.maxMessageBytes', 256, 4 * 1024 * 1024)
   int(c.connections.maxConnections, 'connections.maxConnections', 2, 100_000)
   int(c.connections.inboundPerSecondPerHost, 'connections.inboundPerSecondPerHost', 1, 100_000)

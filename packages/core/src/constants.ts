@@ -49,3 +49,34 @@ export const MAX_CONNECTIONS = 300
 export const DEFAULT_NETWORK_TIMEOUT_MS = 10_000
 /** Graceful stop: announce departure, then close; the daemon exits within 5 s. */
 export const LEAVE_ANNOUNCE_TIMEOUT_MS = 1500
+
+// Events (docs/protocols/events.md).
+/** Largest event payload (`data`, UTF-8 bytes). Matches MAX_GOSSIP_MESSAGE_BYTES: one event, one gossip message. */
+export const EVENT_MAX_PAYLOAD_BYTES = 64 * 1024
+/** Room for an event's other fields when encoded: a whole event is at most payload + this. */
+export const EVENT_MAX_OVERHEAD_BYTES = 4 * 1024
+/**
+ * A remote HLC wall time further ahead of ours than this is rejected ('future'), never adopted. Wall clocks on a
+ * LAN are NTP-synced to well under a second; 30 s tolerates a bad NTP day yet stops a far-future clock from
+ * poisoning every HLC in the swarm.
+ */
+export const EVENT_MAX_CLOCK_DRIFT_MS = 30_000
+/** Anti-entropy: heads digest to one random live member this often. Bounds how long a gossip loss goes unrepaired. */
+export const EVENT_DIGEST_INTERVAL_MS = 5000
+/** Events a puller asks for at once: big enough to catch up quickly, well under the 512 a peer must serve. */
+export const EVENT_PULL_BATCH = 256
+/** Hard cap on `limit` in a pull and on events in one reply; bounds the work one request can demand. */
+export const EVENT_MAX_PULL_LIMIT = 512
+/**
+ * Encoded events in one pull reply. Kept one event's overhead under MAX_FRAME_BYTES (1 MiB) so the reply's own
+ * fields always fit in a frame; the server stops adding events before passing it (but always sends at least one).
+ */
+export const EVENT_MAX_PULL_BYTES = MAX_FRAME_BYTES - EVENT_MAX_OVERHEAD_BYTES
+/** Origins in one heads digest; bounds memory against a hostile peer (a swarm is a few dozen nodes). */
+export const EVENT_MAX_DIGEST_ORIGINS = 10_000
+/** Retention by age: a node offline for less than a week catches up on everything. */
+export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
+/** Retention by count: with 64 KiB payloads at most ~6.4 GB, typically a few tens of MB. */
+export const EVENT_RETENTION_MAX_EVENTS = 100_000
+/** How often the event log enforces retention; compaction is cheap when nothing is due. */
+export const EVENT_COMPACT_INTERVAL_MS = 60_000
