@@ -1,10 +1,14 @@
 /** Every event the node emits, named 'noun:verb', declared in one place. */
 import type { Member, MemberState } from '@shoal/core'
+import type { Delivered } from '@shoal/store'
 
 export interface ShoalEvents {
   'member:changed': { member: Member, previous: MemberState | undefined }
   'member:removed': { id: string }
   'gossip:rejected': { topic: string, from: string, reason: string }
+  /** An event became deliverable here (per origin in seq order), with its local sequence number. */
+  'event:delivered': Delivered
+  'event:rejected': { reason: string }
 }
 
 /** A typed event bus over EventTarget. */

@@ -4,13 +4,23 @@
  * reaches a handler.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { Message } from '@libp2p/gossipsub'
+import type { GossipsubMessage, Message } from '@libp2p/gossipsub'
 import { EnvelopeCodec } from '@shoal/core'
 import type { Clock, Envelope, Logger, PayloadValidator, RejectReason } from '@shoal/core'
 import type { EventBus } from './events.js'
 import type { ShoalLibp2p } from './libp2p.js'
 
-export type GossipHandler<T> = (envelope: Envelope<T>, from: string) => void
+/** What a handler gets: the validated envelope, the publisher, and the peer that forwarded it to us. */
+export type GossipHandler<T> = (envelope: Envelope<T>, from: string, via: string) => void
+
+/** A deeper check after decoding (signatures, clocks); returns a reject reason, or undefined to accept. */
+export type GossipCheck<T> = (envelope: Envelope<T>, from: string) => Promise<string | undefined> | string | undefined
+
+export interface RegisterOptions<T> {
+  check?: GossipCheck<T>
+  /** Envelope size limit for this topic (default: the service's maxMessageBytes). */
+  maxBytes?: number
+}
 
 export interface GossipComponents {
   libp2p: ShoalLibp2p
@@ -33,20 +43,27 @@ interface TopicEntry {
 export class GossipService {
   private readonly topics = new Map<string, TopicEntry>()
   private readonly rejected = new Map<string, number>()
-  private readonly onMessage = (evt: CustomEvent<Message>): void => { this.deliver(evt.detail) }
+  private readonly onMessage = (evt: CustomEvent<GossipsubMessage>): void => { this.deliver(evt.detail.msg, evt.detail.propagationSource.toString()) }
 
   constructor (private readonly components: GossipComponents, private readonly init: GossipInit) {}
 
   /** Subscribes to `topic`; messages of the given types reach `handler` only after validation. */
-  register<T> (topic: string, validators: Record<string, PayloadValidator<T>>, handler: GossipHandler<T>): void {
-    const codec = new EnvelopeCodec<unknown>({ maxBytes: this.init.maxMessageBytes, validators })
+  register<T> (topic: string, validators: Record<string, PayloadValidator<T>>, handler: GossipHandler<T>, opts: RegisterOptions<T> = {}): void {
+    const codec = new EnvelopeCodec<unknown>({ maxBytes: opts.maxBytes ?? this.init.maxMessageBytes, validators })
+    const check = opts.check as GossipCheck<unknown> | undefined
     const entry: TopicEntry = { codec, handler: handler as GossipHandler<unknown>, decoded: new WeakMap() }
     this.topics.set(topic, entry)
     const pubsub = this.components.libp2p.services.pubsub
-    pubsub.topicValidators.set(topic, (peer, msg) => {
+    pubsub.topicValidators.set(topic, async (peer, msg) => {
       const result = codec.decode(msg.data)
       if (!result.ok) {
         this.countReject(topic, peer.toString(), result.reason, result.detail)
+        return TopicValidatorResult.Reject
+      }
+      const from = msg.type === 'signed' ? msg.from.toString() : peer.toString()
+      const reason = check === undefined ? undefined : await check(result.envelope, from)
+      if (reason !== undefined) {
+        this.countReject(topic, peer.toString(), reason, 'failed the topic check')
         return TopicValidatorResult.Reject
       }
       entry.decoded.set(msg, result.envelope)
@@ -56,11 +73,11 @@ export class GossipService {
   }
 
   start (): void {
-    this.components.libp2p.services.pubsub.addEventListener('message', this.onMessage)
+    this.components.libp2p.services.pubsub.addEventListener('gossipsub:message', this.onMessage)
   }
 
   stop (): void {
-    this.components.libp2p.services.pubsub.removeEventListener('message', this.onMessage)
+    this.components.libp2p.services.pubsub.removeEventListener('gossipsub:message', this.onMessage)
   }
 
   async publish<T> (topic: string, type: string, payload: T): Promise<number> {
@@ -76,19 +93,19 @@ export class GossipService {
     return Object.fromEntries(this.rejected)
   }
 
-  private deliver (msg: Message): void {
+  private deliver (msg: Message, via: string): void {
     const entry = this.topics.get(msg.topic)
     if (entry === undefined || msg.type !== 'signed') return
     const envelope = entry.decoded.get(msg) ?? decodeOrUndefined(entry.codec, msg.data)
     if (envelope === undefined) return
     try {
-      entry.handler(envelope, msg.from.toString())
+      entry.handler(envelope, msg.from.toString(), via)
     } catch (err) {
       this.components.logger.warn({ topic: msg.topic, err: (err as Error).message }, 'gossip handler failed')
     }
   }
 
-  private countReject (topic: string, from: string, reason: RejectReason, detail: string): void {
+  private countReject (topic: string, from: string, reason: RejectReason | string, detail: string): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
     this.components.logger.debug({ topic, from, reason, detail }, 'gossip message rejected')
     this.components.events.emit('gossip:rejected', { topic, from, reason })

@@ -47,6 +47,8 @@ export interface Libp2pInit {
 
 /** Gossipsub queues at most this much per peer before it drops the peer, instead of growing without bound. */
 const GOSSIP_OUTBOUND_BUFFER_BYTES = 8 * 1024 * 1024
+/** Room around an event's payload in its gossip envelope (fields, escaping of ordinary text). */
+export const EVENT_ENVELOPE_OVERHEAD_BYTES = 8 * 1024
 
 export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
   const { config } = init
@@ -83,7 +85,8 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
         globalSignaturePolicy: 'StrictSign',
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
-        maxInboundDataLength: config.gossip.maxMessageBytes + 1024,
+        // The largest envelope any topic accepts (events carry their own, larger limit), plus framing.
+        maxInboundDataLength: Math.max(config.gossip.maxMessageBytes, config.events.maxPayloadBytes + EVENT_ENVELOPE_OVERHEAD_BYTES) + 1024,
         maxOutboundBufferSize: GOSSIP_OUTBOUND_BUFFER_BYTES,
         scoreParams: gossipScoreParams(init.topics),
         scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80 }

@@ -7,7 +7,8 @@ import { constants } from '@shoal/core'
 export interface SwarmProtocols {
   dht: string
   membership: string
-  topics: { membership: string }
+  events: string
+  topics: { membership: string, events: string }
 }
 
 export function swarmProtocols (swarm: string): SwarmProtocols {
@@ -15,6 +16,7 @@ export function swarmProtocols (swarm: string): SwarmProtocols {
   return {
     dht: `${base}/kad/1.0.0`,
     membership: `${base}/membership/1.0.0`,
-    topics: { membership: `${base}/membership/1` }
+    events: `${base}/events/1.0.0`,
+    topics: { membership: `${base}/membership/1`, events: `${base}/events/1` }
   }
 }

@@ -7,7 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import { ShoalError, InvalidInputError, TimeoutError, UnavailableError, constants } from '@shoal/core'
 import type { Clock, Logger, Member, Rng, ShoalConfig } from '@shoal/core'
-import { openStore, PeerRepository } from '@shoal/store'
+import { openStore, EventLog, PeerRepository } from '@shoal/store'
 import type { Store } from '@shoal/store'
 import { buildLibp2p } from './libp2p.js'
 import type { ShoalLibp2p } from './libp2p.js'
@@ -18,6 +18,7 @@ import { MembershipService } from './membership-service.js'
 import { DiscoveryService } from './discovery.js'
 import { swarmProtocols } from './protocols.js'
 import { VERSION } from './version.js'
+import { EventService } from './events/event-service.js'
 
 export interface ShoalNodeComponents {
   clock: Clock
@@ -56,7 +57,10 @@ export interface PeerInfo {
 
 export interface ShoalNode {
   readonly peerId: string
-  readonly events: EventBus
+  /** Typed in-process events ('member:changed', 'event:delivered', ...). */
+  readonly bus: EventBus
+  /** Reliable event gossip: publish, list, follow, stats. */
+  readonly events: EventService
   readonly libp2p: ShoalLibp2p
   info(): NodeInfo
   peers(): PeerInfo[]
@@ -76,6 +80,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const protocols = swarmProtocols(config.swarm)
   const denyList = new DenyList(config.deny)
   const store: Store = await openStore(join(config.dataDir, 'db'))
+  const eventLog = await EventLog.open(store)
   let libp2p: ShoalLibp2p
   try {
     libp2p = await buildLibp2p({
@@ -85,7 +90,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       denyList,
       swarmKey: init.swarmKey,
       transport: init.transport,
-      topics: [protocols.topics.membership]
+      topics: [protocols.topics.membership, protocols.topics.events]
     })
   } catch (err) {
     await store.close()
@@ -103,9 +108,14 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     bootstrap: config.bootstrap,
     protocols
   })
+  const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey }, {
+    protocols,
+    config: config.events
+  })
   const startedAt = clock.now()
   gossip.start()
   await membership.start()
+  await eventService.start()
   discovery.start()
   logger.info({ peerId: libp2p.peerId.toString(), addresses: addresses(), swarm: config.swarm, private: init.swarmKey !== undefined }, 'node started')
 
@@ -114,7 +124,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
 
   return {
     peerId: libp2p.peerId.toString(),
-    events,
+    bus: events,
+    events: eventService,
     libp2p,
     info: () => ({
       peerId: libp2p.peerId.toString(),
@@ -169,6 +180,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     async stop () {
       stopping ??= (async () => {
         discovery.stop()
+        await eventService.stop()
         await membership.stop()
         gossip.stop()
         await libp2p.stop()

@@ -1,6 +1,7 @@
 /**
  * The LevelDB database in a node's data dir. Opening checks the schema version so an incompatible or foreign
- * database is refused with a clear error instead of being misread.
+ * database is refused with a clear error instead of being misread. Every write goes through `toWriteError`, so a
+ * full disk is reported as ERR_STORE_FULL wherever it happens.
  */
 import { Level } from 'level'
 import { ShoalError } from '@shoal/core'
@@ -13,13 +14,36 @@ export const STORE_ERRORS = {
   locked: 'ERR_STORE_LOCKED',
   corrupt: 'ERR_STORE_CORRUPT',
   incompatible: 'ERR_STORE_INCOMPATIBLE',
-  io: 'ERR_STORE_IO'
+  io: 'ERR_STORE_IO',
+  /** A write failed because the disk is full; nothing of that write was stored. */
+  full: 'ERR_STORE_FULL',
+  /** A caller bug: a batch op (or a record) the store refuses before writing anything. */
+  invalid: 'ERR_STORE_INVALID'
 } as const
 
+/** One write of a batch. Every op of one `Store.batch` call lands together or not at all. */
+export type BatchOp =
+  | { bucket: BucketName, type: 'put', key: string, value: unknown }
+  | { bucket: BucketName, type: 'del', key: string }
+
+/** Key range and order for iteration, as LevelDB takes it (all bounds optional). */
+export interface RangeOptions {
+  gt?: string
+  gte?: string
+  lt?: string
+  lte?: string
+  limit?: number
+  reverse?: boolean
+}
 
 export interface Store {
   readonly path: string
   bucket<V>(name: BucketName): BucketHandle<V>
+  /**
+   * One atomic LevelDB batch across buckets, so a value and its indexes land together. The ops are checked
+   * first (known bucket, string key, a value to put); an invalid op rejects the whole batch before any write.
+   */
+  batch(ops: BatchOp[]): Promise<void>
   close(): Promise<void>
 }
 
@@ -28,9 +52,13 @@ export interface BucketHandle<V> {
   get(key: string): Promise<V | undefined>
   put(key: string, value: V): Promise<void>
   del(key: string): Promise<void>
-  /** In key order. A value that is not valid JSON is skipped: one damaged record must not end the iteration. */
-  entries(opts?: { limit?: number }): AsyncIterable<[string, V]>
+  /** In key order (or reverse). A value that is not valid JSON is skipped: one damaged record must not end the iteration. */
+  entries(opts?: RangeOptions): AsyncIterable<[string, V]>
+  /** Keys only, with the same range options. */
+  keys(opts?: RangeOptions): AsyncIterable<string>
 }
+
+const KNOWN_BUCKETS = new Set<string>(Object.values(BUCKETS))
 
 export async function openStore (path: string): Promise<Store> {
   const db = new Level<string, unknown>(path, { valueEncoding: 'json' })
@@ -52,7 +80,7 @@ export async function openStore (path: string): Promise<Store> {
       { path, expected: SCHEMA_VERSION })
   }
   if (found === undefined) {
-    await meta.put(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
+    try { await meta.put(SCHEMA_VERSION_KEY, SCHEMA_VERSION) } catch (err) { await db.close(); throw toWriteError(err, path) }
   } else if (found !== SCHEMA_VERSION) {
     await db.close()
     throw new StoreError(STORE_ERRORS.incompatible,
@@ -61,27 +89,90 @@ export async function openStore (path: string): Promise<Store> {
       { path, found, expected: SCHEMA_VERSION })
   }
 
+  // One sublevel object per bucket: batches name them, and creating them per call would be wasted work.
+  const json = new Map<string, ReturnType<typeof db.sublevel<string, unknown>>>()
+  const sublevel = (name: BucketName): ReturnType<typeof db.sublevel<string, unknown>> => {
+    let sub = json.get(name)
+    if (sub === undefined) {
+      sub = db.sublevel<string, unknown>(name, { valueEncoding: 'json' })
+      json.set(name, sub)
+    }
+    return sub
+  }
+
   return {
     path,
     bucket<V>(name: BucketName): BucketHandle<V> {
-      const sub = db.sublevel<string, V>(name, { valueEncoding: 'json' })
+      const sub = sublevel(name)
       return {
-        get: async key => await sub.get(key),
-        put: async (key, value) => { await sub.put(key, value) },
-        del: async key => { await sub.del(key) },
+        get: async key => await sub.get(key) as V | undefined,
+        put: async (key, value) => { try { await sub.put(key, value) } catch (err) { throw toWriteError(err, path) } },
+        del: async key => { try { await sub.del(key) } catch (err) { throw toWriteError(err, path) } },
         async * entries (opts) {
           // Decoded here rather than by level, whose iterator throws (and stops) at the first undecodable value.
           const raw = db.sublevel<string, string>(name, { valueEncoding: 'utf8' })
-          for await (const [key, text] of raw.iterator({ limit: opts?.limit ?? -1 })) {
+          for await (const [key, text] of raw.iterator(levelRange(opts))) {
             let value: V
             try { value = JSON.parse(text) as V } catch { continue }
             yield [key, value]
           }
+        },
+        async * keys (opts) {
+          for await (const key of sub.keys(levelRange(opts))) yield key
         }
       }
     },
+    async batch (ops) {
+      const checked = ops.map((op, i) => {
+        checkOp(op, i)
+        return op.type === 'put'
+          ? { type: 'put' as const, sublevel: sublevel(op.bucket), key: op.key, value: op.value }
+          : { type: 'del' as const, sublevel: sublevel(op.bucket), key: op.key }
+      })
+      if (checked.length === 0) return
+      try { await db.batch(checked) } catch (err) { throw toWriteError(err, path) }
+    },
     close: async () => { await db.close() }
   }
+}
+
+/** Only the options given: level reads an explicit `undefined` bound as a key. */
+function levelRange (opts: RangeOptions | undefined): RangeOptions & { limit: number } {
+  const out: RangeOptions & { limit: number } = { limit: opts?.limit ?? -1 }
+  for (const k of ['gt', 'gte', 'lt', 'lte'] as const) {
+    const bound = opts?.[k]
+    if (bound !== undefined) out[k] = bound
+  }
+  if (opts?.reverse === true) out.reverse = true
+  return out
+}
+
+function checkOp (op: BatchOp, i: number): void {
+  const bad = (why: string): StoreError => new StoreError(STORE_ERRORS.invalid, `batch op ${i} ${why}; nothing of the batch was written`, { index: i })
+  if (op === null || typeof op !== 'object') throw bad('is not an object')
+  if (!KNOWN_BUCKETS.has(op.bucket)) throw bad(`names an unknown bucket ${JSON.stringify(op.bucket)}`)
+  if (typeof op.key !== 'string' || op.key === '') throw bad('has no key (a non-empty string)')
+  if (op.type === 'put') {
+    if (op.value === undefined) throw bad('puts no value')
+  } else if (op.type !== 'del') {
+    throw bad(`has type ${JSON.stringify((op as { type: unknown }).type)} (expected 'put' or 'del')`)
+  }
+}
+
+/**
+ * What a failed write becomes: ERR_STORE_FULL when LevelDB (or the OS under it) says the disk is full, else
+ * ERR_STORE_IO. Used by every write path; an error that already is a StoreError passes through.
+ */
+export function toWriteError (err: unknown, path: string): StoreError {
+  if (err instanceof StoreError) return err
+  const e = err as { code?: unknown, message?: unknown, cause?: { code?: unknown, message?: unknown } } | undefined
+  const text = [e?.message, e?.cause?.message].filter(m => typeof m === 'string').join(' ').trim() || String(err)
+  if (e?.code === 'ENOSPC' || e?.cause?.code === 'ENOSPC' || /ENOSPC|No space left/i.test(text)) {
+    return new StoreError(STORE_ERRORS.full,
+      `the disk holding the database at ${path} is full (${text}); the write was not stored. Free disk space, or lower the retention limits.`,
+      { path })
+  }
+  return new StoreError(STORE_ERRORS.io, `cannot write to the database at ${path}: ${text}`, { path })
 }
 
 function classifyOpenError (err: unknown, path: string): StoreError {

@@ -1,6 +1,6 @@
 /**
- * The store against a real LevelDB in a temp dir: the schema-version check at open, the lock, and the peer
- * repository a restart redials from.
+ * The store against a real LevelDB in a temp dir: the schema-version check at open, the lock, atomic batches,
+ * range iteration, write-error mapping, and the peer repository a restart redials from.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert'
 import { Level } from 'level'
 import { BUCKETS, SCHEMA_VERSION, SCHEMA_VERSION_KEY } from '../src/buckets.js'
 import { MAX_KNOWN_PEERS, PeerRepository } from '../src/peer-repository.js'
-import { openStore, STORE_ERRORS, StoreError } from '../src/store.js'
+import { openStore, STORE_ERRORS, StoreError, toWriteError } from '../src/store.js'
+import type { BatchOp } from '../src/store.js'
 import type { Store } from '../src/store.js'
 
 interface Ctx { dir: string, path: string, open: Store[] }
@@ -206,3 +207,75 @@ peers('buckets are separate: peers do not see the schema key', async ctx => {
 })
 
 peers.run()
+
+// ---------------------------------------------------------------------------------------------------------
+const writes = suite<Ctx>('store: batches, ranges and write errors')
+withTempDir(writes)
+
+writes('batch writes across buckets together, puts and dels', async ctx => {
+  const store = await open(ctx)
+  await store.bucket(BUCKETS.events).put('gone', { x: 0 })
+  await store.batch([
+    { bucket: BUCKETS.events, type: 'put', key: 'a/1', value: { x: 1 } },
+    { bucket: BUCKETS.eventLsn, type: 'put', key: '1', value: { origin: 'a', seq: 1 } },
+    { bucket: BUCKETS.events, type: 'del', key: 'gone' }
+  ])
+  assert.equal(await store.bucket(BUCKETS.events).get('a/1'), { x: 1 })
+  assert.equal(await store.bucket(BUCKETS.eventLsn).get('1'), { origin: 'a', seq: 1 })
+  assert.is(await store.bucket(BUCKETS.events).get('gone'), undefined)
+  await store.batch([]) // nothing to do is fine
+})
+
+writes('a batch with an invalid op is rejected before anything is written', async ctx => {
+  const store = await open(ctx)
+  const good: BatchOp = { bucket: BUCKETS.events, type: 'put', key: 'a/1', value: { x: 1 } }
+  const invalid: unknown[] = [
+    { bucket: 'no-such-bucket', type: 'put', key: 'k', value: 1 },
+    { bucket: BUCKETS.events, type: 'put', key: '', value: 1 },
+    { bucket: BUCKETS.events, type: 'put', key: 'k', value: undefined },
+    { bucket: BUCKETS.events, type: 'merge', key: 'k' },
+    null
+  ]
+  for (const bad of invalid) {
+    const err = await expectStoreError(store.batch([good, bad as BatchOp]), STORE_ERRORS.invalid)
+    assert.match(err.message, /batch op 1 .*nothing of the batch was written/)
+    assert.is(await store.bucket(BUCKETS.events).get('a/1'), undefined)
+  }
+})
+
+writes('entries and keys take range options, and entries still skip undecodable values', async ctx => {
+  await (await openStore(ctx.path)).close()
+  await withRawDb(ctx.path, async db => {
+    const json = db.sublevel<string, unknown>(BUCKETS.events, { valueEncoding: 'json' })
+    for (const k of ['a', 'b', 'c', 'd', 'e']) await json.put(k, { k })
+    await db.sublevel<string, string>(BUCKETS.events, { valueEncoding: 'utf8' }).put('c', '{"torn')
+  })
+  const bucket = (await open(ctx)).bucket<{ k: string }>(BUCKETS.events)
+  const keys = async (opts: Parameters<typeof bucket.keys>[0]): Promise<string[]> => { const out: string[] = []; for await (const k of bucket.keys(opts)) out.push(k); return out }
+  const entries = async (opts: Parameters<typeof bucket.entries>[0]): Promise<string[]> => { const out: string[] = []; for await (const [k, v] of bucket.entries(opts)) out.push(`${k}=${v.k}`); return out }
+  assert.equal(await keys({}), ['a', 'b', 'c', 'd', 'e'])
+  assert.equal(await keys({ gt: 'a', lte: 'd' }), ['b', 'c', 'd'])
+  assert.equal(await keys({ gte: 'b', lt: 'd', reverse: true }), ['c', 'b'])
+  assert.equal(await keys({ reverse: true, limit: 2 }), ['e', 'd'])
+  assert.equal(await keys({ gt: undefined, limit: 1 }), ['a']) // an explicit undefined bound is no bound
+  assert.equal(await entries({ gte: 'b', lte: 'd' }), ['b=b', 'd=d'])
+  assert.equal(await entries({ reverse: true }), ['e=e', 'd=d', 'b=b', 'a=a'])
+})
+
+writes('write errors: a full disk is ERR_STORE_FULL, anything else ERR_STORE_IO', async ctx => {
+  const full = toWriteError(Object.assign(new Error('IO error: /x/000005.log: No space left on device'), { code: 'LEVEL_IO_ERROR' }), '/x')
+  assert.is(full.code, STORE_ERRORS.full)
+  assert.match(full.message, /disk holding the database at \/x is full/)
+  assert.is(toWriteError(Object.assign(new Error('write failed'), { cause: Object.assign(new Error('ENOSPC: no space'), { code: 'ENOSPC' }) }), '/x').code, STORE_ERRORS.full)
+  assert.is(toWriteError(new Error('IO error: permission denied'), '/x').code, STORE_ERRORS.io)
+  const already = new StoreError(STORE_ERRORS.invalid, 'x')
+  assert.is(toWriteError(already, '/x'), already)
+  // Every write path maps: put, del and batch on a closed store.
+  const store = await openStore(ctx.path)
+  await store.close()
+  await expectStoreError(store.bucket(BUCKETS.events).put('k', 1), STORE_ERRORS.io)
+  await expectStoreError(store.bucket(BUCKETS.events).del('k'), STORE_ERRORS.io)
+  await expectStoreError(store.batch([{ bucket: BUCKETS.events, type: 'del', key: 'k' }]), STORE_ERRORS.io)
+})
+
+writes.run()

@@ -1,0 +1,331 @@
+/**
+ * Reliable events (docs/protocols/events.md): publish signs, stores and gossips; every incoming event, from
+ * gossip or from repair, is checked (shape, size, signature, clock) and applied through one queue into the
+ * durable log, which delivers per origin in seq order. Gaps and lagging digests trigger pulls over
+ * /shoal/<swarm>/events/1.0.0. Gossip is the fast path; the pull path makes delivery reliable.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { HybridClock, ShoalError, InvalidInputError, classifyEvent, checkEventClock, validateRepairMessage, sample, constants, EVENT_WIRE_VERSION } from '@shoal/core'
+import type { Clock, EventsConfig, Logger, Rng, ShoalEvent, RepairMessage, TimerHandle } from '@shoal/core'
+import type { Delivered, EventLog } from '@shoal/store'
+import type { EventBus } from '../events.js'
+import type { GossipService } from '../gossip.js'
+import type { ShoalLibp2p } from '../libp2p.js'
+import type { MembershipService } from '../membership-service.js'
+import type { SwarmProtocols } from '../protocols.js'
+import { handleRequests, request } from '../frames.js'
+import { signEvent, verifyEvent } from './signing.js'
+import { EVENT_ENVELOPE_OVERHEAD_BYTES } from '../libp2p.js'
+
+const GOSSIP_TYPE = 'event'
+
+export class CompactedError extends ShoalError {
+  static readonly code = 'ERR_COMPACTED'
+  constructor (compactedLsn: number) {
+    super(CompactedError.code, `the cursor is older than the log's retention: events up to ${compactedLsn} were compacted; resume from ${compactedLsn} or later`, { compactedLsn })
+  }
+}
+
+export interface EventServiceComponents {
+  libp2p: ShoalLibp2p
+  clock: Clock
+  rng: Rng
+  logger: Logger
+  events: EventBus
+  gossip: GossipService
+  membership: MembershipService
+  log: EventLog
+  privateKey: PrivateKey
+}
+
+export interface EventServiceInit {
+  protocols: SwarmProtocols
+  config: EventsConfig
+}
+
+export interface PublishResult {
+  origin: string
+  seq: number
+  hlc: { wall: number, logical: number }
+  lsn: number
+}
+
+export interface EventStats {
+  origin: string
+  lastLsn: number
+  stored: number
+  origins: number
+  heads: Record<string, number>
+  published: number
+  received: number
+  duplicates: number
+  repaired: number
+  gapsSkipped: number
+  rejected: Record<string, number>
+}
+
+export class EventService {
+  private readonly log: Logger
+  private readonly self: string
+  private hlc!: HybridClock
+  private queue: Promise<unknown> = Promise.resolve()
+  private readonly pulling = new Set<string>()
+  private waiters: Array<() => void> = []
+  private readonly timers: TimerHandle[] = []
+  private readonly controller = new AbortController()
+  private running = false
+  private readonly counts = { published: 0, received: 0, duplicates: 0, repaired: 0, gapsSkipped: 0 }
+  private readonly rejected = new Map<string, number>()
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(this.init.protocols.events)) void this.exchangeDigest(evt.detail.peerId.toString())
+  }
+
+  constructor (private readonly components: EventServiceComponents, private readonly init: EventServiceInit) {
+    this.log = components.logger.child({ component: 'shoal:node:events' })
+    this.self = components.libp2p.peerId.toString()
+  }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
+    const { libp2p, log } = this.components
+    const head = log.head(this.self)
+    const last = head > 0 ? await log.get(this.self, head) : undefined
+    this.hlc = new HybridClock({ node: this.self, maxDriftMs: this.init.config.maxClockDriftMs, last: last?.hlc })
+    this.components.gossip.register<unknown>(this.init.protocols.topics.events, { [GOSSIP_TYPE]: payload => payload }, (envelope, _from, via) => {
+      void this.apply([envelope.payload as ShoalEvent], via)
+    }, {
+      maxBytes: this.init.config.maxPayloadBytes + EVENT_ENVELOPE_OVERHEAD_BYTES,
+      check: async envelope => await this.check(envelope.payload)
+    })
+    await handleRequests(libp2p, this.init.protocols.events, async (msg, from) => await this.answer(msg, from.toString()), {
+      logger: this.log,
+      timeoutMs: constants.DEFAULT_NETWORK_TIMEOUT_MS
+    })
+    libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.every(this.init.config.digestIntervalMs, async () => {
+      const [peer] = sample(this.livePeers(), 1, this.components.rng)
+      if (peer !== undefined) await this.exchangeDigest(peer)
+    })
+    this.every(this.init.config.compactIntervalMs, async () => { await this.compact() })
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    for (const t of this.timers) t.cancel()
+    this.controller.abort()
+    this.wake()
+    this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    await this.components.libp2p.unhandle(this.init.protocols.events).catch(() => {})
+    await this.queue.catch(() => {})
+  }
+
+  /** Signs, stores and gossips one event; returns once it is durable locally. */
+  async publish (topic: string, data: string, opts: { type?: string, trace?: string } = {}): Promise<PublishResult> {
+    const result = await this.serial(async () => {
+      const seq = this.components.log.head(this.self) + 1
+      const { wall, logical } = this.hlc.now(this.components.clock.now())
+      const event = await signEvent({ v: EVENT_WIRE_VERSION, type: opts.type ?? 'user', topic, origin: this.self, seq, hlc: { wall, logical }, ...(opts.trace !== undefined ? { trace: opts.trace } : {}), data }, this.components.privateKey)
+      const checked = classifyEvent(event, { maxPayloadBytes: this.init.config.maxPayloadBytes })
+      if (!checked.ok) throw new InvalidInputError(`event refused (${checked.reason}): ${checked.detail}`, { field: checked.reason === 'oversized' ? 'data' : 'event', reason: checked.reason })
+      // Escaping can grow a payload when encoded; refuse here, before storing, what gossip would refuse.
+      const encoded = Buffer.byteLength(JSON.stringify(event))
+      if (encoded > this.init.config.maxPayloadBytes + EVENT_ENVELOPE_OVERHEAD_BYTES - 512) {
+        throw new InvalidInputError(`event refused: ${encoded} bytes once encoded (too much escaping); send less or plainer data`, { field: 'data', reason: 'oversized' })
+      }
+      const appended = await this.components.log.append([event])
+      this.afterAppend(appended.delivered)
+      this.counts.published++
+      return { event, lsn: appended.delivered[0]?.lsn ?? this.components.log.lastLsn() }
+    })
+    this.components.gossip.publish(this.init.protocols.topics.events, GOSSIP_TYPE, result.event)
+      .catch(err => { this.log.debug({ err: (err as Error).message }, 'event gossip failed; repair will carry it') })
+    return { origin: this.self, seq: result.event.seq, hlc: result.event.hlc, lsn: result.lsn }
+  }
+
+  /** Delivered events after `since` (an LSN), oldest first. */
+  async list (opts: { topic?: string, since?: number, limit: number }): Promise<{ events: Delivered[], next: number }> {
+    const page = await this.components.log.list(opts)
+    if ('compactedLsn' in page) throw new CompactedError(page.compactedLsn)
+    return page
+  }
+
+  /** Delivered events after `since`, then each new one as it is delivered, until `signal` aborts. */
+  async * follow (opts: { topic?: string, since?: number }, signal: AbortSignal): AsyncGenerator<Delivered> {
+    let cursor = opts.since ?? 0
+    while (!signal.aborted && this.running) {
+      const waiting = this.nextDelivery(signal)
+      const page = await this.list({ topic: opts.topic, since: cursor, limit: constants.EVENT_PULL_BATCH })
+      for (const d of page.events) yield d
+      cursor = page.next
+      if (page.events.length < constants.EVENT_PULL_BATCH) await waiting
+    }
+  }
+
+  stats (): EventStats {
+    const s = this.components.log.stats()
+    return { origin: this.self, lastLsn: s.lastLsn, stored: s.events, origins: s.origins, heads: this.components.log.heads(), ...this.counts, rejected: Object.fromEntries(this.rejected) }
+  }
+
+  /** Shape, size, signature and clock; returns a reject reason, counted, or undefined. */
+  private async check (raw: unknown): Promise<string | undefined> {
+    const classified = classifyEvent(raw, { maxPayloadBytes: this.init.config.maxPayloadBytes })
+    let reason: string | undefined
+    if (!classified.ok) reason = classified.reason
+    else if (!(await verifyEvent(classified.event))) reason = 'bad-signature'
+    else if (!checkEventClock(classified.event, this.components.clock.now(), this.init.config.maxClockDriftMs)) reason = 'future'
+    if (reason !== undefined) {
+      this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
+      this.components.events.emit('event:rejected', { reason })
+    }
+    return reason
+  }
+
+  /** Applies checked events through the one queue; a gap behind them triggers a pull from `via`. */
+  private async apply (events: ShoalEvent[], via: string | undefined): Promise<number> {
+    const added = await this.serial(async () => {
+      const result = await this.components.log.append(events)
+      this.counts.received += result.added.length
+      this.counts.duplicates += result.duplicates
+      for (const c of result.conflicts) {
+        this.rejected.set('equivocation', (this.rejected.get('equivocation') ?? 0) + 1)
+        this.log.warn({ origin: c.origin, seq: c.seq }, 'two different events with one (origin, seq): kept the first')
+      }
+      for (const e of result.added) {
+        try { this.hlc.receive({ ...e.hlc, node: e.origin }, this.components.clock.now()) } catch {}
+      }
+      this.afterAppend(result.delivered)
+      return result.added.length
+    })
+    if (via !== undefined && via !== this.self) {
+      for (const origin of new Set(events.map(e => e.origin))) {
+        if (events.some(e => e.origin === origin && e.seq > this.components.log.head(origin))) void this.pull(via, origin)
+      }
+    }
+    return added
+  }
+
+  private afterAppend (delivered: Delivered[]): void {
+    for (const d of delivered) this.components.events.emit('event:delivered', d)
+    if (delivered.length > 0) this.wake()
+  }
+
+  /** Pulls `origin`'s events after our contiguous head from `peer`, batch by batch, while it has more. */
+  private async pull (peer: string, origin: string): Promise<void> {
+    if (this.pulling.has(origin) || !this.running) return
+    this.pulling.add(origin)
+    try {
+      for (let rounds = 0; this.running && rounds < 10_000; rounds++) {
+        const from = this.components.log.head(origin) + 1
+        const reply = await this.send(peer, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
+        if (reply.type === 'error') {
+          if (reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
+          const delivered = await this.serial(async () => await this.components.log.skipTo(origin, reply.compactedBelow))
+          this.afterAppend(delivered)
+          this.counts.gapsSkipped++
+          this.log.warn({ origin, peer, compactedBelow: reply.compactedBelow }, 'events were compacted before we got them; skipped the gap')
+          continue
+        }
+        if (reply.type !== 'events') throw new Error(`unexpected ${reply.type} reply to pull`)
+        const accepted: ShoalEvent[] = []
+        for (const raw of reply.events) {
+          const reason = await this.check(raw)
+          if (reason !== undefined) throw new Error(`peer sent an invalid event (${reason})`)
+          accepted.push(raw as ShoalEvent)
+        }
+        const before = this.components.log.head(origin)
+        this.counts.repaired += await this.apply(accepted, undefined)
+        if (!reply.more || this.components.log.head(origin) <= before) break
+      }
+    } catch (err) {
+      if (this.running) this.log.debug({ peer, origin, err: (err as Error).message }, 'pull failed')
+    } finally {
+      this.pulling.delete(origin)
+    }
+  }
+
+  /** Exchanges heads with `peer` and pulls every origin it is ahead on. */
+  private async exchangeDigest (peer: string): Promise<void> {
+    try {
+      const reply = await this.send(peer, { v: 1, type: 'digest', heads: this.components.log.heads() })
+      if (reply.type === 'digest') this.pullWhereAhead(peer, reply.heads)
+    } catch (err) {
+      if (this.running) this.log.debug({ peer, err: (err as Error).message }, 'digest exchange failed')
+    }
+  }
+
+  private pullWhereAhead (peer: string, heads: Record<string, number>): void {
+    for (const [origin, theirs] of Object.entries(heads)) {
+      if (theirs > this.components.log.head(origin)) void this.pull(peer, origin)
+    }
+  }
+
+  private async answer (raw: unknown, from: string): Promise<RepairMessage> {
+    const msg = validateRepairMessage(raw)
+    switch (msg.type) {
+      case 'digest':
+        this.pullWhereAhead(from, msg.heads)
+        return { v: 1, type: 'digest', heads: this.components.log.heads() }
+      case 'pull': {
+        const found = await this.components.log.range(msg.origin, msg.from, Math.min(msg.limit, constants.EVENT_PULL_BATCH), constants.EVENT_MAX_PULL_BYTES)
+        if ('compactedBelow' in found) return { v: 1, type: 'error', code: 'compacted', compactedBelow: found.compactedBelow }
+        return { v: 1, type: 'events', events: found.events, more: found.more }
+      }
+      default:
+        return { v: 1, type: 'error', code: 'bad-request', message: `unexpected ${msg.type}` }
+    }
+  }
+
+  private async send (peer: string, message: RepairMessage): Promise<RepairMessage> {
+    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(constants.DEFAULT_NETWORK_TIMEOUT_MS)])
+    const raw = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocols.events, message, { signal, maxBytes: constants.EVENT_MAX_PULL_BYTES + 64 * 1024 })
+    return validateRepairMessage(raw)
+  }
+
+  private async compact (): Promise<void> {
+    const { removed } = await this.serial(async () => await this.components.log.compact({
+      now: this.components.clock.now(), maxAgeMs: this.init.config.retentionMs, maxEvents: this.init.config.retentionMaxEvents
+    }))
+    if (removed > 0) this.log.info({ removed }, 'compacted the event log')
+  }
+
+  private livePeers (): string[] {
+    return this.components.membership.members().filter(m => m.state === 'alive' && m.id !== this.self).map(m => m.id)
+  }
+
+  /** Runs `fn` after everything queued before it: the one queue every change to the log goes through. */
+  private async serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => {})
+    return await run
+  }
+
+  /** A repeating task; the next run is scheduled when this one ends, so runs never overlap. */
+  private every (ms: number, fn: () => Promise<void>): void {
+    let current: TimerHandle | undefined
+    const schedule = (): void => {
+      if (!this.running) return
+      current = this.components.clock.setTimer(() => {
+        fn().catch(err => { this.log.debug({ err: (err as Error).message }, 'periodic task failed') }).finally(schedule)
+      }, ms)
+    }
+    this.timers.push({ cancel: () => { current?.cancel() } })
+    schedule()
+  }
+
+  private nextDelivery (signal: AbortSignal): Promise<void> {
+    return new Promise(resolve => {
+      if (signal.aborted) { resolve(); return }
+      this.waiters.push(resolve)
+      signal.addEventListener('abort', () => { resolve() }, { once: true })
+    })
+  }
+
+  private wake (): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w()
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The event log against a real LevelDB: delivery order and LSNs, duplicates and conflicts, failed writes,
+ * restart, concurrent appends, and a seeded property test of random arrival orders.
+ */
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { seededRng, shuffled } from '@shoal/core'
+import { EventLog } from '../src/event-log.js'
+import type { StoredEvent } from '../src/event-records.js'
+import { openStore, STORE_ERRORS, toWriteError } from '../src/store.js'
+import type { Store, StoreError } from '../src/store.js'
+import { ev, expectCode, ids, openLog, seqs, withTempDir } from './event-log-helpers.js'
+import type { Ctx } from './event-log-helpers.js'
+
+// ---------------------------------------------------------------------------------------------------------
+const append = suite<Ctx>('event log: append and delivery')
+withTempDir(append)
+
+append('in-order append delivers with LSNs 1..n', async ctx => {
+  const { log } = await openLog(ctx)
+  assert.equal(log.stats(), { events: 0, origins: 0, lastLsn: 0, compactedLsn: 0 })
+  const r = await log.append([ev('a', 1), ev('a', 2), ev('b', 1), ev('a', 3)])
+  assert.equal(seqs(r.added), [1, 2, 1, 3])
+  assert.is(r.duplicates, 0)
+  assert.equal(r.conflicts, [])
+  // Per origin in seq order, origins in the order first seen.
+  assert.equal(ids(r.delivered), ['1:a1', '2:a2', '3:a3', '4:b1'])
+  assert.is(log.head('a'), 3)
+  assert.is(log.head('b'), 1)
+  assert.is(log.head('unknown'), 0)
+  assert.equal(log.heads(), { a: 3, b: 1 })
+  log.heads().a = 99 // a fresh object each time
+  assert.is(log.head('a'), 3)
+  assert.equal(await log.get('a', 2), ev('a', 2))
+  assert.is(await log.get('a', 4), undefined)
+  assert.equal(log.stats(), { events: 4, origins: 2, lastLsn: 4, compactedLsn: 0 })
+  assert.equal(ids((await log.append([ev('b', 2)])).delivered), ['5:b2'])
+  assert.is(log.lastLsn(), 5)
+})
+
+append('out-of-order events are held until the gap fills, then delivered in seq order', async ctx => {
+  const { log } = await openLog(ctx)
+  const first = await log.append([ev('a', 4), ev('a', 2)])
+  assert.equal(seqs(first.added), [4, 2])
+  assert.equal(first.delivered, [])
+  assert.is(log.head('a'), 0)
+  assert.equal(log.heads(), {}) // nothing contiguous yet
+  assert.equal(await log.get('a', 4), ev('a', 4)) // held
+  assert.is(log.stats().events, 0) // held is not delivered
+  assert.equal(ids((await log.append([ev('a', 1)])).delivered), ['1:a1', '2:a2'])
+  assert.equal(ids((await log.append([ev('a', 3)])).delivered), ['3:a3', '4:a4'])
+  assert.is(log.head('a'), 4)
+  assert.equal(log.stats(), { events: 4, origins: 1, lastLsn: 4, compactedLsn: 0 })
+})
+
+append('duplicates are counted, conflicts refused and not stored', async ctx => {
+  const { log } = await openLog(ctx)
+  await log.append([ev('a', 1), ev('a', 3)])
+  const forged = ev('a', 1, { data: '{"n":"other"}', sig: 'sig-other' })
+  const r = await log.append([ev('a', 1), ev('a', 3), forged, ev('a', 3, { sig: 'x' }), ev('a', 2), ev('a', 2), ev('a', 2, { data: '2' })])
+  assert.is(r.duplicates, 3) // a1, a3 (held, not delivered) and a2 twice in one call counts once as added
+  assert.equal(r.conflicts, [forged, ev('a', 3, { sig: 'x' }), ev('a', 2, { data: '2' })])
+  assert.equal(seqs(r.added), [2])
+  assert.equal(ids(r.delivered), ['2:a2', '3:a3'])
+  assert.equal(await log.get('a', 1), ev('a', 1)) // the first stored wins
+  assert.equal(await log.get('a', 2), ev('a', 2))
+  assert.is(log.lastLsn(), 3)
+})
+
+append('events the log cannot key are refused, and nothing of that call is stored', async ctx => {
+  const { log } = await openLog(ctx)
+  await expectCode(log.append([ev('a', 1), ev('a', 0)]), STORE_ERRORS.invalid)
+  await expectCode(log.append([ev('a', 1), ev('a/b', 1)]), STORE_ERRORS.invalid)
+  await expectCode(log.append([ev('a', 1.5)]), STORE_ERRORS.invalid)
+  await expectCode(log.append([ev('a', 1, { topic: 'x\u0000y' })]), STORE_ERRORS.invalid)
+  assert.is(await log.get('a', 1), undefined)
+  assert.is(log.lastLsn(), 0)
+})
+
+append('a failed write (disk full) changes nothing in memory, and the queue keeps going', async ctx => {
+  const { store } = await openLog(ctx)
+  let full = false
+  // The real store, except that batches fail as LevelDB fails on a full disk while `full` is set.
+  const flaky: Store = {
+    path: store.path,
+    bucket: name => store.bucket(name),
+    batch: async ops => { if (full) throw toWriteError(new Error('IO error: /db/000005.log: No space left on device'), store.path); await store.batch(ops) },
+    close: async () => { await store.close() }
+  }
+  const log = await EventLog.open(flaky)
+  await log.append([ev('a', 1), ev('a', 3)])
+  full = true
+  const results = await Promise.allSettled([log.append([ev('a', 2)]), log.skipTo('a', 3), log.compact({ now: 0, maxAgeMs: Infinity, maxEvents: 0 })])
+  for (const r of results) {
+    assert.is(r.status, 'rejected')
+    assert.is(((r as PromiseRejectedResult).reason as StoreError).code, STORE_ERRORS.full)
+  }
+  assert.equal(log.stats(), { events: 1, origins: 1, lastLsn: 1, compactedLsn: 0 })
+  assert.is(log.head('a'), 1)
+  full = false
+  assert.equal(ids((await log.append([ev('a', 2)])).delivered), ['2:a2', '3:a3'])
+})
+
+append('survives a reopen: heads, held events, LSN counter, count and compactedLsn', async ctx => {
+  const path = join(ctx.dir, 'db')
+  const store = await openStore(path)
+  const log = await EventLog.open(store)
+  await log.append([ev('a', 1), ev('a', 2), ev('a', 3), ev('b', 1), ev('b', 3)])
+  await log.compact({ now: 0, maxAgeMs: Infinity, maxEvents: 2 })
+  const before = { heads: log.heads(), stats: log.stats() }
+  assert.equal(before.stats, { events: 2, origins: 2, lastLsn: 4, compactedLsn: 2 })
+  await store.close()
+
+  const { log: again } = await openLog(ctx)
+  assert.equal(again.heads(), before.heads)
+  assert.equal(again.stats(), before.stats)
+  // The held b3 is still held; the counter continues; the compacted prefix is still a duplicate.
+  const r = await again.append([ev('b', 2), ev('a', 1)])
+  assert.is(r.duplicates, 1)
+  assert.equal(ids(r.delivered), ['5:b2', '6:b3'])
+  assert.equal(await again.list({ since: 2, limit: 10 }), { events: [3, 4, 5, 6].map(lsn => ({ lsn, event: lsn === 3 ? ev('a', 3) : ev('b', lsn - 3) })), next: 6 })
+})
+
+append('20 concurrent appends with interleaved origins: every event delivered once, LSNs 1..N, per-origin order', async ctx => {
+  const { log } = await openLog(ctx)
+  const origins = ['a', 'b', 'c', 'd']
+  const perOrigin = 25
+  const all = origins.flatMap(o => Array.from({ length: perOrigin }, (_, i) => ev(o, i + 1)))
+  const mixed = shuffled(all, seededRng(7))
+  const calls = Array.from({ length: 20 }, (_, i) => mixed.filter((_, j) => j % 20 === i))
+  const results = await Promise.all(calls.map(async events => await log.append(events)))
+  const delivered = results.flatMap(r => r.delivered).sort((x, y) => x.lsn - y.lsn)
+  assert.equal(delivered.map(d => d.lsn), Array.from({ length: all.length }, (_, i) => i + 1))
+  assert.is(new Set(delivered.map(d => `${d.event.origin}/${d.event.seq}`)).size, all.length)
+  for (const o of origins) {
+    assert.equal(seqs(delivered.filter(d => d.event.origin === o).map(d => d.event)), Array.from({ length: perOrigin }, (_, i) => i + 1))
+  }
+  // Each call's own delivered list is in LSN order.
+  for (const r of results) assert.equal(r.delivered.map(d => d.lsn), r.delivered.map(d => d.lsn).sort((x, y) => x - y))
+  assert.equal(log.stats(), { events: all.length, origins: 4, lastLsn: all.length, compactedLsn: 0 })
+})
+
+append('property: random permutations in random chunks deliver every event once, in per-origin order', async ctx => {
+  for (let seed = 1; seed <= 25; seed++) {
+    const rng = seededRng(seed)
+    const counts = { a: 1 + Math.floor(rng() * 12), b: 1 + Math.floor(rng() * 12), c: 1 + Math.floor(rng() * 12) }
+    const all = Object.entries(counts).flatMap(([o, n]) => Array.from({ length: n }, (_, i) => ev(o, i + 1)))
+    // Some events are sent twice (gossip and repair both deliver them).
+    const sent = shuffled([...all, ...all.filter(() => rng() < 0.3)], rng)
+    const chunks: StoredEvent[][] = []
+    for (let i = 0; i < sent.length;) {
+      const n = 1 + Math.floor(rng() * 5)
+      chunks.push(sent.slice(i, i + n))
+      i += n
+    }
+    const { log } = await openLog(ctx, `db-${seed}`)
+    const concurrent = seed % 2 === 0
+    const results = concurrent
+      ? await Promise.all(chunks.map(async c => await log.append(c)))
+      : await chunks.reduce(async (acc, c) => [...await acc, await log.append(c)], Promise.resolve([] as Array<Awaited<ReturnType<EventLog['append']>>>))
+    const delivered = results.flatMap(r => r.delivered).sort((x, y) => x.lsn - y.lsn)
+    const msg = `seed ${seed}`
+    assert.equal(delivered.map(d => d.lsn), Array.from({ length: all.length }, (_, i) => i + 1), msg)
+    for (const [o, n] of Object.entries(counts)) {
+      assert.equal(delivered.filter(d => d.event.origin === o).map(d => d.event), all.filter(e => e.origin === o), msg)
+      assert.is(log.head(o), n, msg)
+    }
+    assert.equal(log.heads(), counts, msg)
+    assert.is(results.reduce((sum, r) => sum + r.duplicates, 0), sent.length - all.length, msg)
+    assert.ok(results.every(r => r.conflicts.length === 0), msg)
+  }
+})
+
+append.run()
+
