@@ -19,7 +19,7 @@ test.before(async () => {
   swarm = await MemorySwarm.create({ seed: 7 })
   honest = await swarm.add({ bootstrap: null })
   rogue = await swarm.add()
-  honest.events.on('gossip:rejected', e => { rejections.push(e) })
+  honest.bus.on('gossip:rejected', e => { rejections.push(e) })
   await waitUntil('both nodes alive in each other\'s view', () => swarm.counts('alive').every(c => c === 2))
   await waitUntil('the rogue to be in the honest node\'s mesh for the membership topic', () =>
     rogue.libp2p.services.pubsub.getSubscribers(topic).some(p => p.toString() === honest.peerId))

@@ -4,8 +4,8 @@
  */
 import { resolveDataDir, ShoalError } from '@shoal/core'
 import { defaultDataDir, readDaemonInfo, readToken } from '@shoal/node'
-import { createRpcClient } from '@shoal/rpc'
-import type { RpcClient, ShoalMethods } from '@shoal/rpc'
+import { createRpcClient, createWsClient } from '@shoal/rpc'
+import type { RpcClient, ShoalMethods, WsClient } from '@shoal/rpc'
 import { str } from './args.js'
 
 export const CLIENT_OPTIONS = {
@@ -20,7 +20,19 @@ export const CLIENT_HELP = `  --data-dir DIR   the daemon's data dir, to find it
   --token TOKEN    RPC token ($SHOAL_RPC_TOKEN; default: <data-dir>/rpc.token)
   --json           print JSON instead of a table`
 
+/** The same endpoint over WebSocket (for subscriptions): ws://HOST:PORT/rpc/ws. */
+export async function connectWsClient (values: Record<string, unknown>, env: Record<string, string | undefined>): Promise<WsClient> {
+  const { url, token } = await endpoint(values, env)
+  return await createWsClient({ url: url.replace(/^http/, 'ws') + '/ws', token })
+}
+
 export async function connectClient (values: Record<string, unknown>, env: Record<string, string | undefined>): Promise<RpcClient<ShoalMethods>> {
+  const { url, token } = await endpoint(values, env)
+  return createRpcClient<ShoalMethods>({ url, token })
+}
+
+/** The RPC URL (ending in /rpc) and token, from flags, environment or the data dir. */
+async function endpoint (values: Record<string, unknown>, env: Record<string, string | undefined>): Promise<{ url: string, token: string }> {
   const dataDir = resolveDataDir({ flags: { dataDir: str(values['data-dir']) }, env, defaultDataDir: defaultDataDir() })
   let url = str(values.rpc) ?? nonEmpty(env.SHOAL_RPC)
   if (url === undefined) {
@@ -33,7 +45,7 @@ export async function connectClient (values: Record<string, unknown>, env: Recor
   if (!/^https?:\/\//.test(url)) url = `http://${url}`
   if (!/\/rpc$/.test(url)) url = url.replace(/\/?$/, '/rpc')
   const token = str(values.token) ?? nonEmpty(env.SHOAL_RPC_TOKEN) ?? await readToken(dataDir)
-  return createRpcClient<ShoalMethods>({ url, token })
+  return { url, token }
 }
 
 function nonEmpty (v: string | undefined): string | undefined {

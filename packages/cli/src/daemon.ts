@@ -10,7 +10,7 @@ import {
   readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, writeDaemonInfo, VERSION
 } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
-import { createRpcServer, isLoopbackHost, shoalMethods, SHOAL_ERROR_TABLE } from '@shoal/rpc'
+import { createRpcServer, isLoopbackHost, shoalMethods, shoalSubscriptions, SHOAL_ERROR_TABLE } from '@shoal/rpc'
 import type { RpcContext } from '@shoal/rpc'
 
 export interface DaemonOptions {
@@ -59,6 +59,7 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
   const rpcLog = logger.child({ component: 'shoal:rpc' })
   const rpc = createRpcServer<RpcContext>({
     methods: shoalMethods,
+    subscriptions: shoalSubscriptions,
     context: { node, debug: config.debug },
     token,
     host: config.rpc.host,

@@ -8,6 +8,7 @@ import { RpcError, RpcErrorCode } from '../errors.js'
 import type { ErrorTable } from '../errors.js'
 import type { RpcContext } from './context.js'
 import { MEMBER, MULTIADDR, PEER, PEER_ID } from './schemas.js'
+import { COMPACTED_CODE, eventsList, eventsPublish, eventsStats, eventsSubscribe } from './events.js'
 
 export type { RpcContext } from './context.js'
 
@@ -75,8 +76,9 @@ export const debugPartition = define({
   }
 })
 
-export const shoalMethods = [nodeInfo, swarmPeers, swarmMembers, swarmConnect, debugPartition] as const
+export const shoalMethods = [nodeInfo, swarmPeers, swarmMembers, swarmConnect, debugPartition, eventsPublish, eventsList, eventsStats] as const
 export type ShoalMethods = typeof shoalMethods
+export const shoalSubscriptions = [eventsSubscribe] as const
 
 /** Application error codes (ShoalError.code) to JSON-RPC codes: the only place this mapping lives. */
 export const SHOAL_ERROR_TABLE: ErrorTable = {
@@ -85,6 +87,7 @@ export const SHOAL_ERROR_TABLE: ErrorTable = {
   ERR_NOT_FOUND: RpcErrorCode.NOT_FOUND,
   ERR_UNAVAILABLE: RpcErrorCode.UNAVAILABLE,
   ERR_TIMEOUT: RpcErrorCode.TIMEOUT,
-  ERR_ALREADY_EXISTS: RpcErrorCode.CONFLICT
+  ERR_ALREADY_EXISTS: RpcErrorCode.CONFLICT,
+  ERR_COMPACTED: COMPACTED_CODE
 }
 

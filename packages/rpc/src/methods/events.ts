@@ -1,0 +1,111 @@
+/** events.* methods: publish, list and stats over HTTP; the WebSocket subscription lives beside them. */
+import { s } from '../schema.js'
+import { methodsFor } from '../method-table.js'
+import { RpcError, RpcErrorCode } from '../errors.js'
+import { subscriptionsFor } from '../subscription.js'
+import type { Delivered } from '@shoal/node'
+import type { RpcContext } from './context.js'
+import { PEER_ID } from './schemas.js'
+
+const define = methodsFor<RpcContext>()
+
+/** The JSON-RPC code for a cursor older than the log's retention (ERR_COMPACTED). */
+export const COMPACTED_CODE = -32010
+/** Same code the WebSocket server uses when it drops a reader that fell behind. */
+const SLOW_CONSUMER_CODE = -32011
+
+export const TOPIC = s.string({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:/-]+$', description: 'topic name: letters, digits and . _ : / -' })
+export const CURSOR = s.integer({ min: 0, description: 'a local sequence number (LSN) from an earlier event or `next`; 0 = from the start' })
+
+export const EVENT = s.object({
+  lsn: s.integer({ min: 1, description: "this node's delivery order: the cursor to resume after this event" }),
+  origin: PEER_ID,
+  seq: s.integer({ min: 1, description: 'per-origin sequence number' }),
+  topic: s.string(),
+  type: s.string(),
+  hlc: s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }) }),
+  trace: s.optional(s.string()),
+  data: s.any({ description: 'the published JSON value' })
+})
+
+export function toWire (d: Delivered): {
+  lsn: number, origin: string, seq: number, topic: string, type: string, hlc: { wall: number, logical: number }, trace?: string, data: unknown
+} {
+  const e = d.event
+  return { lsn: d.lsn, origin: e.origin, seq: e.seq, topic: e.topic, type: e.type, hlc: e.hlc, ...(e.trace !== undefined ? { trace: e.trace } : {}), data: JSON.parse(e.data) }
+}
+
+export const eventsPublish = define({
+  name: 'events.publish',
+  description: 'Publishes an event on a topic: signed, stored durably here, then gossiped; peers that miss the gossip pull it later. Returns its identity.',
+  params: s.object({
+    topic: TOPIC,
+    data: s.any({ description: 'any JSON value; at most events.maxPayloadBytes (default 64 KiB) when serialised' }),
+    type: s.optional(s.string({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9._-]*$', description: "event type (default 'user')" }))
+  }),
+  result: s.object({ origin: PEER_ID, seq: s.integer({ min: 1 }), hlc: s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }) }), lsn: s.integer({ min: 1 }) }),
+  errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'data too large, or not JSON' }],
+  handler: async (params, ctx) => await ctx.node.events.publish(params.topic, JSON.stringify(params.data ?? null), params.type === undefined ? {} : { type: params.type })
+})
+
+export const eventsList = define({
+  name: 'events.list',
+  description: "Events this node has delivered after a cursor, in delivery order (per origin always in seq order). Page with `next`.",
+  params: s.object({
+    topic: s.optional(TOPIC),
+    since: s.optional(CURSOR),
+    limit: s.optional(s.integer({ min: 1, max: 1000, description: 'default 100' }))
+  }),
+  result: s.object({ events: s.array(EVENT), next: CURSOR }),
+  errors: [{ code: COMPACTED_CODE, message: 'compacted: the cursor is older than the retention window (data.compactedLsn says where to resume)' }],
+  handler: async (params, ctx) => {
+    const page = await ctx.node.events.list({ topic: params.topic, since: params.since, limit: params.limit ?? 100 })
+    return { events: page.events.map(toWire), next: page.next }
+  }
+})
+
+export const eventsStats = define({
+  name: 'events.stats',
+  description: "The event log here: last LSN, events stored, per-origin contiguous heads, and counters (published, received, duplicates, repaired, rejected by reason).",
+  params: s.object({}),
+  result: s.object({
+    origin: PEER_ID,
+    lastLsn: s.integer({ min: 0 }),
+    stored: s.integer({ min: 0 }),
+    origins: s.integer({ min: 0 }),
+    heads: s.record(s.integer({ min: 0 })),
+    published: s.integer({ min: 0 }),
+    received: s.integer({ min: 0 }),
+    duplicates: s.integer({ min: 0 }),
+    repaired: s.integer({ min: 0 }),
+    gapsSkipped: s.integer({ min: 0 }),
+    rejected: s.record(s.integer({ min: 0 }))
+  }),
+  handler: (_params, ctx) => ctx.node.events.stats()
+})
+
+/** Catch-up pauses while this much is queued on the socket, so a reader sets the pace... */
+const SUBSCRIBER_HIGH_WATER_BYTES = 1024 * 1024
+/** ...and a reader that takes nothing for this long is dropped with an error instead of held forever. */
+const SUBSCRIBER_STALL_MS = 30_000
+
+const subscription = subscriptionsFor<RpcContext>()
+
+export const eventsSubscribe = subscription({
+  name: 'events.subscribe',
+  description: 'WebSocket only. Sends every event delivered after `since` (an LSN cursor; default: only new events), then each new one as it is delivered, in delivery order (per origin in seq order). Resume after a disconnect with the last `lsn` you received. A cursor older than retention ends the subscription with `compacted` (-32010); a reader too slow for 30 s is dropped.',
+  params: s.object({ topic: s.optional(TOPIC), since: s.optional(CURSOR) }),
+  notification: EVENT,
+  errors: [{ code: COMPACTED_CODE, message: 'compacted: the cursor is older than the retention window' }],
+  subscribe: async (params, ctx, sink, { signal }) => {
+    const since = params.since ?? ctx.node.events.stats().lastLsn
+    for await (const delivered of ctx.node.events.follow({ topic: params.topic, since }, signal)) {
+      const stalledSince = Date.now()
+      while (sink.bufferedBytes > SUBSCRIBER_HIGH_WATER_BYTES && !signal.aborted) {
+        if (Date.now() - stalledSince > SUBSCRIBER_STALL_MS) throw new RpcError(SLOW_CONSUMER_CODE, `slow consumer: took nothing for ${SUBSCRIBER_STALL_MS / 1000} s`)
+        await new Promise(resolve => setTimeout(resolve, 20))
+      }
+      if (!sink.send(toWire(delivered))) return
+    }
+  }
+})

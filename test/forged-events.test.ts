@@ -1,0 +1,99 @@
+/**
+ * A hand-built libp2p peer injects forged and malformed events into a real daemon, on the gossip path and on
+ * the repair path. Every one is rejected and counted by reason, none is stored, and the daemon keeps running.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import { EnvelopeCodec, resolveConfig, EVENT_WIRE_VERSION } from '@shoal/core'
+import { buildLibp2p, DenyList, handleRequests, signEvent, swarmProtocols } from '@shoal/node'
+import type { ShoalLibp2p } from '@shoal/node'
+import { LocalSwarm } from '@shoal/cli/local-swarm'
+import type { LocalNode } from '@shoal/cli/local-swarm'
+import { waitUntil } from '@shoal/test-utils'
+
+const protocols = swarmProtocols('default')
+let swarm: LocalSwarm
+let daemon: LocalNode
+let rogue: ShoalLibp2p
+const codec = new EnvelopeCodec<unknown>({ maxBytes: 1024 * 1024, validators: { event: p => p } })
+
+test.before(async () => {
+  swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
+  daemon = await swarm.start(1)
+  const key = await generateKeyPair('Ed25519')
+  const config = resolveConfig({ defaultDataDir: swarm.root, flags: { listen: ['/ip4/127.0.0.1/tcp/0'] } })
+  rogue = await buildLibp2p({ privateKey: key, config, protocols, denyList: new DenyList(), topics: [protocols.topics.events] })
+  rogue.services.pubsub.subscribe(protocols.topics.events)
+  await rogue.dial(multiaddr(daemon.addrs[0]!))
+  await waitUntil('the daemon to be subscribed to the events topic from the rogue\'s view', () =>
+    rogue.services.pubsub.getSubscribers(protocols.topics.events).some(p => p.toString() === daemon.peerId))
+})
+
+test.after(async () => {
+  await rogue.stop()
+  await swarm.destroy()
+})
+
+async function rejectedCounts (): Promise<Record<string, number>> {
+  return (await daemon.client.call('events.stats', {})).rejected
+}
+
+test('forged, unsigned, malformed and future events on the gossip path are rejected by reason', async () => {
+  const self = rogue.peerId.toString()
+  // Claims the rogue as origin but is signed with some other key.
+  const valid = await signEvent({ v: EVENT_WIRE_VERSION, type: 'user', topic: 't', origin: self, seq: 1, hlc: { wall: Date.now(), logical: 0 }, data: '{"ok":true}' }, await generateKeyPair('Ed25519'))
+  const cases: Array<[string, unknown]> = [
+    // Signed by a key that is not the origin's: the signature does not verify.
+    ['bad-signature', valid],
+    // Claims to come from the daemon itself.
+    ['bad-signature', { ...valid, origin: daemon.peerId }],
+    ['unsigned', { ...valid, sig: '' }],
+    ['malformed', { ...valid, seq: -4 }],
+    ['malformed', { ...valid, data: 'not json{' }],
+    ['malformed', 'just a string']
+  ]
+  for (const [, event] of cases) {
+    await rogue.services.pubsub.publish(protocols.topics.events, codec.encode('event', event, Date.now())).catch(() => {})
+  }
+  await waitUntil('every reason to be counted', async () => {
+    const r = await rejectedCounts()
+    return (r['bad-signature'] ?? 0) >= 2 && (r.unsigned ?? 0) >= 1 && (r.malformed ?? 0) >= 3
+  })
+  const stats = await daemon.client.call('events.stats', {})
+  assert.equal(Object.keys(stats.heads).filter(o => o !== daemon.peerId), [], 'nothing from the rogue was stored')
+  assert.is(stats.stored, 0)
+})
+
+test('an event signed by its origin but dated an hour ahead is rejected as future', async () => {
+  const key = await generateKeyPair('Ed25519')
+  const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+  const origin = peerIdFromPrivateKey(key).toString()
+  const future = await signEvent({ v: EVENT_WIRE_VERSION, type: 'user', topic: 't', origin, seq: 1, hlc: { wall: Date.now() + 3_600_000, logical: 0 }, data: '1' }, key)
+  await rogue.services.pubsub.publish(protocols.topics.events, codec.encode('event', future, Date.now()))
+  await waitUntil('a future rejection', async () => ((await rejectedCounts()).future ?? 0) >= 1)
+})
+
+test('forged events served on the repair path are rejected and the daemon keeps running', async () => {
+  const key = await generateKeyPair('Ed25519')
+  const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+  const victim = peerIdFromPrivateKey(key).toString()
+  const before = (await rejectedCounts())['bad-signature'] ?? 0
+  // The rogue claims to hold 5 events of `victim` and serves events with garbage signatures when asked.
+  await handleRequests(rogue, protocols.events, async (msg: any) => {
+    if (msg.type === 'digest') return { v: 1, type: 'digest', heads: { [victim]: 5 } }
+    const events = [1, 2, 3, 4, 5].map(seq => ({ v: 1, type: 'user', topic: 't', origin: victim, seq, hlc: { wall: Date.now(), logical: 0 }, data: '"x"', sig: 'AAAA' }))
+    return { v: 1, type: 'events', events, more: false }
+  }, { logger: { trace () {}, debug () {}, info () {}, warn () {}, error () {}, child () { return this } }, timeoutMs: 5000 })
+  const { requestFrame } = await import('@shoal/node')
+  await requestFrame(rogue, (await import('@libp2p/peer-id')).peerIdFromString(daemon.peerId), protocols.events, { v: 1, type: 'digest', heads: { [victim]: 5 } }, { signal: AbortSignal.timeout(5000) })
+  await waitUntil('the forged repair batch to be rejected', async () => ((await rejectedCounts())['bad-signature'] ?? 0) > before)
+  const stats = await daemon.client.call('events.stats', {})
+  assert.is(stats.heads[victim], undefined, 'no forged event was stored')
+  const info = await daemon.client.call('node.info', {})
+  assert.is(info.peerId, daemon.peerId, 'the daemon still answers')
+  assert.is(daemon.child.exitCode, null)
+})
+
+test.run()
