@@ -19,7 +19,7 @@ try {
   console.error(`gen-rpc-docs: cannot load ${relative(root, entry)} (${err.message}); build first with \`tsc -b\``)
   process.exit(1)
 }
-const { toMarkdown, shoalMethods, rpcDefaults, RPC_PATH, RpcErrorCode } = rpc
+const { toMarkdown, shoalMethods, shoalSubscriptions, rpcDefaults, RPC_PATH, RpcErrorCode } = rpc
 if (typeof toMarkdown !== 'function' || shoalMethods === undefined) {
   console.error('gen-rpc-docs: @shoal/rpc must export toMarkdown and shoalMethods')
   process.exit(1)
@@ -56,6 +56,11 @@ Each daemon serves JSON-RPC 2.0 over HTTP for local clients: the \`shoal\` CLI, 
   request order. An empty or oversized batch gets a single ${code('INVALID_REQUEST', -32600)} error.
 - **Notifications:** a request without \`id\` runs but gets no answer; a body of only notifications gets
   HTTP 204 with no body.
+- **WebSocket:** \`GET ws://127.0.0.1:<port>${path}/ws\` with the same bearer token (or, from a browser, the
+  subprotocols \`shoal-rpc, bearer.<token>\`) carries the same calls plus subscriptions (\`events.subscribe\`):
+  the answer is \`{ subscription }\`, then notifications \`{ method, params: { subscription, result } }\`;
+  \`rpc.unsubscribe { subscription }\` ends one. A reader that falls too far behind is dropped with
+  -32011 (slow consumer) and close code 1008.
 - **Deadline:** each call has ${timeoutMs / 1000} s unless its method sets its own; past it the answer is
   ${code('TIMEOUT', -32001)}. Calls still running when the daemon stops get ${code('UNAVAILABLE', -32003)}.
 
@@ -75,7 +80,7 @@ curl -s http://127.0.0.1:7701${path} \\
 `
 
 // The generated body repeats a short transport note before the error table; the intro above covers it.
-const generated = toMarkdown(shoalMethods)
+const generated = toMarkdown(shoalMethods, { subscriptions: shoalSubscriptions ?? [] })
 const at = generated.indexOf('\n## Error codes')
 const body = at >= 0 ? generated.slice(at + 1) : generated.replace(/^# .*\n+/, '')
 const text = `${intro}\n${body}`.replace(/\n+$/, '\n')

@@ -59,7 +59,7 @@ export interface RpcClient<T = unknown> {
 /** A client whose `call` is typed by a method table type: `TypedClient<typeof methods>`. */
 export type TypedClient<Table> = RpcClient<Table>
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EAI_AGAIN'])
+export const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EAI_AGAIN'])
 
 export function createRpcClient<T = unknown> (init: RpcClientInit): RpcClient<T> {
   const doFetch = init.fetch ?? globalThis.fetch
@@ -146,14 +146,14 @@ function isResponse (value: unknown): value is Record<string, unknown> {
     (value as Record<string, unknown>).jsonrpc === '2.0' && ('result' in value || 'error' in value)
 }
 
-function toError (raw: unknown): RpcError {
+export function toError (raw: unknown): RpcError {
   const e = (typeof raw === 'object' && raw !== null ? raw : {}) as { code?: unknown, message?: unknown, data?: unknown }
   const code = typeof e.code === 'number' ? e.code : RpcErrorCode.INTERNAL_ERROR
   return new RpcError(code, typeof e.message === 'string' ? e.message : 'Unknown error', e.data)
 }
 
 /** fetch hides the socket error in `cause`, sometimes inside an AggregateError (one per address tried). */
-function findErrorCode (err: unknown, depth = 0): string | undefined {
+export function findErrorCode (err: unknown, depth = 0): string | undefined {
   if (typeof err !== 'object' || err === null || depth > 5) return undefined
   const { code, cause, errors } = err as { code?: unknown, cause?: unknown, errors?: unknown }
   if (typeof code === 'string' && code.startsWith('E') && !code.startsWith('ERR_')) return code

@@ -32,3 +32,31 @@ export const PREVIEW_CHARS = 64
 /** On stop, how long answers already in progress may take before their sockets are cut. RPC calls answer at
  * once (their signal aborts); this only bounds a custom route handler that ignores its signal. */
 export const STOP_GRACE_MS = 2_000
+
+/** Most WebSocket connections at once. Each holds subscriptions and their producers; a local CLI, a dashboard
+ * and a few scripts use a handful. A 65th gets HTTP 503 before the upgrade. */
+export const DEFAULT_WS_MAX_SOCKETS = 64
+
+/** Most live subscriptions per WebSocket. A client needs a few (one per topic it follows); the cap stops a loop
+ * from starting producers without end. */
+export const DEFAULT_WS_MAX_SUBSCRIPTIONS = 32
+
+/** Bytes a WebSocket may have queued (not yet taken by the OS) before its client counts as a slow consumer and
+ * is dropped. Several large notifications of headroom for a burst, yet 64 sockets at the cap stay at 512 MiB
+ * worst case; the kernel's own socket buffers absorb some more before this queue grows at all. */
+export const DEFAULT_WS_MAX_BUFFERED_BYTES = 8 * 1024 * 1024
+
+/** Requests from one WebSocket being handled at once; past it the socket is not read until some finish. */
+export const WS_MAX_INFLIGHT = 64
+
+/** Ping interval. A socket that has not answered the previous ping (nor sent anything) is cut: two intervals
+ * find a dead peer (sleeping laptop, killed process behind a proxy) without chatter on a loopback link. */
+export const WS_HEARTBEAT_MS = 30_000
+
+/** After the close frame, how long a peer has to finish the closing handshake before its socket is cut. On
+ * loopback it takes milliseconds; a stuck reader never does, and its queued bytes are held until then. */
+export const WS_CLOSE_GRACE_MS = 1_000
+
+/** A slow consumer gets longer: its close frame sits behind up to DEFAULT_WS_MAX_BUFFERED_BYTES of queued data,
+ * which it may still drain to learn why it was dropped. Memory stays capped meanwhile (nothing more is queued). */
+export const WS_SLOW_CONSUMER_CLOSE_MS = 5_000

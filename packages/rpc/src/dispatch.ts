@@ -1,12 +1,15 @@
 /**
  * JSON-RPC 2.0 processing, independent of the transport: raw body text in, response text out. The HTTP
- * server uses it today; a WebSocket endpoint can feed it frames tomorrow.
+ * server feeds it bodies; the WebSocket endpoint feeds it frames, plus its per-connection subscribe and
+ * unsubscribe as session methods.
  * Params must be named (an object): positional params (an array) get -32602, so every field has a name that
  * validation errors and docs can point at.
  */
 import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAX_BATCH } from './constants.js'
 import { RpcError, RpcErrorCode, toRpcError, type ErrorTable } from './errors.js'
-import { listMethods, type MethodDef, type MethodTable } from './method-table.js'
+import { listMethods, type HandlerOptions, type MethodDef, type MethodTable } from './method-table.js'
+import type { ObjectSchema } from './schema.js'
+import { listSubscriptions, UNSUBSCRIBE_METHOD, WS_PATH, type SubscriptionTable } from './subscription.js'
 import { ValidationError } from './validation-error.js'
 import { toOpenRpc, type OpenRpcInfo } from './openrpc.js'
 
@@ -24,7 +27,18 @@ export interface DispatcherInit<Ctx> {
   onInternalError?: (err: unknown) => void
   /** Serve `rpc.discover` (the OpenRPC service-discovery method) describing `methods`. */
   discover?: OpenRpcInfo
+  /** Only their names and docs matter here: without a session (plain HTTP) they answer "use the WebSocket". */
+  subscriptions?: SubscriptionTable<Ctx>
 }
+
+/** A method that exists only on one connection (a WebSocket's subscribe and unsubscribe), bound to its state. */
+export interface SessionMethod {
+  params: ObjectSchema<any>
+  handler: (params: any, opts: HandlerOptions) => unknown
+}
+
+/** Looked up after the method table; a Map works. */
+export interface SessionMethods { get: (method: string) => SessionMethod | undefined }
 
 export interface Dispatcher {
   /**
@@ -32,7 +46,7 @@ export interface Dispatcher {
    * notifications. Never rejects. When `signal` aborts, pending calls answer at once with an error built from
    * the abort reason (an RpcError reason is used as is).
    */
-  handle: (body: string, signal: AbortSignal) => Promise<string | undefined>
+  handle: (body: string, signal: AbortSignal, session?: SessionMethods) => Promise<string | undefined>
 }
 
 type AnyMethod<Ctx> = MethodDef<Ctx, string, any, any>
@@ -43,15 +57,20 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
     if (methods.has(def.name)) throw new TypeError(`method defined twice: ${def.name}`)
     methods.set(def.name, def)
   }
+  const wsOnly = new Set([UNSUBSCRIBE_METHOD])
+  for (const def of listSubscriptions(init.subscriptions)) {
+    if (methods.has(def.name) || wsOnly.has(def.name)) throw new TypeError(`method or subscription defined twice: ${def.name}`)
+    wsOnly.add(def.name)
+  }
   const table = init.errorTable ?? {}
-  const discovery = init.discover === undefined ? undefined : toOpenRpc(init.methods, init.discover)
+  const discovery = init.discover === undefined ? undefined : toOpenRpc(init.methods, init.discover, init.subscriptions)
   const maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH
   const validateResults = init.validateResults ?? true
   const reportInternal = (err: unknown): void => {
     try { init.onInternalError?.(err) } catch { /* a failing log hook must not fail the request */ }
   }
 
-  async function handle (body: string, signal: AbortSignal): Promise<string | undefined> {
+  async function handle (body: string, signal: AbortSignal, session?: SessionMethods): Promise<string | undefined> {
     let payload: unknown
     try {
       payload = JSON.parse(body)
@@ -59,7 +78,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
       return serialize(errorResponse(null, new RpcError(RpcErrorCode.PARSE_ERROR, 'Parse error: the body is not valid JSON')))
     }
     if (!Array.isArray(payload)) {
-      const response = await handleOne(payload, signal)
+      const response = await handleOne(payload, signal, session)
       return response === undefined ? undefined : serialize(response)
     }
     if (payload.length === 0) {
@@ -70,12 +89,12 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
         `Invalid request: batch of ${payload.length} calls, at most ${maxBatch} allowed`)))
     }
     // Calls in a batch run concurrently; answers keep the request order, notifications leave no entry.
-    const responses = await Promise.all(payload.map(async item => await handleOne(item, signal)))
+    const responses = await Promise.all(payload.map(async item => await handleOne(item, signal, session)))
     const parts = responses.filter(r => r !== undefined).map(serialize)
     return parts.length === 0 ? undefined : `[${parts.join(',')}]`
   }
 
-  async function handleOne (raw: unknown, signal: AbortSignal): Promise<object | undefined> {
+  async function handleOne (raw: unknown, signal: AbortSignal, session?: SessionMethods): Promise<object | undefined> {
     const request = checkRequest(raw)
     if (request instanceof RpcError) return errorResponse(null, request)
     const { id, isNotification, method, params } = request
@@ -84,15 +103,26 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
 
     if (method === 'rpc.discover' && discovery !== undefined) return reply(discovery)
     const def = methods.get(method)
-    if (def === undefined) return fail(new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `Method not found: ${method}`))
+    const local = def === undefined ? session?.get(method) : undefined
+    if (def === undefined && local === undefined) {
+      if (wsOnly.has(method)) {
+        return fail(new RpcError(RpcErrorCode.INVALID_REQUEST,
+          `Invalid request: ${method} is a subscription; use the WebSocket endpoint GET ${WS_PATH}`))
+      }
+      return fail(new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `Method not found: ${method}`))
+    }
     if (Array.isArray(params)) {
       return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, 'Invalid params: named params (an object) are required, not an array'))
     }
-    const valid = def.params.validate(params ?? {}, 'params')
+    const valid = (def ?? local as SessionMethod).params.validate(params ?? {}, 'params')
     if (valid instanceof ValidationError) {
       return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, `Invalid params: ${valid.message}`, valid.toJSON()))
     }
     try {
+      if (def === undefined) {
+        const { handler } = local as SessionMethod
+        return reply(await runCall({ handler: async (p, _ctx, opts) => await handler(p, opts) }, valid, signal) ?? null)
+      }
       const result = await runCall(def, valid, signal)
       if (validateResults) {
         const checked = def.result.validate(result, 'result')
@@ -108,7 +138,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
   }
 
   /** Runs the handler, but answers as soon as the call's signal aborts even if the handler ignores it. */
-  async function runCall (def: AnyMethod<Ctx>, params: unknown, outer: AbortSignal): Promise<unknown> {
+  async function runCall (def: Pick<AnyMethod<Ctx>, 'handler' | 'timeoutMs'>, params: unknown, outer: AbortSignal): Promise<unknown> {
     const timeoutMs = def.timeoutMs ?? init.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
     const controller = new AbortController()
     return await new Promise((resolve, reject) => {

@@ -15,7 +15,11 @@ export const RpcErrorCode = {
   NOT_FOUND: -32004,
   FORBIDDEN: -32005,
   UNAUTHORIZED: -32006,
-  CONFLICT: -32009
+  CONFLICT: -32009,
+  /** WebSocket only: the client read too slowly, so its subscriptions ended and the socket is being closed. */
+  SLOW_CONSUMER: -32011,
+  /** A per-connection limit (e.g. subscriptions per WebSocket) is reached; 429 is the HTTP analogue. */
+  LIMIT_EXCEEDED: -32029
 } as const
 
 export type RpcErrorCodeName = keyof typeof RpcErrorCode
@@ -33,6 +37,12 @@ export const RPC_ERROR_DOCS: ReadonlyArray<{ code: number, name: RpcErrorCodeNam
   { code: RpcErrorCode.FORBIDDEN, name: 'FORBIDDEN', meaning: 'The caller may not do this.' },
   { code: RpcErrorCode.UNAUTHORIZED, name: 'UNAUTHORIZED', meaning: 'Missing or wrong bearer token (sent with HTTP 401).' },
   { code: RpcErrorCode.CONFLICT, name: 'CONFLICT', meaning: 'The change conflicts with current state.' }
+]
+
+/** Codes only the WebSocket endpoint sends; listed in the docs' subscription section, not in the HTTP table. */
+export const WS_ERROR_DOCS: ReadonlyArray<{ code: number, name: RpcErrorCodeName, meaning: string }> = [
+  { code: RpcErrorCode.SLOW_CONSUMER, name: 'SLOW_CONSUMER', meaning: 'The client read too slowly: its subscriptions end with this error and the socket closes with 1008.' },
+  { code: RpcErrorCode.LIMIT_EXCEEDED, name: 'LIMIT_EXCEEDED', meaning: 'Too many subscriptions on this connection.' }
 ]
 
 /** A JSON-RPC error object as an Error; thrown by the client, and by handlers that want an exact code. */

@@ -25,6 +25,16 @@ export * as rpcDefaults from './constants.js'
 // Shoal's own method table (depends on @shoal/node); the generic parts above import nothing from other packages.
 export { shoalMethods, SHOAL_ERROR_TABLE, type ShoalMethods, type RpcContext } from './methods/index.js'
 
+// WebSocket endpoint (GET /rpc/ws, served by createRpcServer) and subscriptions.
+export {
+  defineSubscription, subscriptionsFor, WS_PATH, WS_SUBPROTOCOL, UNSUBSCRIBE_METHOD, type SubscriptionDef,
+  type SubscriptionSpec, type SubscriptionSink, type SubscriptionTable
+} from './subscription.js'
+export { type WsOptions } from './ws-server.js'
+export { type SessionMethod, type SessionMethods } from './dispatch.js'
+export { WS_ERROR_DOCS } from './errors.js'
+export { createWsClient, type WsClient, type WsClientInit, type WsSubscribeHandlers, type WsSubscription } from './ws-client.js'
+
 // Shoal's concrete methods (node.info, swarm.*, ...) and their error table. Unlike everything above, this part
 // knows the node (type-only import of @shoal/node); the generic modules never import it.
 export * from './methods/index.js'

@@ -1,10 +1,12 @@
 /**
  * Docs derived from the method table, so they cannot drift from what the server validates: an OpenRPC 1.2.6
- * document, and the Markdown of docs/rpc.md.
+ * document, and the Markdown of docs/rpc.md. Subscriptions are listed after the methods, marked WebSocket-only
+ * (OpenRPC extension fields `x-transport` and `x-notification`).
  */
-import { RPC_ERROR_DOCS, RpcErrorCode } from './errors.js'
+import { RPC_ERROR_DOCS, RpcErrorCode, WS_ERROR_DOCS } from './errors.js'
 import { listMethods, type MethodDef, type MethodErrorDoc, type MethodTable } from './method-table.js'
 import type { JsonSchema, ObjectSchema, Schema } from './schema.js'
+import { listSubscriptions, UNSUBSCRIBE_METHOD, WS_PATH, WS_SUBPROTOCOL, type SubscriptionDef, type SubscriptionTable } from './subscription.js'
 
 export interface OpenRpcInfo { title: string, version: string, description?: string }
 
@@ -14,27 +16,60 @@ const COMMON_ERRORS: readonly MethodErrorDoc[] = [
   { code: RpcErrorCode.TIMEOUT, message: 'Request timed out' }
 ]
 
-export function toOpenRpc<Ctx> (methods: MethodTable<Ctx>, info: OpenRpcInfo): Record<string, unknown> {
+/** The answer to a subscription method; the notifications carry the same id. */
+const SUBSCRIBED = { type: 'object', properties: { subscription: { type: 'string' } }, required: ['subscription'], additionalProperties: false }
+const SUB_ERRORS: readonly MethodErrorDoc[] = [{ code: RpcErrorCode.LIMIT_EXCEEDED, message: 'Too many subscriptions' }]
+
+export function toOpenRpc<Ctx> (methods: MethodTable<Ctx>, info: OpenRpcInfo, subscriptions?: SubscriptionTable<Ctx>): Record<string, unknown> {
+  const subs = sortedSubs(subscriptions)
+  const docs: Array<Record<string, unknown>> = sorted(methods).map(def => ({
+    name: def.name,
+    description: def.description,
+    paramStructure: 'by-name',
+    params: paramDocs(def.params),
+    result: { name: 'result', schema: def.result.toJSONSchema() },
+    errors: errorsOf(def)
+  }))
+  for (const def of subs) {
+    docs.push({
+      name: def.name,
+      description: `${def.description} WebSocket only (GET ${WS_PATH}): answers { subscription }, then sends notifications.`,
+      paramStructure: 'by-name',
+      params: paramDocs(def.params),
+      result: { name: 'subscription', schema: structuredClone(SUBSCRIBED) },
+      errors: errorsOf({ errors: [...(def.errors ?? []), ...SUB_ERRORS] }),
+      'x-transport': 'websocket',
+      'x-notification': { name: 'result', schema: def.notification.toJSONSchema() }
+    })
+  }
+  if (subs.length > 0) {
+    docs.push({
+      name: UNSUBSCRIBE_METHOD,
+      description: 'Ends a subscription of this connection. WebSocket only.',
+      paramStructure: 'by-name',
+      params: [{ name: 'subscription', required: true, schema: { type: 'string' } }],
+      result: { name: 'result', schema: { type: 'boolean', description: 'false for an unknown or already ended id' } },
+      errors: [],
+      'x-transport': 'websocket'
+    })
+  }
   return {
     openrpc: '1.2.6',
     info: info.description === undefined ? { title: info.title, version: info.version } : { ...info },
-    methods: sorted(methods).map(def => ({
-      name: def.name,
-      description: def.description,
-      paramStructure: 'by-name',
-      params: Object.entries(paramsOf(def).fields).map(([name, schema]) => {
-        const param: Record<string, unknown> = { name, required: paramsOf(def).isRequired(name), schema: schema.toJSONSchema() }
-        if (schema.description !== undefined) param.description = schema.description
-        return param
-      }),
-      result: { name: 'result', schema: def.result.toJSONSchema() },
-      errors: errorsOf(def)
-    }))
+    methods: docs
   }
 }
 
+function paramDocs (params: ObjectSchema): Array<Record<string, unknown>> {
+  return Object.entries(params.fields).map(([name, schema]) => {
+    const param: Record<string, unknown> = { name, required: params.isRequired(name), schema: schema.toJSONSchema() }
+    if (schema.description !== undefined) param.description = schema.description
+    return param
+  })
+}
+
 /** The body of docs/rpc.md: transport, error codes, then one section per method (sorted by name). */
-export function toMarkdown<Ctx> (methods: MethodTable<Ctx>, opts: { title?: string } = {}): string {
+export function toMarkdown<Ctx> (methods: MethodTable<Ctx>, opts: { title?: string, subscriptions?: SubscriptionTable<Ctx> } = {}): string {
   const out: string[] = []
   out.push(`# ${opts.title ?? 'RPC methods'}`, '')
   out.push('<!-- Generated from the RPC method table; do not edit by hand. -->', '')
@@ -48,12 +83,54 @@ export function toMarkdown<Ctx> (methods: MethodTable<Ctx>, opts: { title?: stri
   out.push('Application errors carry their stable string code in `error.data.code` (e.g. `ERR_NOT_FOUND`).', '')
   out.push('## Methods', '')
   for (const def of sorted(methods)) out.push(...methodSection(def))
+  const subs = sortedSubs(opts.subscriptions)
+  if (subs.length > 0) {
+    out.push(...wsIntro())
+    for (const def of subs) out.push(...subscriptionSection(def))
+  }
   return out.join('\n').replace(/\n+$/, '\n')
 }
 
+function wsIntro (): string[] {
+  const lines = ['## Subscriptions (WebSocket only)', '',
+    `Subscriptions are served only on the WebSocket endpoint \`GET ${WS_PATH}\` (same host and port), where every`,
+    'method above works too (one JSON-RPC request or batch per text message). Auth happens before the upgrade:',
+    `\`Authorization: Bearer <token>\`, or for browsers the subprotocols \`${WS_SUBPROTOCOL}, bearer.<token>\` (the`,
+    `server selects \`${WS_SUBPROTOCOL}\`); otherwise HTTP 401. Over \`POST /rpc\` a subscription name gets -32600.`, '',
+    'Calling a subscription answers `{ "subscription": "<id>" }`; then each notification is',
+    '`{ "jsonrpc": "2.0", "method": "<name>", "params": { "subscription": "<id>", "result": ... } }`. A subscription',
+    'that ends with an error sends `params: { subscription, error: { code, message, data } }` instead, and nothing',
+    `after it. \`${UNSUBSCRIBE_METHOD} { "subscription": "<id>" }\` ends one and answers true (false for an unknown id).`, '',
+    'A client that reads too slowly (its unsent queue passes the server limit) is dropped: its subscriptions end',
+    'with -32011 and the socket closes with code 1008 "slow consumer". The server pings; a socket that answers no',
+    'ping for a whole interval is cut. On shutdown the server closes sockets with 1001.', '',
+    '| Code | Name | Meaning |', '| ---: | --- | --- |']
+  for (const e of WS_ERROR_DOCS) lines.push(`| ${e.code} | ${e.name} | ${cell(e.meaning)} |`)
+  lines.push('')
+  return lines
+}
+
+function subscriptionSection (def: SubscriptionDef<any, string, any, any>): string[] {
+  const lines = [`### ${def.name}`, '', `${def.description} *WebSocket only.*`, '', ...paramsTable(def.params)]
+  lines.push(`Result: \`{ "subscription": "<id>" }\`. Notification \`result\`: ${def.notification.expected}.`, '',
+    '```json', JSON.stringify(def.notification.toJSONSchema() as JsonSchema, null, 2), '```', '')
+  lines.push('| Error code | Message |', '| ---: | --- |')
+  for (const e of errorsOf({ errors: [...(def.errors ?? []), ...SUB_ERRORS] })) lines.push(`| ${e.code} | ${cell(e.message)} |`)
+  lines.push('')
+  return lines
+}
+
 function methodSection (def: MethodDef<any, string, any, any>): string[] {
-  const lines = [`### ${def.name}`, '', def.description, '']
-  const params = paramsOf(def)
+  const lines = [`### ${def.name}`, '', def.description, '', ...paramsTable(def.params)]
+  lines.push(`Result: ${def.result.expected}.`, '', '```json', JSON.stringify(def.result.toJSONSchema() as JsonSchema, null, 2), '```', '')
+  lines.push('| Error code | Message |', '| ---: | --- |')
+  for (const e of errorsOf(def)) lines.push(`| ${e.code} | ${cell(e.message)} |`)
+  lines.push('')
+  return lines
+}
+
+function paramsTable (params: ObjectSchema): string[] {
+  const lines: string[] = []
   const fields = Object.entries(params.fields)
   if (fields.length === 0) {
     lines.push('Params: none (send `{}` or omit `params`).', '')
@@ -68,10 +145,6 @@ function methodSection (def: MethodDef<any, string, any, any>): string[] {
       lines.push('Params schema:', '', '```json', JSON.stringify(params.toJSONSchema(), null, 2), '```', '')
     }
   }
-  lines.push(`Result: ${def.result.expected}.`, '', '```json', JSON.stringify(def.result.toJSONSchema() as JsonSchema, null, 2), '```', '')
-  lines.push('| Error code | Message |', '| ---: | --- |')
-  for (const e of errorsOf(def)) lines.push(`| ${e.code} | ${cell(e.message)} |`)
-  lines.push('')
   return lines
 }
 
@@ -83,17 +156,17 @@ function nestedKind (schema: Schema<unknown>): string {
   return json.type === 'object' || json.type === 'array' || 'anyOf' in json ? 'object' : 'scalar'
 }
 
-function paramsOf (def: MethodDef<any, string, any, any>): ObjectSchema {
-  return def.params
-}
-
-function errorsOf (def: MethodDef<any, string, any, any>): MethodErrorDoc[] {
+function errorsOf (def: { errors?: readonly MethodErrorDoc[] | undefined }): MethodErrorDoc[] {
   const own = def.errors ?? []
   return [...own, ...COMMON_ERRORS.filter(c => !own.some(e => e.code === c.code))].map(e => ({ code: e.code, message: e.message }))
 }
 
 function sorted<Ctx> (methods: MethodTable<Ctx>): Array<MethodDef<Ctx, string, any, any>> {
   return listMethods(methods).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+}
+
+function sortedSubs<Ctx> (table: SubscriptionTable<Ctx> | undefined): Array<SubscriptionDef<Ctx, string, any, any>> {
+  return listSubscriptions(table).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 }
 
 /** Markdown table cells cannot hold raw pipes or newlines. */

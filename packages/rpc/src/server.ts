@@ -1,6 +1,7 @@
 /**
- * The HTTP face of the RPC: `POST /rpc` with a bearer token, on loopback by default. Other features add
- * pages through `route()` and a WebSocket endpoint through `onUpgrade()`. No input, however malformed, may
+ * The HTTP face of the RPC: `POST /rpc` with a bearer token, on loopback by default, and the WebSocket
+ * endpoint `GET /rpc/ws` (methods and subscriptions, see ws-server.ts). Other features add pages through
+ * `route()` and other upgrades through `onUpgrade()`. No input, however malformed, may
  * throw out of here: every callback is wrapped, and failures become an HTTP answer or a closed socket.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -13,6 +14,8 @@ import { RpcError, RpcErrorCode, type ErrorTable } from './errors.js'
 import { isAuthorized, isLoopbackHost, NotLoopbackError } from './guards.js'
 import type { MethodTable } from './method-table.js'
 import { readBody } from './read-body.js'
+import { WS_PATH, type SubscriptionTable } from './subscription.js'
+import { createWsEndpoint, type WsEndpoint, type WsOptions } from './ws-server.js'
 
 export const RPC_PATH = '/rpc'
 
@@ -21,6 +24,10 @@ export interface RpcLogger { debug?: LogFn, info?: LogFn, warn?: LogFn, error?: 
 
 export interface RpcServerInit<Ctx> {
   methods: MethodTable<Ctx>
+  /** Served on the WebSocket endpoint only; over HTTP their names get -32600 "use the WebSocket endpoint". */
+  subscriptions?: SubscriptionTable<Ctx>
+  /** Limits of the WebSocket endpoint `GET /rpc/ws`; `false` turns it off (upgrades there get 404). */
+  websocket?: WsOptions | false
   context: Ctx
   /** Shared secret every caller sends as `Authorization: Bearer <token>`. */
   token: string
@@ -61,7 +68,7 @@ export interface RpcServer {
   readonly address: RpcAddress | undefined
   /** Adds a page or endpoint beside /rpc, e.g. route('GET', '/metrics', ...). Token required unless `public`. */
   route: (method: 'GET' | 'POST', path: string, handler: RouteHandler, opts?: RouteOptions) => void
-  /** Takes over HTTP upgrades (WebSocket). The handler owns the socket; check the token with `isAuthorized`. */
+  /** Takes over HTTP upgrades other than /rpc/ws. The handler owns the socket; check the token with `isAuthorized`. */
   onUpgrade: (handler: UpgradeHandler) => void
 }
 
@@ -80,6 +87,7 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
   const dispatcher = createDispatcher({ ...init, onInternalError: reportInternal })
   const routes = new Map<string, Route>()
   let upgradeHandler: UpgradeHandler | undefined
+  let wsEndpoint: WsEndpoint | undefined
 
   let server: Server | undefined
   let address: RpcAddress | undefined
@@ -173,14 +181,17 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
 
   function onUpgradeEvent (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', noop)
-    if (upgradeHandler === undefined || lifetime.signal.aborted) {
+    let path: string | undefined
+    try { path = new URL(req.url ?? '/', 'http://localhost').pathname } catch { /* a 404 below */ }
+    const handler: UpgradeHandler | undefined = path === WS_PATH ? wsEndpoint?.handleUpgrade : upgradeHandler
+    if (handler === undefined || lifetime.signal.aborted) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
     }
     upgraded.add(socket)
     socket.once('close', () => upgraded.delete(socket))
     try {
-      upgradeHandler(req, socket, head)
+      handler(req, socket, head)
     } catch (err) {
       reportInternal(err)
       socket.destroy()
@@ -198,6 +209,20 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
 
   async function listen (): Promise<{ url: string }> {
     lifetime = new AbortController()
+    wsEndpoint = init.websocket === false
+      ? undefined
+      : createWsEndpoint({
+        ...init.websocket,
+        dispatcher,
+        subscriptions: init.subscriptions,
+        context: init.context,
+        token,
+        maxMessageBytes: maxBodyBytes,
+        errorTable: init.errorTable,
+        validateNotifications: init.validateResults,
+        onInternalError: reportInternal,
+        logger: log
+      })
     const srv = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS })
     srv.on('request', track)
     srv.on('upgrade', onUpgradeEvent)
@@ -211,9 +236,13 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
       }
     })
     await new Promise<void>((resolve, reject) => {
-      srv.once('error', reject)
+      const onError = (err: Error): void => {
+        void wsEndpoint?.close()
+        reject(err)
+      }
+      srv.once('error', onError)
       srv.listen(init.port ?? 0, host, () => {
-        srv.off('error', reject)
+        srv.off('error', onError)
         resolve()
       })
     })
@@ -234,6 +263,7 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
       lifetime.abort(new RpcError(RpcErrorCode.UNAVAILABLE, 'Server is stopping'))
       const closed = new Promise<void>(resolve => { srv.close(() => { resolve() }) })
       srv.closeIdleConnections()
+      const wsClosed = wsEndpoint?.close()
       // In-flight calls answer at once (their signal just aborted); wait for those answers, then cut the rest.
       // The grace cap only matters for a route handler that ignores its signal.
       let timer: NodeJS.Timeout | undefined
@@ -242,6 +272,7 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
         new Promise(resolve => { timer = setTimeout(resolve, STOP_GRACE_MS) })
       ])
       clearTimeout(timer)
+      await wsClosed
       srv.closeAllConnections()
       for (const socket of upgraded) socket.destroy()
       await closed

@@ -2,6 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { defineMethod, s, toMarkdown, toOpenRpc } from '../src/index.js'
 import { add, echo, missing } from './fixtures.js'
+import { compacted, ticker } from './ws-fixtures.js'
 
 const test = suite('openrpc')
 
@@ -37,6 +38,26 @@ test('Markdown: sections, params table, result schema, error codes', () => {
   assert.ok(nested.includes('"maxLength": 9'))
   assert.ok(md.indexOf('### add') < md.indexOf('### echo'), 'sorted by name')
   assert.ok(md.endsWith('\n') && !md.endsWith('\n\n'))
+})
+
+test('subscriptions: listed after methods as WebSocket-only, with their notification schema', () => {
+  const doc = toOpenRpc([echo], { title: 'T', version: '1' }, [ticker, compacted]) as any
+  assert.equal(doc.methods.map((m: any) => m.name), ['echo', 'compacted', 'ticker', 'rpc.unsubscribe'])
+  const t = doc.methods[2]
+  assert.is(t['x-transport'], 'websocket')
+  assert.match(t.description, /WebSocket only \(GET \/rpc\/ws\)/)
+  assert.equal(t['x-notification'].schema, { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'], additionalProperties: false })
+  assert.equal(t.result.schema.required, ['subscription'])
+  assert.equal(doc.methods[1].errors.map((e: any) => e.code), [-32010, -32029, -32602, -32001])
+  assert.equal(toOpenRpc([echo], { title: 'T', version: '1' }).methods, toOpenRpc([echo], { title: 'T', version: '1' }, []).methods)
+
+  const md = toMarkdown([echo], { subscriptions: { ticker } })
+  assert.ok(md.includes('## Subscriptions (WebSocket only)'))
+  assert.ok(md.includes('### ticker\n\nSends n = 1..count at once, then stays open until ended. *WebSocket only.*'), md)
+  assert.ok(md.includes('| `count` | an integer from 0 to 1000 | yes |  |'))
+  assert.ok(md.includes('| -32011 | SLOW_CONSUMER |'))
+  assert.ok(md.includes('Notification `result`: an object with fields n.'))
+  assert.not.ok(toMarkdown([echo]).includes('Subscriptions'), 'no section without subscriptions')
 })
 
 test.run()
