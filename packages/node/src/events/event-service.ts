@@ -19,6 +19,8 @@ import { signEvent, verifyEvent } from './signing.js'
 import { EVENT_ENVELOPE_OVERHEAD_BYTES } from '../libp2p.js'
 
 const GOSSIP_TYPE = 'event'
+/** How long a gap may stay open before we pull it (gossip usually fills it within a few ms). */
+const GAP_GRACE_MS = 250
 
 export class CompactedError extends ShoalError {
   static readonly code = 'ERR_COMPACTED'
@@ -71,6 +73,9 @@ export class EventService {
   private hlc!: HybridClock
   private queue: Promise<unknown> = Promise.resolve()
   private readonly pulling = new Set<string>()
+  private readonly gapTimers = new Set<string>()
+  /** Highest seq seen per origin (held or not): a gap is maxSeen > contiguous head. */
+  private readonly maxSeen = new Map<string, number>()
   private waiters: Array<() => void> = []
   private readonly timers: TimerHandle[] = []
   private readonly controller = new AbortController()
@@ -194,6 +199,7 @@ export class EventService {
         this.log.warn({ origin: c.origin, seq: c.seq }, 'two different events with one (origin, seq): kept the first')
       }
       for (const e of result.added) {
+        if (e.seq > (this.maxSeen.get(e.origin) ?? 0)) this.maxSeen.set(e.origin, e.seq)
         try { this.hlc.receive({ ...e.hlc, node: e.origin }, this.components.clock.now()) } catch {}
       }
       this.afterAppend(result.delivered)
@@ -201,10 +207,23 @@ export class EventService {
     })
     if (via !== undefined && via !== this.self) {
       for (const origin of new Set(events.map(e => e.origin))) {
-        if (events.some(e => e.origin === origin && e.seq > this.components.log.head(origin))) void this.pull(via, origin)
+        if (events.some(e => e.origin === origin && e.seq > this.components.log.head(origin))) this.pullGapSoon(via, origin)
       }
     }
     return added
+  }
+
+  /**
+   * Gossip often delivers n+1 a moment before n (different mesh paths); give it GAP_GRACE_MS to fill the gap
+   * before pulling.
+   */
+  private pullGapSoon (peer: string, origin: string): void {
+    if (this.gapTimers.has(origin)) return
+    this.gapTimers.add(origin)
+    this.components.clock.setTimer(() => {
+      this.gapTimers.delete(origin)
+      if (this.running && (this.maxSeen.get(origin) ?? 0) > this.components.log.head(origin)) void this.pull(peer, origin)
+    }, GAP_GRACE_MS)
   }
 
   private afterAppend (delivered: Delivered[]): void {
@@ -315,11 +334,16 @@ export class EventService {
     schedule()
   }
 
+  /** Resolves at the next delivery or when `signal` aborts; leaves no listener behind either way. */
   private nextDelivery (signal: AbortSignal): Promise<void> {
     return new Promise(resolve => {
       if (signal.aborted) { resolve(); return }
-      this.waiters.push(resolve)
-      signal.addEventListener('abort', () => { resolve() }, { once: true })
+      const done = (): void => {
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      this.waiters.push(done)
+      signal.addEventListener('abort', done, { once: true })
     })
   }
 
