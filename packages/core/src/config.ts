@@ -27,6 +27,18 @@ export interface EventsConfig {
   compactIntervalMs: number
 }
 
+export interface KvConfig {
+  maxKeyBytes: number
+  maxValueBytes: number
+  /** Tombstones older than this are collected; a node away longer may bring a deleted key back. */
+  tombstoneHorizonMs: number
+  antiEntropyIntervalMs: number
+  /** How long a write waits for the acknowledgements it asked for. */
+  ackTimeoutMs: number
+  /** Local change-log entries kept for kv.watch cursors. */
+  changesRetention: number
+}
+
 export interface ShoalConfig {
   dataDir: string
   /** Scopes protocol ids and topics. */
@@ -44,6 +56,7 @@ export interface ShoalConfig {
   deny: string[]
   membership: MembershipConfig
   events: EventsConfig
+  kv: KvConfig
   gossip: { maxMessageBytes: number }
   connections: { maxConnections: number, inboundPerSecondPerHost: number, maxIncomingPending: number }
 }
@@ -80,6 +93,14 @@ export function defaultConfig (dataDir: string): ShoalConfig {
       retentionMs: C.EVENT_RETENTION_MS,
       retentionMaxEvents: C.EVENT_RETENTION_MAX_EVENTS,
       compactIntervalMs: C.EVENT_COMPACT_INTERVAL_MS
+    },
+    kv: {
+      maxKeyBytes: C.KV_MAX_KEY_BYTES,
+      maxValueBytes: C.KV_MAX_VALUE_BYTES,
+      tombstoneHorizonMs: C.KV_TOMBSTONE_HORIZON_MS,
+      antiEntropyIntervalMs: C.KV_ANTI_ENTROPY_INTERVAL_MS,
+      ackTimeoutMs: C.KV_ACK_TIMEOUT_MS,
+      changesRetention: C.KV_CHANGES_RETENTION
     },
     gossip: { maxMessageBytes: C.MAX_GOSSIP_MESSAGE_BYTES },
     connections: {
@@ -152,7 +173,7 @@ export function parseHostPort (text: string, field: string): { host?: string, po
   return host === undefined || host === '' ? { port } : { host, port }
 }
 
-const NESTED = ['rpc', 'membership', 'events', 'gossip', 'connections'] as const
+const NESTED = ['rpc', 'membership', 'events', 'kv', 'gossip', 'connections'] as const
 
 function mergeInputs (base: ShoalConfig, ...layers: ConfigInput[]): ShoalConfig {
   const out: Record<string, unknown> = { ...base }
@@ -221,6 +242,13 @@ export function validateConfig (c: ShoalConfig): ShoalConfig {
   int(e.retentionMs, 'events.retentionMs', 1000, 3650 * 24 * 3_600_000)
   int(e.retentionMaxEvents, 'events.retentionMaxEvents', 1, 1_000_000_000)
   int(e.compactIntervalMs, 'events.compactIntervalMs', 100, 24 * 3_600_000)
+  const kv = c.kv
+  int(kv.maxKeyBytes, 'kv.maxKeyBytes', 1, 64 * 1024)
+  int(kv.maxValueBytes, 'kv.maxValueBytes', 16, 1024 * 1024)
+  int(kv.tombstoneHorizonMs, 'kv.tombstoneHorizonMs', 1000, 3650 * 24 * 3_600_000)
+  int(kv.antiEntropyIntervalMs, 'kv.antiEntropyIntervalMs', 100, 3_600_000)
+  int(kv.ackTimeoutMs, 'kv.ackTimeoutMs', 100, 600_000)
+  int(kv.changesRetention, 'kv.changesRetention', 1, 1_000_000_000)
   int(c.gossip.maxMessageBytes, 'gossip.maxMessageBytes', 256, 4 * 1024 * 1024)
   int(c.connections.maxConnections, 'connections.maxConnections', 2, 100_000)
   int(c.connections.inboundPerSecondPerHost, 'connections.inboundPerSecondPerHost', 1, 100_000)

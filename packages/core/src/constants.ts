@@ -31,8 +31,11 @@ export const MAX_PIGGYBACK_UPDATES = 16
 
 /** Gossip envelopes above this are rejected by every validator (and lower the sender's score). */
 export const MAX_GOSSIP_MESSAGE_BYTES = 64 * 1024
-/** Frames of our own stream protocols; a peer that sends more is cut off. */
-export const MAX_FRAME_BYTES = 1024 * 1024
+/**
+ * Frames of our own stream protocols; a peer that sends more is cut off. 4 MiB holds the largest KV record
+ * (a 1 MiB value whose JSON escaping may double inside its event) with room to spare.
+ */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024
 /** Members we accept in one full-state exchange; bounds memory against a hostile peer. */
 export const MAX_MEMBERS_PER_SYNC = 4096
 export const MAX_ADDRS_PER_MEMBER = 16
@@ -68,7 +71,7 @@ export const EVENT_PULL_BATCH = 256
 /** Hard cap on `limit` in a pull and on events in one reply; bounds the work one request can demand. */
 export const EVENT_MAX_PULL_LIMIT = 512
 /**
- * Encoded events in one pull reply. Kept one event's overhead under MAX_FRAME_BYTES (1 MiB) so the reply's own
+ * Encoded events in one pull reply. Kept one event's overhead under MAX_FRAME_BYTES so the reply's own
  * fields always fit in a frame; the server stops adding events before passing it (but always sends at least one).
  */
 export const EVENT_MAX_PULL_BYTES = MAX_FRAME_BYTES - EVENT_MAX_OVERHEAD_BYTES
@@ -80,3 +83,30 @@ export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
 export const EVENT_RETENTION_MAX_EVENTS = 100_000
 /** How often the event log enforces retention; compaction is cheap when nothing is due. */
 export const EVENT_COMPACT_INTERVAL_MS = 60_000
+
+// Key-value store (docs/protocols/kv.md).
+/** Keys are ids and paths, not data: 512 bytes fits any sensible one and keeps Merkle leaf listings small. */
+export const KV_MAX_KEY_BYTES = 512
+/**
+ * Largest value as JSON text. A record travels whole in one event and one anti-entropy frame (MAX_FRAME_BYTES),
+ * so 1 MiB is the most a single record can be; bigger blobs belong in a file store, not the replicated KV.
+ */
+export const KV_MAX_VALUE_BYTES = 1024 * 1024
+/**
+ * Tombstones are garbage-collected this long after their version's wall time. Same as EVENT_RETENTION_MS: a node
+ * away for less than a week never resurrects a deleted key; one away longer may (Cassandra's gc_grace trade-off).
+ */
+export const KV_TOMBSTONE_HORIZON_MS = 7 * 24 * 60 * 60 * 1000
+/** One Merkle round with a random live member this often: in-sync nodes exchange one root hash, so it is cheap. */
+export const KV_ANTI_ENTROPY_INTERVAL_MS = 10_000
+/** Node ids, leaf ids or keys in one anti-entropy request: bounds a request's work and a walk's memory. */
+export const KV_SYNC_BATCH = 256
+/**
+ * Leaf entries ({key, version}) in one `leaves` reply; the server sets `more` when it cuts. 16 per requested leaf
+ * on average at the batch size; far above the ~1 record per leaf of a 65 536-record store.
+ */
+export const KV_SYNC_MAX_LEAF_ENTRIES = 16 * KV_SYNC_BATCH
+/** An acknowledged write waits this long for its `stored` replies (DEFAULT_NETWORK_TIMEOUT_MS), then fails -32001. */
+export const KV_ACK_TIMEOUT_MS = 10_000
+/** Local change log entries kept for kv.watch cursors; the same count as EVENT_RETENTION_MAX_EVENTS. */
+export const KV_CHANGES_RETENTION = 100_000

@@ -3,7 +3,10 @@
  * read as the new record type.
  */
 export const BUCKETS = {
-  /** Schema version and other store-wide facts; the event log's counters `next-lsn` and `compacted-lsn`. */
+  /**
+   * Schema version and other store-wide facts; the event log's counters `next-lsn` and `compacted-lsn`; the KV
+   * counters `kv-*` (below).
+   */
   meta: 'meta',
   /** Peers this node has known, redialled after a restart. */
   peers: 'peers',
@@ -14,7 +17,16 @@ export const BUCKETS = {
   /** Delivery log: `<lsn, 16 digits>` -> `{ origin, seq, topic }`, one per delivered, uncompacted event. EventLog only. */
   eventLsn: 'event-lsn',
   /** Delivery log by topic: `<topic>\u0000<lsn, 16 digits>` -> `{ origin, seq }`. EventLog only. */
-  eventTopic: 'event-topic'
+  eventTopic: 'event-topic',
+  /** The KV replica (docs/protocols/kv.md): `key` -> StoredKvRecord, tombstones included. KvRepository only. */
+  kv: 'kv',
+  /**
+   * The KV Merkle tree: node id (hex prefix; the root '' is stored as ROOT_NODE_KEY) -> hash, 64 hex digits.
+   * Only non-zero nodes: an all-zero hash is a deleted key. KvRepository only.
+   */
+  kvTree: 'kv-tree',
+  /** The local KV change log: `<change, 16 digits>` -> `{ key, version }`, one per applied change. KvRepository only. */
+  kvChanges: 'kv-changes'
 } as const
 
 export type BucketName = typeof BUCKETS[keyof typeof BUCKETS]
@@ -26,3 +38,15 @@ export const SCHEMA_VERSION_KEY = 'schema-version'
 /** Meta keys of the event log: the next LSN to give, and the highest LSN compaction removed (0 if none). */
 export const NEXT_LSN_KEY = 'next-lsn'
 export const COMPACTED_LSN_KEY = 'compacted-lsn'
+
+/**
+ * Meta keys of the KV repository: the next change number to give, the highest change number compaction removed
+ * (0 if none), live keys, tombstones, approximate bytes of live values, and the event-log LSN the KV applier has
+ * consumed up to (absent until first written).
+ */
+export const KV_NEXT_CHANGE_KEY = 'kv-next-change'
+export const KV_COMPACTED_CHANGE_KEY = 'kv-compacted-change'
+export const KV_COUNT_KEY = 'kv-count'
+export const KV_BYTES_KEY = 'kv-bytes'
+export const KV_TOMBSTONES_KEY = 'kv-tombstones'
+export const KV_APPLIED_LSN_KEY = 'kv-applied-lsn'

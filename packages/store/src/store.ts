@@ -26,6 +26,12 @@ export type BatchOp =
   | { bucket: BucketName, type: 'put', key: string, value: unknown }
   | { bucket: BucketName, type: 'del', key: string }
 
+/** Options of one `Store.batch`. */
+export interface BatchOptions {
+  /** fsync before resolving (LevelDB's `sync` write option). Default false: the OS flushes later. */
+  sync?: boolean
+}
+
 /** Key range and order for iteration, as LevelDB takes it (all bounds optional). */
 export interface RangeOptions {
   gt?: string
@@ -42,8 +48,10 @@ export interface Store {
   /**
    * One atomic LevelDB batch across buckets, so a value and its indexes land together. The ops are checked
    * first (known bucket, string key, a value to put); an invalid op rejects the whole batch before any write.
+   * `sync: true` is LevelDB's sync write: the batch is fsynced before the promise resolves, so it survives a
+   * machine crash, not only a process crash. Slower; acknowledged KV writes (docs/protocols/kv.md) use it.
    */
-  batch(ops: BatchOp[]): Promise<void>
+  batch(ops: BatchOp[], opts?: BatchOptions): Promise<void>
   close(): Promise<void>
 }
 
@@ -122,7 +130,7 @@ export async function openStore (path: string): Promise<Store> {
         }
       }
     },
-    async batch (ops) {
+    async batch (ops, opts) {
       const checked = ops.map((op, i) => {
         checkOp(op, i)
         return op.type === 'put'
@@ -130,7 +138,7 @@ export async function openStore (path: string): Promise<Store> {
           : { type: 'del' as const, sublevel: sublevel(op.bucket), key: op.key }
       })
       if (checked.length === 0) return
-      try { await db.batch(checked) } catch (err) { throw toWriteError(err, path) }
+      try { await db.batch(checked, { sync: opts?.sync === true }) } catch (err) { throw toWriteError(err, path) }
     },
     close: async () => { await db.close() }
   }

@@ -1,0 +1,298 @@
+/**
+ * The KV replica on disk (docs/protocols/kv.md): records, the persisted Merkle tree nodes, the local change log
+ * and the KV counters. The only writer of the kv, kv-tree and kv-changes buckets and the `kv-*` meta keys. The
+ * caller (the node's apply queue) has already merged: this layer never compares versions, it stores what it is
+ * given, a record with its tree nodes, change entry and counters in one atomic batch. Every mutation runs through
+ * one queue, so concurrent callers never interleave and change numbers stay contiguous.
+ */
+import {
+  BUCKETS, KV_APPLIED_LSN_KEY, KV_BYTES_KEY, KV_COMPACTED_CHANGE_KEY, KV_COUNT_KEY, KV_NEXT_CHANGE_KEY, KV_TOMBSTONES_KEY
+} from './buckets.js'
+import type { BatchOp, BucketHandle, Store } from './store.js'
+import { isCounter, isDecodeError } from './event-records.js'
+import {
+  changeKey, checkCounter, checkLimit, checkRecord, checkTreeUpdates, invalid, isKvRecord, isTreeHash, isVersion, sameVersion, treeId, treeKey, valueBytes, ZERO_HASH
+} from './kv-records.js'
+import type { ChangeValue, KvChange, KvVersion, StoredKvRecord, TreeNode } from './kv-records.js'
+import { readChanges, readRecords, scanRecords } from './kv-reads.js'
+import type { KvChangesOptions, KvChangesResult, KvListOptions, KvPage } from './kv-reads.js'
+
+/** Change entries removed per compaction batch: bounds one write, and lets KV writes run in between. */
+export const COMPACT_BATCH_CHANGES = 1000
+
+export interface KvWriteOptions {
+  /** fsync the batch before resolving (Store.batch `sync`): acknowledged writes use it. */
+  sync?: boolean | undefined
+  /** Also record that the KV applier has consumed the event log up to this LSN, in the same batch. */
+  appliedLsn?: number | undefined
+}
+
+/** The change number each record of a `write` got, in call order. */
+export interface KvWritten { change: number, key: string }
+
+/** A tombstone to remove: the version it must still have, and the tree nodes that XOR it out. */
+export interface KvPurge { key: string, version: KvVersion, treeUpdates: TreeNode[] }
+
+/** `stale` lists keys that are no longer that tombstone; then nothing was purged (`purged` is 0). */
+export interface KvPurgeResult { purged: number, stale: string[] }
+
+export interface KvScanOptions { prefix?: string | undefined, afterKey?: string | undefined, limit?: number | undefined }
+
+export interface KvStats {
+  /** Live (non-tombstone) records. */
+  keys: number
+  tombstones: number
+  /** Approximate bytes of live values (their JSON text). */
+  bytes: number
+  lastChange: number
+  compactedChange: number
+  /** The event-log LSN the applier consumed up to (0 until written). */
+  appliedLsn: number
+}
+
+interface Counters { nextChange: number, keys: number, tombstones: number, bytes: number }
+
+export class KvRepository {
+  private readonly store: Store
+  private readonly kv: BucketHandle<StoredKvRecord>
+  private readonly tree: BucketHandle<string>
+  private readonly changeLog: BucketHandle<ChangeValue>
+  /** The persisted non-zero tree nodes, kept current (at most ~70k entries for a 4-level tree). */
+  private readonly nodes = new Map<string, string>()
+  private counters: Counters = { nextChange: 1, keys: 0, tombstones: 0, bytes: 0 }
+  private compactedChange = 0
+  private appliedLsn = 0
+  private tail: Promise<unknown> = Promise.resolve()
+
+  private constructor (store: Store) {
+    this.store = store
+    this.kv = store.bucket(BUCKETS.kv)
+    this.tree = store.bucket(BUCKETS.kvTree)
+    this.changeLog = store.bucket(BUCKETS.kvChanges)
+  }
+
+  /** Loads the counters and tree nodes; from then on they are served from memory. */
+  static async open (store: Store): Promise<KvRepository> {
+    const repo = new KvRepository(store)
+    await repo.load()
+    return repo
+  }
+
+  private async load (): Promise<void> {
+    for await (const [key, hash] of this.tree.entries()) {
+      if (isTreeHash(hash) && hash !== ZERO_HASH) this.nodes.set(treeId(key), hash)
+    }
+    const meta = this.store.bucket<unknown>(BUCKETS.meta)
+    const read = async (key: string): Promise<number | undefined> => {
+      const v = await meta.get(key).catch(err => { if (isDecodeError(err)) return undefined; throw err })
+      return isCounter(v) ? v : undefined
+    }
+    const [next, compacted, keys, tombstones, bytes, applied] = await Promise.all(
+      [KV_NEXT_CHANGE_KEY, KV_COMPACTED_CHANGE_KEY, KV_COUNT_KEY, KV_TOMBSTONES_KEY, KV_BYTES_KEY, KV_APPLIED_LSN_KEY].map(read))
+    this.compactedChange = compacted ?? 0
+    this.appliedLsn = applied ?? 0
+    let last = 0
+    for await (const key of this.changeLog.keys({ reverse: true, limit: 1 })) last = Number(key)
+    // The counter is written with every change; the log and compactedChange only guard against a damaged counter.
+    const nextChange = Math.max(next ?? 1, last + 1, this.compactedChange + 1)
+    if (keys !== undefined && tombstones !== undefined && bytes !== undefined) {
+      this.counters = { nextChange, keys, tombstones, bytes }
+      return
+    }
+    // Missing (a store from before KV, or damaged): count once from the records.
+    this.counters = { nextChange, keys: 0, tombstones: 0, bytes: 0 }
+    for await (const [key, record] of this.kv.entries()) {
+      if (!isKvRecord(record, key)) continue
+      if (record.tombstone) this.counters.tombstones++
+      else { this.counters.keys++; this.counters.bytes += valueBytes(record) }
+    }
+  }
+
+  /** The stored record (tombstones included), or undefined (also for a damaged one, which a good copy may replace). */
+  async get (key: string): Promise<StoredKvRecord | undefined> {
+    if (typeof key !== 'string' || key === '') return undefined
+    let value: unknown
+    try { value = await this.kv.get(key) } catch (err) { if (isDecodeError(err)) return undefined; throw err }
+    return isKvRecord(value, key) ? value : undefined
+  }
+
+  /** The stored records (tombstones included) of those keys that have one, in the order asked. */
+  async byKeys (keys: string[]): Promise<StoredKvRecord[]> {
+    const found = await Promise.all(keys.map(async key => await this.get(key)))
+    return found.filter((r): r is StoredKvRecord => r !== undefined)
+  }
+
+  /**
+   * Stores the records, their tree nodes (an all-zero hash deletes the node), one change entry each with the
+   * next change numbers, and the counters (adjusted from each change's `previous`), all in one batch.
+   */
+  async write (changes: KvChange[], opts: KvWriteOptions = {}): Promise<KvWritten[]> {
+    changes.forEach((c, i) => {
+      checkRecord(c?.record, `change ${i} record`)
+      if (c.previous !== undefined) {
+        checkRecord(c.previous, `change ${i} previous`)
+        if (c.previous.key !== c.record.key) throw invalid(`change ${i} has a previous record of another key`)
+      }
+      checkTreeUpdates(c.treeUpdates, `change ${i}`)
+    })
+    if (opts.appliedLsn !== undefined) checkCounter(opts.appliedLsn, 'appliedLsn')
+    if (changes.length === 0 && opts.appliedLsn === undefined) return []
+    return await this.serial(async () => {
+      const ops: BatchOp[] = []
+      const nodes = new Map<string, string>()
+      const c = { ...this.counters }
+      const written: KvWritten[] = []
+      for (const { record, previous, treeUpdates } of changes) {
+        const change = c.nextChange++
+        ops.push({ bucket: BUCKETS.kv, type: 'put', key: record.key, value: record })
+        ops.push({ bucket: BUCKETS.kvChanges, type: 'put', key: changeKey(change), value: { key: record.key, version: record.version } satisfies ChangeValue })
+        for (const [id, hash] of treeUpdates) nodes.set(id, hash)
+        if (previous !== undefined) {
+          if (previous.tombstone) c.tombstones--
+          else { c.keys--; c.bytes -= valueBytes(previous) }
+        }
+        if (record.tombstone) c.tombstones++
+        else { c.keys++; c.bytes += valueBytes(record) }
+        written.push({ change, key: record.key })
+      }
+      // A caller's wrong `previous` must not drive a counter negative.
+      c.keys = Math.max(0, c.keys); c.tombstones = Math.max(0, c.tombstones); c.bytes = Math.max(0, c.bytes)
+      this.treeOps(ops, nodes)
+      this.counterOps(ops, c)
+      if (opts.appliedLsn !== undefined) ops.push({ bucket: BUCKETS.meta, type: 'put', key: KV_APPLIED_LSN_KEY, value: opts.appliedLsn })
+      await this.store.batch(ops, { sync: opts.sync === true })
+      this.commit(nodes, c)
+      if (opts.appliedLsn !== undefined) this.appliedLsn = opts.appliedLsn
+      return written
+    })
+  }
+
+  /**
+   * Removes tombstones the caller found past the horizon, with the tree nodes that XOR them out, in one batch.
+   * Each must still be a tombstone of the given version: if any is not (a newer write landed), nothing is
+   * purged and those keys come back as `stale`, for the caller to recompute.
+   */
+  async purge (items: KvPurge[], opts: { sync?: boolean | undefined } = {}): Promise<KvPurgeResult> {
+    const seen = new Set<string>()
+    items.forEach((p, i) => {
+      if (typeof p?.key !== 'string' || p.key === '') throw invalid(`purge ${i} has no key`)
+      if (seen.has(p.key)) throw invalid(`purge ${i} repeats the key ${JSON.stringify(p.key)}`)
+      seen.add(p.key)
+      if (!isVersion(p.version)) throw invalid(`purge ${i} has a malformed version`)
+      checkTreeUpdates(p.treeUpdates, `purge ${i}`)
+    })
+    if (items.length === 0) return { purged: 0, stale: [] }
+    return await this.serial(async () => {
+      const stale: string[] = []
+      for (const { key, version } of items) {
+        const held = await this.get(key)
+        if (held === undefined || !held.tombstone || !sameVersion(held.version, version)) stale.push(key)
+      }
+      if (stale.length > 0) return { purged: 0, stale }
+      const ops: BatchOp[] = []
+      const nodes = new Map<string, string>()
+      for (const { key, treeUpdates } of items) {
+        ops.push({ bucket: BUCKETS.kv, type: 'del', key })
+        for (const [id, hash] of treeUpdates) nodes.set(id, hash)
+      }
+      const c = { ...this.counters, tombstones: Math.max(0, this.counters.tombstones - items.length) }
+      this.treeOps(ops, nodes)
+      this.counterOps(ops, c)
+      await this.store.batch(ops, { sync: opts.sync === true })
+      this.commit(nodes, c)
+      return { purged: items.length, stale: [] }
+    })
+  }
+
+  /** Live records in key order; see kv-reads.ts. */
+  async list (opts: KvListOptions): Promise<KvPage> {
+    checkLimit(opts.limit)
+    return await readRecords(this.kv, opts)
+  }
+
+  /**
+   * Every record, tombstones included, in key order (tombstone GC, leaf listings), strictly after `afterKey`, at
+   * most `limit` (default all). Read lazily: stop iterating to stop reading; resume with the last key as afterKey.
+   */
+  async * scan (opts: KvScanOptions = {}): AsyncIterable<StoredKvRecord> {
+    if (opts.limit !== undefined) checkLimit(opts.limit)
+    yield * scanRecords(this.kv, opts)
+  }
+
+  /** Local changes after the cursor `since`; see kv-reads.ts. */
+  async changes (opts: KvChangesOptions): Promise<KvChangesResult> {
+    checkCounter(opts.since ?? 0, 'changes since')
+    checkLimit(opts.limit)
+    return await readChanges({ changes: this.changeLog, compactedChange: () => this.compactedChange }, opts)
+  }
+
+  /** Removes the oldest change entries so that at most `keep` remain; a cursor below them then gets `compactedChange`. */
+  async compactChanges (keep: number): Promise<{ removed: number }> {
+    checkCounter(keep, 'compactChanges keep')
+    let removed = 0
+    for (;;) {
+      const n = await this.serial(async () => await this.compactBatch(keep))
+      removed += n
+      if (n < COMPACT_BATCH_CHANGES) return { removed }
+    }
+  }
+
+  /** The persisted non-zero tree nodes `[id, hash]` ('' is the root), for the caller to rebuild its tree. */
+  treeNodes (): TreeNode[] {
+    return Array.from(this.nodes)
+  }
+
+  stats (): KvStats {
+    const { keys, tombstones, bytes, nextChange } = this.counters
+    return { keys, tombstones, bytes, lastChange: nextChange - 1, compactedChange: this.compactedChange, appliedLsn: this.appliedLsn }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  /** Runs mutations one at a time, in call order; a failed one does not stop the next. */
+  private async serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn)
+    this.tail = run.catch(() => {})
+    return await run
+  }
+
+  private treeOps (ops: BatchOp[], nodes: Map<string, string>): void {
+    for (const [id, hash] of nodes) {
+      ops.push(hash === ZERO_HASH
+        ? { bucket: BUCKETS.kvTree, type: 'del', key: treeKey(id) }
+        : { bucket: BUCKETS.kvTree, type: 'put', key: treeKey(id), value: hash })
+    }
+  }
+
+  private counterOps (ops: BatchOp[], c: Counters): void {
+    const meta = (key: string, value: number): void => { ops.push({ bucket: BUCKETS.meta, type: 'put', key, value }) }
+    if (c.nextChange !== this.counters.nextChange) meta(KV_NEXT_CHANGE_KEY, c.nextChange)
+    meta(KV_COUNT_KEY, c.keys)
+    meta(KV_TOMBSTONES_KEY, c.tombstones)
+    meta(KV_BYTES_KEY, c.bytes)
+  }
+
+  /** After a batch landed (only then): memory follows the disk. */
+  private commit (nodes: Map<string, string>, c: Counters): void {
+    for (const [id, hash] of nodes) {
+      if (hash === ZERO_HASH) this.nodes.delete(id)
+      else this.nodes.set(id, hash)
+    }
+    this.counters = c
+  }
+
+  private async compactBatch (keep: number): Promise<number> {
+    const upTo = this.counters.nextChange - 1 - keep
+    if (upTo <= this.compactedChange) return 0
+    const ops: BatchOp[] = []
+    for await (const key of this.changeLog.keys({ gt: changeKey(this.compactedChange), lte: changeKey(upTo), limit: COMPACT_BATCH_CHANGES })) {
+      ops.push({ bucket: BUCKETS.kvChanges, type: 'del', key })
+    }
+    // A full batch may have more behind it; a short one covered the whole range (gaps included).
+    const last = ops.length === COMPACT_BATCH_CHANGES ? Number(ops.at(-1)?.key) : upTo
+    ops.push({ bucket: BUCKETS.meta, type: 'put', key: KV_COMPACTED_CHANGE_KEY, value: last })
+    await this.store.batch(ops)
+    this.compactedChange = last
+    return ops.length - 1
+  }
+}

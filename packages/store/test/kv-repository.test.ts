@@ -1,0 +1,200 @@
+/**
+ * The KV repository against a real LevelDB: writes and counters, tree nodes, paged reads, restart, purge,
+ * concurrent writes and failed batches. The change log has its own suite (kv-changes.test.ts).
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { BUCKETS, KV_COUNT_KEY } from '../src/buckets.js'
+import { KvRepository } from '../src/kv-repository.js'
+import { STORE_ERRORS, toWriteError } from '../src/store.js'
+import type { Store, StoreError } from '../src/store.js'
+import { expectCode, withTempDir } from './event-log-helpers.js'
+import type { Ctx } from './event-log-helpers.js'
+import { bytesOf, change, del, h, openKv, put, reopenKv } from './kv-helpers.js'
+
+const keysOf = (rs: Array<{ key: string }>): string[] => rs.map(r => r.key)
+async function collect<T> (it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const x of it) out.push(x)
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------------
+const writes = suite<Ctx>('kv repository: writes and counters')
+withTempDir(writes)
+
+writes('write, get, overwrite and tombstone keep the counters', async ctx => {
+  const { kv } = await openKv(ctx)
+  assert.equal(kv.stats(), { keys: 0, tombstones: 0, bytes: 0, lastChange: 0, compactedChange: 0, appliedLsn: 0 })
+  assert.is(await kv.get('a'), undefined)
+  const a1 = put('a', 1, 'hello')
+  const b1 = put('b', 2, { x: [1, 2] })
+  assert.equal(await kv.write([change(a1), change(b1)]), [{ change: 1, key: 'a' }, { change: 2, key: 'b' }])
+  assert.equal(await kv.get('a'), a1)
+  assert.equal(kv.stats(), { keys: 2, tombstones: 0, bytes: bytesOf('hello') + bytesOf({ x: [1, 2] }), lastChange: 2, compactedChange: 0, appliedLsn: 0 })
+
+  const a2 = put('a', 3, 'a much longer value')
+  assert.equal(await kv.write([change(a2, a1)]), [{ change: 3, key: 'a' }])
+  assert.equal(await kv.get('a'), a2)
+  assert.equal(kv.stats().bytes, bytesOf('a much longer value') + bytesOf({ x: [1, 2] }))
+  assert.is(kv.stats().keys, 2)
+
+  const a3 = del('a', 4)
+  await kv.write([change(a3, a2)])
+  assert.equal(await kv.get('a'), a3) // a tombstone is a record
+  assert.equal(kv.stats(), { keys: 1, tombstones: 1, bytes: bytesOf({ x: [1, 2] }), lastChange: 4, compactedChange: 0, appliedLsn: 0 })
+  const a4 = put('a', 5, null)
+  await kv.write([change(a4, a3)], { sync: true, appliedLsn: 17 })
+  assert.equal(kv.stats(), { keys: 2, tombstones: 0, bytes: bytesOf(null) + bytesOf({ x: [1, 2] }), lastChange: 5, compactedChange: 0, appliedLsn: 17 })
+  assert.equal(await kv.byKeys(['b', 'zz', 'a']), [b1, a4])
+})
+
+writes('the applied-LSN marker can be written alone, and an empty write writes nothing', async ctx => {
+  const { kv } = await openKv(ctx)
+  assert.equal(await kv.write([]), [])
+  assert.equal(await kv.write([], { appliedLsn: 9 }), [])
+  assert.equal(kv.stats(), { keys: 0, tombstones: 0, bytes: 0, lastChange: 0, compactedChange: 0, appliedLsn: 9 })
+})
+
+writes('tree nodes are persisted, zero hashes deleted, the root kept under its own key', async ctx => {
+  const { store, kv } = await openKv(ctx)
+  await kv.write([change(put('a', 1), undefined, [['ab12', h('1')], ['ab1', h('1')], ['ab', h('1')], ['a', h('1')], ['', h('1')]])])
+  await kv.write([change(put('b', 2), undefined, [['cd34', h('2')], ['', h('3')]]), change(put('c', 3), undefined, [['cd34', h('4')], ['', h('5')]])])
+  // Later updates of the same node in one call win.
+  assert.equal(new Map(kv.treeNodes()), new Map([['ab12', h('1')], ['ab1', h('1')], ['ab', h('1')], ['a', h('1')], ['', h('5')], ['cd34', h('4')]]))
+  await kv.write([change(del('a', 4), put('a', 1), [['ab12', h('0')], ['ab1', h('0')], ['ab', h('0')], ['a', h('0')], ['', h('0')]])])
+  assert.equal(new Map(kv.treeNodes()), new Map([['cd34', h('4')]]))
+  const onDisk: Array<[string, string]> = []
+  for await (const e of store.bucket<string>(BUCKETS.kvTree).entries()) onDisk.push(e)
+  assert.equal(onDisk, [['cd34', h('4')]])
+})
+
+writes('records the store cannot keep are refused before anything is written', async ctx => {
+  const { kv } = await openKv(ctx)
+  await expectCode(kv.write([change(put('a', 1)), change(put('', 2))]), STORE_ERRORS.invalid)
+  await expectCode(kv.write([change({ ...put('a', 1), value: undefined })]), STORE_ERRORS.invalid)
+  await expectCode(kv.write([change({ ...del('a', 1), value: 3 })]), STORE_ERRORS.invalid)
+  await expectCode(kv.write([change(put('a', 1), put('b', 0))]), STORE_ERRORS.invalid)
+  await expectCode(kv.write([change(put('a', 1), undefined, [['xyz', h('1')]])]), STORE_ERRORS.invalid)
+  await expectCode(kv.write([change(put('a', 1), undefined, [['a', 'abc']])]), STORE_ERRORS.invalid)
+  await expectCode(kv.write([change(put('a', 1))], { appliedLsn: -1 }), STORE_ERRORS.invalid)
+  assert.is(await kv.get('a'), undefined)
+  assert.equal(kv.stats(), { keys: 0, tombstones: 0, bytes: 0, lastChange: 0, compactedChange: 0, appliedLsn: 0 })
+})
+
+writes('a failed batch writes nothing and leaves the counters; a full disk is ERR_STORE_FULL', async ctx => {
+  const { store } = await openKv(ctx)
+  let fault: 'none' | 'invalid-op' | 'full' = 'none'
+  // The real store, except that a batch gets an op the store refuses, or fails as LevelDB does on a full disk.
+  const faulty: Store = {
+    ...store,
+    bucket: store.bucket.bind(store),
+    batch: async (ops, opts) => {
+      if (fault === 'full') throw toWriteError(new Error('IO error: /db/000005.log: No space left on device'), store.path)
+      await store.batch(fault === 'invalid-op' ? [...ops, { bucket: 'nope' as typeof BUCKETS.kv, type: 'put', key: 'k', value: 1 }] : ops, opts)
+    }
+  }
+  const kv = await KvRepository.open(faulty)
+  await kv.write([change(put('a', 1), undefined, [['a', h('1')]])])
+  const before = kv.stats()
+  fault = 'invalid-op'
+  await expectCode(kv.write([change(put('b', 2), undefined, [['b', h('2')]]), change(put('a', 3), put('a', 1))], { appliedLsn: 5 }), STORE_ERRORS.invalid)
+  fault = 'full'
+  const r = await Promise.allSettled([kv.write([change(put('c', 4))]), kv.purge([{ key: 'a', version: put('a', 1).version, treeUpdates: [] }])])
+  assert.is(((r[0] as PromiseRejectedResult).reason as StoreError).code, STORE_ERRORS.full)
+  assert.is(r[1].status, 'fulfilled') // 'a' is not a tombstone: stale, nothing to write
+  fault = 'none'
+  assert.equal(kv.stats(), before)
+  assert.equal(kv.treeNodes(), [['a', h('1')]])
+  assert.is(await kv.get('b'), undefined)
+  assert.equal(await kv.get('a'), put('a', 1))
+  assert.is(await store.bucket(BUCKETS.meta).get(KV_COUNT_KEY), 1)
+  const changes = await kv.changes({ limit: 10 })
+  assert.equal('changes' in changes ? keysOf(changes.changes) : changes, ['a'])
+  // The queue keeps going, with the next change number.
+  assert.equal(await kv.write([change(put('b', 5))]), [{ change: 2, key: 'b' }])
+})
+
+writes('20 concurrent writes get contiguous change numbers and lose no counter update', async ctx => {
+  const { store, kv } = await openKv(ctx)
+  const results = await Promise.all(Array.from({ length: 20 }, async (_, i) =>
+    await kv.write([change(put(`k${String(i).padStart(2, '0')}`, i + 1, 'v'))], { sync: i % 2 === 0 })))
+  assert.equal(results.map(r => r[0]?.change), Array.from({ length: 20 }, (_, i) => i + 1)) // call order
+  assert.equal(kv.stats(), { keys: 20, tombstones: 0, bytes: 20 * bytesOf('v'), lastChange: 20, compactedChange: 0, appliedLsn: 0 })
+  const { kv: again } = await reopenKv(ctx, store)
+  assert.equal(again.stats(), kv.stats())
+})
+
+// ---------------------------------------------------------------------------------------------------------
+const reads = suite<Ctx>('kv repository: list, scan, purge, restart')
+withTempDir(reads)
+
+reads('list pages live records by prefix and cursor; tombstones only in scan', async ctx => {
+  const { kv } = await openKv(ctx)
+  const keys = ['app/1', 'app/2', 'app/3', 'app/4', 'apple', 'b', 'ap', 'app/0']
+  await kv.write(keys.map((k, i) => change(put(k, i + 1))))
+  await kv.write([change(del('app/2', 20), put('app/2', 2)), change(del('app/0', 21), put('app/0', 8))])
+  const all = await kv.list({ limit: 100 })
+  assert.equal(keysOf(all.records), ['ap', 'app/1', 'app/3', 'app/4', 'apple', 'b'])
+  assert.is(all.next, undefined)
+  const p1 = await kv.list({ prefix: 'app/', limit: 2 })
+  assert.equal(keysOf(p1.records), ['app/1', 'app/3'])
+  assert.is(p1.next, 'app/3')
+  const p2 = await kv.list({ prefix: 'app/', after: p1.next, limit: 2 })
+  assert.equal(keysOf(p2.records), ['app/4'])
+  assert.is(p2.next, undefined)
+  assert.equal(keysOf((await kv.list({ prefix: 'app', after: 'a', limit: 9 })).records), ['app/1', 'app/3', 'app/4', 'apple']) // cursor before the prefix
+  assert.equal(keysOf((await kv.list({ after: 'app/4', limit: 9 })).records), ['apple', 'b'])
+  assert.equal((await kv.list({ prefix: 'zz', limit: 9 })).records, [])
+  assert.equal((await kv.list({ prefix: 'app/', after: 'b', limit: 9 })).records, [])
+
+  const s1 = await collect(kv.scan({ limit: 3 }))
+  assert.equal(keysOf(s1), ['ap', 'app/0', 'app/1'])
+  assert.ok(s1[1]?.tombstone)
+  assert.equal(keysOf(await collect(kv.scan({ afterKey: s1.at(-1)?.key }))), ['app/2', 'app/3', 'app/4', 'apple', 'b'])
+  assert.equal(keysOf(await collect(kv.scan({ prefix: 'app/' }))), ['app/0', 'app/1', 'app/2', 'app/3', 'app/4'])
+  assert.equal(keysOf(await collect(kv.scan({ prefix: 'app/', afterKey: 'app/3' }))), ['app/4'])
+  assert.is((await collect(kv.scan())).length, 8)
+  let seen = 0
+  for await (const _ of kv.scan()) if (++seen === 2) break // stopping early is fine
+  assert.is(seen, 2)
+  await expectCode(kv.list({ limit: 0 }), STORE_ERRORS.invalid)
+})
+
+reads('purge removes tombstones with their tree updates, and refuses stale ones', async ctx => {
+  const { kv } = await openKv(ctx)
+  await kv.write([change(del('a', 1), undefined, [['', h('1')], ['0', h('1')]]), change(del('b', 2), undefined, [['', h('2')], ['1', h('2')]]), change(put('c', 3))])
+  assert.equal(kv.stats().tombstones, 2)
+  // 'c' is live and 'b' has another version now: nothing is purged.
+  const stale = await kv.purge([{ key: 'a', version: del('a', 1).version, treeUpdates: [] }, { key: 'b', version: del('b', 9).version, treeUpdates: [] }, { key: 'c', version: put('c', 3).version, treeUpdates: [] }])
+  assert.equal(stale, { purged: 0, stale: ['b', 'c'] })
+  assert.ok(await kv.get('a'))
+  const r = await kv.purge([{ key: 'a', version: del('a', 1).version, treeUpdates: [['0', h('0')], ['', h('2')]] }, { key: 'b', version: del('b', 2).version, treeUpdates: [['1', h('0')], ['', h('0')]] }], { sync: true })
+  assert.equal(r, { purged: 2, stale: [] })
+  assert.is(await kv.get('a'), undefined)
+  assert.equal(keysOf(await collect(kv.scan())), ['c'])
+  assert.equal(kv.treeNodes(), [])
+  assert.equal(kv.stats(), { keys: 1, tombstones: 0, bytes: bytesOf({ n: 3 }), lastChange: 3, compactedChange: 0, appliedLsn: 0 })
+  await expectCode(kv.purge([{ key: 'c', version: put('c', 3).version, treeUpdates: [] }, { key: 'c', version: put('c', 3).version, treeUpdates: [] }]), STORE_ERRORS.invalid)
+})
+
+reads('reopen restores counters, tree nodes and changes', async ctx => {
+  const { store, kv } = await openKv(ctx)
+  await kv.write([change(put('a', 1, 'x'), undefined, [['', h('a')], ['f', h('b')]]), change(del('b', 2), undefined, [['', h('c')]])], { appliedLsn: 42 })
+  await kv.compactChanges(1)
+  const stats = kv.stats()
+  assert.equal(stats, { keys: 1, tombstones: 1, bytes: bytesOf('x'), lastChange: 2, compactedChange: 1, appliedLsn: 42 })
+  const { store: store2, kv: again } = await reopenKv(ctx, store)
+  assert.equal(again.stats(), stats)
+  assert.equal(new Map(again.treeNodes()), new Map([['', h('c')], ['f', h('b')]]))
+  assert.equal(await again.changes({ since: 1, limit: 9 }), { changes: [{ change: 2, key: 'b', version: del('b', 2).version }], next: 2 })
+  assert.equal(await again.write([change(put('c', 3))]), [{ change: 3, key: 'c' }])
+
+  // Counters lost (a store from before KV, or damaged): recounted from the records.
+  for (const k of ['kv-count', 'kv-bytes', 'kv-tombstones']) await store2.bucket(BUCKETS.meta).del(k)
+  const { kv: recounted } = await reopenKv(ctx, store2)
+  assert.equal(recounted.stats(), { ...stats, keys: 2, bytes: bytesOf('x') + bytesOf({ n: 3 }), lastChange: 3 })
+})
+
+writes.run()
+reads.run()
