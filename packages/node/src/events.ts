@@ -9,6 +9,8 @@ export interface ShoalEvents {
   /** An event became deliverable here (per origin in seq order), with its local sequence number. */
   'event:delivered': Delivered
   'event:rejected': { reason: string }
+  /** A KV record changed in this replica (from any path). */
+  'kv:changed': { key: string, version: { wall: number, logical: number, node: string }, tombstone: boolean }
 }
 
 /** A typed event bus over EventTarget. */

@@ -43,6 +43,8 @@ export interface Libp2pInit {
   transport?: 'tcp' | 'memory'
   /** Topics whose rejected messages lower the sender's score. */
   topics: string[]
+  /** The largest gossip message any topic accepts (gossipsub drops bigger frames before validation). */
+  maxGossipMessageBytes?: number
 }
 
 /** Gossipsub queues at most this much per peer before it drops the peer, instead of growing without bound. */
@@ -86,7 +88,7 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         // The largest envelope any topic accepts (events carry their own, larger limit), plus framing.
-        maxInboundDataLength: Math.max(config.gossip.maxMessageBytes, config.events.maxPayloadBytes + EVENT_ENVELOPE_OVERHEAD_BYTES) + 1024,
+        maxInboundDataLength: Math.max(config.gossip.maxMessageBytes, init.maxGossipMessageBytes ?? 0) + 1024,
         maxOutboundBufferSize: GOSSIP_OUTBOUND_BUFFER_BYTES,
         scoreParams: gossipScoreParams(init.topics),
         scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80 }

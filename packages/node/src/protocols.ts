@@ -8,6 +8,7 @@ export interface SwarmProtocols {
   dht: string
   membership: string
   events: string
+  kv: string
   topics: { membership: string, events: string }
 }
 
@@ -17,6 +18,7 @@ export function swarmProtocols (swarm: string): SwarmProtocols {
     dht: `${base}/kad/1.0.0`,
     membership: `${base}/membership/1.0.0`,
     events: `${base}/events/1.0.0`,
+    kv: `${base}/kv/1.0.0`,
     topics: { membership: `${base}/membership/1`, events: `${base}/events/1` }
   }
 }

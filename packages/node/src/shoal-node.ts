@@ -7,7 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import { ShoalError, InvalidInputError, TimeoutError, UnavailableError, constants } from '@shoal/core'
 import type { Clock, Logger, Member, Rng, ShoalConfig } from '@shoal/core'
-import { openStore, EventLog, PeerRepository } from '@shoal/store'
+import { openStore, EventLog, KvRepository, PeerRepository } from '@shoal/store'
 import type { Store } from '@shoal/store'
 import { buildLibp2p } from './libp2p.js'
 import type { ShoalLibp2p } from './libp2p.js'
@@ -18,7 +18,9 @@ import { MembershipService } from './membership-service.js'
 import { DiscoveryService } from './discovery.js'
 import { swarmProtocols } from './protocols.js'
 import { VERSION } from './version.js'
-import { EventService } from './events/event-service.js'
+import { EventService, encodedEventLimit, maxPayloadLimit } from './events/event-service.js'
+import { KvService } from './kv/kv-service.js'
+import { KV_TOPIC, kvPayloadLimit } from '@shoal/core'
 
 export interface ShoalNodeComponents {
   clock: Clock
@@ -61,6 +63,8 @@ export interface ShoalNode {
   readonly bus: EventBus
   /** Reliable event gossip: publish, list, follow, stats. */
   readonly events: EventService
+  /** The replicated key-value store. */
+  readonly kv: KvService
   readonly libp2p: ShoalLibp2p
   info(): NodeInfo
   peers(): PeerInfo[]
@@ -81,6 +85,9 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const denyList = new DenyList(config.deny)
   const store: Store = await openStore(join(config.dataDir, 'db'))
   const eventLog = await EventLog.open(store)
+  const kvRepo = await KvRepository.open(store)
+  // KV writes travel as events on topic `kv`, whose values may be far larger than ordinary events.
+  const topicLimits: Record<string, number> = { [KV_TOPIC]: kvPayloadLimit({ maxKeyBytes: config.kv.maxKeyBytes, maxValueBytes: config.kv.maxValueBytes }) }
   let libp2p: ShoalLibp2p
   try {
     libp2p = await buildLibp2p({
@@ -90,7 +97,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       denyList,
       swarmKey: init.swarmKey,
       transport: init.transport,
-      topics: [protocols.topics.membership, protocols.topics.events]
+      topics: [protocols.topics.membership, protocols.topics.events],
+      maxGossipMessageBytes: encodedEventLimit(maxPayloadLimit(config.events, topicLimits)) + 1024
     })
   } catch (err) {
     await store.close()
@@ -110,12 +118,15 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   })
   const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey }, {
     protocols,
-    config: config.events
+    config: config.events,
+    topicLimits
   })
+  const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo }, { protocols, config: config.kv })
   const startedAt = clock.now()
   gossip.start()
   await membership.start()
   await eventService.start()
+  await kv.start()
   discovery.start()
   logger.info({ peerId: libp2p.peerId.toString(), addresses: addresses(), swarm: config.swarm, private: init.swarmKey !== undefined }, 'node started')
 
@@ -126,6 +137,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     peerId: libp2p.peerId.toString(),
     bus: events,
     events: eventService,
+    kv,
     libp2p,
     info: () => ({
       peerId: libp2p.peerId.toString(),
@@ -180,6 +192,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     async stop () {
       stopping ??= (async () => {
         discovery.stop()
+        await kv.stop()
         await eventService.stop()
         await membership.stop()
         gossip.stop()

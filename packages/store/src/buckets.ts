@@ -26,7 +26,9 @@ export const BUCKETS = {
    */
   kvTree: 'kv-tree',
   /** The local KV change log: `<change, 16 digits>` -> `{ key, version }`, one per applied change. KvRepository only. */
-  kvChanges: 'kv-changes'
+  kvChanges: 'kv-changes',
+  /** `<leaf id>/<key>` -> version: the keys of one Merkle leaf, for anti-entropy leaf listings. */
+  kvLeaf: 'kv-leaf'
 } as const
 
 export type BucketName = typeof BUCKETS[keyof typeof BUCKETS]

@@ -15,6 +15,7 @@ import {
 } from './kv-records.js'
 import type { ChangeValue, KvChange, KvVersion, StoredKvRecord, TreeNode } from './kv-records.js'
 import { readChanges, readRecords, scanRecords } from './kv-reads.js'
+import { leafKey, readLeafEntries } from './kv-leaves.js'
 import type { KvChangesOptions, KvChangesResult, KvListOptions, KvPage } from './kv-reads.js'
 
 /** Change entries removed per compaction batch: bounds one write, and lets KV writes run in between. */
@@ -57,6 +58,7 @@ export class KvRepository {
   private readonly kv: BucketHandle<StoredKvRecord>
   private readonly tree: BucketHandle<string>
   private readonly changeLog: BucketHandle<ChangeValue>
+  private readonly leaves: BucketHandle<StoredKvRecord['version']>
   /** The persisted non-zero tree nodes, kept current (at most ~70k entries for a 4-level tree). */
   private readonly nodes = new Map<string, string>()
   private counters: Counters = { nextChange: 1, keys: 0, tombstones: 0, bytes: 0 }
@@ -69,6 +71,7 @@ export class KvRepository {
     this.kv = store.bucket(BUCKETS.kv)
     this.tree = store.bucket(BUCKETS.kvTree)
     this.changeLog = store.bucket(BUCKETS.kvChanges)
+    this.leaves = store.bucket(BUCKETS.kvLeaf)
   }
 
   /** Loads the counters and tree nodes; from then on they are served from memory. */
@@ -117,6 +120,11 @@ export class KvRepository {
   }
 
   /** The stored records (tombstones included) of those keys that have one, in the order asked. */
+  /** Keys and versions in the given Merkle leaves, in (leaf, key) order, resuming after key `after`. */
+  async leafEntries (leaves: string[], opts: { after?: string | undefined, limit: number }): Promise<{ entries: Array<{ key: string, version: StoredKvRecord['version'] }>, more: boolean }> {
+    return await readLeafEntries(this.leaves, leaves, opts)
+  }
+
   async byKeys (keys: string[]): Promise<StoredKvRecord[]> {
     const found = await Promise.all(keys.map(async key => await this.get(key)))
     return found.filter((r): r is StoredKvRecord => r !== undefined)
@@ -145,6 +153,7 @@ export class KvRepository {
       for (const { record, previous, treeUpdates } of changes) {
         const change = c.nextChange++
         ops.push({ bucket: BUCKETS.kv, type: 'put', key: record.key, value: record })
+        ops.push({ bucket: BUCKETS.kvLeaf, type: 'put', key: leafKey(record.key), value: record.version })
         ops.push({ bucket: BUCKETS.kvChanges, type: 'put', key: changeKey(change), value: { key: record.key, version: record.version } satisfies ChangeValue })
         for (const [id, hash] of treeUpdates) nodes.set(id, hash)
         if (previous !== undefined) {
@@ -193,6 +202,7 @@ export class KvRepository {
       const nodes = new Map<string, string>()
       for (const { key, treeUpdates } of items) {
         ops.push({ bucket: BUCKETS.kv, type: 'del', key })
+        ops.push({ bucket: BUCKETS.kvLeaf, type: 'del', key: leafKey(key) })
         for (const [id, hash] of treeUpdates) nodes.set(id, hash)
       }
       const c = { ...this.counters, tombstones: Math.max(0, this.counters.tombstones - items.length) }

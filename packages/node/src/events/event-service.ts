@@ -44,6 +44,21 @@ export interface EventServiceComponents {
 export interface EventServiceInit {
   protocols: SwarmProtocols
   config: EventsConfig
+  /** Payload limits of topics that need their own (the KV store's values are larger than events'). */
+  topicLimits?: Record<string, number>
+}
+
+/**
+ * JSON escaping of `data` inside an encoded event can double ordinary text; an event whose encoding is larger
+ * than this is refused at publish, so what a node stores it can always gossip and serve.
+ */
+export function encodedEventLimit (payloadLimit: number): number {
+  return 2 * payloadLimit + EVENT_ENVELOPE_OVERHEAD_BYTES
+}
+
+/** The largest payload limit of any topic: what the gossip layer must let through. */
+export function maxPayloadLimit (config: EventsConfig, topicLimits: Record<string, number> = {}): number {
+  return Math.max(config.maxPayloadBytes, ...Object.values(topicLimits))
 }
 
 export interface PublishResult {
@@ -51,6 +66,8 @@ export interface PublishResult {
   seq: number
   hlc: { wall: number, logical: number }
   lsn: number
+  /** The signed event as stored and gossiped. */
+  event: ShoalEvent
 }
 
 export interface EventStats {
@@ -101,7 +118,7 @@ export class EventService {
     this.components.gossip.register<unknown>(this.init.protocols.topics.events, { [GOSSIP_TYPE]: payload => payload }, (envelope, _from, via) => {
       void this.apply([envelope.payload as ShoalEvent], via)
     }, {
-      maxBytes: this.init.config.maxPayloadBytes + EVENT_ENVELOPE_OVERHEAD_BYTES,
+      maxBytes: encodedEventLimit(maxPayloadLimit(this.init.config, this.init.topicLimits)) + 1024,
       check: async envelope => await this.check(envelope.payload)
     })
     await handleRequests(libp2p, this.init.protocols.events, async (msg, from) => await this.answer(msg, from.toString()), {
@@ -133,11 +150,12 @@ export class EventService {
       const seq = this.components.log.head(this.self) + 1
       const { wall, logical } = this.hlc.now(this.components.clock.now())
       const event = await signEvent({ v: EVENT_WIRE_VERSION, type: opts.type ?? 'user', topic, origin: this.self, seq, hlc: { wall, logical }, ...(opts.trace !== undefined ? { trace: opts.trace } : {}), data }, this.components.privateKey)
-      const checked = classifyEvent(event, { maxPayloadBytes: this.init.config.maxPayloadBytes })
+      const limit = this.payloadLimit(topic)
+      const checked = classifyEvent(event, { maxPayloadBytes: limit })
       if (!checked.ok) throw new InvalidInputError(`event refused (${checked.reason}): ${checked.detail}`, { field: checked.reason === 'oversized' ? 'data' : 'event', reason: checked.reason })
       // Escaping can grow a payload when encoded; refuse here, before storing, what gossip would refuse.
       const encoded = Buffer.byteLength(JSON.stringify(event))
-      if (encoded > this.init.config.maxPayloadBytes + EVENT_ENVELOPE_OVERHEAD_BYTES - 512) {
+      if (encoded > encodedEventLimit(limit)) {
         throw new InvalidInputError(`event refused: ${encoded} bytes once encoded (too much escaping); send less or plainer data`, { field: 'data', reason: 'oversized' })
       }
       const appended = await this.components.log.append([event])
@@ -147,7 +165,7 @@ export class EventService {
     })
     this.components.gossip.publish(this.init.protocols.topics.events, GOSSIP_TYPE, result.event)
       .catch(err => { this.log.debug({ err: (err as Error).message }, 'event gossip failed; repair will carry it') })
-    return { origin: this.self, seq: result.event.seq, hlc: result.event.hlc, lsn: result.lsn }
+    return { origin: this.self, seq: result.event.seq, hlc: result.event.hlc, lsn: result.lsn, event: result.event }
   }
 
   /** Delivered events after `since` (an LSN), oldest first. */
@@ -174,11 +192,20 @@ export class EventService {
     return { origin: this.self, lastLsn: s.lastLsn, stored: s.events, origins: s.origins, heads: this.components.log.heads(), ...this.counts, rejected: Object.fromEntries(this.rejected) }
   }
 
+  /** Checks events from elsewhere (e.g. a KV store push) and applies the good ones; returns them. */
+  async ingest (raws: unknown[], via?: string): Promise<ShoalEvent[]> {
+    const accepted: ShoalEvent[] = []
+    for (const raw of raws) if ((await this.check(raw)) === undefined) accepted.push(raw as ShoalEvent)
+    if (accepted.length > 0) await this.apply(accepted, via)
+    return accepted
+  }
+
   /** Shape, size, signature and clock; returns a reject reason, counted, or undefined. */
-  private async check (raw: unknown): Promise<string | undefined> {
-    const classified = classifyEvent(raw, { maxPayloadBytes: this.init.config.maxPayloadBytes })
+  async check (raw: unknown): Promise<string | undefined> {
+    const classified = classifyEvent(raw, { maxPayloadBytes: maxPayloadLimit(this.init.config, this.init.topicLimits) })
     let reason: string | undefined
     if (!classified.ok) reason = classified.reason
+    else if (Buffer.byteLength(classified.event.data) > this.payloadLimit(classified.event.topic)) reason = 'oversized'
     else if (!(await verifyEvent(classified.event))) reason = 'bad-signature'
     else if (!checkEventClock(classified.event, this.components.clock.now(), this.init.config.maxClockDriftMs)) reason = 'future'
     if (reason !== undefined) {
@@ -308,6 +335,10 @@ export class EventService {
       now: this.components.clock.now(), maxAgeMs: this.init.config.retentionMs, maxEvents: this.init.config.retentionMaxEvents
     }))
     if (removed > 0) this.log.info({ removed }, 'compacted the event log')
+  }
+
+  private payloadLimit (topic: string): number {
+    return this.init.topicLimits?.[topic] ?? this.init.config.maxPayloadBytes
   }
 
   private livePeers (): string[] {

@@ -1,0 +1,318 @@
+/**
+ * The replicated key-value store (docs/protocols/kv.md): writes are signed events on topic `kv`; every record
+ * is the event that won (last writer wins by HLC and origin). Records reach this replica from the event path,
+ * from anti-entropy (kv-sync.ts) and from writers pushing for acknowledgements; all of them are merged through
+ * one queue that updates the record, the Merkle tree and the change log in one LevelDB batch.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
+import {
+  KV_EVENT_TYPES, KV_TOPIC, MerkleTree, NotFoundError, TimeoutError, InvalidInputError, ShoalError, compareVersions, constants,
+  kvEventData, mergeRecords, recordFromEvent, validateKey, validateValue, sample
+} from '@shoal/core'
+import type { Clock, KvConfig, KvLimits, KvRecord, KvVersion, Logger, Rng, ShoalEvent, TimerHandle } from '@shoal/core'
+import type { KvRepository, StoredKvRecord } from '@shoal/store'
+import type { EventBus } from '../events.js'
+import type { EventService } from '../events/event-service.js'
+import type { ShoalLibp2p } from '../libp2p.js'
+import type { MembershipService } from '../membership-service.js'
+import type { SwarmProtocols } from '../protocols.js'
+import { handleRequests } from '../frames.js'
+import { KvSync } from './kv-sync.js'
+
+export type Acks = number | 'quorum' | 'all'
+
+export interface KvServiceComponents {
+  libp2p: ShoalLibp2p
+  clock: Clock
+  rng: Rng
+  logger: Logger
+  events: EventBus
+  eventService: EventService
+  membership: MembershipService
+  repo: KvRepository
+}
+
+export interface KvServiceInit {
+  protocols: SwarmProtocols
+  config: KvConfig
+}
+
+export interface WriteResult {
+  key: string
+  version: KvVersion
+  acked: number
+  required: number
+}
+
+export interface KvStats {
+  keys: number
+  tombstones: number
+  bytes: number
+  root: string
+  lastChange: number
+  appliedLsn: number
+  rejected: number
+  peers: Record<string, { root?: string, match: boolean, lastRound?: number, lastError?: string }>
+}
+
+export class KvService {
+  readonly limits: KvLimits
+  private readonly log: Logger
+  private readonly self: string
+  private tree!: MerkleTree
+  private queue: Promise<unknown> = Promise.resolve()
+  private readonly timers: TimerHandle[] = []
+  private readonly controller = new AbortController()
+  private running = false
+  private rejected = 0
+  private appliedLsn = 0
+  private lsnWaiters: Array<{ lsn: number, resolve: () => void }> = []
+  private changeWaiters: Array<() => void> = []
+  private unsubscribe?: () => void
+  readonly sync: KvSync
+
+  constructor (private readonly components: KvServiceComponents, private readonly init: KvServiceInit) {
+    this.log = components.logger.child({ component: 'shoal:node:kv' })
+    this.self = components.libp2p.peerId.toString()
+    this.limits = { maxKeyBytes: init.config.maxKeyBytes, maxValueBytes: init.config.maxValueBytes }
+    this.sync = new KvSync({ ...components, logger: this.log, kv: this }, { protocol: init.protocols.kv })
+  }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
+    const { repo, eventService, libp2p } = this.components
+    this.tree = MerkleTree.fromNodes(repo.treeNodes(), repo.stats().keys + repo.stats().tombstones)
+    this.appliedLsn = repo.stats().appliedLsn
+    this.unsubscribe = this.components.events.on('event:delivered', d => {
+      if (d.event.topic === KV_TOPIC) void this.applyEvents([d.event], { lsn: d.lsn }).catch(err => { this.log.error({ err: (err as Error).message }, 'applying a kv event failed') })
+    })
+    // Events delivered while we were down (or before a crash between the event log and the kv batch).
+    for (let since = this.appliedLsn; this.running;) {
+      const page = await eventService.list({ topic: KV_TOPIC, since, limit: constants.KV_SYNC_BATCH }).catch(() => undefined)
+      if (page === undefined || page.events.length === 0) break
+      for (const d of page.events) await this.applyEvents([d.event], { lsn: d.lsn })
+      since = page.next
+    }
+    await handleRequests(libp2p, this.init.protocols.kv, async (msg, from) => await this.sync.answer(msg, from.toString()), {
+      logger: this.log,
+      timeoutMs: constants.DEFAULT_NETWORK_TIMEOUT_MS,
+      maxBytes: constants.MAX_FRAME_BYTES
+    })
+    this.sync.start()
+    this.every(this.init.config.antiEntropyIntervalMs, async () => {
+      const [peer] = sample(this.livePeers(), 1, this.components.rng)
+      if (peer !== undefined) await this.sync.round(peer)
+    })
+    this.every(Math.min(this.init.config.tombstoneHorizonMs, 3_600_000), async () => { await this.collectTombstones() })
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    for (const t of this.timers) t.cancel()
+    this.controller.abort()
+    this.unsubscribe?.()
+    this.sync.stop()
+    for (const w of this.changeWaiters) w()
+    await this.components.libp2p.unhandle(this.init.protocols.kv).catch(() => {})
+    await this.queue.catch(() => {})
+  }
+
+  get signal (): AbortSignal {
+    return this.controller.signal
+  }
+
+  root (): string {
+    return this.tree.root()
+  }
+
+  treeChildren (id: string): Array<{ id: string, hash: string }> {
+    return this.tree.children(id)
+  }
+
+  async put (key: string, value: unknown, opts: { acks?: Acks, timeoutMs?: number, signal?: AbortSignal } = {}): Promise<WriteResult> {
+    validateKey(key, this.limits.maxKeyBytes, 'key')
+    validateValue(value, this.limits.maxValueBytes, 'value')
+    return await this.write(KV_EVENT_TYPES.put, key, value, opts)
+  }
+
+  async delete (key: string, opts: { acks?: Acks, timeoutMs?: number, signal?: AbortSignal } = {}): Promise<WriteResult> {
+    validateKey(key, this.limits.maxKeyBytes, 'key')
+    return await this.write(KV_EVENT_TYPES.del, key, undefined, opts)
+  }
+
+  async get (key: string): Promise<KvRecord> {
+    validateKey(key, this.limits.maxKeyBytes, 'key')
+    const record = await this.components.repo.get(key)
+    if (record === undefined || record.tombstone) throw new NotFoundError(`no key ${JSON.stringify(key)}`, { key })
+    return record as KvRecord
+  }
+
+  async list (opts: { prefix?: string, cursor?: string, limit: number }): Promise<{ records: KvRecord[], next?: string }> {
+    const page = await this.components.repo.list({ prefix: opts.prefix, after: opts.cursor, limit: opts.limit })
+    return { records: page.records as KvRecord[], ...(page.next !== undefined ? { next: page.next } : {}) }
+  }
+
+  /** Changes after `since` (a local change number), then each new one, until `signal` aborts. */
+  async * watch (opts: { prefix?: string, since?: number }, signal: AbortSignal): AsyncGenerator<{ change: number, record: KvRecord | undefined, key: string }> {
+    let cursor = opts.since ?? this.components.repo.stats().lastChange
+    while (!signal.aborted && this.running) {
+      const waiting = this.nextChange(signal)
+      const page = await this.components.repo.changes({ prefix: opts.prefix, since: cursor, limit: constants.KV_SYNC_BATCH })
+      if ('compactedChange' in page) throw new ShoalError('ERR_COMPACTED', `the cursor is older than the change log's retention; resume from ${page.compactedChange}`, { compactedChange: page.compactedChange })
+      for (const c of page.changes) yield { change: c.change, key: c.key, record: await this.components.repo.get(c.key) as KvRecord | undefined }
+      cursor = page.next
+      if (page.changes.length < constants.KV_SYNC_BATCH) await waiting
+    }
+  }
+
+  stats (): KvStats {
+    const s = this.components.repo.stats()
+    return { keys: s.keys, tombstones: s.tombstones, bytes: s.bytes, root: this.tree.root(), lastChange: s.lastChange, appliedLsn: s.appliedLsn, rejected: this.rejected, peers: this.sync.peerStatus() }
+  }
+
+  /**
+   * Merges records into the replica through the one queue. Returns how many changed it. `lsn` marks the event
+   * log position they came from (for replay after a restart); `sync` fsyncs the batch (acknowledged writes).
+   */
+  async applyEvents (events: ShoalEvent[], opts: { lsn?: number, sync?: boolean } = {}): Promise<number> {
+    return await this.serial(async () => {
+      const changes: Array<{ record: StoredKvRecord, previous?: StoredKvRecord, treeUpdates: Array<[string, string]> }> = []
+      const pending = new Map<string, StoredKvRecord | undefined>()
+      for (const event of events) {
+        let record: KvRecord
+        try {
+          record = recordFromEvent(event, this.limits)
+        } catch (err) {
+          this.rejected++
+          this.log.debug({ origin: event.origin, seq: event.seq, err: (err as Error).message }, 'not a valid kv event')
+          continue
+        }
+        if (record.tombstone && record.version.wall < this.components.clock.now() - this.init.config.tombstoneHorizonMs) continue
+        const previous = pending.has(record.key) ? pending.get(record.key) : await this.components.repo.get(record.key)
+        const winner = mergeRecords(previous as KvRecord | undefined, record)
+        if (previous !== undefined && winner !== record) continue
+        if (previous !== undefined && compareVersions(previous.version, record.version) === 0) continue
+        const treeUpdates = this.tree.apply(record.key, previous?.version, record.version)
+        changes.push({ record: record as StoredKvRecord, ...(previous !== undefined ? { previous } : {}), treeUpdates })
+        pending.set(record.key, record as StoredKvRecord)
+      }
+      if (changes.length > 0 || (opts.lsn !== undefined && opts.lsn > this.appliedLsn)) {
+        try {
+          await this.components.repo.write(changes, { sync: opts.sync, ...(opts.lsn !== undefined ? { appliedLsn: Math.max(opts.lsn, this.appliedLsn) } : {}) })
+        } catch (err) {
+          // XOR is its own inverse: undo the tree in reverse so memory matches disk again.
+          for (const c of [...changes].reverse()) {
+            if (c.previous === undefined) this.tree.remove(c.record.key, c.record.version)
+            else this.tree.apply(c.record.key, c.record.version, c.previous.version)
+          }
+          throw err
+        }
+      }
+      if (opts.lsn !== undefined) this.markApplied(opts.lsn)
+      if (changes.length > 0) {
+        for (const c of changes) this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone })
+        this.wakeChanges()
+      }
+      return changes.length
+    })
+  }
+
+  private async write (type: string, key: string, value: unknown, opts: { acks?: Acks, timeoutMs?: number, signal?: AbortSignal }): Promise<WriteResult> {
+    const required = this.required(opts.acks ?? 1)
+    const { event } = await this.components.eventService.publish(KV_TOPIC, kvEventData(key, value, this.limits), { type })
+    // The event path applies it too; applying here, fsynced, makes the write durable before we count it.
+    await this.applyEvents([event], { sync: true })
+    const version = { ...event.hlc, node: this.self }
+    if (required <= 1) return { key, version, acked: 1, required }
+    const acked = 1 + await this.sync.pushForAcks(event, required - 1, opts.timeoutMs ?? this.init.config.ackTimeoutMs, opts.signal)
+    if (acked < required) {
+      throw new TimeoutError(`only ${acked} of the ${required} required nodes acknowledged the write in time; it stays written and keeps replicating`, { acked, required, key })
+    }
+    return { key, version, acked, required }
+  }
+
+  /** acks as a count of nodes, self included, against the current alive membership. */
+  private required (acks: Acks): number {
+    const alive = this.livePeers().length + 1
+    if (acks === 'all') return alive
+    if (acks === 'quorum') return Math.floor(alive / 2) + 1
+    if (!Number.isSafeInteger(acks) || acks < 1) throw new InvalidInputError('acks must be a whole number >= 1, "quorum" or "all"', { field: 'acks' })
+    return acks
+  }
+
+  private async collectTombstones (): Promise<void> {
+    const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
+    await this.serial(async () => {
+      const doomed: Array<{ key: string, version: KvVersion, treeUpdates: Array<[string, string]> }> = []
+      for await (const r of this.components.repo.scan({})) {
+        if (r.tombstone && r.version.wall < horizon) doomed.push({ key: r.key, version: r.version, treeUpdates: this.tree.remove(r.key, r.version) })
+        if (doomed.length >= 1000) break
+      }
+      if (doomed.length === 0) return
+      const result = await this.components.repo.purge(doomed).catch((err: unknown) => ({ purged: 0, stale: [], err }))
+      if (result.purged === 0) {
+        // Nothing was written (a tombstone changed meanwhile, or the write failed): put the tree back.
+        for (const d of doomed) this.tree.apply(d.key, undefined, d.version)
+        return
+      }
+      this.log.info({ purged: result.purged }, 'collected tombstones past the horizon')
+    })
+  }
+
+  livePeers (): string[] {
+    return this.components.membership.members().filter(m => m.state === 'alive' && m.id !== this.self).map(m => m.id)
+  }
+
+  peerId (id: string): PeerId {
+    return peerIdFromString(id)
+  }
+
+  /** Resolves once the event log position `lsn` has been applied here. */
+  async appliedThrough (lsn: number): Promise<void> {
+    if (this.appliedLsn >= lsn) return
+    await new Promise<void>(resolve => { this.lsnWaiters.push({ lsn, resolve }) })
+  }
+
+  private markApplied (lsn: number): void {
+    if (lsn > this.appliedLsn) this.appliedLsn = lsn
+    const ready = this.lsnWaiters.filter(w => w.lsn <= this.appliedLsn)
+    this.lsnWaiters = this.lsnWaiters.filter(w => w.lsn > this.appliedLsn)
+    for (const w of ready) w.resolve()
+  }
+
+  private async serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => {})
+    return await run
+  }
+
+  private every (ms: number, fn: () => Promise<void>): void {
+    let current: TimerHandle | undefined
+    const schedule = (): void => {
+      if (!this.running) return
+      current = this.components.clock.setTimer(() => {
+        fn().catch(err => { this.log.debug({ err: (err as Error).message }, 'periodic task failed') }).finally(schedule)
+      }, ms)
+    }
+    this.timers.push({ cancel: () => { current?.cancel() } })
+    schedule()
+  }
+
+  private nextChange (signal: AbortSignal): Promise<void> {
+    return new Promise(resolve => {
+      if (signal.aborted) { resolve(); return }
+      const done = (): void => { signal.removeEventListener('abort', done); resolve() }
+      this.changeWaiters.push(done)
+      signal.addEventListener('abort', done, { once: true })
+    })
+  }
+
+  private wakeChanges (): void {
+    const waiters = this.changeWaiters
+    this.changeWaiters = []
+    for (const w of waiters) w()
+  }
+}

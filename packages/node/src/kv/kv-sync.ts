@@ -1,0 +1,220 @@
+/**
+ * Merkle anti-entropy for the KV store (docs/protocols/kv.md): compare roots, walk down only the subtrees
+ * that differ, list the differing leaves and fetch the records that are newer remotely, one bounded batch at
+ * a time. Also carries `store` pushes, with which a writer collects acknowledgements.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
+import { LEAF_DEPTH, compareVersions, constants, validateKvSyncRequest, validateKvSyncResponse } from '@shoal/core'
+import type { Clock, KvSyncRequest, KvSyncResponse, Logger, ShoalEvent } from '@shoal/core'
+import type { KvRepository } from '@shoal/store'
+import type { EventService } from '../events/event-service.js'
+import type { ShoalLibp2p } from '../libp2p.js'
+import { request } from '../frames.js'
+import type { KvService } from './kv-service.js'
+
+export interface KvSyncComponents {
+  libp2p: ShoalLibp2p
+  clock: Clock
+  logger: Logger
+  eventService: EventService
+  repo: KvRepository
+  kv: KvService
+}
+
+interface PeerStatus { root?: string, match: boolean, lastRound?: number, lastError?: string }
+
+export class KvSync {
+  private readonly status = new Map<string, PeerStatus>()
+  private readonly rounds = new Map<string, Promise<void>>()
+  private readonly bytes = { sent: 0, received: 0 }
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(this.init.protocol)) void this.round(evt.detail.peerId.toString())
+  }
+
+  constructor (private readonly components: KvSyncComponents, private readonly init: { protocol: string }) {}
+
+  start (): void {
+    this.components.libp2p.addEventListener('peer:identify', this.onIdentify)
+  }
+
+  stop (): void {
+    this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
+  }
+
+  peerStatus (): Record<string, PeerStatus> {
+    return Object.fromEntries(this.status)
+  }
+
+  traffic (): { sent: number, received: number } {
+    return { ...this.bytes }
+  }
+
+  /** One anti-entropy round with `peer` (at most one at a time per peer). Never throws. */
+  async round (peer: string): Promise<void> {
+    const running = this.rounds.get(peer)
+    if (running !== undefined) return await running
+    const round = this.pullFrom(peer).finally(() => { this.rounds.delete(peer) })
+    this.rounds.set(peer, round)
+    await round
+  }
+
+  private async pullFrom (peer: string): Promise<void> {
+    const status: PeerStatus = this.status.get(peer) ?? { match: false }
+    this.status.set(peer, status)
+    try {
+      const root = await this.send(peer, { v: 1, type: 'root' })
+      if (root.type !== 'root') throw new Error(`expected root, got ${root.type}`)
+      status.root = root.hash
+      if (root.hash !== this.components.kv.root()) {
+        // Level by level: only children of differing nodes are compared.
+        let differing = ['']
+        for (let depth = 0; depth < LEAF_DEPTH && differing.length > 0; depth++) {
+          const next: string[] = []
+          for (const batch of chunks(differing, constants.KV_SYNC_BATCH)) {
+            const reply = await this.send(peer, { v: 1, type: 'nodes', ids: batch })
+            if (reply.type !== 'nodes') throw new Error(`expected nodes, got ${reply.type}`)
+            const remote = new Map(reply.nodes.map(n => [n.id, n.hash]))
+            for (const id of batch) {
+              for (const child of this.components.kv.treeChildren(id)) {
+                if ((remote.get(child.id) ?? child.hash) !== child.hash) next.push(child.id)
+              }
+            }
+          }
+          differing = next
+        }
+        // Leaves, one batch at a time: list, compare versions, fetch what is newer there.
+        for (const batch of chunks(differing, constants.KV_SYNC_BATCH)) await this.syncLeaves(peer, batch)
+      }
+      const after = await this.send(peer, { v: 1, type: 'root' })
+      status.match = after.type === 'root' && after.hash === this.components.kv.root()
+      status.lastRound = this.components.clock.now()
+      delete status.lastError
+    } catch (err) {
+      status.lastError = (err as Error).message
+      if (!this.components.kv.signal.aborted) this.components.logger.debug({ peer, err: (err as Error).message }, 'anti-entropy round failed')
+    }
+  }
+
+  private async syncLeaves (peer: string, leaves: string[]): Promise<void> {
+    const wanted: string[] = []
+    let reply = await this.send(peer, { v: 1, type: 'leaves', ids: leaves })
+    for (;;) {
+      if (reply.type !== 'leaves') throw new Error(`expected leaves, got ${reply.type}`)
+      const local = new Map((await this.components.repo.byKeys(reply.entries.map(e => e.key))).map(r => [r.key, r.version]))
+      for (const e of reply.entries) {
+        const mine = local.get(e.key)
+        if (mine === undefined || compareVersions(e.version, mine) > 0) wanted.push(e.key)
+      }
+      if (reply.more !== true || reply.entries.length === 0) break
+      reply = await this.send(peer, { v: 1, type: 'leaves', ids: leaves, after: reply.entries[reply.entries.length - 1]!.key })
+    }
+    for (const keys of chunks(wanted, constants.KV_SYNC_BATCH)) {
+      let pending = keys
+      while (pending.length > 0) {
+        const got = await this.send(peer, { v: 1, type: 'get', keys: pending })
+        if (got.type !== 'records') throw new Error(`expected records, got ${got.type}`)
+        const events: ShoalEvent[] = []
+        for (const raw of got.records) {
+          const reason = await this.components.eventService.check(raw)
+          if (reason !== undefined) throw new Error(`peer sent an invalid record (${reason})`)
+          events.push(raw as ShoalEvent)
+        }
+        await this.components.kv.applyEvents(events)
+        const received = new Set(events.map(e => keyOf(e)))
+        pending = got.more === true && events.length > 0 ? pending.filter(k => !received.has(k)) : []
+      }
+    }
+  }
+
+  /** Answers a sync request; invalid input throws, which resets the stream. */
+  async answer (raw: unknown, from: string): Promise<KvSyncResponse> {
+    const msg = validateKvSyncRequest(raw)
+    const { kv, repo } = this.components
+    switch (msg.type) {
+      case 'root':
+        return { v: 1, type: 'root', hash: kv.root(), count: repo.stats().keys + repo.stats().tombstones }
+      case 'nodes':
+        return { v: 1, type: 'nodes', nodes: msg.ids.flatMap(id => kv.treeChildren(id)) }
+      case 'leaves': {
+        const page = await repo.leafEntries(msg.ids, { after: msg.after, limit: constants.KV_SYNC_BATCH * 4 })
+        return { v: 1, type: 'leaves', entries: page.entries, more: page.more }
+      }
+      case 'get': {
+        const records = await repo.byKeys(msg.keys)
+        const events: ShoalEvent[] = []
+        let size = 0
+        for (const r of records) {
+          size += Buffer.byteLength(JSON.stringify(r.event))
+          if (events.length > 0 && size > constants.EVENT_MAX_PULL_BYTES) break
+          events.push(r.event as ShoalEvent)
+        }
+        return { v: 1, type: 'records', records: events, more: events.length < records.length }
+      }
+      case 'store': {
+        const reason = await this.components.eventService.check(msg.event)
+        if (reason !== undefined) return { v: 1, type: 'stored', ok: false, reason }
+        await kv.applyEvents([msg.event as ShoalEvent], { sync: true })
+        void this.components.eventService.ingest([msg.event], from).catch(() => {})
+        return { v: 1, type: 'stored', ok: true }
+      }
+    }
+  }
+
+  /** Asks every live member for its root now: is the swarm converged? */
+  async convergence (signal: AbortSignal): Promise<{ root: string, converged: boolean, peers: Record<string, { root?: string, match: boolean, error?: string }> }> {
+    const root = this.components.kv.root()
+    const peers: Record<string, { root?: string, match: boolean, error?: string }> = {}
+    await Promise.all(this.components.kv.livePeers().map(async peer => {
+      try {
+        const reply = await this.send(peer, { v: 1, type: 'root' }, AbortSignal.any([signal, AbortSignal.timeout(5000)]))
+        const hash = reply.type === 'root' ? reply.hash : undefined
+        peers[peer] = { ...(hash !== undefined ? { root: hash } : {}), match: hash === root }
+      } catch (err) {
+        peers[peer] = { match: false, error: (err as Error).message }
+      }
+    }))
+    return { root, converged: Object.values(peers).every(p => p.match), peers }
+  }
+
+  /** Pushes a write to the live members in parallel; resolves with how many stored it durably (up to `want`). */
+  async pushForAcks (event: ShoalEvent, want: number, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+    const peers = this.components.kv.livePeers()
+    const deadline = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.components.kv.signal, ...(signal !== undefined ? [signal] : [])])
+    let acked = 0
+    await new Promise<void>(resolve => {
+      let settled = 0
+      if (peers.length === 0) { resolve(); return }
+      const done = (): void => { if (acked >= want || settled === peers.length || deadline.aborted) resolve() }
+      deadline.addEventListener('abort', () => { resolve() }, { once: true })
+      for (const peer of peers) {
+        this.send(peer, { v: 1, type: 'store', event }, deadline)
+          .then(reply => { if (reply.type === 'stored' && reply.ok) acked++ })
+          .catch(() => {})
+          .finally(() => { settled++; done() })
+      }
+    })
+    return Math.min(acked, want)
+  }
+
+  private async send (peer: string, message: KvSyncRequest, signal?: AbortSignal): Promise<KvSyncResponse> {
+    const deadline = signal ?? AbortSignal.any([this.components.kv.signal, AbortSignal.timeout(constants.DEFAULT_NETWORK_TIMEOUT_MS)])
+    const raw = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocol, message, { signal: deadline, maxBytes: constants.MAX_FRAME_BYTES })
+    this.bytes.sent += Buffer.byteLength(JSON.stringify(message))
+    this.bytes.received += Buffer.byteLength(JSON.stringify(raw))
+    return validateKvSyncResponse(raw)
+  }
+}
+
+function keyOf (event: ShoalEvent): string {
+  try {
+    return (JSON.parse(event.data) as { key: string }).key
+  } catch {
+    return ''
+  }
+}
+
+function * chunks<T> (items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size)
+}
+
