@@ -129,7 +129,8 @@ test('a batch mixing good and bad calls answers each in place; notifications get
 })
 
 test('an oversized request is refused with 413 and the daemon keeps serving', async () => {
-  const huge = call('swarm.connect', { addr: '/' + 'x'.repeat(2 * 1024 * 1024) })
+  // Larger than any body the daemon accepts (2 x kv.maxValueBytes + 64 KiB).
+  const huge = call('swarm.connect', { addr: '/' + 'x'.repeat(4 * 1024 * 1024) })
   const { status } = await post(huge)
   assert.is(status, 413)
   const after = await post(call('node.info', {}))

@@ -65,6 +65,8 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
     host: config.rpc.host,
     port: config.rpc.port,
     allowNonLoopback: config.rpc.allowNonLoopback,
+    // A kv.put must fit its largest value, whose JSON escaping may double it, plus the envelope.
+    maxBodyBytes: Math.max(1024 * 1024, 2 * config.kv.maxValueBytes + 64 * 1024),
     errorTable: SHOAL_ERROR_TABLE,
     discover: { title: 'Shoal node JSON-RPC', version: VERSION },
     onInternalError: err => { rpcLog.error({ err: (err as Error)?.stack ?? String(err) }, 'internal error in RPC handler') },

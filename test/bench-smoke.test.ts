@@ -1,0 +1,31 @@
+/**
+ * `pnpm bench --smoke`: every benchmark runs end to end on a small swarm and prints its table, without
+ * writing docs/benchmarks.md. Numbers are not checked here, only that the benchmarks still run.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const SMOKE_DEADLINE_MS = 120_000
+
+test('node scripts/run-bench.mjs --smoke exits 0 and prints every table', async () => {
+  const child = spawn(process.execPath, ['scripts/run-bench.mjs', '--smoke'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', d => { stdout += d })
+  child.stderr.on('data', d => { stderr += d })
+  const timer = setTimeout(() => { child.kill('SIGKILL') }, SMOKE_DEADLINE_MS)
+  const code = await new Promise<number | null>(resolve => child.once('close', c => { resolve(c) }))
+  clearTimeout(timer)
+  assert.is(code, 0, `run-bench --smoke failed:\n${stderr.slice(-4000)}`)
+  assert.match(stdout, '## Event delivery: latency and throughput (smoke)')
+  assert.match(stdout, '| N | metric | Shoal | gossipsub baseline | Shoal / baseline |')
+  assert.match(stdout, '| 3 | latency to all nodes, p50 |')
+  assert.match(stdout, '## Event catch-up after downtime (smoke)')
+  assert.match(stdout, '| metric | Shoal repair | baseline (events.list read) | Shoal / baseline |')
+  assert.not.match(stdout, 'wrote docs/benchmarks.md')
+})
+
+test.run()
