@@ -62,7 +62,7 @@ export class EventLog {
 
   private async load (): Promise<void> {
     for await (const [origin, head] of this.store.bucket<unknown>(BUCKETS.eventHeads).entries()) {
-      if (isHead(head)) this.headsByOrigin.set(origin, { contiguous: head.contiguous, compactedBelow: head.compactedBelow })
+      if (isHead(head)) this.headsByOrigin.set(origin, { contiguous: head.contiguous, compactedBelow: head.compactedBelow, maxSeen: isCounter(head.maxSeen) ? head.maxSeen : Number.MAX_SAFE_INTEGER })
     }
     const meta = this.store.bucket<unknown>(BUCKETS.meta)
     const next = await meta.get(NEXT_LSN_KEY)
@@ -84,9 +84,11 @@ export class EventLog {
       const touched = new Set<string>()
       const result: AppendResult = { added: [], duplicates: 0, conflicts: [], delivered: step.delivered }
       for (const event of events) {
-        if (event.seq < this.headOf(event.origin).compactedBelow) { result.duplicates++; continue }
+        const head = step.heads.get(event.origin) ?? this.headOf(event.origin)
+        if (event.seq < head.compactedBelow) { result.duplicates++; continue }
         const key = eventKey(event.origin, event.seq)
-        const held = pending.get(key) ?? await this.heldEvent(event.origin, event.seq)
+        // Beyond maxSeen nothing is held: the common, in-order case costs no read.
+        const held = pending.get(key) ?? (event.seq <= (head.maxSeen ?? Number.MAX_SAFE_INTEGER) ? await this.heldEvent(event.origin, event.seq) : undefined)
         if (held !== undefined) {
           if (sameEvent(held, event)) result.duplicates++
           else result.conflicts.push(event)
@@ -96,6 +98,7 @@ export class EventLog {
         touched.add(event.origin)
         result.added.push(event)
         step.ops.push({ bucket: BUCKETS.events, type: 'put', key, value: event })
+        if (event.seq > (head.maxSeen ?? 0)) step.heads.set(event.origin, { ...head, maxSeen: event.seq })
       }
       await this.advance(step, touched, pending)
       await this.commit(step)
@@ -122,6 +125,7 @@ export class EventLog {
         head.contiguous = seq - 1
       }
       head.compactedBelow = Math.max(head.compactedBelow, seq)
+      head.maxSeen = Math.max(head.maxSeen ?? 0, head.contiguous)
       if (head.contiguous !== before.contiguous || head.compactedBelow !== before.compactedBelow) step.heads.set(origin, head)
       await this.advance(step, [origin], new Map())
       await this.commit(step)
@@ -148,10 +152,10 @@ export class EventLog {
     return this.headOf(origin).contiguous
   }
 
-  /** Every known origin's contiguous seq, as a fresh object (the digest the repair protocol sends). */
+  /** Every origin with a contiguous prefix, as a fresh object (the digest the repair protocol sends). */
   heads (): Record<string, number> {
     const out: Record<string, number> = {}
-    for (const [origin, head] of this.headsByOrigin) out[origin] = head.contiguous
+    for (const [origin, head] of this.headsByOrigin) if (head.contiguous > 0) out[origin] = head.contiguous
     return out
   }
 
@@ -176,7 +180,7 @@ export class EventLog {
   lastLsn (): number { return this.nextLsn - 1 }
 
   stats (): EventLogStats {
-    return { events: this.count, origins: this.headsByOrigin.size, lastLsn: this.nextLsn - 1, compactedLsn: this.compactedLsn }
+    return { events: this.count, origins: Object.keys(this.heads()).length, lastLsn: this.nextLsn - 1, compactedLsn: this.compactedLsn }
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -189,7 +193,7 @@ export class EventLog {
   }
 
   private headOf (origin: string): EventHead {
-    return this.headsByOrigin.get(origin) ?? { contiguous: 0, compactedBelow: 0 }
+    return this.headsByOrigin.get(origin) ?? { contiguous: 0, compactedBelow: 0, maxSeen: 0 }
   }
 
   /** A held event, or undefined (also for a damaged record, which a good copy may then replace). */
@@ -218,12 +222,13 @@ export class EventLog {
       const start = head.contiguous
       for (;;) {
         const next = head.contiguous + 1
+        if (next > (head.maxSeen ?? Number.MAX_SAFE_INTEGER)) break
         const event = pending.get(eventKey(origin, next)) ?? await this.heldEvent(origin, next)
         if (event === undefined) break
         head.contiguous = next
         this.deliver(step, event)
       }
-      if (head.contiguous !== start) step.heads.set(origin, head)
+      if (head.contiguous !== start || step.heads.has(origin)) step.heads.set(origin, head)
     }
   }
 

@@ -30,6 +30,11 @@ export interface Delivered {
 export interface EventHead {
   contiguous: number
   compactedBelow: number
+  /**
+   * The highest seq ever stored for the origin. Nothing beyond it is held, so appends in order need no reads.
+   * Absent in records written before it existed: then unknown, and every lookup reads.
+   */
+  maxSeen?: number
 }
 
 /** `event-lsn` value. */

@@ -200,7 +200,10 @@ export class EventService {
     return accepted
   }
 
-  /** Shape, size, signature and clock; returns a reject reason, counted, or undefined. */
+  /**
+   * Shape, size, signature and clock; returns a reject reason, counted, or undefined. The event signature is
+   * checked even when gossipsub's own signature proves the sender: an event must verify wherever it is served.
+   */
   async check (raw: unknown): Promise<string | undefined> {
     const classified = classifyEvent(raw, { maxPayloadBytes: maxPayloadLimit(this.init.config, this.init.topicLimits) })
     let reason: string | undefined
