@@ -37,6 +37,8 @@ export interface KvConfig {
   ackTimeoutMs: number
   /** Local change-log entries kept for kv.watch cursors. */
   changesRetention: number
+  /** How often the change log is trimmed to changesRetention. */
+  compactIntervalMs: number
 }
 
 export interface ShoalConfig {
@@ -100,7 +102,8 @@ export function defaultConfig (dataDir: string): ShoalConfig {
       tombstoneHorizonMs: C.KV_TOMBSTONE_HORIZON_MS,
       antiEntropyIntervalMs: C.KV_ANTI_ENTROPY_INTERVAL_MS,
       ackTimeoutMs: C.KV_ACK_TIMEOUT_MS,
-      changesRetention: C.KV_CHANGES_RETENTION
+      changesRetention: C.KV_CHANGES_RETENTION,
+      compactIntervalMs: C.EVENT_COMPACT_INTERVAL_MS
     },
     gossip: { maxMessageBytes: C.MAX_GOSSIP_MESSAGE_BYTES },
     connections: {
@@ -249,6 +252,7 @@ export function validateConfig (c: ShoalConfig): ShoalConfig {
   int(kv.antiEntropyIntervalMs, 'kv.antiEntropyIntervalMs', 100, 3_600_000)
   int(kv.ackTimeoutMs, 'kv.ackTimeoutMs', 100, 600_000)
   int(kv.changesRetention, 'kv.changesRetention', 1, 1_000_000_000)
+  int(kv.compactIntervalMs, 'kv.compactIntervalMs', 100, 24 * 3_600_000)
   int(c.gossip.maxMessageBytes, 'gossip.maxMessageBytes', 256, 4 * 1024 * 1024)
   int(c.connections.maxConnections, 'connections.maxConnections', 2, 100_000)
   int(c.connections.inboundPerSecondPerHost, 'connections.inboundPerSecondPerHost', 1, 100_000)

@@ -59,6 +59,8 @@ export async function daemonCommand (argv: string[], io: Io, env: Record<string,
   const { values } = parse('daemon', argv, DAEMON_OPTIONS)
   if (values.help === true) { io.out(DAEMON_HELP); return 0 }
   const daemon = await startDaemon({ flags: daemonFlags(values), env })
+  // A safety net, not a control path: a bug that leaves a promise unhandled is logged, and the node runs on.
+  process.on('unhandledRejection', err => { daemon.logger.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection') })
   const info = daemon.node.info()
   if (daemon.initialised) io.out(`initialised a new data dir at ${daemon.config.dataDir}`)
   io.out([

@@ -116,7 +116,10 @@ export class EventService {
     const last = head > 0 ? await log.get(this.self, head) : undefined
     this.hlc = new HybridClock({ node: this.self, maxDriftMs: this.init.config.maxClockDriftMs, last: last?.hlc })
     this.components.gossip.register<unknown>(this.init.protocols.topics.events, { [GOSSIP_TYPE]: payload => payload }, (envelope, _from, via) => {
-      void this.apply([envelope.payload as ShoalEvent], via)
+      this.apply([envelope.payload as ShoalEvent], via).catch(err => {
+        // A full disk or a broken store: this event is lost here for now; repair brings it back later.
+        this.log.warn({ err: (err as Error).message }, 'could not store a gossiped event')
+      })
     }, {
       maxBytes: encodedEventLimit(maxPayloadLimit(this.init.config, this.init.topicLimits)) + 1024,
       check: async envelope => await this.check(envelope.payload)

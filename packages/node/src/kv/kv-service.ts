@@ -53,7 +53,12 @@ export interface KvStats {
   lastChange: number
   appliedLsn: number
   rejected: number
-  peers: Record<string, { root?: string, match: boolean, lastRound?: number, lastError?: string }>
+  /**
+   * Replication lag: how long since this replica was last known equal to every live peer's (0 = the last
+   * round with each of them ended with equal roots). Undefined until a round with each has run.
+   */
+  lagMs?: number
+  peers: Record<string, { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }>
 }
 
 export class KvService {
@@ -106,6 +111,7 @@ export class KvService {
       if (peer !== undefined) await this.sync.round(peer)
     })
     this.every(Math.min(this.init.config.tombstoneHorizonMs, 3_600_000), async () => { await this.collectTombstones() })
+    this.every(this.init.config.compactIntervalMs, async () => { await this.components.repo.compactChanges(this.init.config.changesRetention) })
   }
 
   async stop (): Promise<void> {
@@ -170,7 +176,15 @@ export class KvService {
 
   stats (): KvStats {
     const s = this.components.repo.stats()
-    return { keys: s.keys, tombstones: s.tombstones, bytes: s.bytes, root: this.tree.root(), lastChange: s.lastChange, appliedLsn: s.appliedLsn, rejected: this.rejected, peers: this.sync.peerStatus() }
+    const peers = this.sync.peerStatus()
+    const now = this.components.clock.now()
+    let lagMs: number | undefined = 0
+    for (const id of this.livePeers()) {
+      const p = peers[id]
+      if (p?.lastRound === undefined) { lagMs = undefined; break }
+      if (!p.match) lagMs = Math.max(lagMs, now - (p.lastMatch ?? 0))
+    }
+    return { keys: s.keys, tombstones: s.tombstones, bytes: s.bytes, root: this.tree.root(), lastChange: s.lastChange, appliedLsn: s.appliedLsn, rejected: this.rejected, ...(lagMs !== undefined ? { lagMs } : {}), peers }
   }
 
   /**

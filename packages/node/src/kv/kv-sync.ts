@@ -22,7 +22,7 @@ export interface KvSyncComponents {
   kv: KvService
 }
 
-interface PeerStatus { root?: string, match: boolean, lastRound?: number, lastError?: string }
+interface PeerStatus { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }
 
 export class KvSync {
   private readonly status = new Map<string, PeerStatus>()
@@ -89,6 +89,7 @@ export class KvSync {
       const after = await this.send(peer, { v: 1, type: 'root' })
       status.match = after.type === 'root' && after.hash === this.components.kv.root()
       status.lastRound = this.components.clock.now()
+      if (status.match) status.lastMatch = status.lastRound
       delete status.lastError
     } catch (err) {
       status.lastError = (err as Error).message

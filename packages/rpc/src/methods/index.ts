@@ -89,6 +89,9 @@ export const SHOAL_ERROR_TABLE: ErrorTable = {
   ERR_UNAVAILABLE: RpcErrorCode.UNAVAILABLE,
   ERR_TIMEOUT: RpcErrorCode.TIMEOUT,
   ERR_ALREADY_EXISTS: RpcErrorCode.CONFLICT,
-  ERR_COMPACTED: COMPACTED_CODE
+  ERR_COMPACTED: COMPACTED_CODE,
+  // The disk is full: nothing was written; reads go on working.
+  ERR_STORE_FULL: RpcErrorCode.UNAVAILABLE,
+  ERR_STORE_IO: RpcErrorCode.UNAVAILABLE
 }
 

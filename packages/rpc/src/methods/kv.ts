@@ -70,7 +70,7 @@ export const kvList = define({
   }
 })
 
-const PEER_SYNC = s.object({ root: s.optional(s.string()), match: s.boolean(), lastRound: s.optional(s.integer({ min: 0 })), lastError: s.optional(s.string()) })
+const PEER_SYNC = s.object({ root: s.optional(s.string()), match: s.boolean(), lastRound: s.optional(s.integer({ min: 0 })), lastMatch: s.optional(s.integer({ min: 0 })), lastError: s.optional(s.string()) })
 
 export const kvStats = define({
   name: 'kv.stats',
@@ -84,6 +84,7 @@ export const kvStats = define({
     lastChange: s.integer({ min: 0 }),
     appliedLsn: s.integer({ min: 0 }),
     rejected: s.integer({ min: 0 }),
+    lagMs: s.optional(s.integer({ min: 0, description: 'replication lag: ms since this replica was last known equal to every live peer (0 = in sync at the last rounds); absent until a round with each peer has run' })),
     peers: s.record(PEER_SYNC)
   }),
   handler: (_p, ctx) => ctx.node.kv.stats()

@@ -1,0 +1,59 @@
+/**
+ * A full disk turns writes into clear errors, not a crash: a daemon whose data dir sits on a tiny tmpfs answers
+ * kv.put with -32003 naming the full disk once space runs out, keeps serving reads, and stays up. Needs root
+ * (mount); elsewhere the test says so and skips.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { execFileSync } from 'node:child_process'
+import { mkdir, rmdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { LocalSwarm } from '@shoal/cli/local-swarm'
+import { RpcError } from '@shoal/rpc'
+
+let swarm: LocalSwarm
+let mountPoint: string | undefined
+
+test.before(async () => {
+  swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
+  const dir = swarm.dataDir(1)
+  await mkdir(dir, { recursive: true })
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir], { stdio: 'ignore' })
+    mountPoint = dir
+  } catch {
+    console.log('disk-full: cannot mount a tmpfs here (not root?); skipping the ENOSPC test')
+  }
+})
+
+test.after(async () => {
+  await swarm.destroy().catch(() => {})
+  if (mountPoint !== undefined) {
+    execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' })
+    await rmdir(mountPoint).catch(() => {})
+  }
+})
+
+test('writes on a full disk fail with a clear error; reads and the daemon carry on', async () => {
+  if (mountPoint === undefined) return
+  const node = await swarm.start(1)
+  await node.client.call('kv.put', { key: 'before', value: 'still here' })
+  const chunk = 'x'.repeat(200 * 1024)
+  let failure: RpcError | undefined
+  for (let i = 0; i < 40 && failure === undefined; i++) {
+    try {
+      await node.client.call('kv.put', { key: `fill/${i}`, value: chunk })
+    } catch (err) {
+      failure = err as RpcError
+    }
+  }
+  assert.ok(failure !== undefined, 'a 3 MiB disk must fill up')
+  assert.instance(failure, RpcError)
+  assert.is(failure.code, -32003, failure.message)
+  assert.match(failure.message.toLowerCase(), /disk|space|full/)
+  assert.is((await node.client.call('kv.get', { key: 'before' })).value, 'still here', 'reads still work')
+  assert.is((await node.client.call('node.info', {})).peerId, node.peerId)
+  assert.is(node.child.exitCode, null, 'the daemon is still running')
+})
+
+test.run()
