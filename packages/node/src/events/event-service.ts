@@ -7,7 +7,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { HybridClock, ShoalError, InvalidInputError, classifyEvent, checkEventClock, validateRepairMessage, sample, constants, EVENT_WIRE_VERSION } from '@shoal/core'
-import type { Clock, EventsConfig, Logger, Rng, ShoalEvent, RepairMessage, TimerHandle } from '@shoal/core'
+import type { Clock, EventsConfig, Logger, Rng, ShoalEvent, RepairMessage } from '@shoal/core'
 import type { Delivered, EventLog } from '@shoal/store'
 import type { EventBus } from '../events.js'
 import type { GossipService } from '../gossip.js'
@@ -16,6 +16,7 @@ import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
 import { handleRequests, request } from '../frames.js'
 import { signEvent, verifyEvent } from './signing.js'
+import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
 import { EVENT_ENVELOPE_OVERHEAD_BYTES } from '../libp2p.js'
 
 const GOSSIP_TYPE = 'event'
@@ -88,13 +89,13 @@ export class EventService {
   private readonly log: Logger
   private readonly self: string
   private hlc!: HybridClock
-  private queue: Promise<unknown> = Promise.resolve()
+  private readonly queue = new SerialQueue()
   private readonly pulling = new Set<string>()
   private readonly gapTimers = new Set<string>()
   /** Highest seq seen per origin (held or not): a gap is maxSeen > contiguous head. */
   private readonly maxSeen = new Map<string, number>()
-  private waiters: Array<() => void> = []
-  private readonly timers: TimerHandle[] = []
+  private readonly deliveries = new Waiters()
+  private tasks!: RepeatingTasks
   private readonly controller = new AbortController()
   private running = false
   private readonly counts = { published: 0, received: 0, duplicates: 0, repaired: 0, gapsSkipped: 0 }
@@ -129,27 +130,28 @@ export class EventService {
       timeoutMs: constants.DEFAULT_NETWORK_TIMEOUT_MS
     })
     libp2p.addEventListener('peer:identify', this.onIdentify)
-    this.every(this.init.config.digestIntervalMs, async () => {
+    this.tasks = new RepeatingTasks(this.components.clock, this.log)
+    this.tasks.every(this.init.config.digestIntervalMs, async () => {
       const [peer] = sample(this.livePeers(), 1, this.components.rng)
       if (peer !== undefined) await this.exchangeDigest(peer)
     })
-    this.every(this.init.config.compactIntervalMs, async () => { await this.compact() })
+    this.tasks.every(this.init.config.compactIntervalMs, async () => { await this.compact() })
   }
 
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
-    for (const t of this.timers) t.cancel()
+    this.tasks.stop()
     this.controller.abort()
-    this.wake()
+    this.deliveries.wake()
     this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
     await this.components.libp2p.unhandle(this.init.protocols.events).catch(() => {})
-    await this.queue.catch(() => {})
+    await this.queue.idle()
   }
 
   /** Signs, stores and gossips one event; returns once it is durable locally. */
   async publish (topic: string, data: string, opts: { type?: string, trace?: string } = {}): Promise<PublishResult> {
-    const result = await this.serial(async () => {
+    const result = await this.queue.run(async () => {
       const seq = this.components.log.head(this.self) + 1
       const { wall, logical } = this.hlc.now(this.components.clock.now())
       const event = await signEvent({ v: EVENT_WIRE_VERSION, type: opts.type ?? 'user', topic, origin: this.self, seq, hlc: { wall, logical }, ...(opts.trace !== undefined ? { trace: opts.trace } : {}), data }, this.components.privateKey)
@@ -182,7 +184,7 @@ export class EventService {
   async * follow (opts: { topic?: string, since?: number }, signal: AbortSignal): AsyncGenerator<Delivered> {
     let cursor = opts.since ?? 0
     while (!signal.aborted && this.running) {
-      const waiting = this.nextDelivery(signal)
+      const waiting = this.deliveries.next(signal)
       const page = await this.list({ topic: opts.topic, since: cursor, limit: constants.EVENT_PULL_BATCH })
       for (const d of page.events) yield d
       cursor = page.next
@@ -223,7 +225,7 @@ export class EventService {
 
   /** Applies checked events through the one queue; a gap behind them triggers a pull from `via`. */
   private async apply (events: ShoalEvent[], via: string | undefined): Promise<number> {
-    const added = await this.serial(async () => {
+    const added = await this.queue.run(async () => {
       const result = await this.components.log.append(events)
       this.counts.received += result.added.length
       this.counts.duplicates += result.duplicates
@@ -261,7 +263,7 @@ export class EventService {
 
   private afterAppend (delivered: Delivered[]): void {
     for (const d of delivered) this.components.events.emit('event:delivered', d)
-    if (delivered.length > 0) this.wake()
+    if (delivered.length > 0) this.deliveries.wake()
   }
 
   /** Pulls `origin`'s events after our contiguous head from `peer`, batch by batch, while it has more. */
@@ -274,7 +276,7 @@ export class EventService {
         const reply = await this.send(peer, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
         if (reply.type === 'error') {
           if (reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
-          const delivered = await this.serial(async () => await this.components.log.skipTo(origin, reply.compactedBelow))
+          const delivered = await this.queue.run(async () => await this.components.log.skipTo(origin, reply.compactedBelow))
           this.afterAppend(delivered)
           this.counts.gapsSkipped++
           this.log.warn({ origin, peer, compactedBelow: reply.compactedBelow }, 'events were compacted before we got them; skipped the gap')
@@ -337,7 +339,7 @@ export class EventService {
   }
 
   private async compact (): Promise<void> {
-    const { removed } = await this.serial(async () => await this.components.log.compact({
+    const { removed } = await this.queue.run(async () => await this.components.log.compact({
       now: this.components.clock.now(), maxAgeMs: this.init.config.retentionMs, maxEvents: this.init.config.retentionMaxEvents
     }))
     if (removed > 0) this.log.info({ removed }, 'compacted the event log')
@@ -351,42 +353,5 @@ export class EventService {
     return this.components.membership.members().filter(m => m.state === 'alive' && m.id !== this.self).map(m => m.id)
   }
 
-  /** Runs `fn` after everything queued before it: the one queue every change to the log goes through. */
-  private async serial<T> (fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn)
-    this.queue = run.catch(() => {})
-    return await run
-  }
 
-  /** A repeating task; the next run is scheduled when this one ends, so runs never overlap. */
-  private every (ms: number, fn: () => Promise<void>): void {
-    let current: TimerHandle | undefined
-    const schedule = (): void => {
-      if (!this.running) return
-      current = this.components.clock.setTimer(() => {
-        fn().catch(err => { this.log.debug({ err: (err as Error).message }, 'periodic task failed') }).finally(schedule)
-      }, ms)
-    }
-    this.timers.push({ cancel: () => { current?.cancel() } })
-    schedule()
-  }
-
-  /** Resolves at the next delivery or when `signal` aborts; leaves no listener behind either way. */
-  private nextDelivery (signal: AbortSignal): Promise<void> {
-    return new Promise(resolve => {
-      if (signal.aborted) { resolve(); return }
-      const done = (): void => {
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      this.waiters.push(done)
-      signal.addEventListener('abort', done, { once: true })
-    })
-  }
-
-  private wake (): void {
-    const waiters = this.waiters
-    this.waiters = []
-    for (const w of waiters) w()
-  }
 }

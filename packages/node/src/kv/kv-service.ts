@@ -4,13 +4,11 @@
  * from anti-entropy (kv-sync.ts) and from writers pushing for acknowledgements; all of them are merged through
  * one queue that updates the record, the Merkle tree and the change log in one LevelDB batch.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
-import type { PeerId } from '@libp2p/interface'
 import {
   KV_EVENT_TYPES, KV_TOPIC, MerkleTree, NotFoundError, TimeoutError, InvalidInputError, ShoalError, compareVersions, constants,
   kvEventData, mergeRecords, recordFromEvent, validateKey, validateValue, sample
 } from '@shoal/core'
-import type { Clock, KvConfig, KvLimits, KvRecord, KvVersion, Logger, Rng, ShoalEvent, TimerHandle } from '@shoal/core'
+import type { Clock, KvConfig, KvLimits, KvRecord, KvVersion, Logger, Rng, ShoalEvent } from '@shoal/core'
 import type { KvRepository, StoredKvRecord } from '@shoal/store'
 import type { EventBus } from '../events.js'
 import type { EventService } from '../events/event-service.js'
@@ -19,6 +17,7 @@ import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
 import { handleRequests } from '../frames.js'
 import { KvSync } from './kv-sync.js'
+import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
 
 export type Acks = number | 'quorum' | 'all'
 
@@ -66,14 +65,13 @@ export class KvService {
   private readonly log: Logger
   private readonly self: string
   private tree!: MerkleTree
-  private queue: Promise<unknown> = Promise.resolve()
-  private readonly timers: TimerHandle[] = []
+  private readonly queue = new SerialQueue()
+  private tasks!: RepeatingTasks
   private readonly controller = new AbortController()
   private running = false
   private rejected = 0
   private appliedLsn = 0
-  private lsnWaiters: Array<{ lsn: number, resolve: () => void }> = []
-  private changeWaiters: Array<() => void> = []
+  private readonly changes = new Waiters()
   private unsubscribe?: () => void
   readonly sync: KvSync
 
@@ -106,24 +104,25 @@ export class KvService {
       maxBytes: constants.MAX_FRAME_BYTES
     })
     this.sync.start()
-    this.every(this.init.config.antiEntropyIntervalMs, async () => {
+    this.tasks = new RepeatingTasks(this.components.clock, this.log)
+    this.tasks.every(this.init.config.antiEntropyIntervalMs, async () => {
       const [peer] = sample(this.livePeers(), 1, this.components.rng)
       if (peer !== undefined) await this.sync.round(peer)
     })
-    this.every(Math.min(this.init.config.tombstoneHorizonMs, 3_600_000), async () => { await this.collectTombstones() })
-    this.every(this.init.config.compactIntervalMs, async () => { await this.components.repo.compactChanges(this.init.config.changesRetention) })
+    this.tasks.every(Math.min(this.init.config.tombstoneHorizonMs, 3_600_000), async () => { await this.collectTombstones() })
+    this.tasks.every(this.init.config.compactIntervalMs, async () => { await this.components.repo.compactChanges(this.init.config.changesRetention) })
   }
 
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
-    for (const t of this.timers) t.cancel()
+    this.tasks.stop()
     this.controller.abort()
     this.unsubscribe?.()
     this.sync.stop()
-    for (const w of this.changeWaiters) w()
+    this.changes.wake()
     await this.components.libp2p.unhandle(this.init.protocols.kv).catch(() => {})
-    await this.queue.catch(() => {})
+    await this.queue.idle()
   }
 
   get signal (): AbortSignal {
@@ -165,7 +164,7 @@ export class KvService {
   async * watch (opts: { prefix?: string, since?: number }, signal: AbortSignal): AsyncGenerator<{ change: number, record: KvRecord | undefined, key: string }> {
     let cursor = opts.since ?? this.components.repo.stats().lastChange
     while (!signal.aborted && this.running) {
-      const waiting = this.nextChange(signal)
+      const waiting = this.changes.next(signal)
       const page = await this.components.repo.changes({ prefix: opts.prefix, since: cursor, limit: constants.KV_SYNC_BATCH })
       if ('compactedChange' in page) throw new ShoalError('ERR_COMPACTED', `the cursor is older than the change log's retention; resume from ${page.compactedChange}`, { compactedChange: page.compactedChange })
       for (const c of page.changes) yield { change: c.change, key: c.key, record: await this.components.repo.get(c.key) as KvRecord | undefined }
@@ -192,7 +191,7 @@ export class KvService {
    * log position they came from (for replay after a restart); `sync` fsyncs the batch (acknowledged writes).
    */
   async applyEvents (events: ShoalEvent[], opts: { lsn?: number, sync?: boolean } = {}): Promise<number> {
-    return await this.serial(async () => {
+    return await this.queue.run(async () => {
       const changes: Array<{ record: StoredKvRecord, previous?: StoredKvRecord, treeUpdates: Array<[string, string]> }> = []
       const pending = new Map<string, StoredKvRecord | undefined>()
       for (const event of events) {
@@ -228,7 +227,7 @@ export class KvService {
       if (opts.lsn !== undefined) this.markApplied(opts.lsn)
       if (changes.length > 0) {
         for (const c of changes) this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone })
-        this.wakeChanges()
+        this.changes.wake()
       }
       return changes.length
     })
@@ -259,7 +258,7 @@ export class KvService {
 
   private async collectTombstones (): Promise<void> {
     const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
-    await this.serial(async () => {
+    await this.queue.run(async () => {
       const doomed: Array<{ key: string, version: KvVersion, treeUpdates: Array<[string, string]> }> = []
       for await (const r of this.components.repo.scan({})) {
         if (r.tombstone && r.version.wall < horizon) doomed.push({ key: r.key, version: r.version, treeUpdates: this.tree.remove(r.key, r.version) })
@@ -280,53 +279,9 @@ export class KvService {
     return this.components.membership.members().filter(m => m.state === 'alive' && m.id !== this.self).map(m => m.id)
   }
 
-  peerId (id: string): PeerId {
-    return peerIdFromString(id)
-  }
-
-  /** Resolves once the event log position `lsn` has been applied here. */
-  async appliedThrough (lsn: number): Promise<void> {
-    if (this.appliedLsn >= lsn) return
-    await new Promise<void>(resolve => { this.lsnWaiters.push({ lsn, resolve }) })
-  }
-
   private markApplied (lsn: number): void {
     if (lsn > this.appliedLsn) this.appliedLsn = lsn
-    const ready = this.lsnWaiters.filter(w => w.lsn <= this.appliedLsn)
-    this.lsnWaiters = this.lsnWaiters.filter(w => w.lsn > this.appliedLsn)
-    for (const w of ready) w.resolve()
   }
 
-  private async serial<T> (fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn)
-    this.queue = run.catch(() => {})
-    return await run
-  }
 
-  private every (ms: number, fn: () => Promise<void>): void {
-    let current: TimerHandle | undefined
-    const schedule = (): void => {
-      if (!this.running) return
-      current = this.components.clock.setTimer(() => {
-        fn().catch(err => { this.log.debug({ err: (err as Error).message }, 'periodic task failed') }).finally(schedule)
-      }, ms)
-    }
-    this.timers.push({ cancel: () => { current?.cancel() } })
-    schedule()
-  }
-
-  private nextChange (signal: AbortSignal): Promise<void> {
-    return new Promise(resolve => {
-      if (signal.aborted) { resolve(); return }
-      const done = (): void => { signal.removeEventListener('abort', done); resolve() }
-      this.changeWaiters.push(done)
-      signal.addEventListener('abort', done, { once: true })
-    })
-  }
-
-  private wakeChanges (): void {
-    const waiters = this.changeWaiters
-    this.changeWaiters = []
-    for (const w of waiters) w()
-  }
 }
