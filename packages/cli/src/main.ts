@@ -18,6 +18,7 @@ import { connectCommand } from './commands/connect.js'
 import { demoCommand } from './commands/demo.js'
 import { eventsCommand } from './commands/events.js'
 import { kvCommand } from './commands/kv.js'
+import { taskCommand } from './commands/task.js'
 
 type Env = Record<string, string | undefined>
 type Command = (argv: string[], io: Io, env: Env) => Promise<number> | number
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, { run: Command, summary: string }> = {
   peers: { run: peersCommand, summary: 'connected peers' },
   members: { run: membersCommand, summary: 'the membership view: alive, suspect, dead, left' },
   connect: { run: connectCommand, summary: 'dial a multiaddr' },
+  task: { run: taskCommand, summary: 'distributed jobs: run (with a progress bar), status, result, list, cancel' },
   kv: { run: kvCommand, summary: 'the replicated key-value store: put, get, del, list, watch, stats' },
   events: { run: eventsCommand, summary: 'publish, list, tail events; event log stats' },
   demo: { run: demoCommand, summary: 'start a local swarm of daemons and watch it form' }

@@ -41,6 +41,18 @@ export interface KvConfig {
   compactIntervalMs: number
 }
 
+export interface ExecCommand { command: string, args?: string[], timeoutMs?: number }
+
+export interface TasksConfig {
+  /** Subtasks this node runs at once; 0 = one per CPU core. */
+  slots: number
+  leaseMs: number
+  /** Module handlers: name -> path of a JS module exporting run (and optionally split, reduce). */
+  modules: Record<string, string>
+  /** `exec:<name>` handlers: off unless enabled, and only allowlisted commands. */
+  exec: { enabled: boolean, allow: Record<string, ExecCommand> }
+}
+
 export interface ShoalConfig {
   dataDir: string
   /** Scopes protocol ids and topics. */
@@ -59,6 +71,7 @@ export interface ShoalConfig {
   membership: MembershipConfig
   events: EventsConfig
   kv: KvConfig
+  tasks: TasksConfig
   gossip: { maxMessageBytes: number }
   connections: { maxConnections: number, inboundPerSecondPerHost: number, maxIncomingPending: number }
 }
@@ -105,6 +118,7 @@ export function defaultConfig (dataDir: string): ShoalConfig {
       changesRetention: C.KV_CHANGES_RETENTION,
       compactIntervalMs: C.EVENT_COMPACT_INTERVAL_MS
     },
+    tasks: { slots: 0, leaseMs: C.TASK_LEASE_MS, modules: {}, exec: { enabled: false, allow: {} } },
     gossip: { maxMessageBytes: C.MAX_GOSSIP_MESSAGE_BYTES },
     connections: {
       maxConnections: C.MAX_CONNECTIONS,
@@ -176,7 +190,7 @@ export function parseHostPort (text: string, field: string): { host?: string, po
   return host === undefined || host === '' ? { port } : { host, port }
 }
 
-const NESTED = ['rpc', 'membership', 'events', 'kv', 'gossip', 'connections'] as const
+const NESTED = ['rpc', 'membership', 'events', 'kv', 'tasks', 'gossip', 'connections'] as const
 
 function mergeInputs (base: ShoalConfig, ...layers: ConfigInput[]): ShoalConfig {
   const out: Record<string, unknown> = { ...base }
@@ -253,11 +267,38 @@ export function validateConfig (c: ShoalConfig): ShoalConfig {
   int(kv.ackTimeoutMs, 'kv.ackTimeoutMs', 100, 600_000)
   int(kv.changesRetention, 'kv.changesRetention', 1, 1_000_000_000)
   int(kv.compactIntervalMs, 'kv.compactIntervalMs', 100, 24 * 3_600_000)
+  validateTasks(c.tasks)
   int(c.gossip.maxMessageBytes, 'gossip.maxMessageBytes', 256, 4 * 1024 * 1024)
   int(c.connections.maxConnections, 'connections.maxConnections', 2, 100_000)
   int(c.connections.inboundPerSecondPerHost, 'connections.inboundPerSecondPerHost', 1, 100_000)
   int(c.connections.maxIncomingPending, 'connections.maxIncomingPending', 1, 100_000)
   return c
+}
+
+const HANDLER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
+function validateTasks (t: TasksConfig): void {
+  int(t.slots, 'tasks.slots', 0, 1024)
+  int(t.leaseMs, 'tasks.leaseMs', 100, 3_600_000)
+  if (!isPlainObject(t.modules)) throw new ConfigError('tasks.modules', t.modules, 'an object of handler name -> module path')
+  for (const [name, path] of Object.entries(t.modules)) {
+    if (!HANDLER_NAME.test(name)) throw new ConfigError(`tasks.modules.${name}`, name, 'a handler name: lowercase letters, digits, . _ -')
+    str(path, `tasks.modules.${name}`)
+  }
+  if (!isPlainObject(t.exec)) throw new ConfigError('tasks.exec', t.exec, 'an object { enabled, allow }')
+  // Either half may be left out of a config file.
+  t.exec.enabled ??= false
+  t.exec.allow ??= {}
+  bool(t.exec.enabled, 'tasks.exec.enabled')
+  if (!isPlainObject(t.exec.allow)) throw new ConfigError('tasks.exec.allow', t.exec.allow, 'an object of name -> { command, args?, timeoutMs? }')
+  for (const [name, cmd] of Object.entries(t.exec.allow)) {
+    const field = `tasks.exec.allow.${name}`
+    if (!HANDLER_NAME.test(name)) throw new ConfigError(field, name, 'a name: lowercase letters, digits, . _ -')
+    if (!isPlainObject(cmd)) throw new ConfigError(field, cmd, 'an object { command, args?, timeoutMs? }')
+    str(cmd.command, `${field}.command`)
+    if (cmd.args !== undefined && (!Array.isArray(cmd.args) || !cmd.args.every(a => typeof a === 'string'))) throw new ConfigError(`${field}.args`, cmd.args, 'a list of strings')
+    if (cmd.timeoutMs !== undefined) int(cmd.timeoutMs, `${field}.timeoutMs`, 1, 24 * 3_600_000)
+  }
 }
 
 function str (v: unknown, field: string): void {

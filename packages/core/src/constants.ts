@@ -110,3 +110,23 @@ export const KV_SYNC_MAX_LEAF_ENTRIES = 16 * KV_SYNC_BATCH
 export const KV_ACK_TIMEOUT_MS = 10_000
 /** Local change log entries kept for kv.watch cursors; the same count as EVENT_RETENTION_MAX_EVENTS. */
 export const KV_CHANGES_RETENTION = 100_000
+
+// Distributed jobs (docs/protocols/tasks.md).
+/** Subtasks in one job (inputs or split): bounds the job record, a status scan and one decide() call. */
+export const TASK_MAX_SUBTASKS = 10_000
+/**
+ * A subtask's lease lives this long unless renewed (at leaseMs / 3). It is the time a crashed worker's subtask
+ * waits before it runs elsewhere when nobody saw the crash; SWIM declares a dead member within 10 s
+ * (SUSPICION_TIMEOUT_MS and probing), and a dead holder's lease counts as expired at once, so 10 s keeps both
+ * recovery paths equally bounded while costing one small KV write per running subtask every ~3.3 s.
+ */
+export const TASK_LEASE_MS = 10_000
+/** Application errors allowed per subtask before it is poison and fails the job. */
+export const TASK_DEFAULT_RETRIES = 3
+/** A whole job's default deadline; past it the finisher fails the job ("timed out"). */
+export const TASK_DEFAULT_TIMEOUT_MS = 10 * 60 * 1000
+/** Retry backoff after a handler error: base x 2^(attempts-1), capped at TASK_BACKOFF_MAX_MS. */
+export const TASK_BACKOFF_BASE_MS = 200
+export const TASK_BACKOFF_MAX_MS = 30_000
+/** Handler error messages kept in fail/done/state records: enough for a stack's first lines, small in the KV. */
+export const TASK_MAX_ERROR_CHARS = 4096

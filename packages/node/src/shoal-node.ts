@@ -20,7 +20,10 @@ import { swarmProtocols } from './protocols.js'
 import { VERSION } from './version.js'
 import { EventService, encodedEventLimit, maxPayloadLimit } from './events/event-service.js'
 import { KvService } from './kv/kv-service.js'
-import { KV_TOPIC, kvPayloadLimit } from '@shoal/core'
+import { TaskService } from './tasks/task-service.js'
+import { createHandlerRegistry } from './tasks/handlers/index.js'
+import { availableParallelism } from 'node:os'
+import { KV_TOPIC, handlerCapability, kvPayloadLimit } from '@shoal/core'
 
 export interface ShoalNodeComponents {
   clock: Clock
@@ -65,6 +68,8 @@ export interface ShoalNode {
   readonly events: EventService
   /** The replicated key-value store. */
   readonly kv: KvService
+  /** Distributed jobs. */
+  readonly tasks: TaskService
   readonly libp2p: ShoalLibp2p
   info(): NodeInfo
   peers(): PeerInfo[]
@@ -83,7 +88,14 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const logger = components.logger
   const protocols = swarmProtocols(config.swarm)
   const denyList = new DenyList(config.deny)
-  const store: Store = await openStore(join(config.dataDir, 'db'))
+  // Handlers first: the ones this node runs are its capabilities, announced with its membership.
+  const handlers = await createHandlerRegistry({
+    modules: config.tasks.modules,
+    exec: config.tasks.exec,
+    poolSize: config.tasks.slots > 0 ? config.tasks.slots : availableParallelism(),
+    logger: logger.child({ component: 'shoal:node:handlers' })
+  })
+  const store: Store = await openStore(join(config.dataDir, 'db')).catch(async err => { await handlers.close(); throw err })
   const eventLog = await EventLog.open(store)
   const kvRepo = await KvRepository.open(store)
   // KV writes travel as events on topic `kv`, whose values may be far larger than ordinary events.
@@ -102,6 +114,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     })
   } catch (err) {
     await store.close()
+    await handlers.close()
     throw new ShoalError('ERR_START_FAILED', `could not start libp2p: ${(err as Error).message}`)
   }
   const events = new EventBus()
@@ -110,7 +123,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const membership = new MembershipService({ libp2p, clock, rng: components.rng, logger, events, gossip }, {
     timings: config.membership,
     protocols,
-    meta: { addrs: addresses(), version: VERSION, capabilities: init.capabilities ?? [] }
+    meta: { addrs: addresses(), version: VERSION, capabilities: [...(init.capabilities ?? []), ...handlers.names().map(handlerCapability)] }
   })
   const discovery = new DiscoveryService({ libp2p, clock, rng: components.rng, logger, peers: new PeerRepository(store), membership }, {
     bootstrap: config.bootstrap,
@@ -122,11 +135,15 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     topicLimits
   })
   const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo }, { protocols, config: config.kv })
+  const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, self: libp2p.peerId.toString() }, {
+    config: { ...config.tasks, slots: config.tasks.slots > 0 ? config.tasks.slots : availableParallelism() }
+  })
   const startedAt = clock.now()
   gossip.start()
   await membership.start()
   await eventService.start()
   await kv.start()
+  await tasks.start()
   discovery.start()
   logger.info({ peerId: libp2p.peerId.toString(), addresses: addresses(), swarm: config.swarm, private: init.swarmKey !== undefined }, 'node started')
 
@@ -138,6 +155,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     bus: events,
     events: eventService,
     kv,
+    tasks,
     libp2p,
     info: () => ({
       peerId: libp2p.peerId.toString(),
@@ -192,6 +210,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     async stop () {
       stopping ??= (async () => {
         discovery.stop()
+        await tasks.stop()
+        await handlers.close()
         await kv.stop()
         await eventService.stop()
         await membership.stop()

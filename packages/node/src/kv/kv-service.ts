@@ -21,6 +21,17 @@ import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
 
 export type Acks = number | 'quorum' | 'all'
 
+/** Keys under this prefix belong to Shoal itself (jobs); user writes there are refused. */
+export const SYSTEM_PREFIX = '_shoal/'
+
+export interface WriteOptions {
+  acks?: Acks
+  timeoutMs?: number
+  signal?: AbortSignal
+  /** Shoal's own records under SYSTEM_PREFIX; never set from user input. */
+  system?: boolean
+}
+
 export interface KvServiceComponents {
   libp2p: ShoalLibp2p
   clock: Clock
@@ -137,14 +148,14 @@ export class KvService {
     return this.tree.children(id)
   }
 
-  async put (key: string, value: unknown, opts: { acks?: Acks, timeoutMs?: number, signal?: AbortSignal } = {}): Promise<WriteResult> {
-    validateKey(key, this.limits.maxKeyBytes, 'key')
+  async put (key: string, value: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
+    this.checkKey(key, opts)
     validateValue(value, this.limits.maxValueBytes, 'value')
     return await this.write(KV_EVENT_TYPES.put, key, value, opts)
   }
 
-  async delete (key: string, opts: { acks?: Acks, timeoutMs?: number, signal?: AbortSignal } = {}): Promise<WriteResult> {
-    validateKey(key, this.limits.maxKeyBytes, 'key')
+  async delete (key: string, opts: WriteOptions = {}): Promise<WriteResult> {
+    this.checkKey(key, opts)
     return await this.write(KV_EVENT_TYPES.del, key, undefined, opts)
   }
 
@@ -153,6 +164,18 @@ export class KvService {
     const record = await this.components.repo.get(key)
     if (record === undefined || record.tombstone) throw new NotFoundError(`no key ${JSON.stringify(key)}`, { key })
     return record as KvRecord
+  }
+
+  /** The record under `key`, tombstone or not; undefined if never written (for Shoal's own readers). */
+  async record (key: string): Promise<KvRecord | undefined> {
+    return await this.components.repo.get(key) as KvRecord | undefined
+  }
+
+  private checkKey (key: string, opts: WriteOptions): void {
+    validateKey(key, this.limits.maxKeyBytes, 'key')
+    if (opts.system !== true && key.startsWith(SYSTEM_PREFIX)) {
+      throw new InvalidInputError(`keys under ${SYSTEM_PREFIX} are reserved for Shoal's own records`, { field: 'key' })
+    }
   }
 
   async list (opts: { prefix?: string, cursor?: string, limit: number }): Promise<{ records: KvRecord[], next?: string }> {
@@ -233,7 +256,7 @@ export class KvService {
     })
   }
 
-  private async write (type: string, key: string, value: unknown, opts: { acks?: Acks, timeoutMs?: number, signal?: AbortSignal }): Promise<WriteResult> {
+  private async write (type: string, key: string, value: unknown, opts: WriteOptions): Promise<WriteResult> {
     const required = this.required(opts.acks ?? 1)
     const { event } = await this.components.eventService.publish(KV_TOPIC, kvEventData(key, value, this.limits), { type })
     // The event path applies it too; applying here, fsynced, makes the write durable before we count it.

@@ -10,6 +10,7 @@ import type { RpcContext } from './context.js'
 import { MEMBER, MULTIADDR, PEER, PEER_ID } from './schemas.js'
 import { COMPACTED_CODE, eventsList, eventsPublish, eventsStats, eventsSubscribe } from './events.js'
 import { kvDelete, kvGet, kvList, kvPut, kvStats, kvSyncStatus, kvWatch } from './kv.js'
+import { taskCancel, taskList, taskResult, taskStatus, taskSubmit, taskWatch } from './tasks.js'
 
 export type { RpcContext } from './context.js'
 
@@ -77,9 +78,9 @@ export const debugPartition = define({
   }
 })
 
-export const shoalMethods = [nodeInfo, swarmPeers, swarmMembers, swarmConnect, debugPartition, eventsPublish, eventsList, eventsStats, kvPut, kvDelete, kvGet, kvList, kvStats, kvSyncStatus] as const
+export const shoalMethods = [nodeInfo, swarmPeers, swarmMembers, swarmConnect, debugPartition, eventsPublish, eventsList, eventsStats, kvPut, kvDelete, kvGet, kvList, kvStats, kvSyncStatus, taskSubmit, taskStatus, taskResult, taskList, taskCancel] as const
 export type ShoalMethods = typeof shoalMethods
-export const shoalSubscriptions = [eventsSubscribe, kvWatch] as const
+export const shoalSubscriptions = [eventsSubscribe, kvWatch, taskWatch] as const
 
 /** Application error codes (ShoalError.code) to JSON-RPC codes: the only place this mapping lives. */
 export const SHOAL_ERROR_TABLE: ErrorTable = {

@@ -1,0 +1,80 @@
+/**
+ * A job's status as `task.status` reports it, derived from the view alone. Counts subtasks, not records, so a
+ * subtask run twice (at-least-once execution) counts once.
+ */
+import { firstPoison, isLive } from './scheduler.js'
+import type { JobView, TaskMember } from './types.js'
+
+export type JobState = 'pending' | 'running' | 'done' | 'failed' | 'cancelled'
+
+export interface JobStatus {
+  state: JobState
+  subtasks: number
+  counts: { pending: number, running: number, done: number, failed: number }
+  perMember: Record<string, { running: number, done: number }>
+  /** Runs started: one per claim (lease token + 1), or the done record's attempts when no lease is known. */
+  attempts: number
+  /**
+   * Leases superseded because the holder died or the lease expired, approximated as the sum over subtasks of
+   * max(0, lease.token - failure.attempts): every claim after the first is a retry after a handler error (counted
+   * by failure.attempts) or a takeover. Two nodes claiming at once with the same token, or a failure record lost
+   * to a race, make it undercount or overcount by one; it is an operator's gauge, not an exact figure.
+   */
+  lostWorkers: number
+  /** Per subtask, its poison error or else its latest handler error, by index. */
+  errors: Array<{ index: number, error: string }>
+  result?: unknown
+  error?: string
+}
+
+export function jobStatus (view: JobView, now: number, members: readonly TaskMember[]): JobStatus {
+  const n = view.job.inputs.length
+  const alive = new Set(members.map(m => m.id))
+  const counts = { pending: 0, running: 0, done: 0, failed: 0 }
+  const perMember: Record<string, { running: number, done: number }> = Object.create(null)
+  const entry = (id: string): { running: number, done: number } => (perMember[id] ??= { running: 0, done: 0 })
+  for (const m of members) entry(m.id)
+  let attempts = 0
+  let lostWorkers = 0
+  let activity = false
+  const errors: Array<{ index: number, error: string }> = []
+
+  for (let i = 0; i < n; i++) {
+    const lease = view.leases.get(i)
+    const failure = view.failures.get(i)
+    const done = view.done.get(i)
+    if (lease !== undefined || failure !== undefined || done !== undefined) activity = true
+    attempts += lease !== undefined ? lease.token + 1 : done?.attempts ?? 0
+    if (lease !== undefined) lostWorkers += Math.max(0, lease.token - (failure?.attempts ?? 0))
+    if (done !== undefined) {
+      if (done.error !== undefined) {
+        counts.failed++
+        errors.push({ index: i, error: done.error })
+      } else {
+        counts.done++
+        entry(done.by).done++
+      }
+      continue
+    }
+    if (failure !== undefined) errors.push({ index: i, error: failure.error })
+    if (lease !== undefined && isLive(lease, now, alive)) {
+      counts.running++
+      entry(lease.holder).running++
+    } else {
+      counts.pending++
+    }
+  }
+
+  const status: JobStatus = {
+    state: view.final?.state ?? (view.cancel !== undefined ? 'cancelled' : firstPoison(view) !== undefined ? 'failed' : activity ? 'running' : 'pending'),
+    subtasks: n,
+    counts,
+    perMember: { ...perMember },
+    attempts,
+    lostWorkers,
+    errors
+  }
+  if (view.final?.result !== undefined) status.result = view.final.result
+  if (view.final?.error !== undefined) status.error = view.final.error
+  return status
+}

@@ -1,0 +1,122 @@
+/**
+ * Records of a distributed job (docs/protocols/tasks.md) and their KV keys under `_shoal/job/`. Pure types and
+ * key helpers; the node's driver reads these records into a JobView and hands it to decide().
+ */
+
+export interface JobRecord {
+  v: 1
+  id: string
+  handler: string
+  /** One per subtask (explicit list, or the handler's split at submit time). */
+  inputs: unknown[]
+  /** null: the result is the list of subtask results in order. */
+  reduce: string | null
+  /** Application errors allowed per subtask before it is poison. */
+  retries: number
+  /** Whole job; past it the finisher fails the job. */
+  timeoutMs: number
+  /** Higher first. */
+  priority: number
+  submittedBy: string
+  submittedAt: number
+  trace?: string
+}
+
+export interface Lease {
+  holder: string
+  /** Fencing token: previous lease's token + 1, 0 for the first claim. */
+  token: number
+  expiresAt: number
+  /** Failure attempts + 1. */
+  attempt: number
+}
+
+export interface Failure {
+  attempts: number
+  error: string
+  retryAt: number
+  by: string
+}
+
+export interface Done {
+  result?: unknown
+  /** Present when the subtask gave up (poison). */
+  error?: string
+  by: string
+  token: number
+  attempts: number
+}
+
+export interface Cancel {
+  by: string
+  at: number
+}
+
+export type FinalState = 'done' | 'failed' | 'cancelled'
+
+export interface Final {
+  state: FinalState
+  result?: unknown
+  error?: string
+  by: string
+  at: number
+}
+
+/** Everything known about one job, as read from the KV (maps keyed by subtask index). */
+export interface JobView {
+  job: JobRecord
+  leases: Map<number, Lease>
+  failures: Map<number, Failure>
+  done: Map<number, Done>
+  cancel?: Cancel
+  final?: Final
+}
+
+/** An alive member (self included) and its membership capabilities. */
+export interface TaskMember {
+  id: string
+  capabilities: string[]
+}
+
+export const JOB_PREFIX = '_shoal/job/'
+
+export type JobKeyKind = 'job' | 'lease' | 'fail' | 'done' | 'cancel' | 'state'
+
+export interface ParsedJobKey {
+  jobId: string
+  kind: JobKeyKind
+  index?: number
+}
+
+export const jobKey = (id: string): string => `${JOB_PREFIX}${id}`
+export const leaseKey = (id: string, i: number): string => `${JOB_PREFIX}${id}/lease/${i}`
+export const failKey = (id: string, i: number): string => `${JOB_PREFIX}${id}/fail/${i}`
+export const doneKey = (id: string, i: number): string => `${JOB_PREFIX}${id}/done/${i}`
+export const cancelKey = (id: string): string => `${JOB_PREFIX}${id}/cancel`
+export const finalKey = (id: string): string => `${JOB_PREFIX}${id}/state`
+
+/** The capability a member advertises for each handler it runs. */
+export const handlerCapability = (name: string): string => `handler:${name}`
+
+const JOB_ID = /^[0-9a-f]{32}$/
+const INDEX = /^(0|[1-9][0-9]{0,8})$/
+
+/** Parses a key under JOB_PREFIX; undefined for anything else (wrong shape, bad id, non-canonical index). */
+export function parseJobKey (key: string): ParsedJobKey | undefined {
+  if (!key.startsWith(JOB_PREFIX)) return undefined
+  const parts = key.slice(JOB_PREFIX.length).split('/')
+  const jobId = parts[0]
+  if (jobId === undefined || !JOB_ID.test(jobId)) return undefined
+  if (parts.length === 1) return { jobId, kind: 'job' }
+  const kind = parts[1]
+  if (parts.length === 2) {
+    if (kind === 'cancel' || kind === 'state') return { jobId, kind }
+    return undefined
+  }
+  if (parts.length === 3 && (kind === 'lease' || kind === 'fail' || kind === 'done')) {
+    const text = parts[2]
+    if (text === undefined || !INDEX.test(text)) return undefined
+    return { jobId, kind, index: Number(text) }
+  }
+  return undefined
+}

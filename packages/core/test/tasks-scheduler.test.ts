@@ -1,0 +1,172 @@
+/**
+ * decide() as transcripts (etcd-io/raft testdata style): a job view and a node's context in, expected actions out.
+ * One helper builds views from compact rows; rankings for the fixed job id are pinned in the first test so every
+ * transcript can name who is first.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { rank } from '../src/tasks/rendezvous.js'
+import { afterError, backoff, decide } from '../src/tasks/scheduler.js'
+import type { DecideContext, TaskAction } from '../src/tasks/scheduler.js'
+import { handlerCapability } from '../src/tasks/types.js'
+import type { Cancel, Done, Failure, Final, JobView, Lease, TaskMember } from '../src/tasks/types.js'
+
+const JOB = '0123456789abcdef0123456789abcdef'
+const T0 = 1_000_000
+const L = 10_000
+const CAP = handlerCapability('primes')
+
+interface Rows {
+  n?: number
+  retries?: number
+  timeoutMs?: number
+  leases?: Record<number, Lease>
+  fails?: Record<number, Failure>
+  done?: Record<number, Done>
+  cancel?: Cancel
+  final?: Final
+}
+const entries = <T>(r: Record<number, T> = {}): Map<number, T> => new Map(Object.entries(r).map(([k, v]) => [Number(k), v]))
+/** The one view builder: n subtasks submitted at T0 by n1, plus the given records. */
+function view (r: Rows = {}): JobView {
+  const v: JobView = {
+    job: { v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: r.n ?? 1 }, (_, i) => i), reduce: null, retries: r.retries ?? 3, timeoutMs: r.timeoutMs ?? 600_000, priority: 0, submittedBy: 'n1', submittedAt: T0 },
+    leases: entries(r.leases), failures: entries(r.fails), done: entries(r.done)
+  }
+  if (r.cancel !== undefined) v.cancel = r.cancel
+  if (r.final !== undefined) v.final = r.final
+  return v
+}
+const lease = (holder: string, token: number, expiresAt: number, attempt = 1): Lease => ({ holder, token, expiresAt, attempt })
+const m = (id: string, caps = [CAP]): TaskMember => ({ id, capabilities: caps })
+const ALL = [m('n1'), m('n2'), m('n3')]
+function ctx (self: string, o: Partial<DecideContext> = {}): DecideContext {
+  return { self, now: T0, members: ALL, freeSlots: 4, running: new Set(), leaseMs: L, ...o }
+}
+const claim = (index: number, holder: string, now: number, token = 0, attempt = 1): TaskAction => ({ type: 'claim', index, lease: lease(holder, token, now + L, attempt) })
+const step = (v: JobView, c: DecideContext, want: TaskAction[]): void => assert.equal(decide(v, c), want)
+
+const t = suite('tasks scheduler')
+
+t('pinned rankings the transcripts rely on', () => {
+  assert.equal(rank(JOB, ['n1', 'n2', 'n3']), ['n2', 'n1', 'n3']) // finisher n2; without n2: n1
+  assert.equal(rank(`${JOB}/0`, ['n1', 'n2', 'n3']), ['n2', 'n3', 'n1'])
+  assert.equal(rank(`${JOB}/1`, ['n1', 'n2', 'n3']), ['n2', 'n3', 'n1'])
+  assert.equal(rank(`${JOB}/2`, ['n1', 'n2', 'n3']), ['n1', 'n2', 'n3'])
+  assert.equal(rank(`${JOB}/3`, ['n3', 'n1', 'n2']), ['n3', 'n1', 'n2'])
+})
+
+t('first candidate claims pending subtasks up to its free slots, lowest index first', () => {
+  const solo = [m('n1'), m('n2', []), m('n3', [])] // n1 is the only candidate for every subtask
+  step(view({ n: 4 }), ctx('n1', { members: solo, freeSlots: 2 }), [claim(0, 'n1', T0), claim(1, 'n1', T0)])
+  step(view({ n: 4 }), ctx('n1', { members: solo, freeSlots: 0 }), [])
+  step(view({ n: 4, done: { 0: { result: 1, by: 'n1', token: 0, attempts: 1 } } }), ctx('n1', { members: solo, freeSlots: 2 }), [claim(1, 'n1', T0), claim(2, 'n1', T0)])
+})
+
+t('only the first candidate claims at first', () => {
+  step(view({ n: 4 }), ctx('n2'), [claim(0, 'n2', T0), claim(1, 'n2', T0)]) // first for 0 and 1
+  step(view({ n: 4 }), ctx('n1'), [claim(2, 'n1', T0)])
+  step(view({ n: 4 }), ctx('n3'), [claim(3, 'n3', T0)])
+})
+
+t('second candidate claims after leaseMs/2 of nobody claiming, third after leaseMs', () => {
+  step(view(), ctx('n3', { now: T0 + L / 2 - 1 }), [])
+  step(view(), ctx('n3', { now: T0 + L / 2 }), [claim(0, 'n3', T0 + L / 2)])
+  step(view(), ctx('n1', { now: T0 + L / 2 }), [])
+  step(view(), ctx('n1', { now: T0 + L }), [claim(0, 'n1', T0 + L)])
+})
+
+t('live lease: nobody claims', () => {
+  const v = view({ leases: { 0: lease('n3', 0, T0 + L) } })
+  for (const self of ['n1', 'n2', 'n3']) step(v, ctx(self, { now: T0 + L - 1 }), [])
+})
+
+t('lease of a dead holder: the next candidate claims at once with token + 1 (lost worker)', () => {
+  const v = view({ leases: { 0: lease('n2', 4, T0 + L) } })
+  step(v, ctx('n3', { now: T0 + 1, members: [m('n1'), m('n3')] }), [claim(0, 'n3', T0 + 1, 5)])
+  step(v, ctx('n1', { now: T0 + 1, members: [m('n1'), m('n3')] }), [])
+})
+
+t('expired lease: the first candidate reclaims; others wait leaseMs/2 past expiry', () => {
+  const v = view({ leases: { 0: lease('n2', 0, T0 + L) } })
+  step(v, ctx('n2', { now: T0 + L }), [claim(0, 'n2', T0 + L, 1)])
+  step(v, ctx('n3', { now: T0 + L }), [])
+  step(v, ctx('n3', { now: T0 + L + L / 2 }), [claim(0, 'n3', T0 + L + L / 2, 1)])
+})
+
+t('renew a running subtask once a third of its lease has passed', () => {
+  const v = view({ leases: { 0: lease('n2', 2, T0 + L, 3) } })
+  step(v, ctx('n2', { running: new Set([0]), now: T0 + L / 3 - 1 }), [])
+  const now = T0 + Math.ceil(L / 3)
+  step(v, ctx('n2', { running: new Set([0]), now }), [{ type: 'renew', index: 0, lease: lease('n2', 2, now + L, 3) }])
+})
+
+t('abort: the lease names someone else (lost-lease)', () => {
+  const v = view({ n: 2, leases: { 0: lease('n3', 1, T0 + L), 1: lease('n2', 0, T0 + L) } })
+  step(v, ctx('n2', { running: new Set([0, 1]), now: T0 + 1 }), [{ type: 'abort', index: 0, reason: 'lost-lease' }])
+})
+
+t('abort: the job was cancelled or is final (job-ended); nothing else but the finisher\'s finish', () => {
+  const leases = { 0: lease('n3', 0, T0 + L) }
+  step(view({ leases, cancel: { by: 'n1', at: T0 } }), ctx('n3', { running: new Set([0]), now: T0 + 1 }), [{ type: 'abort', index: 0, reason: 'job-ended' }])
+  const final: Final = { state: 'failed', error: 'x', by: 'n2', at: T0 }
+  step(view({ leases, final }), ctx('n3', { running: new Set([0]), now: T0 + 1 }), [{ type: 'abort', index: 0, reason: 'job-ended' }])
+  step(view({ n: 2, final }), ctx('n2', { now: T0 + 1 }), []) // final: no claims, no finish
+})
+
+t('failure not yet due: no claim; due: claim with attempt + 1 and token + 1', () => {
+  const v = view({ leases: { 0: lease('n2', 1, T0 + 100) }, fails: { 0: { attempts: 2, error: 'boom', retryAt: T0 + 400, by: 'n2' } } })
+  step(v, ctx('n2', { now: T0 + 399 }), [])
+  step(v, ctx('n2', { now: T0 + 400 }), [claim(0, 'n2', T0 + 400, 2, 3)])
+  step(v, ctx('n3', { now: T0 + 400 }), []) // its turn comes at retryAt + leaseMs/2
+})
+
+t('afterError below the retry limit writes fail with backoff; above it writes done with the error (poison)', () => {
+  const v = view({ retries: 2, leases: { 0: lease('n2', 1, T0 + L, 2) }, fails: { 0: { attempts: 1, error: 'e1', retryAt: T0, by: 'n2' } } })
+  assert.equal(afterError(v, 0, 'e2', 'n2', T0 + 5), { write: 'fail', failure: { attempts: 2, error: 'e2', retryAt: T0 + 5 + 400, by: 'n2' } })
+  const v2 = view({ retries: 2, leases: { 0: lease('n2', 2, T0 + L, 3) }, fails: { 0: { attempts: 2, error: 'e2', retryAt: T0, by: 'n2' } } })
+  assert.equal(afterError(v2, 0, 'e3', 'n2', T0 + 5), { write: 'done', done: { error: 'e3', by: 'n2', token: 2, attempts: 3 } })
+  assert.equal(afterError(view({ retries: 0 }), 0, 'e', 'n1', T0), { write: 'done', done: { error: 'e', by: 'n1', token: 0, attempts: 1 } })
+  assert.equal([1, 2, 3, 8, 9, 100].map(backoff), [200, 400, 800, 25_600, 30_000, 30_000])
+})
+
+t('finisher reduces when every subtask has a result; others do nothing', () => {
+  const done = { 0: { result: 2, by: 'n2', token: 0, attempts: 1 }, 1: { result: 3, by: 'n3', token: 0, attempts: 1 } }
+  step(view({ n: 2, done }), ctx('n2', { now: T0 + 1 }), [{ type: 'reduce' }])
+  step(view({ n: 2, done }), ctx('n1', { now: T0 + 1 }), [])
+})
+
+t('finisher fails the job with the poison error and its index; no new claims', () => {
+  const v = view({ n: 3, done: { 1: { error: 'bad input', by: 'n3', token: 3, attempts: 4 } } })
+  step(v, ctx('n2', { now: T0 + 1 }), [{ type: 'finish', final: { state: 'failed', error: 'subtask 1 failed: bad input', by: 'n2', at: T0 + 1 } }])
+  step(v, ctx('n1', { now: T0 + 1 }), [])
+})
+
+t('finisher cancels', () => {
+  step(view({ cancel: { by: 'n3', at: T0 } }), ctx('n2', { now: T0 + 1 }), [{ type: 'finish', final: { state: 'cancelled', by: 'n2', at: T0 + 1 } }])
+})
+
+t('finisher times the job out; nobody claims past the deadline', () => {
+  const v = view({ timeoutMs: 1000 })
+  step(v, ctx('n2', { now: T0 + 1000 }), [claim(0, 'n2', T0 + 1000)])
+  step(v, ctx('n2', { now: T0 + 1001 }), [{ type: 'finish', final: { state: 'failed', error: 'timed out after 1000 ms', by: 'n2', at: T0 + 1001 } }])
+  step(v, ctx('n3', { now: T0 + 1001 + L }), [])
+})
+
+t('a non-finisher never finishes', () => {
+  const cases: Rows[] = [{ cancel: { by: 'n1', at: T0 } }, { timeoutMs: 100 }, { done: { 0: { error: 'e', by: 'n1', token: 0, attempts: 4 } } }]
+  for (const r of cases) for (const self of ['n1', 'n3']) step(view(r), ctx(self, { now: T0 + L * 100 }), [])
+})
+
+t('finisher takeover: with the first-ranked member gone, the next one finishes', () => {
+  step(view({ cancel: { by: 'n3', at: T0 } }), ctx('n1', { now: T0 + 1, members: [m('n1'), m('n3')] }), [{ type: 'finish', final: { state: 'cancelled', by: 'n1', at: T0 + 1 } }])
+  // the finisher is ranked among all alive members, handler or not
+  step(view({ cancel: { by: 'n3', at: T0 } }), ctx('n2', { now: T0 + 1, members: [m('n1'), m('n2', []), m('n3')] }), [{ type: 'finish', final: { state: 'cancelled', by: 'n2', at: T0 + 1 } }])
+})
+
+t('a node without the handler capability never claims', () => {
+  const members = [m('n1', []), m('n2', ['handler:other']), m('n3', [])]
+  for (const self of ['n1', 'n2', 'n3']) step(view({ n: 4 }), ctx(self, { members, now: T0 + L * 10 }), [])
+})
+
+t.run()

@@ -1,0 +1,6 @@
+export type { Handler, HandlerContext, HandlerRegistry, HandlerRegistryInit, ExecInit, ExecAllowEntry } from './types.js'
+export { createHandlerRegistry } from './registry.js'
+export { execDisabledError, EXEC_PREFIX } from './exec.js'
+export { HandlerError } from './errors.js'
+export { createWorkerPool } from './worker-pool.js'
+export type { WorkerPool, WorkerPoolInit, WorkerPoolComponents, WorkerPoolStats } from './worker-pool.js'

@@ -1,0 +1,173 @@
+/**
+ * The worker pool: runs in parallel (proved by a rendezvous no single thread can pass), errors cross as messages,
+ * queued runs wait their turn, abort terminates a busy worker and the pool keeps working, crashed workers are
+ * replaced, close fails what is in flight. Synchronisation is by SharedArrayBuffer, never by sleeping.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { silentLogger } from '@shoal/core'
+import { createWorkerPool } from '../src/tasks/handlers/index.js'
+import type { WorkerPool } from '../src/tasks/handlers/index.js'
+
+const FIXTURE = `
+import { threadId } from 'node:worker_threads'
+export function double (x) { return x * 2 }
+export function fail () { throw new Error('kaboom') }
+export function whoami () { return threadId }
+export function signalled (_input, ctx) { return { jobId: ctx.jobId, aborted: ctx.signal.aborted } }
+// Each caller checks in, then waits until 'parties' have: only parallel runs get through.
+export function meet ({ sab, parties }) {
+  const a = new Int32Array(sab)
+  Atomics.add(a, 0, 1)
+  Atomics.notify(a, 0)
+  for (;;) {
+    const seen = Atomics.load(a, 0)
+    if (seen >= parties) return threadId
+    if (Atomics.wait(a, 0, seen, 10000) === 'timed-out') throw new Error('runs were not parallel')
+  }
+}
+// Says it started, then never yields.
+export function spin ({ sab }) {
+  const a = new Int32Array(sab)
+  Atomics.store(a, 0, 1)
+  Atomics.notify(a, 0)
+  for (;;) {}
+}
+export function crash () { setTimeout(() => { throw new Error('async boom') }, 0); return new Promise(() => {}) }
+export function exit () { process.exit(7) }
+`
+
+const test = suite('handlers: worker pool')
+let dir: string
+let mod: string
+const pools: WorkerPool[] = []
+
+test.before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shoal-pool-'))
+  mod = join(dir, 'fixture.mjs')
+  writeFileSync(mod, FIXTURE)
+})
+test.after(async () => {
+  await Promise.all(pools.map(async p => await p.close()))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function pool (size: number): WorkerPool {
+  const p = createWorkerPool({ logger: silentLogger }, { size })
+  pools.push(p)
+  return p
+}
+
+/** A flag a worker raises when its run has started. */
+function startFlag (): { sab: SharedArrayBuffer, started: () => Promise<void> } {
+  const sab = new SharedArrayBuffer(4)
+  const a = new Int32Array(sab)
+  return {
+    sab,
+    started: async () => {
+      const r = Atomics.waitAsync(a, 0, 0, 10_000)
+      if (r.async) assert.is(await r.value, 'ok', 'worker started')
+    }
+  }
+}
+
+async function rejection (p: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await p
+  } catch (err) {
+    return err as Error & { code?: string }
+  }
+  throw new Error('expected a rejection')
+}
+
+test('runs an export in a worker and returns its result', async () => {
+  const p = pool(2)
+  assert.is(await p.run(mod, 'double', 21), 42)
+  assert.equal(await p.run(mod, 'signalled', null, undefined, { jobId: 'j1' }), { jobId: 'j1', aborted: false })
+  assert.is(p.stats().workers, 1, 'workers start on demand')
+})
+
+test('runs in parallel up to the pool size', async () => {
+  const p = pool(3)
+  const sab = new SharedArrayBuffer(4)
+  const ids = await Promise.all([1, 2, 3].map(async () => await p.run(mod, 'meet', { sab, parties: 3 })))
+  assert.is(new Set(ids).size, 3, 'three distinct threads')
+})
+
+test('an export that throws fails the run with its message; the worker stays', async () => {
+  const p = pool(1)
+  const first = await p.run(mod, 'whoami', null)
+  const err = await rejection(p.run(mod, 'fail', null))
+  assert.is(err.message, 'kaboom')
+  assert.is(err.code, 'ERR_HANDLER_FAILED')
+  const missing = await rejection(p.run(mod, 'nope', null))
+  assert.match(missing.message, /no function export 'nope'/)
+  assert.is(await p.run(mod, 'whoami', null), first, 'same worker')
+})
+
+test('queues when all workers are busy; abort of a queued run removes it', async () => {
+  const p = pool(1)
+  const flag = startFlag()
+  const busy = new AbortController()
+  const spinning = rejection(p.run(mod, 'spin', { sab: flag.sab }, busy.signal))
+  await flag.started()
+  const a = p.run(mod, 'double', 2)
+  const b = p.run(mod, 'double', 3)
+  const dropped = new AbortController()
+  const c = rejection(p.run(mod, 'double', 4, dropped.signal))
+  assert.equal(p.stats(), { size: 1, workers: 1, busy: 1, queued: 3 })
+  dropped.abort()
+  assert.is((await c).name, 'AbortError')
+  assert.is(p.stats().queued, 2)
+  busy.abort()
+  await spinning
+  assert.equal(await Promise.all([a, b]), [4, 6])
+})
+
+test('abort terminates a busy worker and the pool keeps working', async () => {
+  const p = pool(1)
+  const before = await p.run(mod, 'whoami', null)
+  const flag = startFlag()
+  const controller = new AbortController()
+  const spinning = p.run(mod, 'spin', { sab: flag.sab }, controller.signal)
+  await flag.started()
+  const reason = new Error('stop that')
+  controller.abort(reason)
+  assert.is(await rejection(spinning), reason)
+  // The spinning worker can never answer again: a result proves a fresh worker took its place.
+  const after = await p.run(mod, 'whoami', null)
+  assert.is.not(after, before)
+  assert.is(p.stats().workers, 1)
+  const aborted = await rejection(p.run(mod, 'double', 1, AbortSignal.abort()))
+  assert.is(aborted.name, 'AbortError')
+})
+
+test('a crashed or exiting worker fails its run and is replaced', async () => {
+  const p = pool(1)
+  const crashed = await rejection(p.run(mod, 'crash', null))
+  assert.match(crashed.message, /worker crashed: async boom/)
+  assert.is(crashed.code, 'ERR_HANDLER_FAILED')
+  const exited = await rejection(p.run(mod, 'exit', null))
+  assert.match(exited.message, /exited with code 7/)
+  assert.is(await p.run(mod, 'double', 5), 10)
+  assert.is(p.stats().workers, 1)
+})
+
+test('close fails running and queued runs, then refuses new ones', async () => {
+  const p = pool(1)
+  const flag = startFlag()
+  const spinning = rejection(p.run(mod, 'spin', { sab: flag.sab }))
+  await flag.started()
+  const queued = rejection(p.run(mod, 'double', 1))
+  await p.close()
+  assert.is((await spinning).code, 'ERR_UNAVAILABLE')
+  assert.is((await queued).code, 'ERR_UNAVAILABLE')
+  assert.is((await rejection(p.run(mod, 'double', 1))).code, 'ERR_UNAVAILABLE')
+  assert.is(p.stats().workers, 0)
+  await p.close()
+})
+
+test.run()
