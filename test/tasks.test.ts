@@ -51,7 +51,8 @@ test('a 1,000-subtask primes job returns exactly the local count, worked on by e
     return s.counts.done === 1000 ? s : undefined
   })
   assert.is(status.state, 'done')
-  assert.ok(Object.keys(status.perMember).length >= 3, `work spread over ${Object.keys(status.perMember).length} members`)
+  const workers = Object.values(status.perMember).filter(m => m.done > 0).length
+  assert.ok(workers >= 3, `work spread over ${workers} members`)
 })
 
 test('killing a worker with SIGKILL halfway: the job still completes with the exact result, no subtask counted twice', async () => {

@@ -7,7 +7,8 @@ import { validateOrigin } from '../events/event.js'
 import { fail, list, oneOf, onlyKeys, record, safeInt, string } from '../validate.js'
 import type { Cancel, Done, Final, Failure, JobRecord, Lease } from './types.js'
 
-export const HANDLER_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/
+/** `primes`, a module handler's name, or `exec:<allowlisted name>`. */
+export const HANDLER_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}(:[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/
 export const JOB_ID_PATTERN = /^[0-9a-f]{32}$/
 export const TASK_MAX_RETRIES = 100
 export const TASK_MIN_TIMEOUT_MS = 100

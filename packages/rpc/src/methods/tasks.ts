@@ -29,7 +29,7 @@ export const taskSubmit = define({
   name: 'task.submit',
   description: 'Submits a job. Give `inputs` (one subtask each), or `input` with `split: N` (the handler splits it), or `input` alone (one subtask). Built-in handlers: primes, wordcount, hash, sleep; module handlers from config; exec:<name> when enabled. The job record is on two nodes before this returns.',
   params: s.object({
-    handler: s.string({ minLength: 1, maxLength: 70 }),
+    handler: s.string({ minLength: 1, maxLength: 128, description: 'primes, wordcount, hash, sleep, a module handler from config, or exec:<allowlisted name>' }),
     input: s.optional(s.any()),
     inputs: s.optional(s.array(s.any(), { maxItems: 10_000 })),
     split: s.optional(s.integer({ min: 1, max: 10_000 })),
