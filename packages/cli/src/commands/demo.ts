@@ -7,16 +7,116 @@ import type { Io } from '../output.js'
 export const DEMO_HELP = `Usage: shoal demo [--nodes N] [--duration SECONDS] [--no-churn]
 
 Starts N daemons (default 5) on 127.0.0.1 with data in a temp folder: node 1 first, the others given
-only node 1's address. A live table shows what each node sees of the swarm. Unless --no-churn, node N
-is killed with SIGKILL once the swarm has formed, and restarted once the others have marked it dead.
-Stops cleanly on Ctrl-C or after --duration seconds (default: run until Ctrl-C).`
+only node 1's address. A live table shows what each node sees of the swarm. Then: a KV write on node 2
+shows up on every node; node N is killed with SIGKILL and restarted once the others have marked it
+dead; a job counting primes runs across the swarm, a worker is killed with SIGKILL a quarter of the way
+in, and the job still gives the right answer (checked against a local count). --no-churn skips both
+kills. Stops cleanly on Ctrl-C or after --duration seconds (default: run until Ctrl-C).`
 
 const SYMBOL: Record<string, string> = { alive: '●', suspect: '◐', dead: '✖', left: '○' }
 const REFRESH_MS = 500
 /** After the swarm forms, wait this long before killing a node, so people can see the steady state. */
-const CHURN_DELAY_MS = 5000
+const CHURN_DELAY_MS = 3000
 
 interface Row { node: LocalNode | undefined, index: number, peers: number | undefined, view: Map<string, string> }
+interface JobProgress { done: number, subtasks: number, workers: number, state: string }
+
+/** The demo job: count the primes below this, split into this many subtasks. */
+const JOB_RANGE = 50_000_000
+const JOB_SUBTASKS = 250
+
+interface ScenarioInit {
+  swarm: LocalSwarm
+  ids: Map<number, string>
+  count: number
+  churn: boolean
+  note: (text: string) => void
+  live: { rows: Row[], job?: JobProgress }
+  stopped: () => boolean
+}
+
+/**
+ * What the demo shows, step by step: the swarm forming, a KV write seen everywhere, a node killed and
+ * coming back, and a job that finishes with the right answer although a worker is killed halfway.
+ */
+async function scenario (s: ScenarioInit): Promise<void> {
+  const { swarm, ids, count, note, live } = s
+  const until = async (probe: () => boolean | Promise<boolean>, pollMs = REFRESH_MS): Promise<void> => {
+    while (!s.stopped() && !(await probe())) await new Promise(resolve => setTimeout(resolve, pollMs))
+    if (s.stopped()) throw new Error('stopped')
+  }
+  const seenBy = (index: number, state: string): boolean =>
+    live.rows.length > 0 && live.rows.filter(r => r.node !== undefined && r.index !== index).every(r => r.view.get(ids.get(index)!) === state)
+  const allAlive = (): boolean => [...ids.keys()].every(i => seenBy(i, 'alive'))
+
+  await until(allAlive)
+  note(`swarm formed: every node sees all ${count} alive`)
+
+  const writer = swarm.nodes.get(2)!
+  await writer.client.call('kv.put', { key: 'demo/greeting', value: 'hello, swarm' })
+  const kvAt = Date.now()
+  await until(async () => (await Promise.all([...swarm.nodes.values()].map(async n => await n.client.call('kv.get', { key: 'demo/greeting' }).then(() => true, () => false)))).every(Boolean), 50)
+  note(`a KV write on node 2 is visible on all ${count} nodes after ${Date.now() - kvAt} ms`)
+
+  const victim = count
+  if (s.churn) {
+    await new Promise(resolve => setTimeout(resolve, CHURN_DELAY_MS))
+    await swarm.kill(victim)
+    const killedAt = Date.now()
+    note(`node ${victim} killed with SIGKILL (no goodbye)`)
+    await until(() => seenBy(victim, 'dead'))
+    note(`every survivor marked node ${victim} dead after ${((Date.now() - killedAt) / 1000).toFixed(1)}s; restarting it`)
+    await swarm.restart(victim)
+    const restartedAt = Date.now()
+    await until(allAlive)
+    note(`node ${victim} rejoined with the same peer id after ${((Date.now() - restartedAt) / 1000).toFixed(1)}s`)
+  }
+
+  const submitter = swarm.nodes.get(1)!
+  const { jobId } = await submitter.client.call('task.submit', { handler: 'primes', input: { from: 0, to: JOB_RANGE }, split: JOB_SUBTASKS })
+  note(`job ${jobId.slice(0, 8)}: counting the primes below ${JOB_RANGE.toLocaleString('en')} in ${JOB_SUBTASKS} subtasks`)
+  let killedWorker = !s.churn
+  for (;;) {
+    const st = await submitter.client.call('task.status', { jobId })
+    live.job = { done: st.counts.done, subtasks: st.subtasks, workers: Object.values(st.perMember).filter(m => m.done + m.running > 0).length, state: st.state }
+    if (!killedWorker && st.counts.done >= st.subtasks / 4) {
+      const busiest = Object.entries(st.perMember).filter(([id]) => id !== submitter.peerId).sort((a, b) => b[1].running - a[1].running)[0]
+      const node = [...swarm.nodes.values()].find(n => n.peerId === busiest?.[0])
+      if (node !== undefined) {
+        await swarm.kill(node.index)
+        note(`worker node ${node.index} killed with SIGKILL at ${Math.round(100 * st.counts.done / st.subtasks)}% (it held ${busiest![1].running} subtasks)`)
+      }
+      killedWorker = true
+    }
+    if (st.state === 'done' || st.state === 'failed' || st.state === 'cancelled') break
+    if (s.stopped()) return
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  const result = await submitter.client.call('task.result', { jobId })
+  const expected = countPrimesBelow(JOB_RANGE)
+  note(result.state === 'done'
+    ? `job done: ${String(result.result)} primes (a local count says ${expected}: ${result.result === expected ? 'right' : 'WRONG'})`
+    : `job ${result.state}: ${result.error ?? ''}`)
+  note('demo complete; the swarm keeps running until Ctrl-C or --duration')
+}
+
+/** An independent local count (a plain sieve), to check the swarm's answer. */
+function countPrimesBelow (n: number): number {
+  const composite = new Uint8Array(n)
+  let count = 0
+  for (let i = 2; i < n; i++) {
+    if (composite[i] === 1) continue
+    count++
+    for (let j = i * i; j < n; j += i) composite[j] = 1
+  }
+  return count
+}
+
+function renderJob (job: JobProgress): string {
+  const width = 40
+  const filled = job.subtasks === 0 ? width : Math.round(width * job.done / job.subtasks)
+  return `job: [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${job.done}/${job.subtasks} subtasks, ${job.workers} workers, ${job.state}`
+}
 
 export async function demoCommand (argv: string[], io: Io): Promise<number> {
   const { values } = parse('demo', argv, {
@@ -47,38 +147,23 @@ export async function demoCommand (argv: string[], io: Io): Promise<number> {
     note(`all ${count} daemons running; nodes 2-${count} know only node 1's address`)
 
     const ids = new Map<number, string>([...swarm.nodes.values()].map(n => [n.index, n.peerId]))
-    let phase: 'forming' | 'steady' | 'killed' | 'restarted' | 'done' = 'forming'
-    let phaseAt = Date.now()
-    const victim = count
+    const live: { rows: Row[], job?: JobProgress } = { rows: [] }
+    const scene = scenario({ swarm, ids, count, churn: values.churn === true, note, live, stopped: () => stopRequested })
+      .catch(err => { note(`scenario stopped: ${(err as Error).message}`) })
     let lastFrame = ''
     while (!stopRequested && (durationS === 0 || Date.now() - started < durationS * 1000)) {
-      const rows = await snapshot(swarm, count)
-      const seenBy = (index: number, state: string): boolean => rows.filter(r => r.node !== undefined && r.index !== index).every(r => r.view.get(ids.get(index)!) === state)
-      const all = (state: string): boolean => [...ids.keys()].every(i => seenBy(i, state))
-      if (phase === 'forming' && all('alive')) { phase = 'steady'; phaseAt = Date.now(); note(`swarm formed: every node sees all ${count} alive`) }
-      if (phase === 'steady' && values.churn === true && Date.now() - phaseAt > CHURN_DELAY_MS) {
-        await swarm.kill(victim)
-        phase = 'killed'; phaseAt = Date.now()
-        note(`node ${victim} killed with SIGKILL (no goodbye)`)
-      }
-      if (phase === 'killed' && seenBy(victim, 'dead')) {
-        note(`every survivor marked node ${victim} dead after ${((Date.now() - phaseAt) / 1000).toFixed(1)}s; restarting it`)
-        await swarm.restart(victim)
-        phase = 'restarted'; phaseAt = Date.now()
-      }
-      if (phase === 'restarted' && all('alive')) {
-        note(`node ${victim} rejoined with the same peer id after ${((Date.now() - phaseAt) / 1000).toFixed(1)}s`)
-        phase = 'done'
-      }
-      const frame = render(rows, ids, count)
+      live.rows = await snapshot(swarm, count)
+      const frame = render(live.rows, ids, count) + (live.job === undefined ? '' : `\n\n${renderJob(live.job)}`)
       if (process.stdout.isTTY) {
-        io.out(`\x1b[2J\x1b[H${header(swarm.root, count, elapsed())}\n\n${frame}\n\n${events.slice(-8).join('\n')}\n\nCtrl-C to stop.`)
+        io.out(`\x1b[2J\x1b[H${header(swarm.root, count, elapsed())}\n\n${frame}\n\n${events.slice(-10).join('\n')}\n\nCtrl-C to stop.`)
       } else if (frame !== lastFrame) {
         io.out(frame)
       }
       lastFrame = frame
       await new Promise(resolve => setTimeout(resolve, REFRESH_MS))
     }
+    stopRequested = true
+    await scene
     note('stopping: every daemon gets SIGTERM and announces its departure')
     await swarm.stopAll()
     note('all daemons stopped')
