@@ -68,6 +68,8 @@ export interface KvStats {
    * round with each of them ended with equal roots). Undefined until a round with each has run.
    */
   lagMs?: number
+  /** Bytes of anti-entropy messages this node sent and received since it started. */
+  traffic: { sent: number, received: number }
   peers: Record<string, { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }>
 }
 
@@ -206,7 +208,7 @@ export class KvService {
       if (p?.lastRound === undefined) { lagMs = undefined; break }
       if (!p.match) lagMs = Math.max(lagMs, now - (p.lastMatch ?? 0))
     }
-    return { keys: s.keys, tombstones: s.tombstones, bytes: s.bytes, root: this.tree.root(), lastChange: s.lastChange, appliedLsn: s.appliedLsn, rejected: this.rejected, ...(lagMs !== undefined ? { lagMs } : {}), peers }
+    return { keys: s.keys, tombstones: s.tombstones, bytes: s.bytes, root: this.tree.root(), lastChange: s.lastChange, appliedLsn: s.appliedLsn, rejected: this.rejected, ...(lagMs !== undefined ? { lagMs } : {}), traffic: this.sync.traffic(), peers }
   }
 
   /**
@@ -235,9 +237,11 @@ export class KvService {
         changes.push({ record: record as StoredKvRecord, ...(previous !== undefined ? { previous } : {}), treeUpdates })
         pending.set(record.key, record as StoredKvRecord)
       }
-      if (changes.length > 0 || (opts.lsn !== undefined && opts.lsn > this.appliedLsn)) {
+      // A synced write also runs when nothing changed: the record may have arrived a moment ago by the event
+      // path without an fsync, and a synced LevelDB write makes everything before it durable too.
+      if (changes.length > 0 || opts.sync === true || (opts.lsn !== undefined && opts.lsn > this.appliedLsn)) {
         try {
-          await this.components.repo.write(changes, { sync: opts.sync, ...(opts.lsn !== undefined ? { appliedLsn: Math.max(opts.lsn, this.appliedLsn) } : {}) })
+          await this.components.repo.write(changes, { sync: opts.sync, appliedLsn: Math.max(opts.lsn ?? 0, this.appliedLsn) })
         } catch (err) {
           // XOR is its own inverse: undo the tree in reverse so memory matches disk again.
           for (const c of [...changes].reverse()) {

@@ -5,7 +5,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import { LEAF_DEPTH, compareVersions, constants, validateKvSyncRequest, validateKvSyncResponse } from '@shoal/core'
+import { LEAF_DEPTH, ZERO_HASH, compareVersions, constants, validateKvSyncRequest, validateKvSyncResponse } from '@shoal/core'
 import type { Clock, KvSyncRequest, KvSyncResponse, Logger, ShoalEvent } from '@shoal/core'
 import type { KvRepository } from '@shoal/store'
 import type { EventService } from '../events/event-service.js'
@@ -74,10 +74,12 @@ export class KvSync {
           for (const batch of chunks(differing, constants.KV_SYNC_BATCH)) {
             const reply = await this.send(peer, { v: 1, type: 'nodes', ids: batch })
             if (reply.type !== 'nodes') throw new Error(`expected nodes, got ${reply.type}`)
+            // Replies leave out empty children: an empty subtree there has nothing for us to pull.
             const remote = new Map(reply.nodes.map(n => [n.id, n.hash]))
             for (const id of batch) {
               for (const child of this.components.kv.treeChildren(id)) {
-                if ((remote.get(child.id) ?? child.hash) !== child.hash) next.push(child.id)
+                const theirs = remote.get(child.id)
+                if (theirs !== undefined && theirs !== child.hash) next.push(child.id)
               }
             }
           }
@@ -85,9 +87,12 @@ export class KvSync {
         }
         // Leaves, one batch at a time: list, compare versions, fetch what is newer there.
         for (const batch of chunks(differing, constants.KV_SYNC_BATCH)) await this.syncLeaves(peer, batch)
+        const after = await this.send(peer, { v: 1, type: 'root' })
+        status.match = after.type === 'root' && after.hash === this.components.kv.root()
+      } else {
+        // In sync: one root each way was the whole round.
+        status.match = true
       }
-      const after = await this.send(peer, { v: 1, type: 'root' })
-      status.match = after.type === 'root' && after.hash === this.components.kv.root()
       status.lastRound = this.components.clock.now()
       if (status.match) status.lastMatch = status.lastRound
       delete status.lastError
@@ -136,7 +141,7 @@ export class KvSync {
       case 'root':
         return { v: 1, type: 'root', hash: kv.root(), count: repo.stats().keys + repo.stats().tombstones }
       case 'nodes':
-        return { v: 1, type: 'nodes', nodes: msg.ids.flatMap(id => kv.treeChildren(id)) }
+        return { v: 1, type: 'nodes', nodes: msg.ids.flatMap(id => kv.treeChildren(id)).filter(n => n.hash !== ZERO_HASH) }
       case 'leaves': {
         const page = await repo.leafEntries(msg.ids, { after: msg.after, limit: constants.KV_SYNC_BATCH * 4 })
         return { v: 1, type: 'leaves', entries: page.entries, more: page.more }

@@ -85,6 +85,7 @@ export const kvStats = define({
     appliedLsn: s.integer({ min: 0 }),
     rejected: s.integer({ min: 0 }),
     lagMs: s.optional(s.integer({ min: 0, description: 'replication lag: ms since this replica was last known equal to every live peer (0 = in sync at the last rounds); absent until a round with each peer has run' })),
+    traffic: s.object({ sent: s.integer({ min: 0 }), received: s.integer({ min: 0 }) }, { description: 'bytes of anti-entropy messages since start' }),
     peers: s.record(PEER_SYNC)
   }),
   handler: (_p, ctx) => ctx.node.kv.stats()
