@@ -4,18 +4,18 @@
  * durable log, which delivers per origin in seq order. Gaps and lagging digests trigger pulls over
  * /shoal/<swarm>/events/1.0.0. Gossip is the fast path; the pull path makes delivery reliable.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-import { HybridClock, ShoalError, InvalidInputError, classifyEvent, checkEventClock, validateRepairMessage, sample, constants, EVENT_WIRE_VERSION } from '@shoal/core'
-import type { Clock, EventsConfig, Logger, Rng, ShoalEvent, RepairMessage } from '@shoal/core'
+import { HybridClock, ShoalError, InvalidInputError, classifyEvent, checkEventClock, sample, constants, EVENT_WIRE_VERSION } from '@shoal/core'
+import type { Clock, EventsConfig, Logger, Rng, ShoalEvent } from '@shoal/core'
 import type { Delivered, EventLog } from '@shoal/store'
 import type { EventBus } from '../events.js'
 import type { GossipService } from '../gossip.js'
 import type { ShoalLibp2p } from '../libp2p.js'
 import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
-import { handleRequests, request } from '../frames.js'
+import { handleRequests } from '../frames.js'
 import { signEvent, verifyEvent } from './signing.js'
+import { EventRepair } from './event-repair.js'
 import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
 import { EVENT_ENVELOPE_OVERHEAD_BYTES } from '../libp2p.js'
 
@@ -90,7 +90,6 @@ export class EventService {
   private readonly self: string
   private hlc!: HybridClock
   private readonly queue = new SerialQueue()
-  private readonly pulling = new Set<string>()
   private readonly gapTimers = new Set<string>()
   /** Highest seq seen per origin (held or not): a gap is maxSeen > contiguous head. */
   private readonly maxSeen = new Map<string, number>()
@@ -101,12 +100,29 @@ export class EventService {
   private readonly counts = { published: 0, received: 0, duplicates: 0, repaired: 0, gapsSkipped: 0 }
   private readonly rejected = new Map<string, number>()
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
-    if (evt.detail.protocols.includes(this.init.protocols.events)) void this.exchangeDigest(evt.detail.peerId.toString())
+    if (evt.detail.protocols.includes(this.init.protocols.events)) void this.repair.exchangeDigest(evt.detail.peerId.toString())
   }
+
+  private readonly repair: EventRepair
 
   constructor (private readonly components: EventServiceComponents, private readonly init: EventServiceInit) {
     this.log = components.logger.child({ component: 'shoal:node:events' })
     this.self = components.libp2p.peerId.toString()
+    this.repair = new EventRepair({
+      log: components.log,
+      libp2p: components.libp2p,
+      logger: this.log,
+      protocol: init.protocols.events,
+      signal: this.controller.signal,
+      running: () => this.running,
+      check: async raw => await this.check(raw),
+      apply: async events => await this.apply(events, undefined),
+      skipTo: async (origin, below) => {
+        this.afterAppend(await this.queue.run(async () => await this.components.log.skipTo(origin, below)))
+        this.counts.gapsSkipped++
+      },
+      repaired: n => { this.counts.repaired += n }
+    })
   }
 
   async start (): Promise<void> {
@@ -125,7 +141,7 @@ export class EventService {
       maxBytes: encodedEventLimit(maxPayloadLimit(this.init.config, this.init.topicLimits)) + 1024,
       check: async envelope => await this.check(envelope.payload)
     })
-    await handleRequests(libp2p, this.init.protocols.events, async (msg, from) => await this.answer(msg, from.toString()), {
+    await handleRequests(libp2p, this.init.protocols.events, async (msg, from) => await this.repair.answer(msg, from.toString()), {
       logger: this.log,
       timeoutMs: constants.DEFAULT_NETWORK_TIMEOUT_MS
     })
@@ -133,7 +149,7 @@ export class EventService {
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
     this.tasks.every(this.init.config.digestIntervalMs, async () => {
       const [peer] = sample(this.livePeers(), 1, this.components.rng)
-      if (peer !== undefined) await this.exchangeDigest(peer)
+      if (peer !== undefined) await this.repair.exchangeDigest(peer)
     })
     this.tasks.every(this.init.config.compactIntervalMs, async () => { await this.compact() })
   }
@@ -257,85 +273,13 @@ export class EventService {
     this.gapTimers.add(origin)
     this.components.clock.setTimer(() => {
       this.gapTimers.delete(origin)
-      if (this.running && (this.maxSeen.get(origin) ?? 0) > this.components.log.head(origin)) void this.pull(peer, origin)
+      if (this.running && (this.maxSeen.get(origin) ?? 0) > this.components.log.head(origin)) void this.repair.pull(peer, origin)
     }, GAP_GRACE_MS)
   }
 
   private afterAppend (delivered: Delivered[]): void {
     for (const d of delivered) this.components.events.emit('event:delivered', d)
     if (delivered.length > 0) this.deliveries.wake()
-  }
-
-  /** Pulls `origin`'s events after our contiguous head from `peer`, batch by batch, while it has more. */
-  private async pull (peer: string, origin: string): Promise<void> {
-    if (this.pulling.has(origin) || !this.running) return
-    this.pulling.add(origin)
-    try {
-      for (let rounds = 0; this.running && rounds < 10_000; rounds++) {
-        const from = this.components.log.head(origin) + 1
-        const reply = await this.send(peer, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
-        if (reply.type === 'error') {
-          if (reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
-          const delivered = await this.queue.run(async () => await this.components.log.skipTo(origin, reply.compactedBelow))
-          this.afterAppend(delivered)
-          this.counts.gapsSkipped++
-          this.log.warn({ origin, peer, compactedBelow: reply.compactedBelow }, 'events were compacted before we got them; skipped the gap')
-          continue
-        }
-        if (reply.type !== 'events') throw new Error(`unexpected ${reply.type} reply to pull`)
-        const accepted: ShoalEvent[] = []
-        for (const raw of reply.events) {
-          const reason = await this.check(raw)
-          if (reason !== undefined) throw new Error(`peer sent an invalid event (${reason})`)
-          accepted.push(raw as ShoalEvent)
-        }
-        const before = this.components.log.head(origin)
-        this.counts.repaired += await this.apply(accepted, undefined)
-        if (!reply.more || this.components.log.head(origin) <= before) break
-      }
-    } catch (err) {
-      if (this.running) this.log.debug({ peer, origin, err: (err as Error).message }, 'pull failed')
-    } finally {
-      this.pulling.delete(origin)
-    }
-  }
-
-  /** Exchanges heads with `peer` and pulls every origin it is ahead on. */
-  private async exchangeDigest (peer: string): Promise<void> {
-    try {
-      const reply = await this.send(peer, { v: 1, type: 'digest', heads: this.components.log.heads() })
-      if (reply.type === 'digest') this.pullWhereAhead(peer, reply.heads)
-    } catch (err) {
-      if (this.running) this.log.debug({ peer, err: (err as Error).message }, 'digest exchange failed')
-    }
-  }
-
-  private pullWhereAhead (peer: string, heads: Record<string, number>): void {
-    for (const [origin, theirs] of Object.entries(heads)) {
-      if (theirs > this.components.log.head(origin)) void this.pull(peer, origin)
-    }
-  }
-
-  private async answer (raw: unknown, from: string): Promise<RepairMessage> {
-    const msg = validateRepairMessage(raw)
-    switch (msg.type) {
-      case 'digest':
-        this.pullWhereAhead(from, msg.heads)
-        return { v: 1, type: 'digest', heads: this.components.log.heads() }
-      case 'pull': {
-        const found = await this.components.log.range(msg.origin, msg.from, Math.min(msg.limit, constants.EVENT_PULL_BATCH), constants.EVENT_MAX_PULL_BYTES)
-        if ('compactedBelow' in found) return { v: 1, type: 'error', code: 'compacted', compactedBelow: found.compactedBelow }
-        return { v: 1, type: 'events', events: found.events, more: found.more }
-      }
-      default:
-        return { v: 1, type: 'error', code: 'bad-request', message: `unexpected ${msg.type}` }
-    }
-  }
-
-  private async send (peer: string, message: RepairMessage): Promise<RepairMessage> {
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(constants.DEFAULT_NETWORK_TIMEOUT_MS)])
-    const raw = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocols.events, message, { signal, maxBytes: constants.EVENT_MAX_PULL_BYTES + 64 * 1024 })
-    return validateRepairMessage(raw)
   }
 
   private async compact (): Promise<void> {

@@ -5,8 +5,8 @@
  * one queue that updates the record, the Merkle tree and the change log in one LevelDB batch.
  */
 import {
-  KV_EVENT_TYPES, KV_TOPIC, MerkleTree, NotFoundError, TimeoutError, InvalidInputError, ShoalError, compareVersions, constants,
-  kvEventData, mergeRecords, recordFromEvent, validateKey, validateValue, sample
+  KV_EVENT_TYPES, KV_TOPIC, MerkleTree, NotFoundError, TimeoutError, InvalidInputError, ShoalError, constants,
+  kvEventData, validateKey, validateValue, sample
 } from '@shoal/core'
 import type { Clock, KvConfig, KvLimits, KvRecord, KvVersion, Logger, Rng, ShoalEvent } from '@shoal/core'
 import type { KvRepository, StoredKvRecord } from '@shoal/store'
@@ -17,6 +17,8 @@ import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
 import { handleRequests } from '../frames.js'
 import { KvSync } from './kv-sync.js'
+import { mergeInto, purgeTombstones } from './kv-merge.js'
+import type { MergedChange } from './kv-merge.js'
 import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
 
 export type Acks = number | 'quorum' | 'all'
@@ -73,12 +75,19 @@ export interface KvStats {
   peers: Record<string, { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }>
 }
 
+/** Submissions merged into one LevelDB batch at most; bounds one batch's size and latency. */
+const MAX_GROUP_COMMIT = 256
+
+interface PendingApply { events: ShoalEvent[], opts: { lsn?: number, sync?: boolean }, resolve: (changed: number) => void, reject: (err: unknown) => void }
+
 export class KvService {
   readonly limits: KvLimits
   private readonly log: Logger
   private readonly self: string
   private tree!: MerkleTree
   private readonly queue = new SerialQueue()
+  private readonly incoming: PendingApply[] = []
+  private draining = false
   private tasks!: RepeatingTasks
   private readonly controller = new AbortController()
   private running = false
@@ -216,48 +225,77 @@ export class KvService {
    * log position they came from (for replay after a restart); `sync` fsyncs the batch (acknowledged writes).
    */
   async applyEvents (events: ShoalEvent[], opts: { lsn?: number, sync?: boolean } = {}): Promise<number> {
-    return await this.queue.run(async () => {
-      const changes: Array<{ record: StoredKvRecord, previous?: StoredKvRecord, treeUpdates: Array<[string, string]> }> = []
-      const pending = new Map<string, StoredKvRecord | undefined>()
-      for (const event of events) {
-        let record: KvRecord
-        try {
-          record = recordFromEvent(event, this.limits)
-        } catch (err) {
-          this.rejected++
-          this.log.debug({ origin: event.origin, seq: event.seq, err: (err as Error).message }, 'not a valid kv event')
-          continue
-        }
-        if (record.tombstone && record.version.wall < this.components.clock.now() - this.init.config.tombstoneHorizonMs) continue
-        const previous = pending.has(record.key) ? pending.get(record.key) : await this.components.repo.get(record.key)
-        const winner = mergeRecords(previous as KvRecord | undefined, record)
-        if (previous !== undefined && winner !== record) continue
-        if (previous !== undefined && compareVersions(previous.version, record.version) === 0) continue
-        const treeUpdates = this.tree.apply(record.key, previous?.version, record.version)
-        changes.push({ record: record as StoredKvRecord, ...(previous !== undefined ? { previous } : {}), treeUpdates })
-        pending.set(record.key, record as StoredKvRecord)
-      }
-      // A synced write also runs when nothing changed: the record may have arrived a moment ago by the event
-      // path without an fsync, and a synced LevelDB write makes everything before it durable too.
-      if (changes.length > 0 || opts.sync === true || (opts.lsn !== undefined && opts.lsn > this.appliedLsn)) {
-        try {
-          await this.components.repo.write(changes, { sync: opts.sync, appliedLsn: Math.max(opts.lsn ?? 0, this.appliedLsn) })
-        } catch (err) {
-          // XOR is its own inverse: undo the tree in reverse so memory matches disk again.
-          for (const c of [...changes].reverse()) {
-            if (c.previous === undefined) this.tree.remove(c.record.key, c.record.version)
-            else this.tree.apply(c.record.key, c.record.version, c.previous.version)
-          }
-          throw err
-        }
-      }
-      if (opts.lsn !== undefined) this.markApplied(opts.lsn)
-      if (changes.length > 0) {
-        for (const c of changes) this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone })
-        this.changes.wake()
-      }
-      return changes.length
+    return await new Promise<number>((resolve, reject) => {
+      this.incoming.push({ events, opts, resolve, reject })
+      void this.drain()
     })
+  }
+
+  /**
+   * Group commit: everything that arrived while the previous batch was being written goes into the next
+   * batch, with one fsync if any part of it asked for one. Concurrent writers then share the disk's sync.
+   */
+  private async drain (): Promise<void> {
+    if (this.draining) return
+    this.draining = true
+    try {
+      while (this.incoming.length > 0) {
+        const group = this.incoming.splice(0, MAX_GROUP_COMMIT)
+        await this.queue.run(async () => {
+          try {
+            const counts = await this.applyGroup(group)
+            group.forEach((item, i) => { item.resolve(counts[i]!) })
+          } catch (err) {
+            for (const item of group) item.reject(err)
+          }
+        })
+      }
+    } finally {
+      this.draining = false
+    }
+  }
+
+  /** Merges a group of submissions in order; one LevelDB batch. Returns how many records each changed. */
+  private async applyGroup (group: PendingApply[]): Promise<number[]> {
+    const changes: MergedChange[] = []
+    const pending = new Map<string, StoredKvRecord | undefined>()
+    const counts: number[] = []
+    let sync = false
+    let lsn = this.appliedLsn
+    for (const { events, opts } of group) {
+      sync ||= opts.sync === true
+      if (opts.lsn !== undefined) lsn = Math.max(lsn, opts.lsn)
+      counts.push(await mergeInto(changes, pending, events, {
+        repo: this.components.repo,
+        tree: this.tree,
+        limits: this.limits,
+        horizon: this.components.clock.now() - this.init.config.tombstoneHorizonMs,
+        rejected: (event, err) => {
+          this.rejected++
+          this.log.debug({ origin: event.origin, seq: event.seq, err: err.message }, 'not a valid kv event')
+        }
+      }))
+    }
+    // A synced write also runs when nothing changed: the record may have arrived a moment ago by the event
+    // path without an fsync, and a synced LevelDB write makes everything before it durable too.
+    if (changes.length > 0 || sync || lsn > this.appliedLsn) {
+      try {
+        await this.components.repo.write(changes, { sync, appliedLsn: lsn })
+      } catch (err) {
+        // XOR is its own inverse: undo the tree in reverse so memory matches disk again.
+        for (const c of [...changes].reverse()) {
+          if (c.previous === undefined) this.tree.remove(c.record.key, c.record.version)
+          else this.tree.apply(c.record.key, c.record.version, c.previous.version)
+        }
+        throw err
+      }
+    }
+    this.markApplied(lsn)
+    if (changes.length > 0) {
+      for (const c of changes) this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone })
+      this.changes.wake()
+    }
+    return counts
   }
 
   private async write (type: string, key: string, value: unknown, opts: WriteOptions): Promise<WriteResult> {
@@ -285,21 +323,8 @@ export class KvService {
 
   private async collectTombstones (): Promise<void> {
     const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
-    await this.queue.run(async () => {
-      const doomed: Array<{ key: string, version: KvVersion, treeUpdates: Array<[string, string]> }> = []
-      for await (const r of this.components.repo.scan({})) {
-        if (r.tombstone && r.version.wall < horizon) doomed.push({ key: r.key, version: r.version, treeUpdates: this.tree.remove(r.key, r.version) })
-        if (doomed.length >= 1000) break
-      }
-      if (doomed.length === 0) return
-      const result = await this.components.repo.purge(doomed).catch((err: unknown) => ({ purged: 0, stale: [], err }))
-      if (result.purged === 0) {
-        // Nothing was written (a tombstone changed meanwhile, or the write failed): put the tree back.
-        for (const d of doomed) this.tree.apply(d.key, undefined, d.version)
-        return
-      }
-      this.log.info({ purged: result.purged }, 'collected tombstones past the horizon')
-    })
+    const purged = await this.queue.run(async () => await purgeTombstones(this.components.repo, this.tree, horizon))
+    if (purged > 0) this.log.info({ purged }, 'collected tombstones past the horizon')
   }
 
   livePeers (): string[] {

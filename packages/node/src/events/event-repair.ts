@@ -1,0 +1,109 @@
+/**
+ * The pull side of reliable events (docs/protocols/events.md, "Repair protocol"): heads digests, and pulls of
+ * an origin's missing range, batch by batch, from a peer that has it. Every pulled event goes through the same
+ * checks and the same queue as gossip, by way of the host (the event service).
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { constants, validateRepairMessage } from '@shoal/core'
+import type { Logger, RepairMessage, ShoalEvent } from '@shoal/core'
+import type { EventLog } from '@shoal/store'
+import type { ShoalLibp2p } from '../libp2p.js'
+import { request } from '../frames.js'
+
+/** What the repair side needs from the event service. */
+export interface RepairHost {
+  log: EventLog
+  libp2p: ShoalLibp2p
+  logger: Logger
+  protocol: string
+  signal: AbortSignal
+  running: () => boolean
+  /** A reject reason, or undefined for a good event. */
+  check: (raw: unknown) => Promise<string | undefined>
+  /** Applies checked events; resolves with how many were new. */
+  apply: (events: ShoalEvent[]) => Promise<number>
+  /** Treats everything of `origin` below `below` as compacted away and delivers what that unblocks. */
+  skipTo: (origin: string, below: number) => Promise<void>
+  repaired: (count: number) => void
+}
+
+/** Pulls never loop forever: at most this many batches per pull (256 events each). */
+const MAX_PULL_ROUNDS = 10_000
+
+export class EventRepair {
+  private readonly pulling = new Set<string>()
+
+  constructor (private readonly host: RepairHost) {}
+
+  /** Pulls `origin`'s events after our contiguous head from `peer`, batch by batch, while it has more. */
+  async pull (peer: string, origin: string): Promise<void> {
+    const { host } = this
+    if (this.pulling.has(origin) || !host.running()) return
+    this.pulling.add(origin)
+    try {
+      for (let rounds = 0; host.running() && rounds < MAX_PULL_ROUNDS; rounds++) {
+        const from = host.log.head(origin) + 1
+        const reply = await this.send(peer, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
+        if (reply.type === 'error') {
+          if (reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
+          await host.skipTo(origin, reply.compactedBelow)
+          host.logger.warn({ origin, peer, compactedBelow: reply.compactedBelow }, 'events were compacted before we got them; skipped the gap')
+          continue
+        }
+        if (reply.type !== 'events') throw new Error(`unexpected ${reply.type} reply to pull`)
+        const accepted: ShoalEvent[] = []
+        for (const raw of reply.events) {
+          const reason = await host.check(raw)
+          if (reason !== undefined) throw new Error(`peer sent an invalid event (${reason})`)
+          accepted.push(raw as ShoalEvent)
+        }
+        const before = host.log.head(origin)
+        host.repaired(await host.apply(accepted))
+        if (!reply.more || host.log.head(origin) <= before) break
+      }
+    } catch (err) {
+      if (host.running()) host.logger.debug({ peer, origin, err: (err as Error).message }, 'pull failed')
+    } finally {
+      this.pulling.delete(origin)
+    }
+  }
+
+  /** Exchanges heads with `peer` and pulls every origin it is ahead on. */
+  async exchangeDigest (peer: string): Promise<void> {
+    try {
+      const reply = await this.send(peer, { v: 1, type: 'digest', heads: this.host.log.heads() })
+      if (reply.type === 'digest') this.pullWhereAhead(peer, reply.heads)
+    } catch (err) {
+      if (this.host.running()) this.host.logger.debug({ peer, err: (err as Error).message }, 'digest exchange failed')
+    }
+  }
+
+  /** Answers a repair request; invalid input throws, which resets the stream. */
+  async answer (raw: unknown, from: string): Promise<RepairMessage> {
+    const msg = validateRepairMessage(raw)
+    switch (msg.type) {
+      case 'digest':
+        this.pullWhereAhead(from, msg.heads)
+        return { v: 1, type: 'digest', heads: this.host.log.heads() }
+      case 'pull': {
+        const found = await this.host.log.range(msg.origin, msg.from, Math.min(msg.limit, constants.EVENT_PULL_BATCH), constants.EVENT_MAX_PULL_BYTES)
+        if ('compactedBelow' in found) return { v: 1, type: 'error', code: 'compacted', compactedBelow: found.compactedBelow }
+        return { v: 1, type: 'events', events: found.events, more: found.more }
+      }
+      default:
+        return { v: 1, type: 'error', code: 'bad-request', message: `unexpected ${msg.type}` }
+    }
+  }
+
+  private pullWhereAhead (peer: string, heads: Record<string, number>): void {
+    for (const [origin, theirs] of Object.entries(heads)) {
+      if (theirs > this.host.log.head(origin)) void this.pull(peer, origin)
+    }
+  }
+
+  private async send (peer: string, message: RepairMessage): Promise<RepairMessage> {
+    const signal = AbortSignal.any([this.host.signal, AbortSignal.timeout(constants.DEFAULT_NETWORK_TIMEOUT_MS)])
+    const raw = await request(this.host.libp2p, peerIdFromString(peer), this.host.protocol, message, { signal, maxBytes: constants.EVENT_MAX_PULL_BYTES + 64 * 1024 })
+    return validateRepairMessage(raw)
+  }
+}
