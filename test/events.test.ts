@@ -5,9 +5,10 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { LocalSwarm } from '@shoal/cli/local-swarm'
+import type { LocalSwarm } from '@shoal/cli/local-swarm'
 import type { LocalNode } from '@shoal/cli/local-swarm'
 import { waitUntil } from '@shoal/test-utils'
+import { aliveCounts, startSwarm } from './helpers/swarm.js'
 import { assertPerOriginOrder, caughtUp, publishMany, readAll } from './helpers/events.js'
 
 let swarm: LocalSwarm
@@ -25,10 +26,7 @@ async function everyoneCaughtUp (what: string, timeoutMs = 60_000): Promise<void
 }
 
 test.before(async () => {
-  swarm = await LocalSwarm.create({ args: ['--log-level', 'warn', '--debug'] })
-  const first = await swarm.start(1)
-  await Promise.all([2, 3, 4, 5].map(async i => await swarm.start(i, { bootstrap: [first.addrs[0]!] })))
-  await waitUntil('a formed swarm', async () => (await Promise.all(all().map(async n => (await n.client.call('swarm.members', { state: 'alive' })).length))).every(c => c === 5))
+  ({ swarm } = await startSwarm(5, ['--debug']))
 })
 
 test.after(async () => {

@@ -5,10 +5,11 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { LocalSwarm } from '@shoal/cli/local-swarm'
+import type { LocalSwarm } from '@shoal/cli/local-swarm'
 import type { LocalNode } from '@shoal/cli/local-swarm'
 import { RpcError } from '@shoal/rpc'
 import { waitUntil } from '@shoal/test-utils'
+import { aliveCounts, startSwarm } from './helpers/swarm.js'
 import { converged, putMany, readAll } from './helpers/kv.js'
 
 let swarm: LocalSwarm
@@ -17,10 +18,7 @@ const all = (): LocalNode[] => [...swarm.nodes.values()]
 let expectedKeys = 0
 
 test.before(async () => {
-  swarm = await LocalSwarm.create({ args: ['--log-level', 'warn', '--debug'] })
-  const first = await swarm.start(1)
-  await Promise.all([2, 3, 4, 5].map(async i => await swarm.start(i, { bootstrap: [first.addrs[0]!] })))
-  await waitUntil('a formed swarm', async () => (await Promise.all(all().map(async n => (await n.client.call('swarm.members', { state: 'alive' })).length))).every(c => c === 5))
+  ({ swarm } = await startSwarm(5, ['--debug']))
 })
 
 test.after(async () => {

@@ -5,10 +5,11 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { LocalSwarm } from '@shoal/cli/local-swarm'
+import type { LocalSwarm } from '@shoal/cli/local-swarm'
 import type { LocalNode } from '@shoal/cli/local-swarm'
 import { RpcError } from '@shoal/rpc'
 import { waitUntil } from '@shoal/test-utils'
+import { aliveCounts, startSwarm } from './helpers/swarm.js'
 
 let swarm: LocalSwarm
 const node = (i: number): LocalNode => swarm.nodes.get(i)!
@@ -25,15 +26,8 @@ function countPrimes (from: number, to: number): number {
   return count
 }
 
-async function alive (): Promise<number[]> {
-  return await Promise.all(all().map(async n => (await n.client.call('swarm.members', { state: 'alive' })).length))
-}
-
 test.before(async () => {
-  swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
-  const first = await swarm.start(1)
-  await Promise.all([2, 3, 4, 5].map(async i => await swarm.start(i, { bootstrap: [first.addrs[0]!] })))
-  await waitUntil('a formed swarm', async () => (await alive()).every(c => c === 5))
+  ({ swarm } = await startSwarm(5))
 })
 
 test.after(async () => {
@@ -72,7 +66,7 @@ test('killing a worker with SIGKILL halfway: the job still completes with the ex
   })
   assert.is(after.counts.done, inputs.length, 'each subtask counted once')
   await swarm.restart(victim.index)
-  await waitUntil('the victim back', async () => (await alive()).every(c => c === 5))
+  await waitUntil('the victim back', async () => (await aliveCounts(swarm)).every(c => c === 5))
 })
 
 test('killing the node a job was submitted to: the job completes and any node can read the result', async () => {
@@ -84,7 +78,7 @@ test('killing the node a job was submitted to: the job completes and any node ca
     assert.is(r.result, countPrimes(0, 100_000))
   }
   await swarm.restart(2)
-  await waitUntil('node 2 back', async () => (await alive()).every(c => c === 5))
+  await waitUntil('node 2 back', async () => (await aliveCounts(swarm)).every(c => c === 5))
 })
 
 test('a handler that throws is retried up to the limit, then the job fails with its message', async () => {

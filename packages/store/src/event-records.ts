@@ -2,23 +2,11 @@
  * The event log's record types and key layout (see docs/protocols/events.md, "Local log"). Keys pad numbers to
  * 16 digits so LevelDB's byte order is numeric order.
  */
+import type { ShoalEvent } from '@shoal/core'
 import { STORE_ERRORS, StoreError } from './store.js'
 
-/**
- * An event as the log stores it. Structurally identical to core's `ShoalEvent` (packages/core/src/events/event.ts),
- * declared here so the store does not depend on when that lands; either type can be passed where the other is wanted.
- */
-export interface StoredEvent {
-  v: 1
-  type: string
-  topic: string
-  origin: string
-  seq: number
-  hlc: { wall: number, logical: number }
-  trace?: string
-  data: string
-  sig: string
-}
+/** An event as the log stores it: core's signed event, byte for byte. */
+export type StoredEvent = ShoalEvent
 
 /** An event with the local sequence number (LSN) it was delivered under. */
 export interface Delivered {

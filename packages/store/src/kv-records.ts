@@ -1,25 +1,15 @@
 /**
- * The KV repository's record types, key layout and input checks (docs/protocols/kv.md). The types are structural
- * and local: core's KvRecord and Merkle tree land separately, and the store keeps what it is given.
+ * The KV repository's record types, key layout and input checks (docs/protocols/kv.md). The store keeps what it
+ * is given: the merge rule lives in core.
  */
+import type { KvRecord, KvVersion } from '@shoal/core'
 import { STORE_ERRORS, StoreError } from './store.js'
 import { isCounter, pad } from './event-records.js'
-import type { StoredEvent } from './event-records.js'
 
-/** A record's version: the writing event's HLC and origin. */
-export interface KvVersion { wall: number, logical: number, node: string }
+export type { KvVersion } from '@shoal/core'
 
-/**
- * A KV record as stored: the winning event for its key. Structurally core's KvRecord. A tombstone has no value;
- * a live record always has one (JSON, possibly null).
- */
-export interface StoredKvRecord {
-  key: string
-  tombstone: boolean
-  version: KvVersion
-  event: StoredEvent
-  value?: unknown
-}
+/** A replica's record: core's KV record (the winning signed event with its key, value and version). */
+export type StoredKvRecord = KvRecord
 
 /** A Merkle node id (hex prefix, '' = root) and its hash (64 hex digits; all zeros = empty, deleted on disk). */
 export type TreeNode = [id: string, hash: string]
