@@ -6,7 +6,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { ConfigError, resolveConfig, resolveDataDir } from '@shoal/core'
 import type { ConfigInput, Logger, ShoalConfig } from '@shoal/core'
 import {
-  createLogger, createShoalNode, defaultDataDir, initDataDir, isInitialised, loadIdentity, readConfigFile,
+  createLogger, createShoalNode, defaultDataDir, initDataDir, instrumentRpc, isInitialised, loadIdentity, readConfigFile,
   readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, writeDaemonInfo, VERSION
 } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
@@ -55,7 +55,7 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
   const privateKey = await loadIdentity(dataDir)
   const token = await readToken(dataDir)
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { swarm: config.swarm }, destination: opts.logDestination })
-  const node = await createShoalNode({ clock: systemClock, rng: systemRng, logger }, { config, privateKey, swarmKey })
+  const node = await createShoalNode({ clock: systemClock, rng: systemRng, logger }, { config, privateKey, swarmKey, libp2pMetrics: true })
   const rpcLog = logger.child({ component: 'shoal:rpc' })
   const rpc = createRpcServer<RpcContext>({
     methods: shoalMethods,
@@ -70,11 +70,17 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
     errorTable: SHOAL_ERROR_TABLE,
     discover: { title: 'Shoal node JSON-RPC', version: VERSION },
     onInternalError: err => { rpcLog.error({ err: (err as Error)?.stack ?? String(err) }, 'internal error in RPC handler') },
+    onCall: instrumentRpc(node.metrics),
     logger: {
       debug: (msg, fields) => { rpcLog.debug(fields ?? {}, msg) },
       warn: (msg, fields) => { rpcLog.warn(fields ?? {}, msg) }
     }
   })
+  rpc.route('GET', '/metrics', async (_req, res) => {
+    const text = await node.metrics.metrics()
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' })
+    res.end(text)
+  }, { public: config.metrics.public })
   let rpcUrl: string
   try {
     rpcUrl = (await rpc.start()).url

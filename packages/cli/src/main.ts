@@ -12,6 +12,7 @@ import { initCommand } from './commands/init.js'
 import { swarmKeyCommand } from './commands/swarm-key.js'
 import { daemonCommand } from './commands/daemon.js'
 import { statusCommand } from './commands/status.js'
+import { doctorCommand } from './commands/doctor.js'
 import { peersCommand } from './commands/peers.js'
 import { membersCommand } from './commands/members.js'
 import { connectCommand } from './commands/connect.js'
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, { run: Command, summary: string }> = {
   'swarm-key': { run: swarmKeyCommand, summary: 'print a new pre-shared key for a private swarm' },
   daemon: { run: daemonCommand, summary: 'run a node in the foreground' },
   status: { run: statusCommand, summary: "the local daemon's identity, uptime, peers and members" },
+  doctor: { run: doctorCommand, summary: "check the local daemon's set-up against known traps; say what to fix" },
   peers: { run: peersCommand, summary: 'connected peers' },
   members: { run: membersCommand, summary: 'the membership view: alive, suspect, dead, left' },
   connect: { run: connectCommand, summary: 'dial a multiaddr' },

@@ -51,6 +51,7 @@ export function validateConfig (c: ShoalConfig): ShoalConfig {
   int(c.connections.maxConnections, 'connections.maxConnections', 2, 100_000)
   int(c.connections.inboundPerSecondPerHost, 'connections.inboundPerSecondPerHost', 1, 100_000)
   int(c.connections.maxIncomingPending, 'connections.maxIncomingPending', 1, 100_000)
+  bool(c.metrics.public, 'metrics.public')
   return c
 }
 

@@ -76,6 +76,8 @@ export interface ShoalConfig {
   tasks: TasksConfig
   gossip: { maxMessageBytes: number }
   connections: { maxConnections: number, inboundPerSecondPerHost: number, maxIncomingPending: number }
+  /** GET /metrics (Prometheus text) on the RPC port; `public` serves it without the bearer token. */
+  metrics: { public: boolean }
 }
 
 /** What the user can set: the same shape, every field optional. */
@@ -126,7 +128,9 @@ export function defaultConfig (dataDir: string): ShoalConfig {
       maxConnections: C.MAX_CONNECTIONS,
       inboundPerSecondPerHost: C.INBOUND_CONNECTIONS_PER_SECOND_PER_HOST,
       maxIncomingPending: C.MAX_INCOMING_PENDING_CONNECTIONS
-    }
+    },
+    // Token-protected by default: metrics reveal peer counts, traffic and method use.
+    metrics: { public: false }
   }
 }
 
@@ -192,7 +196,7 @@ export function parseHostPort (text: string, field: string): { host?: string, po
   return host === undefined || host === '' ? { port } : { host, port }
 }
 
-const NESTED = ['rpc', 'membership', 'events', 'kv', 'tasks', 'gossip', 'connections'] as const
+const NESTED = ['rpc', 'membership', 'events', 'kv', 'tasks', 'gossip', 'connections', 'metrics'] as const
 
 function mergeInputs (base: ShoalConfig, ...layers: ConfigInput[]): ShoalConfig {
   const out: Record<string, unknown> = { ...base }

@@ -270,6 +270,12 @@ errors('every membership timing is range-checked', () => {
   expectConfigError(() => resolve({ file: { connections: { maxConnections: 1 } } }), 'connections.maxConnections', 1, 'an integer from 2 to 100000')
 })
 
+errors('metrics.public is a boolean, false by default, settable in the file', () => {
+  assert.is(resolve({}).metrics.public, false)
+  assert.is(resolve({ file: { metrics: { public: true } } }).metrics.public, true)
+  expectConfigError(() => resolve({ file: { metrics: { public: 'yes' } } }), 'metrics.public', 'yes', /true or false/)
+})
+
 errors('listen and bootstrap entries must be multiaddrs', () => {
   expectConfigError(() => resolve({ file: { listen: ['tcp://0.0.0.0:7700'] } }), 'listen[0]', 'tcp://0.0.0.0:7700', /^a multiaddr/)
   expectConfigError(() => resolve({ env: { SHOAL_LISTEN: '/ip4/0.0.0.0/tcp/1,0.0.0.0:2' } }), 'listen[1]', '0.0.0.0:2', /^a multiaddr/)

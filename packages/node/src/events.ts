@@ -5,12 +5,20 @@ import type { Delivered } from '@shoal/store'
 export interface ShoalEvents {
   'member:changed': { member: Member, previous: MemberState | undefined }
   'member:removed': { id: string }
+  /** A direct probe of a member was answered, after rttMs. */
+  'member:probed': { id: string, rttMs: number }
   'gossip:rejected': { topic: string, from: string, reason: string }
   /** An event became deliverable here (per origin in seq order), with its local sequence number. */
   'event:delivered': Delivered
   'event:rejected': { reason: string }
   /** A KV record changed in this replica (from any path). */
   'kv:changed': { key: string, version: { wall: number, logical: number, node: string }, tombstone: boolean }
+  /** This node claimed a subtask: a first run, a retry after an error, or a takeover from a lost worker. */
+  'subtask:leased': { jobId: string, index: number, attempt: number, kind: 'first' | 'retry' | 'takeover' }
+  /** A subtask run here ended: its handler returned ('done') or threw ('error'), or the run was aborted. */
+  'subtask:finished': { jobId: string, index: number, outcome: 'done' | 'error' | 'aborted', durationMs: number }
+  /** This node wrote a job's final state. */
+  'job:finished': { jobId: string, state: string }
 }
 
 /** A typed event bus over EventTarget. */

@@ -17,6 +17,8 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { preSharedKey } from '@libp2p/pnet'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { Registry } from 'prom-client'
 import type { PrivateKey } from '@libp2p/interface'
 import type { ShoalConfig } from '@shoal/core'
 import type { DenyList } from './gater.js'
@@ -45,6 +47,8 @@ export interface Libp2pInit {
   topics: string[]
   /** The largest gossip message any topic accepts (gossipsub drops bigger frames before validation). */
   maxGossipMessageBytes?: number
+  /** Puts libp2p's metrics (connections, streams, DHT, gossipsub) in this registry; one node per process only. */
+  metrics?: Registry
 }
 
 /** Gossipsub queues at most this much per peer before it drops the peer, instead of growing without bound. */
@@ -64,6 +68,8 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
     streamMuxers: [yamux()],
     ...(init.swarmKey !== undefined ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
     connectionGater: init.denyList.gater(),
+    // Node's default metrics are the registry owner's to collect; registering them twice would throw.
+    ...(init.metrics !== undefined ? { metrics: prometheusMetrics({ registry: init.metrics, collectDefaultMetrics: false }) } : {}),
     connectionManager: {
       maxConnections: config.connections.maxConnections,
       inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,

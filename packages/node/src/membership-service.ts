@@ -170,7 +170,9 @@ export class MembershipService {
 
   private async ping (target: string, seq: number, timeoutMs: number): Promise<boolean> {
     try {
+      const sent = performance.now()
       const reply = await this.send(target, { v: 1, type: 'ping', seq, updates: this.piggyback() }, this.deadline(timeoutMs))
+      if (reply.type === 'ack') this.components.events.emit('member:probed', { id: target, rttMs: performance.now() - sent })
       return reply.type === 'ack'
     } catch (err) {
       this.log.trace({ target, err: (err as Error).message }, 'ping failed')

@@ -22,8 +22,14 @@ import { EventService, encodedEventLimit, maxPayloadLimit } from './events/event
 import { KvService } from './kv/kv-service.js'
 import { TaskService } from './tasks/task-service.js'
 import { createHandlerRegistry } from './tasks/handlers/index.js'
+import { createMetrics, instrumentNode } from './metrics.js'
+import type { Registry } from './metrics.js'
 import { availableParallelism } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { KV_TOPIC, handlerCapability, kvPayloadLimit } from '@shoal/core'
+
+/** Event-loop delay sampling interval: fine enough to see 200 ms stalls, cheap enough to leave on. */
+const LOOP_DELAY_RESOLUTION_MS = 20
 
 export interface ShoalNodeComponents {
   clock: Clock
@@ -38,6 +44,11 @@ export interface ShoalNodeInit {
   transport?: 'tcp' | 'memory'
   /** Capabilities advertised to the swarm (handlers this node runs, later). */
   capabilities?: string[]
+  /**
+   * Also put libp2p's own metrics in `metrics`. @libp2p/prometheus-metrics keeps one process-wide table of
+   * metric names, so only a process with a single node (the daemon) should turn this on.
+   */
+  libp2pMetrics?: boolean
 }
 
 export interface NodeInfo {
@@ -71,7 +82,13 @@ export interface ShoalNode {
   /** Distributed jobs. */
   readonly tasks: TaskService
   readonly libp2p: ShoalLibp2p
+  /** This node's Prometheus registry (`await metrics.metrics()` is the text format). */
+  readonly metrics: Registry
+  /** The resolved configuration this node runs with. */
+  readonly config: ShoalConfig
   info(): NodeInfo
+  /** Event-loop delay sampled since start (ms): what `shoal doctor` reads. */
+  eventLoopDelay(): { p99Ms: number, maxMs: number }
   peers(): PeerInfo[]
   members(): Member[]
   connect(addr: string, opts?: { signal?: AbortSignal }): Promise<{ peerId: string }>
@@ -100,6 +117,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const kvRepo = await KvRepository.open(store)
   // KV writes travel as events on topic `kv`, whose values may be far larger than ordinary events.
   const topicLimits: Record<string, number> = { [KV_TOPIC]: kvPayloadLimit({ maxKeyBytes: config.kv.maxKeyBytes, maxValueBytes: config.kv.maxValueBytes }) }
+  const metrics = createMetrics()
   let libp2p: ShoalLibp2p
   try {
     libp2p = await buildLibp2p({
@@ -110,7 +128,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       swarmKey: init.swarmKey,
       transport: init.transport,
       topics: [protocols.topics.membership, protocols.topics.events],
-      maxGossipMessageBytes: encodedEventLimit(maxPayloadLimit(config.events, topicLimits)) + 1024
+      maxGossipMessageBytes: encodedEventLimit(maxPayloadLimit(config.events, topicLimits)) + 1024,
+      ...(init.libp2pMetrics === true ? { metrics } : {})
     })
   } catch (err) {
     await store.close()
@@ -138,7 +157,12 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, self: libp2p.peerId.toString() }, {
     config: { ...config.tasks, slots: config.tasks.slots > 0 ? config.tasks.slots : availableParallelism() }
   })
+  const detachMetrics = instrumentNode(metrics, { bus: events, members: () => membership.members(), events: eventService, kv, tasks })
   const startedAt = clock.now()
+  // Each sample is the whole interval between two timer ticks, so the resolution is taken off what we report.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
+  loopDelay.enable()
+  const lagMs = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS)
   gossip.start()
   await membership.start()
   await eventService.start()
@@ -157,6 +181,9 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     kv,
     tasks,
     libp2p,
+    metrics,
+    config,
+    eventLoopDelay: () => loopDelay.count === 0 ? { p99Ms: 0, maxMs: 0 } : { p99Ms: lagMs(loopDelay.percentile(99)), maxMs: lagMs(loopDelay.max) },
     info: () => ({
       peerId: libp2p.peerId.toString(),
       addresses: addresses(),
@@ -209,7 +236,9 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     denied: () => denyList.list(),
     async stop () {
       stopping ??= (async () => {
+        loopDelay.disable()
         discovery.stop()
+        detachMetrics()
         await tasks.stop()
         await handlers.close()
         await kv.stop()

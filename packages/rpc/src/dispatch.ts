@@ -29,7 +29,12 @@ export interface DispatcherInit<Ctx> {
   discover?: OpenRpcInfo
   /** Only their names and docs matter here: without a session (plain HTTP) they answer "use the WebSocket". */
   subscriptions?: SubscriptionTable<Ctx>
+  /** Told of every call with a method name once it is answered (notifications too), e.g. for metrics. */
+  onCall?: (call: CallReport) => void
 }
+
+/** One finished call: `code` is 0 for success, else the JSON-RPC error code sent back. */
+export interface CallReport { method: string, code: number, durationMs: number }
 
 /** A method that exists only on one connection (a WebSocket's subscribe and unsubscribe), bound to its state. */
 export interface SessionMethod {
@@ -97,9 +102,21 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
   async function handleOne (raw: unknown, signal: AbortSignal, session?: SessionMethods): Promise<object | undefined> {
     const request = checkRequest(raw)
     if (request instanceof RpcError) return errorResponse(null, request)
+    if (init.onCall === undefined) return await answer(request, signal, session)
+    const started = performance.now()
+    let code = RpcErrorCode.INTERNAL_ERROR as number
+    try {
+      return await answer(request, signal, session, c => { code = c })
+    } finally {
+      try { init.onCall({ method: request.method, code, durationMs: performance.now() - started }) } catch (err) { reportInternal(err) }
+    }
+  }
+
+  /** Runs one checked request; `outcome` hears 0 or the error code, also for notifications (which get no response). */
+  async function answer (request: CheckedRequest, signal: AbortSignal, session?: SessionMethods, outcome?: (code: number) => void): Promise<object | undefined> {
     const { id, isNotification, method, params } = request
-    const reply = (result: unknown): object | undefined => isNotification ? undefined : { jsonrpc: '2.0', id, result }
-    const fail = (error: RpcError): object | undefined => isNotification ? undefined : errorResponse(id, error)
+    const reply = (result: unknown): object | undefined => { outcome?.(0); return isNotification ? undefined : { jsonrpc: '2.0', id, result } }
+    const fail = (error: RpcError): object | undefined => { outcome?.(error.code); return isNotification ? undefined : errorResponse(id, error) }
 
     if (method === 'rpc.discover' && discovery !== undefined) return reply(discovery)
     const def = methods.get(method)

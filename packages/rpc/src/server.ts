@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_MAX_BODY_BYTES, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, REQUEST_TIMEOUT_MS, STOP_GRACE_MS } from './constants.js'
 import { createDispatcher, encodeError } from './dispatch.js'
+import type { CallReport } from './dispatch.js'
 import type { OpenRpcInfo } from './openrpc.js'
 import { RpcError, RpcErrorCode, type ErrorTable } from './errors.js'
 import { isAuthorized, isLoopbackHost, NotLoopbackError } from './guards.js'
@@ -47,6 +48,8 @@ export interface RpcServerInit<Ctx> {
   discover?: OpenRpcInfo
   /** Receives every unexpected error (handler bugs, hook failures); the caller only sees 'Internal error'. */
   onInternalError?: (err: unknown) => void
+  /** Told of every JSON-RPC call, over HTTP and WebSocket: method, code (0 = success) and duration. */
+  onCall?: (call: CallReport) => void
   logger?: RpcLogger
 }
 

@@ -99,6 +99,8 @@ export class EventService {
   private running = false
   private readonly counts = { published: 0, received: 0, duplicates: 0, repaired: 0, gapsSkipped: 0 }
   private readonly rejected = new Map<string, number>()
+  /** Per origin, the newest gossiped event's hlc.wall minus our clock when it arrived (transit not removed). */
+  private readonly skews = new Map<string, { skewMs: number, at: number }>()
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(this.init.protocols.events)) void this.repair.exchangeDigest(evt.detail.peerId.toString())
   }
@@ -133,6 +135,7 @@ export class EventService {
     const last = head > 0 ? await log.get(this.self, head) : undefined
     this.hlc = new HybridClock({ node: this.self, maxDriftMs: this.init.config.maxClockDriftMs, last: last?.hlc })
     this.components.gossip.register<unknown>(this.init.protocols.topics.events, { [GOSSIP_TYPE]: payload => payload }, (envelope, _from, via) => {
+      this.noteSkew(envelope.payload as ShoalEvent)
       this.apply([envelope.payload as ShoalEvent], via).catch(err => {
         // A full disk or a broken store: this event is lost here for now; repair brings it back later.
         this.log.warn({ err: (err as Error).message }, 'could not store a gossiped event')
@@ -211,6 +214,11 @@ export class EventService {
   stats (): EventStats {
     const s = this.components.log.stats()
     return { origin: this.self, lastLsn: s.lastLsn, stored: s.events, origins: s.origins, heads: this.components.log.heads(), ...this.counts, rejected: Object.fromEntries(this.rejected) }
+  }
+
+  /** Estimated clock skew of each origin we heard live gossip from (positive = its clock is ahead). */
+  clockSkews (): Record<string, { skewMs: number, at: number }> {
+    return Object.fromEntries(this.skews)
   }
 
   /** Checks events from elsewhere (e.g. a KV store push) and applies the good ones; returns them. */
@@ -293,9 +301,12 @@ export class EventService {
     return this.init.topicLimits?.[topic] ?? this.init.config.maxPayloadBytes
   }
 
+  private noteSkew (e: ShoalEvent): void {
+    const now = this.components.clock.now()
+    if (e.origin !== this.self) this.skews.set(e.origin, { skewMs: e.hlc.wall - now, at: now })
+  }
+
   private livePeers (): string[] {
     return this.components.membership.members().filter(m => m.state === 'alive' && m.id !== this.self).map(m => m.id)
   }
-
-
 }

@@ -17,22 +17,15 @@ import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
 import { handleRequests } from '../frames.js'
 import { KvSync } from './kv-sync.js'
+import type { Acks, KvStats, WriteOptions, WriteResult } from './kv-types.js'
 import { mergeInto, purgeTombstones } from './kv-merge.js'
 import type { MergedChange } from './kv-merge.js'
 import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
 
-export type Acks = number | 'quorum' | 'all'
+export type { Acks, KvStats, WriteOptions, WriteResult } from './kv-types.js'
 
 /** Keys under this prefix belong to Shoal itself (jobs); user writes there are refused. */
 export const SYSTEM_PREFIX = '_shoal/'
-
-export interface WriteOptions {
-  acks?: Acks
-  timeoutMs?: number
-  signal?: AbortSignal
-  /** Shoal's own records under SYSTEM_PREFIX; never set from user input. */
-  system?: boolean
-}
 
 export interface KvServiceComponents {
   libp2p: ShoalLibp2p
@@ -48,31 +41,6 @@ export interface KvServiceComponents {
 export interface KvServiceInit {
   protocols: SwarmProtocols
   config: KvConfig
-}
-
-export interface WriteResult {
-  key: string
-  version: KvVersion
-  acked: number
-  required: number
-}
-
-export interface KvStats {
-  keys: number
-  tombstones: number
-  bytes: number
-  root: string
-  lastChange: number
-  appliedLsn: number
-  rejected: number
-  /**
-   * Replication lag: how long since this replica was last known equal to every live peer's (0 = the last
-   * round with each of them ended with equal roots). Undefined until a round with each has run.
-   */
-  lagMs?: number
-  /** Bytes of anti-entropy messages this node sent and received since it started. */
-  traffic: { sent: number, received: number }
-  peers: Record<string, { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }>
 }
 
 /** Submissions merged into one LevelDB batch at most; bounds one batch's size and latency. */
@@ -94,6 +62,7 @@ export class KvService {
   private rejected = 0
   private appliedLsn = 0
   private readonly changes = new Waiters()
+  private readonly ops = new Map<string, number>()
   private unsubscribe?: () => void
   readonly sync: KvSync
 
@@ -160,21 +129,44 @@ export class KvService {
   }
 
   async put (key: string, value: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
-    this.checkKey(key, opts)
-    validateValue(value, this.limits.maxValueBytes, 'value')
-    return await this.write(KV_EVENT_TYPES.put, key, value, opts)
+    return await this.counted('put', async () => {
+      this.checkKey(key, opts)
+      validateValue(value, this.limits.maxValueBytes, 'value')
+      return await this.write(KV_EVENT_TYPES.put, key, value, opts)
+    })
   }
 
   async delete (key: string, opts: WriteOptions = {}): Promise<WriteResult> {
-    this.checkKey(key, opts)
-    return await this.write(KV_EVENT_TYPES.del, key, undefined, opts)
+    return await this.counted('delete', async () => {
+      this.checkKey(key, opts)
+      return await this.write(KV_EVENT_TYPES.del, key, undefined, opts)
+    })
   }
 
   async get (key: string): Promise<KvRecord> {
-    validateKey(key, this.limits.maxKeyBytes, 'key')
-    const record = await this.components.repo.get(key)
-    if (record === undefined || record.tombstone) throw new NotFoundError(`no key ${JSON.stringify(key)}`, { key })
-    return record as KvRecord
+    return await this.counted('get', async () => {
+      validateKey(key, this.limits.maxKeyBytes, 'key')
+      const record = await this.components.repo.get(key)
+      if (record === undefined || record.tombstone) throw new NotFoundError(`no key ${JSON.stringify(key)}`, { key })
+      return record as KvRecord
+    })
+  }
+
+  /** Operations since start, keyed `${op} ${outcome}`: outcome is 'ok' or the error's code (for metrics). */
+  operations (): ReadonlyMap<string, number> {
+    return this.ops
+  }
+
+  private async counted<T> (op: string, work: () => Promise<T>): Promise<T> {
+    let outcome = 'ok'
+    try {
+      return await work()
+    } catch (err) {
+      outcome = err instanceof ShoalError ? err.code : 'ERR_INTERNAL'
+      throw err
+    } finally {
+      this.ops.set(`${op} ${outcome}`, (this.ops.get(`${op} ${outcome}`) ?? 0) + 1)
+    }
   }
 
   /** The record under `key`, tombstone or not; undefined if never written (for Shoal's own readers). */

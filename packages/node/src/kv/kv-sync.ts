@@ -28,6 +28,8 @@ export class KvSync {
   private readonly status = new Map<string, PeerStatus>()
   private readonly rounds = new Map<string, Promise<void>>()
   private readonly bytes = { sent: 0, received: 0 }
+  /** Rounds since start by outcome: 'in_sync' (equal roots), 'repaired' (equal after pulling), 'diverged', 'error'. */
+  private readonly outcomes = new Map<string, number>()
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(this.init.protocol)) void this.round(evt.detail.peerId.toString())
   }
@@ -50,6 +52,10 @@ export class KvSync {
     return { ...this.bytes }
   }
 
+  roundOutcomes (): ReadonlyMap<string, number> {
+    return this.outcomes
+  }
+
   /** One anti-entropy round with `peer` (at most one at a time per peer). Never throws. */
   async round (peer: string): Promise<void> {
     const running = this.rounds.get(peer)
@@ -62,6 +68,7 @@ export class KvSync {
   private async pullFrom (peer: string): Promise<void> {
     const status: PeerStatus = this.status.get(peer) ?? { match: false }
     this.status.set(peer, status)
+    let outcome = 'error'
     try {
       const root = await this.send(peer, { v: 1, type: 'root' })
       if (root.type !== 'root') throw new Error(`expected root, got ${root.type}`)
@@ -89,9 +96,11 @@ export class KvSync {
         for (const batch of chunks(differing, constants.KV_SYNC_BATCH)) await this.syncLeaves(peer, batch)
         const after = await this.send(peer, { v: 1, type: 'root' })
         status.match = after.type === 'root' && after.hash === this.components.kv.root()
+        outcome = status.match ? 'repaired' : 'diverged'
       } else {
         // In sync: one root each way was the whole round.
         status.match = true
+        outcome = 'in_sync'
       }
       status.lastRound = this.components.clock.now()
       if (status.match) status.lastMatch = status.lastRound
@@ -99,6 +108,8 @@ export class KvSync {
     } catch (err) {
       status.lastError = (err as Error).message
       if (!this.components.kv.signal.aborted) this.components.logger.debug({ peer, err: (err as Error).message }, 'anti-entropy round failed')
+    } finally {
+      this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1)
     }
   }
 

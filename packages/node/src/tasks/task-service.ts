@@ -226,11 +226,15 @@ export class TaskService {
   private perform (view: JobView, action: TaskAction): void {
     const jobId = view.job.id
     switch (action.type) {
-      case 'claim':
+      case 'claim': {
+        const prev = view.leases.get(action.index)
+        const kind = prev?.attempt === action.lease.attempt ? 'takeover' : action.lease.attempt > 1 ? 'retry' : 'first'
+        this.components.events.emit('subtask:leased', { jobId, index: action.index, attempt: action.lease.attempt, kind })
         view.leases.set(action.index, action.lease)
         this.running.set(`${jobId}/${action.index}`, { controller: new AbortController(), token: action.lease.token })
         void this.runSubtask(view, action.index, action.lease.token, action.lease.attempt)
         break
+      }
       case 'renew':
         view.leases.set(action.index, action.lease)
         this.write(leaseKey(jobId, action.index), action.lease)
@@ -246,6 +250,7 @@ export class TaskService {
         break
       case 'finish':
         view.final = action.final
+        this.components.events.emit('job:finished', { jobId, state: action.final.state })
         this.write(finalKey(jobId), action.final)
         break
     }
@@ -255,15 +260,19 @@ export class TaskService {
     const jobId = view.job.id
     const key = `${jobId}/${index}`
     const run = this.running.get(key)!
+    const started = performance.now()
+    let outcome: 'done' | 'error' | 'aborted' = 'aborted'
     try {
       await this.components.kv.put(leaseKey(jobId, index), view.leases.get(index), { system: true })
       const handler = this.components.handlers.get(view.job.handler)
       if (handler === undefined) throw new Error(`handler '${view.job.handler}' is not available on this node`)
       const result = await handler.run(view.job.inputs[index], { signal: run.controller.signal, jobId, index, attempt })
       if (run.controller.signal.aborted) return
+      outcome = 'done'
       await this.components.kv.put(doneKey(jobId, index), { result, by: this.components.self, token, attempts: attempt }, { system: true })
     } catch (err) {
       if (run.controller.signal.aborted || !this.active) return
+      outcome = 'error'
       const message = (err as Error)?.message ?? String(err)
       const next = afterError(view, index, message, this.components.self, this.components.clock.now())
       this.log.info({ jobId, index, attempt, err: message }, next.write === 'done' ? 'subtask failed for good' : 'subtask failed; will retry')
@@ -273,6 +282,7 @@ export class TaskService {
       ).catch(e => { this.log.warn({ err: (e as Error).message }, 'could not record a subtask failure') })
     } finally {
       if (this.running.get(key) === run) this.running.delete(key)
+      this.components.events.emit('subtask:finished', { jobId, index, outcome, durationMs: performance.now() - started })
       this.tick()
     }
   }
@@ -287,9 +297,10 @@ export class TaskService {
       const result = view.job.reduce === null ? results : handler?.reduce !== undefined ? handler.reduce(results) : results.length === 1 ? results[0] : results
       const final: Final = { state: 'done', result, by: this.components.self, at: this.components.clock.now() }
       await this.components.kv.put(finalKey(jobId), final, { system: true })
+      this.components.events.emit('job:finished', { jobId, state: 'done' })
     } catch (err) {
       const final: Final = { state: 'failed', error: `reduce failed: ${(err as Error).message}`, by: this.components.self, at: this.components.clock.now() }
-      await this.components.kv.put(finalKey(jobId), final, { system: true }).catch(() => {})
+      await this.components.kv.put(finalKey(jobId), final, { system: true }).then(() => { this.components.events.emit('job:finished', { jobId, state: 'failed' }) }, () => {})
     } finally {
       this.reducing.delete(jobId)
     }
@@ -304,6 +315,11 @@ export class TaskService {
   private runsAnyOf (jobId: string): boolean {
     for (const key of this.running.keys()) if (key.startsWith(`${jobId}/`)) return true
     return false
+  }
+
+  /** Subtasks running on this node now. */
+  runningCount (): number {
+    return this.running.size
   }
 
   private slots (): number {
