@@ -7,10 +7,11 @@ import { ConfigError, resolveConfig, resolveDataDir } from '@shoal/core'
 import type { ConfigInput, Logger, ShoalConfig } from '@shoal/core'
 import {
   createLogger, createShoalNode, defaultDataDir, initDataDir, instrumentRpc, isInitialised, loadIdentity, readConfigFile,
-  readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, writeDaemonInfo, VERSION
+  readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, traceRpc, writeDaemonInfo, VERSION
 } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
 import { createRpcServer, isLoopbackHost, shoalMethods, shoalSubscriptions, SHOAL_ERROR_TABLE } from '@shoal/rpc'
+import { dashboardAssets, DASHBOARD_CSP } from '@shoal/dashboard'
 import type { RpcContext } from '@shoal/rpc'
 
 export interface DaemonOptions {
@@ -71,6 +72,7 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
     discover: { title: 'Shoal node JSON-RPC', version: VERSION },
     onInternalError: err => { rpcLog.error({ err: (err as Error)?.stack ?? String(err) }, 'internal error in RPC handler') },
     onCall: instrumentRpc(node.metrics),
+    traceCall: traceRpc(node.tracing),
     logger: {
       debug: (msg, fields) => { rpcLog.debug(fields ?? {}, msg) },
       warn: (msg, fields) => { rpcLog.warn(fields ?? {}, msg) }
@@ -81,6 +83,13 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' })
     res.end(text)
   }, { public: config.metrics.public })
+  // The dashboard's page and scripts carry no swarm data (that needs the token, over /rpc/ws), so they are public.
+  for (const [path, asset] of dashboardAssets()) {
+    rpc.route('GET', path, (_req, res) => {
+      res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'content-security-policy': DASHBOARD_CSP, 'referrer-policy': 'no-referrer' })
+      res.end(asset.body)
+    }, { public: true })
+  }
   let rpcUrl: string
   try {
     rpcUrl = (await rpc.start()).url

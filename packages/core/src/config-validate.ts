@@ -4,7 +4,7 @@
 import * as C from './constants.js'
 import { ConfigError } from './errors.js'
 import { LOG_LEVELS } from './config.js'
-import type { ShoalConfig, TasksConfig } from './config.js'
+import type { ShoalConfig, TasksConfig, TracingConfig } from './config.js'
 
 /** Checks every field of a fully merged config. */
 export function validateConfig (c: ShoalConfig): ShoalConfig {
@@ -52,7 +52,23 @@ export function validateConfig (c: ShoalConfig): ShoalConfig {
   int(c.connections.inboundPerSecondPerHost, 'connections.inboundPerSecondPerHost', 1, 100_000)
   int(c.connections.maxIncomingPending, 'connections.maxIncomingPending', 1, 100_000)
   bool(c.metrics.public, 'metrics.public')
+  validateTracing(c.tracing)
   return c
+}
+
+function validateTracing (t: TracingConfig): void {
+  if (t.endpoint !== undefined) {
+    str(t.endpoint, 'tracing.endpoint')
+    let url: URL | undefined
+    try { url = new URL(t.endpoint) } catch { /* reported below */ }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ConfigError('tracing.endpoint', t.endpoint, 'an http(s) URL of an OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces')
+    }
+  }
+  if (t.serviceName !== undefined) str(t.serviceName, 'tracing.serviceName')
+  if (typeof t.sampleRatio !== 'number' || !(t.sampleRatio >= 0 && t.sampleRatio <= 1)) {
+    throw new ConfigError('tracing.sampleRatio', t.sampleRatio, 'a number from 0 to 1')
+  }
 }
 
 const HANDLER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/

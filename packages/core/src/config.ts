@@ -78,6 +78,17 @@ export interface ShoalConfig {
   connections: { maxConnections: number, inboundPerSecondPerHost: number, maxIncomingPending: number }
   /** GET /metrics (Prometheus text) on the RPC port; `public` serves it without the bearer token. */
   metrics: { public: boolean }
+  /** OpenTelemetry traces over OTLP/HTTP (JSON); off unless `endpoint` is set (docs/operations.md, "Tracing"). */
+  tracing: TracingConfig
+}
+
+export interface TracingConfig {
+  /** OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces. Unset = tracing off. */
+  endpoint?: string
+  /** service.name of the exported resource. */
+  serviceName?: string
+  /** Share of new (root) traces recorded, 0-1; a remote parent's sampling decision is followed. */
+  sampleRatio: number
 }
 
 /** What the user can set: the same shape, every field optional. */
@@ -130,7 +141,9 @@ export function defaultConfig (dataDir: string): ShoalConfig {
       maxIncomingPending: C.MAX_INCOMING_PENDING_CONNECTIONS
     },
     // Token-protected by default: metrics reveal peer counts, traffic and method use.
-    metrics: { public: false }
+    metrics: { public: false },
+    // Off until an endpoint is set; the keys are listed so a config file may name them.
+    tracing: { endpoint: undefined, serviceName: undefined, sampleRatio: 1 }
   }
 }
 
@@ -196,7 +209,7 @@ export function parseHostPort (text: string, field: string): { host?: string, po
   return host === undefined || host === '' ? { port } : { host, port }
 }
 
-const NESTED = ['rpc', 'membership', 'events', 'kv', 'tasks', 'gossip', 'connections', 'metrics'] as const
+const NESTED = ['rpc', 'membership', 'events', 'kv', 'tasks', 'gossip', 'connections', 'metrics', 'tracing'] as const
 
 function mergeInputs (base: ShoalConfig, ...layers: ConfigInput[]): ShoalConfig {
   const out: Record<string, unknown> = { ...base }

@@ -305,6 +305,24 @@ errors('wrong types in the file are refused with the field path', () => {
 errors.run()
 
 // ---------------------------------------------------------------------------------------------------------
+const tracing = suite('config: tracing')
+
+tracing('off by default; a config file may set endpoint, serviceName and sampleRatio', () => {
+  assert.is(resolve({}).tracing.endpoint, undefined)
+  assert.is(resolve({}).tracing.sampleRatio, 1)
+  const c = resolve({ file: { tracing: { endpoint: 'http://127.0.0.1:4318/v1/traces', serviceName: 'edge', sampleRatio: 0.25 } } })
+  assert.equal(c.tracing, { endpoint: 'http://127.0.0.1:4318/v1/traces', serviceName: 'edge', sampleRatio: 0.25 })
+})
+
+tracing('bad values name the field', () => {
+  expectConfigError(() => resolve({ file: { tracing: { endpoint: 'udp://x' } } }), 'tracing.endpoint', 'udp://x', /an http\(s\) URL/)
+  expectConfigError(() => resolve({ file: { tracing: { sampleRatio: 2 } } }), 'tracing.sampleRatio', 2, 'a number from 0 to 1')
+  expectConfigError(() => resolve({ file: { tracing: { serviceName: '' } } }), 'tracing.serviceName', '', 'a non-empty string')
+  expectConfigError(() => resolve({ file: { tracing: { exporter: 'x' } } }), 'tracing.exporter', 'x', /a known field/)
+})
+
+tracing.run()
+
 const hostPort = suite('config: parseHostPort')
 
 hostPort('accepted forms', () => {

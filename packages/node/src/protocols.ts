@@ -9,7 +9,7 @@ export interface SwarmProtocols {
   membership: string
   events: string
   kv: string
-  topics: { membership: string, events: string }
+  topics: { membership: string, events: string, status: string }
 }
 
 export function swarmProtocols (swarm: string): SwarmProtocols {
@@ -19,6 +19,6 @@ export function swarmProtocols (swarm: string): SwarmProtocols {
     membership: `${base}/membership/1.0.0`,
     events: `${base}/events/1.0.0`,
     kv: `${base}/kv/1.0.0`,
-    topics: { membership: `${base}/membership/1`, events: `${base}/events/1` }
+    topics: { membership: `${base}/membership/1`, events: `${base}/events/1`, status: `${base}/status/1` }
   }
 }

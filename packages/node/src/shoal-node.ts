@@ -21,8 +21,12 @@ import { VERSION } from './version.js'
 import { EventService, encodedEventLimit, maxPayloadLimit } from './events/event-service.js'
 import { KvService } from './kv/kv-service.js'
 import { TaskService } from './tasks/task-service.js'
+import { StatusReporter } from './status-reporter.js'
+import type { NodeStatus } from './status-reporter.js'
 import { createHandlerRegistry } from './tasks/handlers/index.js'
 import { createMetrics, instrumentNode } from './metrics.js'
+import { createTracing } from './tracing.js'
+import type { Tracing } from './tracing.js'
 import type { Registry } from './metrics.js'
 import { availableParallelism } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -84,6 +88,8 @@ export interface ShoalNode {
   readonly libp2p: ShoalLibp2p
   /** This node's Prometheus registry (`await metrics.metrics()` is the text format). */
   readonly metrics: Registry
+  /** This node's tracer (a no-op one unless `tracing.endpoint` is set); the RPC server's spans start here. */
+  readonly tracing: Tracing
   /** The resolved configuration this node runs with. */
   readonly config: ShoalConfig
   info(): NodeInfo
@@ -91,6 +97,8 @@ export interface ShoalNode {
   eventLoopDelay(): { p99Ms: number, maxMs: number }
   peers(): PeerInfo[]
   members(): Member[]
+  /** The latest gossiped status of every node (neighbours, load, rates, KV root), this one included. */
+  statuses(): NodeStatus[]
   connect(addr: string, opts?: { signal?: AbortSignal }): Promise<{ peerId: string }>
   /** Fault injection (debug only): refuse these peers, closing any open connections to them. */
   partition(deny: string[]): Promise<string[]>
@@ -127,7 +135,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       denyList,
       swarmKey: init.swarmKey,
       transport: init.transport,
-      topics: [protocols.topics.membership, protocols.topics.events],
+      topics: [protocols.topics.membership, protocols.topics.events, protocols.topics.status],
       maxGossipMessageBytes: encodedEventLimit(maxPayloadLimit(config.events, topicLimits)) + 1024,
       ...(init.libp2pMetrics === true ? { metrics } : {})
     })
@@ -136,6 +144,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     await handlers.close()
     throw new ShoalError('ERR_START_FAILED', `could not start libp2p: ${(err as Error).message}`)
   }
+  // Per node, never global: spans carry this node's peer id as service.instance.id.
+  const tracing = createTracing({ config: config.tracing, peerId: libp2p.peerId.toString() })
   const events = new EventBus()
   const gossip = new GossipService({ libp2p, clock, logger: logger.child({ component: 'shoal:node:gossip' }), events }, { maxMessageBytes: config.gossip.maxMessageBytes })
   const addresses = (): string[] => libp2p.getMultiaddrs().map(a => a.toString())
@@ -148,13 +158,13 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     bootstrap: config.bootstrap,
     protocols
   })
-  const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey }, {
+  const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, tracing }, {
     protocols,
     config: config.events,
     topicLimits
   })
-  const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo }, { protocols, config: config.kv })
-  const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, self: libp2p.peerId.toString() }, {
+  const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, tracing }, { protocols, config: config.kv })
+  const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, tracing, self: libp2p.peerId.toString() }, {
     config: { ...config.tasks, slots: config.tasks.slots > 0 ? config.tasks.slots : availableParallelism() }
   })
   const detachMetrics = instrumentNode(metrics, { bus: events, members: () => membership.members(), events: eventService, kv, tasks })
@@ -173,6 +183,17 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
 
   let stopping: Promise<void> | undefined
   const memberIds = (): Set<string> => new Set(membership.members().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => m.id))
+  // Started last (it reads every service), stopped first.
+  const status = new StatusReporter({
+    clock,
+    logger,
+    gossip,
+    kv,
+    events: eventService,
+    tasks,
+    neighbours: () => { const live = memberIds(); return [...new Set(libp2p.getConnections().map(c => c.remotePeer.toString()))].filter(id => live.has(id)) }
+  }, { self: libp2p.peerId.toString(), topic: protocols.topics.status })
+  status.start()
 
   return {
     peerId: libp2p.peerId.toString(),
@@ -182,6 +203,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     tasks,
     libp2p,
     metrics,
+    tracing,
     config,
     eventLoopDelay: () => loopDelay.count === 0 ? { p99Ms: 0, maxMs: 0 } : { p99Ms: lagMs(loopDelay.percentile(99)), maxMs: lagMs(loopDelay.max) },
     info: () => ({
@@ -210,6 +232,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       return [...seen.values()]
     },
     members: () => membership.members(),
+    statuses: () => status.statuses(),
     async connect (addr, opts) {
       let ma
       try {
@@ -236,6 +259,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     denied: () => denyList.list(),
     async stop () {
       stopping ??= (async () => {
+        status.stop()
         loopDelay.disable()
         discovery.stop()
         detachMetrics()
@@ -247,6 +271,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
         gossip.stop()
         await libp2p.stop()
         await store.close()
+        // Last: the spans of everything above are exported before the node reports itself stopped.
+        await tracing.shutdown()
         logger.info('node stopped')
       })()
       await stopping

@@ -31,7 +31,18 @@ export interface DispatcherInit<Ctx> {
   subscriptions?: SubscriptionTable<Ctx>
   /** Told of every call with a method name once it is answered (notifications too), e.g. for metrics. */
   onCall?: (call: CallReport) => void
+  /**
+   * Opens a scope (e.g. a tracing span) around every call with a method name; `parent` is the W3C traceparent
+   * the request came with. The scope's `trace` reaches the handler as `opts.trace`; `end` hears the outcome.
+   */
+  traceCall?: (call: { method: string, parent?: string }) => CallScope
 }
+
+/** What `traceCall` opened for one call. */
+export interface CallScope { trace?: string, end: (code: number) => void }
+
+/** Transport facts about a request body: the HTTP server passes the `traceparent` header. */
+export interface RequestMeta { traceparent?: string }
 
 /** One finished call: `code` is 0 for success, else the JSON-RPC error code sent back. */
 export interface CallReport { method: string, code: number, durationMs: number }
@@ -51,7 +62,7 @@ export interface Dispatcher {
    * notifications. Never rejects. When `signal` aborts, pending calls answer at once with an error built from
    * the abort reason (an RpcError reason is used as is).
    */
-  handle: (body: string, signal: AbortSignal, session?: SessionMethods) => Promise<string | undefined>
+  handle: (body: string, signal: AbortSignal, session?: SessionMethods, meta?: RequestMeta) => Promise<string | undefined>
 }
 
 type AnyMethod<Ctx> = MethodDef<Ctx, string, any, any>
@@ -75,7 +86,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
     try { init.onInternalError?.(err) } catch { /* a failing log hook must not fail the request */ }
   }
 
-  async function handle (body: string, signal: AbortSignal, session?: SessionMethods): Promise<string | undefined> {
+  async function handle (body: string, signal: AbortSignal, session?: SessionMethods, meta?: RequestMeta): Promise<string | undefined> {
     let payload: unknown
     try {
       payload = JSON.parse(body)
@@ -83,7 +94,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
       return serialize(errorResponse(null, new RpcError(RpcErrorCode.PARSE_ERROR, 'Parse error: the body is not valid JSON')))
     }
     if (!Array.isArray(payload)) {
-      const response = await handleOne(payload, signal, session)
+      const response = await handleOne(payload, signal, session, meta)
       return response === undefined ? undefined : serialize(response)
     }
     if (payload.length === 0) {
@@ -94,26 +105,30 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
         `Invalid request: batch of ${payload.length} calls, at most ${maxBatch} allowed`)))
     }
     // Calls in a batch run concurrently; answers keep the request order, notifications leave no entry.
-    const responses = await Promise.all(payload.map(async item => await handleOne(item, signal, session)))
+    const responses = await Promise.all(payload.map(async item => await handleOne(item, signal, session, meta)))
     const parts = responses.filter(r => r !== undefined).map(serialize)
     return parts.length === 0 ? undefined : `[${parts.join(',')}]`
   }
 
-  async function handleOne (raw: unknown, signal: AbortSignal, session?: SessionMethods): Promise<object | undefined> {
+  async function handleOne (raw: unknown, signal: AbortSignal, session?: SessionMethods, meta?: RequestMeta): Promise<object | undefined> {
     const request = checkRequest(raw)
     if (request instanceof RpcError) return errorResponse(null, request)
-    if (init.onCall === undefined) return await answer(request, signal, session)
+    let scope: CallScope | undefined
+    try { scope = init.traceCall?.({ method: request.method, ...(meta?.traceparent !== undefined ? { parent: meta.traceparent } : {}) }) } catch (err) { reportInternal(err) }
+    const trace = scope?.trace ?? meta?.traceparent
+    if (init.onCall === undefined && scope === undefined) return await answer(request, signal, session, undefined, trace)
     const started = performance.now()
     let code = RpcErrorCode.INTERNAL_ERROR as number
     try {
-      return await answer(request, signal, session, c => { code = c })
+      return await answer(request, signal, session, c => { code = c }, trace)
     } finally {
-      try { init.onCall({ method: request.method, code, durationMs: performance.now() - started }) } catch (err) { reportInternal(err) }
+      try { init.onCall?.({ method: request.method, code, durationMs: performance.now() - started }) } catch (err) { reportInternal(err) }
+      try { scope?.end(code) } catch (err) { reportInternal(err) }
     }
   }
 
   /** Runs one checked request; `outcome` hears 0 or the error code, also for notifications (which get no response). */
-  async function answer (request: CheckedRequest, signal: AbortSignal, session?: SessionMethods, outcome?: (code: number) => void): Promise<object | undefined> {
+  async function answer (request: CheckedRequest, signal: AbortSignal, session?: SessionMethods, outcome?: (code: number) => void, trace?: string): Promise<object | undefined> {
     const { id, isNotification, method, params } = request
     const reply = (result: unknown): object | undefined => { outcome?.(0); return isNotification ? undefined : { jsonrpc: '2.0', id, result } }
     const fail = (error: RpcError): object | undefined => { outcome?.(error.code); return isNotification ? undefined : errorResponse(id, error) }
@@ -138,9 +153,9 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
     try {
       if (def === undefined) {
         const { handler } = local as SessionMethod
-        return reply(await runCall({ handler: async (p, _ctx, opts) => await handler(p, opts) }, valid, signal) ?? null)
+        return reply(await runCall({ handler: async (p, _ctx, opts) => await handler(p, opts) }, valid, signal, trace) ?? null)
       }
-      const result = await runCall(def, valid, signal)
+      const result = await runCall(def, valid, signal, trace)
       if (validateResults) {
         const checked = def.result.validate(result, 'result')
         if (checked instanceof ValidationError) {
@@ -155,7 +170,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
   }
 
   /** Runs the handler, but answers as soon as the call's signal aborts even if the handler ignores it. */
-  async function runCall (def: Pick<AnyMethod<Ctx>, 'handler' | 'timeoutMs'>, params: unknown, outer: AbortSignal): Promise<unknown> {
+  async function runCall (def: Pick<AnyMethod<Ctx>, 'handler' | 'timeoutMs'>, params: unknown, outer: AbortSignal, trace?: string): Promise<unknown> {
     const timeoutMs = def.timeoutMs ?? init.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
     const controller = new AbortController()
     return await new Promise((resolve, reject) => {
@@ -180,7 +195,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
       outer.addEventListener('abort', onOuterAbort, { once: true })
       // We reject before aborting the handler's signal, so our error wins over whatever the handler throws.
       Promise.resolve()
-        .then(async () => await def.handler(params, init.context, { signal: controller.signal }))
+        .then(async () => await def.handler(params, init.context, { signal: controller.signal, ...(trace !== undefined ? { trace } : {}) }))
         .then(resolve, reject)
         .finally(cleanup)
     })

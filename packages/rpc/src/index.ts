@@ -10,7 +10,7 @@ export {
   defineMethod, methodsFor, type MethodDef, type MethodTable, type HandlerOptions, type MethodErrorDoc,
   type MethodNames, type ParamsOf, type ResultOf
 } from './method-table.js'
-export { createDispatcher, type CallReport, type Dispatcher, type DispatcherInit, type RpcId } from './dispatch.js'
+export { createDispatcher, type CallReport, type CallScope, type RequestMeta, type Dispatcher, type DispatcherInit, type RpcId } from './dispatch.js'
 export {
   createRpcServer, RPC_PATH, type RpcServer, type RpcServerInit, type RpcAddress, type RouteHandler,
   type RouteOptions, type UpgradeHandler, type RpcLogger, type LogFn

@@ -7,6 +7,8 @@ import type { Infer, ObjectSchema, Schema } from './schema.js'
 export interface HandlerOptions {
   /** Aborts when the client disconnects, the call times out, or the server stops. Pass it on to all I/O. */
   signal: AbortSignal
+  /** W3C traceparent of this call's span (or of the request, when calls are not traced): pass it to traced work. */
+  trace?: string
 }
 
 /** An error a method may return, listed in OpenRPC and docs/rpc.md. */

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_MAX_BODY_BYTES, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, REQUEST_TIMEOUT_MS, STOP_GRACE_MS } from './constants.js'
 import { createDispatcher, encodeError } from './dispatch.js'
-import type { CallReport } from './dispatch.js'
+import type { CallReport, DispatcherInit } from './dispatch.js'
 import type { OpenRpcInfo } from './openrpc.js'
 import { RpcError, RpcErrorCode, type ErrorTable } from './errors.js'
 import { isAuthorized, isLoopbackHost, NotLoopbackError } from './guards.js'
@@ -50,6 +50,8 @@ export interface RpcServerInit<Ctx> {
   onInternalError?: (err: unknown) => void
   /** Told of every JSON-RPC call, over HTTP and WebSocket: method, code (0 = success) and duration. */
   onCall?: (call: CallReport) => void
+  /** Wraps every call, e.g. in a tracing span; HTTP calls pass their `traceparent` header as the parent. */
+  traceCall?: DispatcherInit<Ctx>['traceCall']
   logger?: RpcLogger
 }
 
@@ -122,7 +124,8 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
       send(res, 200, encodeError(null, new RpcError(RpcErrorCode.PARSE_ERROR, 'Parse error: the body is not valid UTF-8')))
       return
     }
-    const out = await dispatcher.handle(text, signal)
+    const header = req.headers.traceparent
+    const out = await dispatcher.handle(text, signal, undefined, typeof header === 'string' ? { traceparent: header } : undefined)
     if (out === undefined) send(res, 204)
     else send(res, 200, out)
   }

@@ -1,3 +1,4 @@
+import { readToken } from '@shoal/node'
 import { LocalSwarm } from '../local-swarm.js'
 import type { LocalNode } from '../local-swarm.js'
 import { parse, UsageError, str } from '../args.js'
@@ -145,6 +146,7 @@ export async function demoCommand (argv: string[], io: Io): Promise<number> {
     const first = await swarm.start(1)
     await Promise.all(Array.from({ length: count - 1 }, async (_, i) => await swarm.start(i + 2, { bootstrap: [first.addrs[0]!] })))
     note(`all ${count} daemons running; nodes 2-${count} know only node 1's address`)
+    note(`dashboard: ${first.rpcUrl.replace(/rpc$/, '')} (token: ${(await readToken(first.dataDir)).slice(0, 64)})`)
 
     const ids = new Map<number, string>([...swarm.nodes.values()].map(n => [n.index, n.peerId]))
     const live: { rows: Row[], job?: JobProgress } = { rows: [] }

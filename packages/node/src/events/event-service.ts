@@ -5,7 +5,7 @@
  * /shoal/<swarm>/events/1.0.0. Gossip is the fast path; the pull path makes delivery reliable.
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-import { HybridClock, ShoalError, InvalidInputError, classifyEvent, checkEventClock, sample, constants, EVENT_WIRE_VERSION } from '@shoal/core'
+import { HybridClock, InvalidInputError, classifyEvent, checkEventClock, sample, constants, EVENT_WIRE_VERSION } from '@shoal/core'
 import type { Clock, EventsConfig, Logger, Rng, ShoalEvent } from '@shoal/core'
 import type { Delivered, EventLog } from '@shoal/store'
 import type { EventBus } from '../events.js'
@@ -17,18 +17,17 @@ import { handleRequests } from '../frames.js'
 import { signEvent, verifyEvent } from './signing.js'
 import { EventRepair } from './event-repair.js'
 import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
-import { EVENT_ENVELOPE_OVERHEAD_BYTES } from '../libp2p.js'
+import { CompactedError, encodedEventLimit, maxPayloadLimit } from './event-types.js'
+import type { EventStats, PublishResult } from './event-types.js'
+import { noopTracing, traceIdOf } from '../tracing.js'
+import type { Tracing } from '../tracing.js'
+
+export { CompactedError, encodedEventLimit, maxPayloadLimit } from './event-types.js'
+export type { EventStats, PublishResult } from './event-types.js'
 
 const GOSSIP_TYPE = 'event'
 /** How long a gap may stay open before we pull it (gossip usually fills it within a few ms). */
 const GAP_GRACE_MS = 250
-
-export class CompactedError extends ShoalError {
-  static readonly code = 'ERR_COMPACTED'
-  constructor (compactedLsn: number) {
-    super(CompactedError.code, `the cursor is older than the log's retention: events up to ${compactedLsn} were compacted; resume from ${compactedLsn} or later`, { compactedLsn })
-  }
-}
 
 export interface EventServiceComponents {
   libp2p: ShoalLibp2p
@@ -40,6 +39,8 @@ export interface EventServiceComponents {
   membership: MembershipService
   log: EventLog
   privateKey: PrivateKey
+  /** Spans `events.publish` and `events.apply`; none without. */
+  tracing?: Tracing
 }
 
 export interface EventServiceInit {
@@ -47,42 +48,6 @@ export interface EventServiceInit {
   config: EventsConfig
   /** Payload limits of topics that need their own (the KV store's values are larger than events'). */
   topicLimits?: Record<string, number>
-}
-
-/**
- * JSON escaping of `data` inside an encoded event can double ordinary text; an event whose encoding is larger
- * than this is refused at publish, so what a node stores it can always gossip and serve.
- */
-export function encodedEventLimit (payloadLimit: number): number {
-  return 2 * payloadLimit + EVENT_ENVELOPE_OVERHEAD_BYTES
-}
-
-/** The largest payload limit of any topic: what the gossip layer must let through. */
-export function maxPayloadLimit (config: EventsConfig, topicLimits: Record<string, number> = {}): number {
-  return Math.max(config.maxPayloadBytes, ...Object.values(topicLimits))
-}
-
-export interface PublishResult {
-  origin: string
-  seq: number
-  hlc: { wall: number, logical: number }
-  lsn: number
-  /** The signed event as stored and gossiped. */
-  event: ShoalEvent
-}
-
-export interface EventStats {
-  origin: string
-  lastLsn: number
-  stored: number
-  origins: number
-  heads: Record<string, number>
-  published: number
-  received: number
-  duplicates: number
-  repaired: number
-  gapsSkipped: number
-  rejected: Record<string, number>
 }
 
 export class EventService {
@@ -106,10 +71,12 @@ export class EventService {
   }
 
   private readonly repair: EventRepair
+  private readonly tracing: Tracing
 
   constructor (private readonly components: EventServiceComponents, private readonly init: EventServiceInit) {
     this.log = components.logger.child({ component: 'shoal:node:events' })
     this.self = components.libp2p.peerId.toString()
+    this.tracing = components.tracing ?? noopTracing
     this.repair = new EventRepair({
       log: components.log,
       libp2p: components.libp2p,
@@ -168,28 +135,32 @@ export class EventService {
     await this.queue.idle()
   }
 
-  /** Signs, stores and gossips one event; returns once it is durable locally. */
+  /** Signs, stores and gossips one event; durable locally on return. It carries its `events.publish` span's context. */
   async publish (topic: string, data: string, opts: { type?: string, trace?: string } = {}): Promise<PublishResult> {
-    const result = await this.queue.run(async () => {
-      const seq = this.components.log.head(this.self) + 1
-      const { wall, logical } = this.hlc.now(this.components.clock.now())
-      const event = await signEvent({ v: EVENT_WIRE_VERSION, type: opts.type ?? 'user', topic, origin: this.self, seq, hlc: { wall, logical }, ...(opts.trace !== undefined ? { trace: opts.trace } : {}), data }, this.components.privateKey)
-      const limit = this.payloadLimit(topic)
-      const checked = classifyEvent(event, { maxPayloadBytes: limit })
-      if (!checked.ok) throw new InvalidInputError(`event refused (${checked.reason}): ${checked.detail}`, { field: checked.reason === 'oversized' ? 'data' : 'event', reason: checked.reason })
-      // Escaping can grow a payload when encoded; refuse here, before storing, what gossip would refuse.
-      const encoded = Buffer.byteLength(JSON.stringify(event))
-      if (encoded > encodedEventLimit(limit)) {
-        throw new InvalidInputError(`event refused: ${encoded} bytes once encoded (too much escaping); send less or plainer data`, { field: 'data', reason: 'oversized' })
-      }
-      const appended = await this.components.log.append([event])
-      this.afterAppend(appended.delivered)
-      this.counts.published++
-      return { event, lsn: appended.delivered[0]?.lsn ?? this.components.log.lastLsn() }
+    return await this.tracing.run('events.publish', { parent: opts.trace, attributes: { 'shoal.topic': topic } }, async span => {
+      const trace = span.traceparent
+      const result = await this.queue.run(async () => {
+        const seq = this.components.log.head(this.self) + 1
+        const { wall, logical } = this.hlc.now(this.components.clock.now())
+        const event = await signEvent({ v: EVENT_WIRE_VERSION, type: opts.type ?? 'user', topic, origin: this.self, seq, hlc: { wall, logical }, ...(trace !== undefined ? { trace } : {}), data }, this.components.privateKey)
+        const limit = this.payloadLimit(topic)
+        const checked = classifyEvent(event, { maxPayloadBytes: limit })
+        if (!checked.ok) throw new InvalidInputError(`event refused (${checked.reason}): ${checked.detail}`, { field: checked.reason === 'oversized' ? 'data' : 'event', reason: checked.reason })
+        // Escaping can grow a payload when encoded; refuse here, before storing, what gossip would refuse.
+        const encoded = Buffer.byteLength(JSON.stringify(event))
+        if (encoded > encodedEventLimit(limit)) {
+          throw new InvalidInputError(`event refused: ${encoded} bytes once encoded (too much escaping); send less or plainer data`, { field: 'data', reason: 'oversized' })
+        }
+        const appended = await this.components.log.append([event])
+        this.afterAppend(appended.delivered)
+        this.counts.published++
+        return { event, lsn: appended.delivered[0]?.lsn ?? this.components.log.lastLsn() }
+      })
+      span.setAttributes({ 'shoal.seq': result.event.seq })
+      this.components.gossip.publish(this.init.protocols.topics.events, GOSSIP_TYPE, result.event)
+        .catch(err => { this.log.debug({ err: (err as Error).message }, 'event gossip failed; repair will carry it') })
+      return { origin: this.self, seq: result.event.seq, hlc: result.event.hlc, lsn: result.lsn, event: result.event }
     })
-    this.components.gossip.publish(this.init.protocols.topics.events, GOSSIP_TYPE, result.event)
-      .catch(err => { this.log.debug({ err: (err as Error).message }, 'event gossip failed; repair will carry it') })
-    return { origin: this.self, seq: result.event.seq, hlc: result.event.hlc, lsn: result.lsn, event: result.event }
   }
 
   /** Delivered events after `since` (an LSN), oldest first. */
@@ -250,7 +221,9 @@ export class EventService {
   /** Applies checked events through the one queue; a gap behind them triggers a pull from `via`. */
   private async apply (events: ShoalEvent[], via: string | undefined): Promise<number> {
     const added = await this.queue.run(async () => {
+      const startedAt = this.components.clock.now()
       const result = await this.components.log.append(events)
+      this.traceApplied(result.added, startedAt, via)
       this.counts.received += result.added.length
       this.counts.duplicates += result.duplicates
       for (const c of result.conflicts) {
@@ -283,6 +256,15 @@ export class EventService {
       this.gapTimers.delete(origin)
       if (this.running && (this.maxSeen.get(origin) ?? 0) > this.components.log.head(origin)) void this.repair.pull(peer, origin)
     }, GAP_GRACE_MS)
+  }
+
+  /** An `events.apply` span per newly stored event, child of its `trace`. */
+  private traceApplied (added: ShoalEvent[], startTime: number, via: string | undefined): void {
+    for (const e of added) {
+      const attributes = { 'shoal.origin': e.origin, 'shoal.seq': e.seq, 'shoal.topic': e.topic, ...(via !== undefined ? { 'shoal.via': via } : {}) }
+      this.tracing.start('events.apply', { parent: e.trace, attributes, startTime }).end()
+      if (e.trace !== undefined) this.log.debug({ origin: e.origin, seq: e.seq, topic: e.topic, traceId: traceIdOf(e.trace) }, 'applied a traced event')
+    }
   }
 
   private afterAppend (delivered: Delivered[]): void {

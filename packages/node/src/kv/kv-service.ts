@@ -17,10 +17,13 @@ import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
 import { handleRequests } from '../frames.js'
 import { KvSync } from './kv-sync.js'
-import type { Acks, KvStats, WriteOptions, WriteResult } from './kv-types.js'
+import type { KvStats, WriteOptions, WriteResult } from './kv-types.js'
+import { replicationLagMs, requiredAcks } from './kv-types.js'
 import { mergeInto, purgeTombstones } from './kv-merge.js'
 import type { MergedChange } from './kv-merge.js'
 import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
+import { noopTracing } from '../tracing.js'
+import type { Tracing } from '../tracing.js'
 
 export type { Acks, KvStats, WriteOptions, WriteResult } from './kv-types.js'
 
@@ -36,6 +39,8 @@ export interface KvServiceComponents {
   eventService: EventService
   membership: MembershipService
   repo: KvRepository
+  /** Spans `kv.put`, `kv.delete` and `kv.anti-entropy`; none without. */
+  tracing?: Tracing
 }
 
 export interface KvServiceInit {
@@ -202,13 +207,7 @@ export class KvService {
   stats (): KvStats {
     const s = this.components.repo.stats()
     const peers = this.sync.peerStatus()
-    const now = this.components.clock.now()
-    let lagMs: number | undefined = 0
-    for (const id of this.livePeers()) {
-      const p = peers[id]
-      if (p?.lastRound === undefined) { lagMs = undefined; break }
-      if (!p.match) lagMs = Math.max(lagMs, now - (p.lastMatch ?? 0))
-    }
+    const lagMs = replicationLagMs(this.livePeers(), peers, this.components.clock.now())
     return { keys: s.keys, tombstones: s.tombstones, bytes: s.bytes, root: this.tree.root(), lastChange: s.lastChange, appliedLsn: s.appliedLsn, rejected: this.rejected, ...(lagMs !== undefined ? { lagMs } : {}), traffic: this.sync.traffic(), peers }
   }
 
@@ -290,27 +289,23 @@ export class KvService {
     return counts
   }
 
+  /** One write as a `kv.put` / `kv.delete` span; its event carries the span's context (`opts.trace` is the parent). */
   private async write (type: string, key: string, value: unknown, opts: WriteOptions): Promise<WriteResult> {
-    const required = this.required(opts.acks ?? 1)
-    const { event } = await this.components.eventService.publish(KV_TOPIC, kvEventData(key, value, this.limits), { type })
-    // The event path applies it too; applying here, fsynced, makes the write durable before we count it.
-    await this.applyEvents([event], { sync: true })
-    const version = { ...event.hlc, node: this.self }
-    if (required <= 1) return { key, version, acked: 1, required }
-    const acked = 1 + await this.sync.pushForAcks(event, required - 1, opts.timeoutMs ?? this.init.config.ackTimeoutMs, opts.signal)
-    if (acked < required) {
-      throw new TimeoutError(`only ${acked} of the ${required} required nodes acknowledged the write in time; it stays written and keeps replicating`, { acked, required, key })
-    }
-    return { key, version, acked, required }
-  }
-
-  /** acks as a count of nodes, self included, against the current alive membership. */
-  private required (acks: Acks): number {
-    const alive = this.livePeers().length + 1
-    if (acks === 'all') return alive
-    if (acks === 'quorum') return Math.floor(alive / 2) + 1
-    if (!Number.isSafeInteger(acks) || acks < 1) throw new InvalidInputError('acks must be a whole number >= 1, "quorum" or "all"', { field: 'acks' })
-    return acks
+    const name = type === KV_EVENT_TYPES.put ? 'kv.put' : 'kv.delete'
+    return await (this.components.tracing ?? noopTracing).run(name, { parent: opts.trace, attributes: { 'shoal.key': key } }, async span => {
+      const required = requiredAcks(opts.acks ?? 1, this.livePeers().length + 1)
+      const { event } = await this.components.eventService.publish(KV_TOPIC, kvEventData(key, value, this.limits), { type, trace: span.traceparent })
+      // The event path applies it too; applying here, fsynced, makes the write durable before we count it.
+      await this.applyEvents([event], { sync: true })
+      const version = { ...event.hlc, node: this.self }
+      if (required <= 1) return { key, version, acked: 1, required }
+      const acked = 1 + await this.sync.pushForAcks(event, required - 1, opts.timeoutMs ?? this.init.config.ackTimeoutMs, opts.signal)
+      span.setAttributes({ 'shoal.acked': acked, 'shoal.required': required })
+      if (acked < required) {
+        throw new TimeoutError(`only ${acked} of the ${required} required nodes acknowledged the write in time; it stays written and keeps replicating`, { acked, required, key })
+      }
+      return { key, version, acked, required }
+    })
   }
 
   private async collectTombstones (): Promise<void> {
@@ -326,6 +321,4 @@ export class KvService {
   private markApplied (lsn: number): void {
     if (lsn > this.appliedLsn) this.appliedLsn = lsn
   }
-
-
 }

@@ -12,6 +12,8 @@ import type { EventService } from '../events/event-service.js'
 import type { ShoalLibp2p } from '../libp2p.js'
 import { request } from '../frames.js'
 import type { KvService } from './kv-service.js'
+import { noopTracing } from '../tracing.js'
+import type { Tracing } from '../tracing.js'
 
 export interface KvSyncComponents {
   libp2p: ShoalLibp2p
@@ -20,6 +22,7 @@ export interface KvSyncComponents {
   eventService: EventService
   repo: KvRepository
   kv: KvService
+  tracing?: Tracing
 }
 
 interface PeerStatus { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }
@@ -69,6 +72,7 @@ export class KvSync {
     const status: PeerStatus = this.status.get(peer) ?? { match: false }
     this.status.set(peer, status)
     let outcome = 'error'
+    const span = (this.components.tracing ?? noopTracing).start('kv.anti-entropy', { attributes: { 'shoal.peer': peer } })
     try {
       const root = await this.send(peer, { v: 1, type: 'root' })
       if (root.type !== 'root') throw new Error(`expected root, got ${root.type}`)
@@ -107,9 +111,12 @@ export class KvSync {
       delete status.lastError
     } catch (err) {
       status.lastError = (err as Error).message
+      span.fail(err)
       if (!this.components.kv.signal.aborted) this.components.logger.debug({ peer, err: (err as Error).message }, 'anti-entropy round failed')
     } finally {
       this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1)
+      span.setAttributes({ 'shoal.outcome': outcome })
+      span.end()
     }
   }
 

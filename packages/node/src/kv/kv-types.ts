@@ -1,4 +1,5 @@
-/** The KV service's public shapes: write options and results, and what kv.stats reports. */
+/** The KV service's public shapes (write options and results, what kv.stats reports) and two pure rules over them. */
+import { InvalidInputError } from '@shoal/core'
 import type { KvVersion } from '@shoal/core'
 
 export type Acks = number | 'quorum' | 'all'
@@ -9,6 +10,8 @@ export interface WriteOptions {
   signal?: AbortSignal
   /** Shoal's own records under SYSTEM_PREFIX; never set from user input. */
   system?: boolean
+  /** W3C traceparent of the caller's span: the write's span becomes its child. */
+  trace?: string
 }
 
 export interface WriteResult {
@@ -34,4 +37,23 @@ export interface KvStats {
   /** Bytes of anti-entropy messages this node sent and received since it started. */
   traffic: { sent: number, received: number }
   peers: Record<string, { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }>
+}
+
+/** `acks` as a count of nodes, self included, against `alive` live members (self included). */
+export function requiredAcks (acks: Acks, alive: number): number {
+  if (acks === 'all') return alive
+  if (acks === 'quorum') return Math.floor(alive / 2) + 1
+  if (!Number.isSafeInteger(acks) || acks < 1) throw new InvalidInputError('acks must be a whole number >= 1, "quorum" or "all"', { field: 'acks' })
+  return acks
+}
+
+/** Replication lag (see KvStats.lagMs) from the last anti-entropy round with each live peer. */
+export function replicationLagMs (live: string[], peers: KvStats['peers'], now: number): number | undefined {
+  let lagMs = 0
+  for (const id of live) {
+    const p = peers[id]
+    if (p?.lastRound === undefined) return undefined
+    if (!p.match) lagMs = Math.max(lagMs, now - (p.lastMatch ?? 0))
+  }
+  return lagMs
 }

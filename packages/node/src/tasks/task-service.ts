@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
-  JOB_PREFIX, NotFoundError, UnavailableError, InvalidInputError, afterError, cancelKey, decide, doneKey, failKey, finalKey,
+  JOB_PREFIX, NotFoundError, UnavailableError, InvalidInputError, cancelKey, decide, finalKey,
   handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateCancel, validateDone, validateFailure, validateFinal,
   validateJobRecord, validateLease, validateSubmit, constants
 } from '@shoal/core'
@@ -16,6 +16,10 @@ import type { KvService } from '../kv/kv-service.js'
 import type { MembershipService } from '../membership-service.js'
 import type { HandlerRegistry } from './handlers/index.js'
 import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
+import { noopTracing } from '../tracing.js'
+import type { TraceSpan, Tracing } from '../tracing.js'
+import { workOnSubtask } from './subtask-work.js'
+import type { SubtaskOutcome } from './subtask-work.js'
 
 /** How often every job is looked at even without news (lease expiry and timeouts need a clock, not a change). */
 const TICK_MS = 250
@@ -28,6 +32,8 @@ export interface TaskServiceComponents {
   membership: MembershipService
   handlers: HandlerRegistry
   self: string
+  /** Spans `task.submit` and the subtask steps; none without. */
+  tracing?: Tracing
 }
 
 export interface TaskServiceInit {
@@ -47,9 +53,11 @@ export class TaskService {
   private tasks!: RepeatingTasks
   private unsubscribe?: () => void
   private active = false
+  private readonly tracing: Tracing
 
   constructor (private readonly components: TaskServiceComponents, private readonly init: TaskServiceInit) {
     this.log = components.logger.child({ component: 'shoal:node:tasks' })
+    this.tracing = components.tracing ?? noopTracing
   }
 
   async start (): Promise<void> {
@@ -78,7 +86,15 @@ export class TaskService {
     await this.queue.idle()
   }
 
-  async submit (params: unknown): Promise<{ jobId: string }> {
+  /**
+   * A `task.submit` span, child of `opts.trace` (the RPC call's span) when given; the job record carries its
+   * context, so every node's subtask spans join this one trace.
+   */
+  async submit (params: unknown, opts: { trace?: string } = {}): Promise<{ jobId: string }> {
+    return await this.tracing.run('task.submit', { parent: opts.trace }, async span => await this.submitJob(params, span))
+  }
+
+  private async submitJob (params: unknown, span: TraceSpan): Promise<{ jobId: string }> {
     const spec = validateSubmit(params)
     const handler = this.components.handlers.get(spec.handler)
     if (!this.members().some(m => m.capabilities.includes(handlerCapability(spec.handler)))) {
@@ -102,11 +118,13 @@ export class TaskService {
       timeoutMs: spec.timeoutMs,
       priority: spec.priority,
       submittedBy: this.components.self,
-      submittedAt: now
+      submittedAt: now,
+      ...(span.traceparent !== undefined ? { trace: span.traceparent } : {})
     })
+    span.setAttributes({ 'shoal.job': job.id, 'shoal.handler': job.handler, 'shoal.subtasks': inputs.length })
     // On two nodes before we answer: the job outlives the node it was submitted to.
     const acks = Math.min(2, this.members().length)
-    await this.components.kv.put(jobKey(job.id), job, { system: true, acks })
+    await this.components.kv.put(jobKey(job.id), job, { system: true, acks, trace: span.traceparent })
     this.absorb(jobKey(job.id), job)
     this.tick()
     return { jobId: job.id }
@@ -257,32 +275,15 @@ export class TaskService {
   }
 
   private async runSubtask (view: JobView, index: number, token: number, attempt: number): Promise<void> {
-    const jobId = view.job.id
-    const key = `${jobId}/${index}`
+    const key = `${view.job.id}/${index}`
     const run = this.running.get(key)!
     const started = performance.now()
-    let outcome: 'done' | 'error' | 'aborted' = 'aborted'
+    let outcome: SubtaskOutcome = 'aborted'
     try {
-      await this.components.kv.put(leaseKey(jobId, index), view.leases.get(index), { system: true })
-      const handler = this.components.handlers.get(view.job.handler)
-      if (handler === undefined) throw new Error(`handler '${view.job.handler}' is not available on this node`)
-      const result = await handler.run(view.job.inputs[index], { signal: run.controller.signal, jobId, index, attempt })
-      if (run.controller.signal.aborted) return
-      outcome = 'done'
-      await this.components.kv.put(doneKey(jobId, index), { result, by: this.components.self, token, attempts: attempt }, { system: true })
-    } catch (err) {
-      if (run.controller.signal.aborted || !this.active) return
-      outcome = 'error'
-      const message = (err as Error)?.message ?? String(err)
-      const next = afterError(view, index, message, this.components.self, this.components.clock.now())
-      this.log.info({ jobId, index, attempt, err: message }, next.write === 'done' ? 'subtask failed for good' : 'subtask failed; will retry')
-      await (next.write === 'done'
-        ? this.components.kv.put(doneKey(jobId, index), next.done, { system: true })
-        : this.components.kv.put(failKey(jobId, index), next.failure, { system: true })
-      ).catch(e => { this.log.warn({ err: (e as Error).message }, 'could not record a subtask failure') })
+      outcome = await workOnSubtask({ ...this.components, logger: this.log, tracing: this.tracing, active: () => this.active }, { view, index, token, attempt, signal: run.controller.signal })
     } finally {
       if (this.running.get(key) === run) this.running.delete(key)
-      this.components.events.emit('subtask:finished', { jobId, index, outcome, durationMs: performance.now() - started })
+      this.components.events.emit('subtask:finished', { jobId: view.job.id, index, outcome, durationMs: performance.now() - started })
       this.tick()
     }
   }
@@ -296,7 +297,7 @@ export class TaskService {
       const handler = this.components.handlers.get(view.job.handler)
       const result = view.job.reduce === null ? results : handler?.reduce !== undefined ? handler.reduce(results) : results.length === 1 ? results[0] : results
       const final: Final = { state: 'done', result, by: this.components.self, at: this.components.clock.now() }
-      await this.components.kv.put(finalKey(jobId), final, { system: true })
+      await this.components.kv.put(finalKey(jobId), final, { system: true, trace: view.job.trace })
       this.components.events.emit('job:finished', { jobId, state: 'done' })
     } catch (err) {
       const final: Final = { state: 'failed', error: `reduce failed: ${(err as Error).message}`, by: this.components.self, at: this.components.clock.now() }

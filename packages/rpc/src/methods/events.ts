@@ -45,8 +45,8 @@ export const eventsPublish = define({
   }),
   result: s.object({ origin: PEER_ID, seq: s.integer({ min: 1 }), hlc: s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }) }), lsn: s.integer({ min: 1 }) }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'data too large, or not JSON' }],
-  handler: async (params, ctx) => {
-    const r = await ctx.node.events.publish(params.topic, JSON.stringify(params.data ?? null), params.type === undefined ? {} : { type: params.type })
+  handler: async (params, ctx, { trace }) => {
+    const r = await ctx.node.events.publish(params.topic, JSON.stringify(params.data ?? null), { ...(params.type === undefined ? {} : { type: params.type }), trace })
     return { origin: r.origin, seq: r.seq, hlc: r.hlc, lsn: r.lsn }
   }
 })

@@ -12,6 +12,7 @@ import { COMPACTED_CODE, eventsList, eventsPublish, eventsStats, eventsSubscribe
 import { kvDelete, kvGet, kvList, kvPut, kvStats, kvSyncStatus, kvWatch } from './kv.js'
 import { taskCancel, taskList, taskResult, taskStatus, taskSubmit, taskWatch } from './tasks.js'
 import { nodeDiagnostics } from './diagnostics.js'
+import { swarmOverview } from './overview.js'
 
 export type { RpcContext } from './context.js'
 
@@ -79,7 +80,7 @@ export const debugPartition = define({
   }
 })
 
-export const shoalMethods = [nodeInfo, nodeDiagnostics, swarmPeers, swarmMembers, swarmConnect, debugPartition, eventsPublish, eventsList, eventsStats, kvPut, kvDelete, kvGet, kvList, kvStats, kvSyncStatus, taskSubmit, taskStatus, taskResult, taskList, taskCancel] as const
+export const shoalMethods = [nodeInfo, nodeDiagnostics, swarmPeers, swarmMembers, swarmOverview, swarmConnect, debugPartition, eventsPublish, eventsList, eventsStats, kvPut, kvDelete, kvGet, kvList, kvStats, kvSyncStatus, taskSubmit, taskStatus, taskResult, taskList, taskCancel] as const
 export type ShoalMethods = typeof shoalMethods
 export const shoalSubscriptions = [eventsSubscribe, kvWatch, taskWatch] as const
 

@@ -34,7 +34,7 @@ export const kvPut = define({
   result: WRITE_RESULT,
   errors: WRITE_ERRORS,
   timeoutMs: 660_000,
-  handler: async (p, ctx, { signal }) => await ctx.node.kv.put(p.key, p.value, { acks: p.acks, timeoutMs: p.timeoutMs, signal })
+  handler: async (p, ctx, { signal, trace }) => await ctx.node.kv.put(p.key, p.value, { acks: p.acks, timeoutMs: p.timeoutMs, signal, trace })
 })
 
 export const kvDelete = define({
@@ -44,7 +44,7 @@ export const kvDelete = define({
   result: WRITE_RESULT,
   errors: WRITE_ERRORS,
   timeoutMs: 660_000,
-  handler: async (p, ctx, { signal }) => await ctx.node.kv.delete(p.key, { acks: p.acks, timeoutMs: p.timeoutMs, signal })
+  handler: async (p, ctx, { signal, trace }) => await ctx.node.kv.delete(p.key, { acks: p.acks, timeoutMs: p.timeoutMs, signal, trace })
 })
 
 export const kvGet = define({

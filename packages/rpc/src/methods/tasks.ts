@@ -40,7 +40,7 @@ export const taskSubmit = define({
   }),
   result: s.object({ jobId: JOB_ID }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'a bad spec (the field is named), or no live member runs the handler' }],
-  handler: async (p, ctx) => await ctx.node.tasks.submit(p)
+  handler: async (p, ctx, { trace }) => await ctx.node.tasks.submit(p, { trace })
 })
 
 export const taskStatus = define({
