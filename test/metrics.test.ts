@@ -1,7 +1,7 @@
 /**
  * GET /metrics on three real daemons after some traffic (events, KV writes, a small job): token-protected,
  * the families documented in docs/operations.md are there, values moved, and `promtool check metrics` accepts
- * Shoal's families (and finds nothing but third-party naming nits in the rest). promtool comes from Debian's `prometheus` package, installed here when missing and allowed.
+ * the whole output. promtool comes from Debian's `prometheus` package, installed here when missing and allowed.
  */
 import { spawnSync } from 'node:child_process'
 import { test } from 'uvu'
@@ -20,7 +20,7 @@ const FAMILIES = [
   'shoal_task_subtasks_leased_total', 'shoal_task_subtasks_completed_total', 'shoal_task_subtasks_retried_total',
   'shoal_task_subtasks_reassigned_total', 'shoal_task_subtasks_running', 'shoal_task_subtask_duration_seconds',
   'shoal_task_jobs_finished_total', 'shoal_rpc_requests_total', 'shoal_rpc_request_duration_seconds',
-  'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds', 'libp2p_data_transfer_bytes_total'
+  'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds'
 ]
 
 let swarm: LocalSwarm
@@ -120,13 +120,9 @@ test('after events, KV writes and a job, /metrics is token-protected, complete, 
     // Shoal's own families must pass every lint.
     const own = spawnSync(promtool, ['check', 'metrics'], { input: ownFamilies(text), encoding: 'utf8' })
     assert.is(own.status, 0, `promtool accepts node ${i + 1}'s shoal_ families:\n${own.stdout}${own.stderr}`)
-    // The whole text must parse; lint findings may only concern names we do not choose: prom-client's defaults
-    // (nodejs_active_handles_total is a gauge) and libp2p's (e.g. ..._milliseconds).
+    // And the whole exposition, third-party families included (their `_total` gauges are renamed).
     const whole = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' })
-    const findings = `${whole.stdout}${whole.stderr}`.split('\n').filter(l => l.trim() !== '')
-    assert.not.match(findings.join('\n'), /error while linting|parse/i, `node ${i + 1}'s text parses`)
-    const ours = findings.filter(l => !/^(nodejs_|process_|libp2p_)/.test(l))
-    assert.equal(ours, [], `node ${i + 1}: no lint findings outside third-party families`)
+    assert.is(whole.status, 0, `promtool accepts node ${i + 1}'s whole /metrics:\n${whole.stdout}${whole.stderr}`)
   }
 })
 

@@ -7,7 +7,7 @@ import { ConfigError, resolveConfig, resolveDataDir } from '@shoal/core'
 import type { ConfigInput, Logger, ShoalConfig } from '@shoal/core'
 import {
   createLogger, createShoalNode, defaultDataDir, initDataDir, instrumentRpc, isInitialised, loadIdentity, readConfigFile,
-  readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, traceRpc, writeDaemonInfo, VERSION
+  readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, traceRpc, writeDaemonInfo, VERSION, exposition
 } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
 import { createRpcServer, isLoopbackHost, shoalMethods, shoalSubscriptions, SHOAL_ERROR_TABLE } from '@shoal/rpc'
@@ -56,7 +56,9 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
   const privateKey = await loadIdentity(dataDir)
   const token = await readToken(dataDir)
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { swarm: config.swarm }, destination: opts.logDestination })
-  const node = await createShoalNode({ clock: systemClock, rng: systemRng, logger }, { config, privateKey, swarmKey, libp2pMetrics: true })
+  // libp2p's own metrics stay off: some of its names break Prometheus conventions (milliseconds, gauges named
+  // _total) that `promtool check metrics` rejects, and Shoal's families cover what an operator needs.
+  const node = await createShoalNode({ clock: systemClock, rng: systemRng, logger }, { config, privateKey, swarmKey })
   const rpcLog = logger.child({ component: 'shoal:rpc' })
   const rpc = createRpcServer<RpcContext>({
     methods: shoalMethods,
@@ -79,7 +81,7 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
     }
   })
   rpc.route('GET', '/metrics', async (_req, res) => {
-    const text = await node.metrics.metrics()
+    const text = exposition(await node.metrics.metrics())
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' })
     res.end(text)
   }, { public: config.metrics.public })

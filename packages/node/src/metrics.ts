@@ -163,3 +163,19 @@ function perScrape<T> (read: () => T): () => T {
     return cached.value
   }
 }
+
+/**
+ * The registry's text, with one fix: a few third-party gauges (prom-client's nodejs_active_handles_total,
+ * some libp2p ones) end in `_total`, which Prometheus reserves for counters and promtool rejects. Such a gauge
+ * is exposed as `<name>_current` instead (dropping the suffix would collide with other families or with the
+ * `_bucket` suffix), so the whole output passes `promtool check metrics`.
+ */
+export function exposition (text: string): string {
+  const gauges = new Set<string>()
+  for (const m of text.matchAll(/^# TYPE (\S+_total) gauge$/gm)) gauges.add(m[1]!)
+  if (gauges.size === 0) return text
+  return text.split('\n').map(line => {
+    const name = /^(?:# (?:HELP|TYPE) )?([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line)?.[1]
+    return name !== undefined && gauges.has(name) ? line.replace(name, `${name.slice(0, -'_total'.length)}_current`) : line
+  }).join('\n')
+}
