@@ -5,6 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { MemorySwarm, waitUntil } from '@shoal/test-utils'
+import { instrumentRpc } from '@shoal/node'
 
 let swarm: MemorySwarm
 
@@ -39,6 +40,19 @@ test('a fresh node exposes each family once, in its own registry', async () => {
   const after = await a.metrics.metrics()
   assert.match(after, /^shoal_events_published_total 1$/m)
   assert.match(await b.metrics.metrics(), /^shoal_events_published_total 0$/m, "b's counter is its own")
+})
+
+
+test('every metric the Grafana dashboard in docs/ queries exists', async () => {
+  const { readFile } = await import('node:fs/promises')
+  const dashboard = JSON.parse(await readFile(new URL('../../docs/grafana/shoal-dashboard.json', import.meta.url), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> }
+  const node = await swarm.add()
+  // The daemon registers the RPC families when it wires its server; do the same here.
+  instrumentRpc(node.metrics)({ method: 'node.info', code: 0, durationMs: 1 })
+  const names = new Set(families(await node.metrics.metrics()))
+  const queried = new Set(dashboard.panels.flatMap(p => p.targets.flatMap(t => [...t.expr.matchAll(/\b((?:shoal|nodejs)_[a-z_]+)/g)].map(m => m[1]!.replace(/_bucket$/, '')))))
+  assert.ok(queried.size >= 15, `the dashboard queries ${queried.size} metrics`)
+  for (const name of queried) assert.ok(names.has(name), `${name} exists`)
 })
 
 test.run()

@@ -5,6 +5,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { ConfigError, resolveConfig, resolveDataDir } from '@shoal/core'
 import type { ConfigInput, Logger, ShoalConfig } from '@shoal/core'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
   createLogger, createShoalNode, defaultDataDir, initDataDir, instrumentRpc, isInitialised, loadIdentity, readConfigFile,
   readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, traceRpc, writeDaemonInfo, VERSION, exposition
@@ -55,7 +56,8 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
   const swarmKey = config.swarmKeyFile !== undefined ? await readSwarmKey(dataDir, config.swarmKeyFile) : undefined
   const privateKey = await loadIdentity(dataDir)
   const token = await readToken(dataDir)
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { swarm: config.swarm }, destination: opts.logDestination })
+  // Every line names the node it came from, so logs of many daemons can be merged and still read.
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { swarm: config.swarm, peerId: peerIdFromPrivateKey(privateKey).toString() }, destination: opts.logDestination })
   // libp2p's own metrics stay off: some of its names break Prometheus conventions (milliseconds, gauges named
   // _total) that `promtool check metrics` rejects, and Shoal's families cover what an operator needs.
   const node = await createShoalNode({ clock: systemClock, rng: systemRng, logger }, { config, privateKey, swarmKey })
