@@ -113,11 +113,13 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const logger = components.logger
   const protocols = swarmProtocols(config.swarm)
   const denyList = new DenyList(config.deny)
-  // Handlers first: the ones this node runs are its capabilities, announced with its membership.
+  // Handlers first: the ones this node runs are its capabilities, announced with its membership, with how
+  // many subtasks it runs at once (the scheduler decides on its own free slots; peers see the capacity).
+  const slots = config.tasks.slots > 0 ? config.tasks.slots : availableParallelism()
   const handlers = await createHandlerRegistry({
     modules: config.tasks.modules,
     exec: config.tasks.exec,
-    poolSize: config.tasks.slots > 0 ? config.tasks.slots : availableParallelism(),
+    poolSize: slots,
     logger: logger.child({ component: 'shoal:node:handlers' })
   })
   const store: Store = await openStore(join(config.dataDir, 'db')).catch(async err => { await handlers.close(); throw err })
@@ -152,7 +154,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const membership = new MembershipService({ libp2p, clock, rng: components.rng, logger, events, gossip }, {
     timings: config.membership,
     protocols,
-    meta: { addrs: addresses(), version: VERSION, capabilities: [...(init.capabilities ?? []), ...handlers.names().map(handlerCapability)] }
+    meta: { addrs: addresses(), version: VERSION, capabilities: [...(init.capabilities ?? []), ...handlers.names().map(handlerCapability), `slots:${slots}`] }
   })
   const discovery = new DiscoveryService({ libp2p, clock, rng: components.rng, logger, peers: new PeerRepository(store), membership }, {
     bootstrap: config.bootstrap,
@@ -165,7 +167,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   })
   const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, tracing }, { protocols, config: config.kv })
   const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, tracing, self: libp2p.peerId.toString() }, {
-    config: { ...config.tasks, slots: config.tasks.slots > 0 ? config.tasks.slots : availableParallelism() }
+    config: { ...config.tasks, slots }
   })
   const detachMetrics = instrumentNode(metrics, { bus: events, members: () => membership.members(), events: eventService, kv, tasks })
   const startedAt = clock.now()
