@@ -6,9 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
-  JOB_PREFIX, NotFoundError, UnavailableError, InvalidInputError, cancelKey, decide, finalKey,
-  handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateCancel, validateDone, validateFailure, validateFinal,
-  validateJobRecord, validateLease, validateSubmit, constants
+  JOB_PREFIX, NotFoundError, UnavailableError, InvalidInputError, cancelKey, decide, finalKey, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
 } from '@shoal/core'
 import type { Clock, Final, JobRecord, JobStatus, JobView, Logger, TaskAction, TaskMember, TasksConfig } from '@shoal/core'
 import type { EventBus } from '../events.js'
@@ -16,6 +14,7 @@ import type { KvService } from '../kv/kv-service.js'
 import type { MembershipService } from '../membership-service.js'
 import type { HandlerRegistry } from './handlers/index.js'
 import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
+import { absorbRecord } from './job-views.js'
 import { noopTracing } from '../tracing.js'
 import type { TraceSpan, Tracing } from '../tracing.js'
 import { workOnSubtask } from './subtask-work.js'
@@ -138,10 +137,15 @@ export class TaskService {
   /** The final result; with `wait`, blocks until the job ends or `signal` aborts. */
   async result (jobId: string, opts: { wait: boolean, signal: AbortSignal }): Promise<Final> {
     for (;;) {
-      const view = this.view(jobId)
-      if (view.final !== undefined) return view.final
+      // With `wait`, a job not yet known here is waited for too: its record may still be on its way (the node
+      // it was submitted to may even have died right after two nodes stored it).
+      const view = opts.wait ? this.views.get(jobId) : this.view(jobId)
+      if (view?.final !== undefined) return view.final
       if (!opts.wait) throw new UnavailableError(`job ${jobId} has not finished (state: ${this.status(jobId).state}); pass wait: true to wait for it`, { jobId })
-      if (opts.signal.aborted) throw new UnavailableError(`job ${jobId} has not finished yet`, { jobId })
+      if (opts.signal.aborted) {
+        if (view === undefined) throw new NotFoundError(`no job ${jobId} reached this node while waiting`, { jobId })
+        throw new UnavailableError(`job ${jobId} has not finished yet`, { jobId })
+      }
       await this.changes.next(opts.signal)
     }
   }
@@ -188,31 +192,25 @@ export class TaskService {
   /** Re-reads one job record from the replica into the views. */
   private async refresh (key: string): Promise<void> {
     const record = await this.components.kv.record(key)
+    const parsed = parseJobKey(key)
+    const isNew = parsed?.kind === 'job' && !this.views.has(parsed.jobId)
     this.absorb(key, record === undefined || record.tombstone ? undefined : record.value)
+    // A job's other records (leases, results, even its final state) may have arrived before the job record
+    // itself, and were set aside; now that the job is known, read them all.
+    if (isNew && parsed !== undefined && this.views.has(parsed.jobId)) {
+      for (let cursor: string | undefined; ;) {
+        const page = await this.components.kv.list({ prefix: `${jobKey(parsed.jobId)}/`, cursor, limit: 1000 })
+        for (const r of page.records) this.absorb(r.key, r.value)
+        if (page.next === undefined) break
+        cursor = page.next
+      }
+    }
   }
 
   /** Puts one record into its job's view; records that fail validation are ignored (and logged). */
   private absorb (key: string, value: unknown): void {
-    const parsed = parseJobKey(key)
-    if (parsed === undefined) return
     try {
-      if (parsed.kind === 'job') {
-        if (value !== undefined && !this.views.has(parsed.jobId)) {
-          this.views.set(parsed.jobId, { job: validateJobRecord(value), leases: new Map(), failures: new Map(), done: new Map() })
-        }
-        return
-      }
-      const view = this.views.get(parsed.jobId)
-      if (view === undefined) return
-      const i = parsed.index ?? -1
-      switch (parsed.kind) {
-        case 'lease': if (value !== undefined) view.leases.set(i, validateLease(value)); break
-        case 'fail': if (value !== undefined) view.failures.set(i, validateFailure(value)); break
-        case 'done': if (value !== undefined) view.done.set(i, validateDone(value)); break
-        case 'cancel': if (value !== undefined) view.cancel = validateCancel(value); break
-        case 'state': if (value !== undefined) view.final = validateFinal(value); break
-      }
-      this.changes.wake()
+      if (absorbRecord(this.views, key, value)) this.changes.wake()
     } catch (err) {
       this.log.warn({ key, err: (err as Error).message }, 'ignored an invalid job record')
     }
