@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { readToken } from '@shoal/node'
 import type { Browser } from 'playwright-core'
+import { waitUntil } from '@shoal/test-utils'
 import { startSwarm } from './helpers/swarm.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -58,12 +59,10 @@ test('the page and its scripts are served without the token and hold no swarm da
 })
 
 test('swarm.overview: every node reports its neighbours, load and rates; KV converges', async () => {
-  let o = await node(1).client.call('swarm.overview', {})
-  const deadline = Date.now() + WAIT_MS
-  while ((o.statuses.length < 5 || o.statuses.some(s => s.neighbours.length < 4)) && Date.now() < deadline) {
-    await new Promise(resolve => setTimeout(resolve, 500))
-    o = await node(1).client.call('swarm.overview', {})
-  }
+  const o = await waitUntil('every node\'s status with 4 neighbours', async () => {
+    const overview = await node(1).client.call('swarm.overview', {})
+    return overview.statuses.length === 5 && overview.statuses.every(s => s.neighbours.length >= 4) ? overview : undefined
+  }, { timeoutMs: WAIT_MS, intervalMs: 500 })
   assert.is(o.self.peerId, node(1).peerId)
   assert.equal(o.statuses.map(s => s.peerId).sort(), [...peerIds].sort())
   for (const s of o.statuses) {
@@ -71,9 +70,7 @@ test('swarm.overview: every node reports its neighbours, load and rates; KV conv
     assert.ok(s.load.rssBytes > 0)
   }
   assert.is(o.members.filter(m => m.state === 'alive').length, 5)
-  const converged = Date.now() + WAIT_MS
-  while (!o.kv.converged && Date.now() < converged) o = await node(1).client.call('swarm.overview', {})
-  assert.ok(o.kv.converged, 'the KV replicas converge')
+  await waitUntil('the KV replicas to converge', async () => (await node(1).client.call('swarm.overview', {})).kv.converged, { timeoutMs: WAIT_MS })
 })
 
 const browserTest = skipReason === undefined ? test : test.skip

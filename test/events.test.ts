@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import type { LocalSwarm } from '@shoal/cli/local-swarm'
 import type { LocalNode } from '@shoal/cli/local-swarm'
 import { waitUntil } from '@shoal/test-utils'
-import { aliveCounts, startSwarm } from './helpers/swarm.js'
+import { aliveCounts, heal, partition, startSwarm } from './helpers/swarm.js'
 import { assertPerOriginOrder, caughtUp, publishMany, readAll } from './helpers/events.js'
 
 let swarm: LocalSwarm
@@ -59,16 +59,12 @@ test('a node killed with SIGKILL while 500 events are published gets every one a
 test('a partition with publishing on both sides heals into one complete log everywhere', async () => {
   const left = [1, 2]
   const right = [3, 4, 5]
-  const ids = (xs: number[]): string[] => xs.map(i => node(i).peerId)
-  await Promise.all([
-    ...left.map(async i => await node(i).client.call('debug.partition', { deny: ids(right) })),
-    ...right.map(async i => await node(i).client.call('debug.partition', { deny: ids(left) }))
-  ])
+  await partition(node, left, right)
   await Promise.all([publish(1, 100, 'c'), publish(4, 100, 'c')])
   // Each side has its own side's events, and not the other's.
   await waitUntil('the left side to hold its own events', async () => await caughtUp(node(2), { [node(1).peerId]: expected[node(1).peerId]! }))
   assert.not.ok(await caughtUp(node(2), expected), 'the left side cannot have the right side\'s new events yet')
-  await Promise.all(all().map(async n => await n.client.call('debug.partition', { deny: [] })))
+  await heal(all())
   await everyoneCaughtUp('every node to hold every event after healing')
   for (const n of all()) assertPerOriginOrder(await readAll(n, 'load'), expected)
 })

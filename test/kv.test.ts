@@ -9,7 +9,7 @@ import type { LocalSwarm } from '@shoal/cli/local-swarm'
 import type { LocalNode } from '@shoal/cli/local-swarm'
 import { RpcError } from '@shoal/rpc'
 import { waitUntil } from '@shoal/test-utils'
-import { aliveCounts, startSwarm } from './helpers/swarm.js'
+import { aliveCounts, heal, partition, startSwarm } from './helpers/swarm.js'
 import { converged, putMany, readAll } from './helpers/kv.js'
 
 let swarm: LocalSwarm
@@ -57,11 +57,7 @@ test('a partition with writes on both sides converges after healing; a deleted k
   expectedKeys += 1
   const left = [1, 2]
   const right = [3, 4, 5]
-  const ids = (xs: number[]): string[] => xs.map(i => node(i).peerId)
-  await Promise.all([
-    ...left.map(async i => await node(i).client.call('debug.partition', { deny: ids(right) })),
-    ...right.map(async i => await node(i).client.call('debug.partition', { deny: ids(left) }))
-  ])
+  await partition(node, left, right)
   await node(2).client.call('kv.delete', { key: 'doomed' })
   expectedKeys -= 1
   await Promise.all([putMany(node(1), 'left/', 0, 100), putMany(node(4), 'right/', 0, 100)])
@@ -69,7 +65,7 @@ test('a partition with writes on both sides converges after healing; a deleted k
   await waitUntil('each side converged on its own', async () => await converged([node(1), node(2)]) && await converged([node(3), node(4), node(5)]))
   assert.not.ok(await converged(all()), 'the sides differ while partitioned')
   assert.is((await node(4).client.call('kv.get', { key: 'doomed' })).value, 'here today', 'the right side has not heard of the delete')
-  await Promise.all(all().map(async n => await n.client.call('debug.partition', { deny: [] })))
+  await heal(all())
   await waitUntil('convergence after healing', async () => await converged(all(), expectedKeys), { timeoutMs: 60_000 })
   for (const n of all()) {
     try {

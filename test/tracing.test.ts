@@ -91,8 +91,11 @@ test('one task.submit is one trace across the daemons that worked on it, every p
     const mine = inTrace()
     return new Set(mine.map(s => s.instance)).size >= 2 && mine.filter(s => s.name === 'subtask.run').length >= tracedRuns
   }, { timeoutMs: 20_000 })
-  // Spans still in flight (events.apply of the last writes) arrive within an export interval.
-  await new Promise(resolve => setTimeout(resolve, 1500))
+  // Spans still in flight arrive with later export batches: wait until every parent link resolves.
+  await waitUntil('every span of the trace to have its parent in the trace', () => {
+    const ids = new Set(inTrace().map(s => s.spanId))
+    return inTrace().every(s => s.parentSpanId === undefined || ids.has(s.parentSpanId))
+  }, { timeoutMs: 20_000 })
 
   const runs = spans.filter(s => s.name === 'subtask.run')
   assert.ok(runs.length >= tracedRuns && tracedRuns > 0, `${runs.length} subtask.run spans for ${tracedRuns} traced runs`)
@@ -136,6 +139,7 @@ test('with tracing off the daemon works and exports nothing', async () => {
   await node(4).client.call('kv.put', { key: 'untraced', value: 2 })
   assert.is((await node(4).client.call('kv.get', { key: 'untraced' })).value, 2)
   await waitUntil('the write on node 1', async () => await node(1).client.call('kv.get', { key: 'untraced' }).then(() => true, () => false))
+  // An absence cannot be waited for; give node 4 one export interval (1 s) in which it would have sent something.
   await new Promise(resolve => setTimeout(resolve, 1000))
   assert.not.ok(spans.some(s => s.instance === node(4).peerId), 'no span from the untraced daemon')
 })

@@ -16,3 +16,16 @@ export async function startSwarm (count: number, args: string[] = []): Promise<{
   await waitUntil('a formed swarm', async () => (await aliveCounts(swarm)).every(c => c === count))
   return { swarm, node: i => swarm.nodes.get(i)!, all: () => [...swarm.nodes.values()] }
 }
+
+/** Splits the swarm in two with debug.partition (daemons started with --debug); `heal` lifts it. */
+export async function partition (node: (i: number) => LocalNode, left: number[], right: number[]): Promise<void> {
+  const ids = (xs: number[]): string[] => xs.map(i => node(i).peerId)
+  await Promise.all([
+    ...left.map(async i => await node(i).client.call('debug.partition', { deny: ids(right) })),
+    ...right.map(async i => await node(i).client.call('debug.partition', { deny: ids(left) }))
+  ])
+}
+
+export async function heal (nodes: LocalNode[]): Promise<void> {
+  await Promise.all(nodes.map(async n => await n.client.call('debug.partition', { deny: [] })))
+}
