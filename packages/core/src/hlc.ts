@@ -100,6 +100,23 @@ export class HybridClock {
     return this.set(next, 0)
   }
 
+  /**
+   * Takes in a time this node has stored (a KV record from any path: gossip, repair, anti-entropy, a store push,
+   * its own disk after a restart), so that every later `now()` is greater than it: a write issued after a node
+   * applied version w is ordered after w (docs/protocols/kv.md, "Causality"). Unlike `receive` it applies no
+   * drift bound (what is stored was checked on arrival, and the clock must pass it whatever the wall clock says)
+   * and never throws: a malformed time is ignored. Returns the clock's last time.
+   */
+  observe (stored: { wall: number, logical: number }): Hlc | undefined {
+    if (!Number.isSafeInteger(stored.wall) || stored.wall < 0 || stored.wall > HLC_MAX_WALL) return this.last
+    if (!Number.isSafeInteger(stored.logical) || stored.logical < 0 || stored.logical > HLC_MAX_LOGICAL) return this.last
+    if (this.wall === undefined || stored.wall > this.wall || (stored.wall === this.wall && stored.logical > this.logical)) {
+      this.wall = stored.wall
+      this.logical = stored.logical
+    }
+    return this.last
+  }
+
   private set (wall: number, logical: number): Hlc {
     if (logical > HLC_MAX_LOGICAL) {
       wall += 1

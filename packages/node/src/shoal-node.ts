@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
-import { ShoalError, InvalidInputError, TimeoutError, UnavailableError, constants } from '@shoal/core'
+import { HybridClock, ShoalError, InvalidInputError, TimeoutError, UnavailableError, constants } from '@shoal/core'
 import type { Clock, Logger, Member, Rng, ShoalConfig } from '@shoal/core'
 import { openStore, EventLog, KvRepository, PeerRepository } from '@shoal/store'
 import type { Store } from '@shoal/store'
@@ -22,6 +22,7 @@ import { EventService, encodedEventLimit, maxPayloadLimit } from './events/event
 import { KvService } from './kv/kv-service.js'
 import { TaskService } from './tasks/task-service.js'
 import { StatusReporter } from './status-reporter.js'
+import { SerialQueue } from './tasks.js'
 import type { NodeStatus } from './status-reporter.js'
 import { createHandlerRegistry } from './tasks/handlers/index.js'
 import { createMetrics, instrumentNode } from './metrics.js'
@@ -160,12 +161,16 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     bootstrap: config.bootstrap,
     protocols
   })
-  const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, tracing }, {
+  // One hybrid clock and one write queue for both stores: every stored version moves the clock, and a delivery
+  // with what it changes in the KV replica is one atomic batch.
+  const hlc = await restoreClock(libp2p.peerId.toString(), config.events.maxClockDriftMs, eventLog, kvRepo)
+  const writes = new SerialQueue()
+  const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, hlc, writes, tracing }, {
     protocols,
     config: config.events,
     topicLimits
   })
-  const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, tracing }, { protocols, config: config.kv })
+  const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, hlc, writes, tracing }, { protocols, config: config.kv })
   const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, tracing, self: libp2p.peerId.toString() }, {
     config: { ...config.tasks, slots }
   })
@@ -280,4 +285,19 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       await stopping
     }
   }
+}
+
+/**
+ * The node's hybrid clock after a restart: above its own last event and above every KV version it ever stored
+ * (the replica keeps that high-water mark across overwrites, tombstone collection and event compaction), so no
+ * write made now can lose to something this node had already seen.
+ */
+async function restoreClock (self: string, maxDriftMs: number, log: EventLog, repo: KvRepository): Promise<HybridClock> {
+  const hlc = new HybridClock({ node: self, maxDriftMs })
+  const head = log.head(self)
+  const last = head > 0 ? await log.get(self, head) : undefined
+  if (last !== undefined) hlc.observe(last.hlc)
+  const highest = repo.highestVersion()
+  if (highest !== undefined) hlc.observe(highest)
+  return hlc
 }

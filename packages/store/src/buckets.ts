@@ -52,3 +52,9 @@ export const KV_COUNT_KEY = 'kv-count'
 export const KV_BYTES_KEY = 'kv-bytes'
 export const KV_TOMBSTONES_KEY = 'kv-tombstones'
 export const KV_APPLIED_LSN_KEY = 'kv-applied-lsn'
+/**
+ * The greatest record version the replica ever stored, written in the batch that stores it: a restarted node's
+ * hybrid clock starts above it (docs/protocols/kv.md, "Causality"), even after the record was overwritten,
+ * collected or its event compacted.
+ */
+export const KV_MAX_VERSION_KEY = 'kv-max-version'

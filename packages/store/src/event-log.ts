@@ -29,6 +29,21 @@ export interface AppendResult {
 
 export interface CompactOptions { now: number, maxAgeMs: number, maxEvents: number }
 
+/**
+ * Writes another repository adds to an event-log mutation, so that what the delivered events change elsewhere
+ * (the KV replica) lands in the same atomic batch: both or neither. `commit` runs only after the batch is on
+ * disk; `rollback` (if given) when it failed.
+ */
+export interface Attachment { ops: BatchOp[], commit: () => void, rollback?: () => void }
+
+/** Options of a mutation that delivers events. */
+export interface DeliverOptions {
+  /** fsync the batch before resolving (a node's own events: durable before they are gossiped). */
+  sync?: boolean
+  /** Called with what this mutation delivers, before the batch is written; its ops join the batch. */
+  attach?: (delivered: Delivered[]) => Promise<Attachment | undefined> | Attachment | undefined
+}
+
 export interface EventLogStats { events: number, origins: number, lastLsn: number, compactedLsn: number }
 
 /** The writes of one mutation, built up before anything in memory changes. */
@@ -76,7 +91,7 @@ export class EventLog {
   }
 
   /** Stores new events and delivers whatever became contiguous; all of one call is one batch. */
-  async append (events: StoredEvent[]): Promise<AppendResult> {
+  async append (events: StoredEvent[], opts: DeliverOptions = {}): Promise<AppendResult> {
     events.forEach(checkEvent)
     return await this.serial(async () => {
       const step = this.newStep()
@@ -101,7 +116,7 @@ export class EventLog {
         if (event.seq > (head.maxSeen ?? 0)) step.heads.set(event.origin, { ...head, maxSeen: event.seq })
       }
       await this.advance(step, touched, pending)
-      await this.commit(step)
+      await this.commit(step, opts)
       return result
     })
   }
@@ -111,7 +126,7 @@ export class EventLog {
    * it delivered. Held events inside the skipped gap are delivered first (they are real events, just not
    * contiguous) rather than dropped.
    */
-  async skipTo (origin: string, seq: number): Promise<Delivered[]> {
+  async skipTo (origin: string, seq: number, opts: DeliverOptions = {}): Promise<Delivered[]> {
     checkOrigin(origin)
     checkSeq(seq, 'skipTo seq')
     return await this.serial(async () => {
@@ -128,7 +143,7 @@ export class EventLog {
       head.maxSeen = Math.max(head.maxSeen ?? 0, head.contiguous)
       if (head.contiguous !== before.contiguous || head.compactedBelow !== before.compactedBelow) step.heads.set(origin, head)
       await this.advance(step, [origin], new Map())
-      await this.commit(step)
+      await this.commit(step, opts)
       return step.delivered
     })
   }
@@ -150,6 +165,17 @@ export class EventLog {
   /** The origin's contiguous seq (0 if unknown). */
   head (origin: string): number {
     return this.headOf(origin).contiguous
+  }
+
+  /**
+   * The highest seq of `origin` this log has held (delivered or waiting for a gap), at least its contiguous
+   * head; what a node must publish above after its own log was rebuilt from peers.
+   */
+  maxSeen (origin: string): number {
+    const head = this.headOf(origin)
+    // A head written before maxSeen was kept reads as MAX_SAFE_INTEGER ("unknown"): fall back to contiguous.
+    const seen = head.maxSeen === undefined || head.maxSeen === Number.MAX_SAFE_INTEGER ? 0 : head.maxSeen
+    return Math.max(head.contiguous, seen)
   }
 
   /** Every origin with a contiguous prefix, as a fresh object (the digest the repair protocol sends). */
@@ -232,11 +258,19 @@ export class EventLog {
     }
   }
 
-  /** Writes the step as one batch, then (only if that worked) updates memory. */
-  private async commit (step: Step): Promise<void> {
+  /** Writes the step (and what `attach` adds) as one batch, then (only if that worked) updates memory. */
+  private async commit (step: Step, opts: DeliverOptions = {}): Promise<void> {
     for (const [origin, head] of step.heads) step.ops.push({ bucket: BUCKETS.eventHeads, type: 'put', key: origin, value: head })
     if (step.nextLsn !== this.nextLsn) step.ops.push({ bucket: BUCKETS.meta, type: 'put', key: NEXT_LSN_KEY, value: step.nextLsn })
-    await this.store.batch(step.ops)
+    const attached = opts.attach === undefined ? undefined : await opts.attach(step.delivered)
+    if (step.ops.length === 0 && (attached === undefined || attached.ops.length === 0)) return
+    try {
+      await this.store.batch(attached === undefined ? step.ops : [...step.ops, ...attached.ops], { sync: opts.sync === true })
+    } catch (err) {
+      attached?.rollback?.()
+      throw err
+    }
+    attached?.commit()
     for (const [origin, head] of step.heads) this.headsByOrigin.set(origin, head)
     this.nextLsn = step.nextLsn
     this.count += step.delivered.length

@@ -6,7 +6,7 @@
  * one queue, so concurrent callers never interleave and change numbers stay contiguous.
  */
 import {
-  BUCKETS, KV_APPLIED_LSN_KEY, KV_BYTES_KEY, KV_COMPACTED_CHANGE_KEY, KV_COUNT_KEY, KV_NEXT_CHANGE_KEY, KV_TOMBSTONES_KEY
+  BUCKETS, KV_APPLIED_LSN_KEY, KV_BYTES_KEY, KV_COMPACTED_CHANGE_KEY, KV_COUNT_KEY, KV_MAX_VERSION_KEY, KV_NEXT_CHANGE_KEY, KV_TOMBSTONES_KEY
 } from './buckets.js'
 import type { BatchOp, BucketHandle, Store } from './store.js'
 import { isCounter, isDecodeError } from './event-records.js'
@@ -64,6 +64,7 @@ export class KvRepository {
   private counters: Counters = { nextChange: 1, keys: 0, tombstones: 0, bytes: 0 }
   private compactedChange = 0
   private appliedLsn = 0
+  private maxVersion: KvVersion | undefined
   private tail: Promise<unknown> = Promise.resolve()
 
   private constructor (store: Store) {
@@ -94,6 +95,8 @@ export class KvRepository {
       [KV_NEXT_CHANGE_KEY, KV_COMPACTED_CHANGE_KEY, KV_COUNT_KEY, KV_TOMBSTONES_KEY, KV_BYTES_KEY, KV_APPLIED_LSN_KEY].map(read))
     this.compactedChange = compacted ?? 0
     this.appliedLsn = applied ?? 0
+    const highest = await meta.get(KV_MAX_VERSION_KEY).catch(err => { if (isDecodeError(err)) return undefined; throw err })
+    this.maxVersion = isVersion(highest) ? highest : undefined
     let last = 0
     for await (const key of this.changeLog.keys({ reverse: true, limit: 1 })) last = Number(key)
     // The counter is written with every change; the log and compactedChange only guard against a damaged counter.
@@ -106,6 +109,7 @@ export class KvRepository {
     this.counters = { nextChange, keys: 0, tombstones: 0, bytes: 0 }
     for await (const [key, record] of this.kv.entries()) {
       if (!isKvRecord(record, key)) continue
+      if (this.maxVersion === undefined || laterThan(record.version, this.maxVersion)) this.maxVersion = record.version
       if (record.tombstone) this.counters.tombstones++
       else { this.counters.keys++; this.counters.bytes += valueBytes(record) }
     }
@@ -135,6 +139,69 @@ export class KvRepository {
    * next change numbers, and the counters (adjusted from each change's `previous`), all in one batch.
    */
   async write (changes: KvChange[], opts: KvWriteOptions = {}): Promise<KvWritten[]> {
+    this.checkChanges(changes, opts)
+    if (changes.length === 0 && opts.appliedLsn === undefined) return []
+    return await this.serial(async () => {
+      const staged = this.stage(changes, opts)
+      await this.store.batch(staged.ops, { sync: opts.sync === true })
+      staged.commit()
+      return staged.written
+    })
+  }
+
+  /**
+   * The batch ops of `write`, without writing them, for a caller that writes them in one batch with the event
+   * log's (EventLog `attach`); `commit` updates memory once that batch is on disk. The caller must be this
+   * repository's only writer meanwhile (the node's one write queue): stages are built on the current counters.
+   */
+  stage (changes: KvChange[], opts: { appliedLsn?: number | undefined } = {}): { ops: BatchOp[], written: KvWritten[], commit: () => void } {
+    this.checkChanges(changes, opts)
+    const ops: BatchOp[] = []
+    const nodes = new Map<string, string>()
+    const c = { ...this.counters }
+    const written: KvWritten[] = []
+    let maxVersion = this.maxVersion
+    for (const { record, previous, treeUpdates } of changes) {
+      const change = c.nextChange++
+      ops.push({ bucket: BUCKETS.kv, type: 'put', key: record.key, value: record })
+      ops.push({ bucket: BUCKETS.kvLeaf, type: 'put', key: leafKey(record.key), value: record.version })
+      ops.push({ bucket: BUCKETS.kvChanges, type: 'put', key: changeKey(change), value: { key: record.key, version: record.version } satisfies ChangeValue })
+      for (const [id, hash] of treeUpdates) nodes.set(id, hash)
+      if (previous !== undefined) {
+        if (previous.tombstone) c.tombstones--
+        else { c.keys--; c.bytes -= valueBytes(previous) }
+      }
+      if (record.tombstone) c.tombstones++
+      else { c.keys++; c.bytes += valueBytes(record) }
+      written.push({ change, key: record.key })
+      if (maxVersion === undefined || laterThan(record.version, maxVersion)) maxVersion = record.version
+    }
+    // A caller's wrong `previous` must not drive a counter negative.
+    c.keys = Math.max(0, c.keys); c.tombstones = Math.max(0, c.tombstones); c.bytes = Math.max(0, c.bytes)
+    this.treeOps(ops, nodes)
+    if (changes.length > 0) this.counterOps(ops, c)
+    if (opts.appliedLsn !== undefined) ops.push({ bucket: BUCKETS.meta, type: 'put', key: KV_APPLIED_LSN_KEY, value: opts.appliedLsn })
+    if (maxVersion !== this.maxVersion) ops.push({ bucket: BUCKETS.meta, type: 'put', key: KV_MAX_VERSION_KEY, value: maxVersion })
+    return {
+      ops,
+      written,
+      commit: () => {
+        this.commit(nodes, c)
+        if (opts.appliedLsn !== undefined) this.appliedLsn = Math.max(this.appliedLsn, opts.appliedLsn)
+        this.maxVersion = maxVersion
+      }
+    }
+  }
+
+  /**
+   * The greatest version this replica has ever stored (kept across restarts and tombstone collection), so a
+   * node's hybrid clock can start above everything it holds; undefined for an empty replica.
+   */
+  highestVersion (): KvVersion | undefined {
+    return this.maxVersion === undefined ? undefined : { ...this.maxVersion }
+  }
+
+  private checkChanges (changes: KvChange[], opts: { appliedLsn?: number | undefined }): void {
     changes.forEach((c, i) => {
       checkRecord(c?.record, `change ${i} record`)
       if (c.previous !== undefined) {
@@ -144,36 +211,6 @@ export class KvRepository {
       checkTreeUpdates(c.treeUpdates, `change ${i}`)
     })
     if (opts.appliedLsn !== undefined) checkCounter(opts.appliedLsn, 'appliedLsn')
-    if (changes.length === 0 && opts.appliedLsn === undefined) return []
-    return await this.serial(async () => {
-      const ops: BatchOp[] = []
-      const nodes = new Map<string, string>()
-      const c = { ...this.counters }
-      const written: KvWritten[] = []
-      for (const { record, previous, treeUpdates } of changes) {
-        const change = c.nextChange++
-        ops.push({ bucket: BUCKETS.kv, type: 'put', key: record.key, value: record })
-        ops.push({ bucket: BUCKETS.kvLeaf, type: 'put', key: leafKey(record.key), value: record.version })
-        ops.push({ bucket: BUCKETS.kvChanges, type: 'put', key: changeKey(change), value: { key: record.key, version: record.version } satisfies ChangeValue })
-        for (const [id, hash] of treeUpdates) nodes.set(id, hash)
-        if (previous !== undefined) {
-          if (previous.tombstone) c.tombstones--
-          else { c.keys--; c.bytes -= valueBytes(previous) }
-        }
-        if (record.tombstone) c.tombstones++
-        else { c.keys++; c.bytes += valueBytes(record) }
-        written.push({ change, key: record.key })
-      }
-      // A caller's wrong `previous` must not drive a counter negative.
-      c.keys = Math.max(0, c.keys); c.tombstones = Math.max(0, c.tombstones); c.bytes = Math.max(0, c.bytes)
-      this.treeOps(ops, nodes)
-      this.counterOps(ops, c)
-      if (opts.appliedLsn !== undefined) ops.push({ bucket: BUCKETS.meta, type: 'put', key: KV_APPLIED_LSN_KEY, value: opts.appliedLsn })
-      await this.store.batch(ops, { sync: opts.sync === true })
-      this.commit(nodes, c)
-      if (opts.appliedLsn !== undefined) this.appliedLsn = opts.appliedLsn
-      return written
-    })
   }
 
   /**
@@ -305,4 +342,11 @@ export class KvRepository {
     this.compactedChange = last
     return ops.length - 1
   }
+}
+
+/** a > b by (wall, logical, node), the records' version order. */
+function laterThan (a: KvVersion, b: KvVersion): boolean {
+  if (a.wall !== b.wall) return a.wall > b.wall
+  if (a.logical !== b.logical) return a.logical > b.logical
+  return a.node > b.node
 }

@@ -5,18 +5,20 @@
  * /shoal/<swarm>/events/1.0.0. Gossip is the fast path; the pull path makes delivery reliable.
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-import { HybridClock, InvalidInputError, classifyEvent, checkEventClock, sample, constants, EVENT_WIRE_VERSION } from '@shoal/core'
-import type { Clock, EventsConfig, Logger, Rng, ShoalEvent } from '@shoal/core'
-import type { Delivered, EventLog } from '@shoal/store'
+import { InvalidInputError, classifyEvent, checkEventClock, sample, constants } from '@shoal/core'
+import type { Clock, EventsConfig, HybridClock, Logger, Rng, ShoalEvent } from '@shoal/core'
+import type { AppendResult, Attachment, Delivered, EventLog } from '@shoal/store'
 import type { EventBus } from '../events.js'
 import type { GossipService } from '../gossip.js'
 import type { ShoalLibp2p } from '../libp2p.js'
 import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
 import { handleRequests } from '../frames.js'
-import { signEvent, verifyEvent } from './signing.js'
+import { verifyEvent } from './signing.js'
 import { EventRepair } from './event-repair.js'
-import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
+import { OwnEvents } from './own-events.js'
+import { RepeatingTasks, Waiters } from '../tasks.js'
+import type { SerialQueue } from '../tasks.js'
 import { CompactedError, encodedEventLimit, maxPayloadLimit } from './event-types.js'
 import type { EventStats, PublishResult } from './event-types.js'
 import { noopTracing, traceIdOf } from '../tracing.js'
@@ -39,9 +41,19 @@ export interface EventServiceComponents {
   membership: MembershipService
   log: EventLog
   privateKey: PrivateKey
+  /** The node's hybrid clock, shared with the KV service (every stored version moves it). */
+  hlc: HybridClock
+  /** The node's one queue for store mutations, shared with the KV service. */
+  writes: SerialQueue
   /** Spans `events.publish` and `events.apply`; none without. */
   tracing?: Tracing
 }
+
+/**
+ * What a service adds to the batch that delivers events (the KV replica merges `kv` events in the same atomic
+ * write). Runs inside the write queue; returns undefined when it has nothing to add.
+ */
+export type DeliveryStage = (delivered: Delivered[]) => Promise<Attachment | undefined>
 
 export interface EventServiceInit {
   protocols: SwarmProtocols
@@ -53,8 +65,10 @@ export interface EventServiceInit {
 export class EventService {
   private readonly log: Logger
   private readonly self: string
-  private hlc!: HybridClock
-  private readonly queue = new SerialQueue()
+  private readonly stages: DeliveryStage[] = []
+  /** Topics the node writes itself (the KV store's): closed to the generic `publish`. */
+  private readonly reserved = new Set<string>()
+  private readonly own: OwnEvents
   private readonly gapTimers = new Set<string>()
   /** Highest seq seen per origin (held or not): a gap is maxSeen > contiguous head. */
   private readonly maxSeen = new Map<string, number>()
@@ -87,20 +101,50 @@ export class EventService {
       check: async raw => await this.check(raw),
       apply: async events => await this.apply(events, undefined),
       skipTo: async (origin, below) => {
-        this.afterAppend(await this.queue.run(async () => await this.components.log.skipTo(origin, below)))
+        this.afterAppend(await this.queue.run(async () => await this.components.log.skipTo(origin, below, { attach: this.attach })))
         this.counts.gapsSkipped++
       },
       repaired: n => { this.counts.repaired += n }
     })
+    this.own = new OwnEvents(components, {
+      self: this.self,
+      payloadLimit: topic => this.payloadLimit(topic),
+      attach: this.attach,
+      guard: () => {},
+      committed: (appended, events) => { this.ownCommitted(appended, events) }
+    })
+  }
+
+  private get queue (): SerialQueue {
+    return this.components.writes
+  }
+
+  /** Adds `stage` to every batch that delivers events; see DeliveryStage. */
+  addDeliveryStage (stage: DeliveryStage): void {
+    this.stages.push(stage)
+  }
+
+  /** Closes `topic` to the generic publish (events.publish over RPC): only `publish(.., { internal: true })` writes it. */
+  reserveTopic (topic: string): void {
+    this.reserved.add(topic)
+  }
+
+  private readonly attach = async (delivered: Delivered[]): Promise<Attachment | undefined> => {
+    if (delivered.length === 0 || this.stages.length === 0) return undefined
+    const parts = (await Promise.all(this.stages.map(async stage => await stage(delivered)))).filter((a): a is Attachment => a !== undefined)
+    if (parts.length === 0) return undefined
+    if (parts.length === 1) return parts[0]
+    return {
+      ops: parts.flatMap(p => p.ops),
+      commit: () => { for (const p of parts) p.commit() },
+      rollback: () => { for (const p of parts) p.rollback?.() }
+    }
   }
 
   async start (): Promise<void> {
     if (this.running) return
     this.running = true
     const { libp2p, log } = this.components
-    const head = log.head(this.self)
-    const last = head > 0 ? await log.get(this.self, head) : undefined
-    this.hlc = new HybridClock({ node: this.self, maxDriftMs: this.init.config.maxClockDriftMs, last: last?.hlc })
     this.components.gossip.register<unknown>(this.init.protocols.topics.events, { [GOSSIP_TYPE]: payload => payload }, (envelope, _from, via) => {
       this.noteSkew(envelope.payload as ShoalEvent)
       this.apply([envelope.payload as ShoalEvent], via).catch(err => {
@@ -132,35 +176,36 @@ export class EventService {
     this.deliveries.wake()
     this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
     await this.components.libp2p.unhandle(this.init.protocols.events).catch(() => {})
+    await this.own.idle()
     await this.queue.idle()
   }
 
-  /** Signs, stores and gossips one event; durable locally on return. It carries its `events.publish` span's context. */
-  async publish (topic: string, data: string, opts: { type?: string, trace?: string } = {}): Promise<PublishResult> {
+  /**
+   * Signs, stores and gossips one event: fsync'd here (with what it changes in the KV replica) before it is
+   * gossiped, grouped with concurrent publishes (own-events.ts). It carries its `events.publish` span's context.
+   * Throws InvalidInputError for a reserved topic (unless `internal`) or an oversized event; a store error
+   * (full disk) leaves no trace anywhere.
+   */
+  async publish (topic: string, data: string, opts: { type?: string, trace?: string, internal?: boolean } = {}): Promise<PublishResult> {
+    if (this.reserved.has(topic) && opts.internal !== true) {
+      throw new InvalidInputError(`topic ${JSON.stringify(topic)} is written by the node itself (the KV store's); publish on another topic, or use kv.put`, { field: 'topic', reason: 'reserved' })
+    }
     return await this.tracing.run('events.publish', { parent: opts.trace, attributes: { 'shoal.topic': topic } }, async span => {
-      const trace = span.traceparent
-      const result = await this.queue.run(async () => {
-        const seq = this.components.log.head(this.self) + 1
-        const { wall, logical } = this.hlc.now(this.components.clock.now())
-        const event = await signEvent({ v: EVENT_WIRE_VERSION, type: opts.type ?? 'user', topic, origin: this.self, seq, hlc: { wall, logical }, ...(trace !== undefined ? { trace } : {}), data }, this.components.privateKey)
-        const limit = this.payloadLimit(topic)
-        const checked = classifyEvent(event, { maxPayloadBytes: limit })
-        if (!checked.ok) throw new InvalidInputError(`event refused (${checked.reason}): ${checked.detail}`, { field: checked.reason === 'oversized' ? 'data' : 'event', reason: checked.reason })
-        // Escaping can grow a payload when encoded; refuse here, before storing, what gossip would refuse.
-        const encoded = Buffer.byteLength(JSON.stringify(event))
-        if (encoded > encodedEventLimit(limit)) {
-          throw new InvalidInputError(`event refused: ${encoded} bytes once encoded (too much escaping); send less or plainer data`, { field: 'data', reason: 'oversized' })
-        }
-        const appended = await this.components.log.append([event])
-        this.afterAppend(appended.delivered)
-        this.counts.published++
-        return { event, lsn: appended.delivered[0]?.lsn ?? this.components.log.lastLsn() }
-      })
+      const result = await this.own.publish(topic, data, { type: opts.type ?? 'user', trace: span.traceparent })
       span.setAttributes({ 'shoal.seq': result.event.seq })
-      this.components.gossip.publish(this.init.protocols.topics.events, GOSSIP_TYPE, result.event)
-        .catch(err => { this.log.debug({ err: (err as Error).message }, 'event gossip failed; repair will carry it') })
       return { origin: this.self, seq: result.event.seq, hlc: result.event.hlc, lsn: result.lsn, event: result.event }
     })
+  }
+
+  /** After a group of own events is durable: announce, then gossip (never before). */
+  private ownCommitted (appended: AppendResult, events: ShoalEvent[]): void {
+    this.counts.published += events.length
+    for (const e of events) if (e.seq > (this.maxSeen.get(e.origin) ?? 0)) this.maxSeen.set(e.origin, e.seq)
+    this.afterAppend(appended.delivered)
+    for (const event of events) {
+      this.components.gossip.publish(this.init.protocols.topics.events, GOSSIP_TYPE, event)
+        .catch(err => { this.log.debug({ err: (err as Error).message }, 'event gossip failed; repair will carry it') })
+    }
   }
 
   /** Delivered events after `since` (an LSN), oldest first. */
@@ -222,7 +267,7 @@ export class EventService {
   private async apply (events: ShoalEvent[], via: string | undefined): Promise<number> {
     const added = await this.queue.run(async () => {
       const startedAt = this.components.clock.now()
-      const result = await this.components.log.append(events)
+      const result = await this.components.log.append(events, { attach: this.attach })
       this.traceApplied(result.added, startedAt, via)
       this.counts.received += result.added.length
       this.counts.duplicates += result.duplicates
@@ -232,7 +277,7 @@ export class EventService {
       }
       for (const e of result.added) {
         if (e.seq > (this.maxSeen.get(e.origin) ?? 0)) this.maxSeen.set(e.origin, e.seq)
-        try { this.hlc.receive({ ...e.hlc, node: e.origin }, this.components.clock.now()) } catch {}
+        try { this.components.hlc.receive({ ...e.hlc, node: e.origin }, this.components.clock.now()) } catch {}
       }
       this.afterAppend(result.delivered)
       return result.added.length

@@ -14,6 +14,11 @@ export interface MergeContext {
   limits: KvLimits
   /** Tombstones older than this (ms) are never (re)applied: they may have been collected elsewhere already. */
   horizon: number
+  /**
+   * Records from the event path (a delivered event, possibly replayed long after it was written): puts older
+   * than the horizon are not merged either, since the delete that replaced them may have been collected.
+   */
+  eventPath?: boolean
   rejected: (event: ShoalEvent, err: Error) => void
 }
 
@@ -31,7 +36,7 @@ export async function mergeInto (changes: MergedChange[], pending: Map<string, S
       ctx.rejected(event, err as Error)
       continue
     }
-    if (record.tombstone && record.version.wall < ctx.horizon) continue
+    if ((record.tombstone || ctx.eventPath === true) && record.version.wall < ctx.horizon) continue
     const previous = pending.has(record.key) ? pending.get(record.key) : await ctx.repo.get(record.key)
     const winner = mergeRecords(previous as KvRecord | undefined, record)
     if (previous !== undefined && winner !== record) continue

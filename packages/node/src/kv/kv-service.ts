@@ -8,8 +8,8 @@ import {
   KV_EVENT_TYPES, KV_TOPIC, MerkleTree, NotFoundError, TimeoutError, InvalidInputError, ShoalError, constants,
   kvEventData, validateKey, validateValue, sample
 } from '@shoal/core'
-import type { Clock, KvConfig, KvLimits, KvRecord, KvVersion, Logger, Rng, ShoalEvent } from '@shoal/core'
-import type { KvRepository, StoredKvRecord } from '@shoal/store'
+import type { Clock, HybridClock, KvConfig, KvLimits, KvRecord, Logger, Rng, ShoalEvent } from '@shoal/core'
+import type { Attachment, Delivered, KvRepository, StoredKvRecord } from '@shoal/store'
 import type { EventBus } from '../events.js'
 import type { EventService } from '../events/event-service.js'
 import type { ShoalLibp2p } from '../libp2p.js'
@@ -21,7 +21,8 @@ import type { KvStats, WriteOptions, WriteResult } from './kv-types.js'
 import { replicationLagMs, requiredAcks } from './kv-types.js'
 import { mergeInto, purgeTombstones } from './kv-merge.js'
 import type { MergedChange } from './kv-merge.js'
-import { RepeatingTasks, SerialQueue, Waiters } from '../tasks.js'
+import { RepeatingTasks, Waiters } from '../tasks.js'
+import type { SerialQueue } from '../tasks.js'
 import { noopTracing } from '../tracing.js'
 import type { Tracing } from '../tracing.js'
 
@@ -39,6 +40,10 @@ export interface KvServiceComponents {
   eventService: EventService
   membership: MembershipService
   repo: KvRepository
+  /** The node's hybrid clock: every version this replica stores moves it, so a later write here wins. */
+  hlc: HybridClock
+  /** The node's one queue for store mutations, shared with the event service. */
+  writes: SerialQueue
   /** Spans `kv.put`, `kv.delete` and `kv.anti-entropy`; none without. */
   tracing?: Tracing
 }
@@ -58,7 +63,6 @@ export class KvService {
   private readonly log: Logger
   private readonly self: string
   private tree!: MerkleTree
-  private readonly queue = new SerialQueue()
   private readonly incoming: PendingApply[] = []
   private draining = false
   private tasks!: RepeatingTasks
@@ -68,7 +72,6 @@ export class KvService {
   private appliedLsn = 0
   private readonly changes = new Waiters()
   private readonly ops = new Map<string, number>()
-  private unsubscribe?: () => void
   readonly sync: KvSync
 
   constructor (private readonly components: KvServiceComponents, private readonly init: KvServiceInit) {
@@ -84,11 +87,11 @@ export class KvService {
     const { repo, eventService, libp2p } = this.components
     this.tree = MerkleTree.fromNodes(repo.treeNodes(), repo.stats().keys + repo.stats().tombstones)
     this.appliedLsn = repo.stats().appliedLsn
-    this.unsubscribe = this.components.events.on('event:delivered', d => {
-      if (d.event.topic === KV_TOPIC) void this.applyEvents([d.event], { lsn: d.lsn }).catch(err => { this.log.error({ err: (err as Error).message }, 'applying a kv event failed') })
-    })
-    // Events delivered while we were down (or before a crash between the event log and the kv batch).
-    for (let since = this.appliedLsn; this.running;) {
+    // Every kv event is merged in the same batch that delivers it (one write path: own writes, gossip, repair).
+    eventService.reserveTopic(KV_TOPIC)
+    eventService.addDeliveryStage(async delivered => await this.stageDelivered(delivered))
+    // A store written before deliveries and merges shared one batch may have delivered events not yet merged.
+    for (let since = this.appliedLsn; this.running && since < eventService.stats().lastLsn;) {
       const page = await eventService.list({ topic: KV_TOPIC, since, limit: constants.KV_SYNC_BATCH }).catch(() => undefined)
       if (page === undefined || page.events.length === 0) break
       for (const d of page.events) await this.applyEvents([d.event], { lsn: d.lsn })
@@ -106,7 +109,7 @@ export class KvService {
       if (peer !== undefined) await this.sync.round(peer)
     })
     this.tasks.every(Math.min(this.init.config.tombstoneHorizonMs, 3_600_000), async () => { await this.collectTombstones() })
-    this.tasks.every(this.init.config.compactIntervalMs, async () => { await this.components.repo.compactChanges(this.init.config.changesRetention) })
+    this.tasks.every(this.init.config.compactIntervalMs, async () => { await this.components.writes.run(async () => await this.components.repo.compactChanges(this.init.config.changesRetention)) })
   }
 
   async stop (): Promise<void> {
@@ -114,11 +117,10 @@ export class KvService {
     this.running = false
     this.tasks.stop()
     this.controller.abort()
-    this.unsubscribe?.()
     this.sync.stop()
     this.changes.wake()
     await this.components.libp2p.unhandle(this.init.protocols.kv).catch(() => {})
-    await this.queue.idle()
+    await this.components.writes.idle()
   }
 
   get signal (): AbortSignal {
@@ -232,7 +234,7 @@ export class KvService {
     try {
       while (this.incoming.length > 0) {
         const group = this.incoming.splice(0, MAX_GROUP_COMMIT)
-        await this.queue.run(async () => {
+        await this.components.writes.run(async () => {
           try {
             const counts = await this.applyGroup(group)
             group.forEach((item, i) => { item.resolve(counts[i]!) })
@@ -256,16 +258,7 @@ export class KvService {
     for (const { events, opts } of group) {
       sync ||= opts.sync === true
       if (opts.lsn !== undefined) lsn = Math.max(lsn, opts.lsn)
-      counts.push(await mergeInto(changes, pending, events, {
-        repo: this.components.repo,
-        tree: this.tree,
-        limits: this.limits,
-        horizon: this.components.clock.now() - this.init.config.tombstoneHorizonMs,
-        rejected: (event, err) => {
-          this.rejected++
-          this.log.debug({ origin: event.origin, seq: event.seq, err: err.message }, 'not a valid kv event')
-        }
-      }))
+      counts.push(await mergeInto(changes, pending, events, this.mergeContext(this.components.clock.now() - this.init.config.tombstoneHorizonMs, false)))
     }
     // A synced write also runs when nothing changed: the record may have arrived a moment ago by the event
     // path without an fsync, and a synced LevelDB write makes everything before it durable too.
@@ -273,20 +266,70 @@ export class KvService {
       try {
         await this.components.repo.write(changes, { sync, appliedLsn: lsn })
       } catch (err) {
-        // XOR is its own inverse: undo the tree in reverse so memory matches disk again.
-        for (const c of [...changes].reverse()) {
-          if (c.previous === undefined) this.tree.remove(c.record.key, c.record.version)
-          else this.tree.apply(c.record.key, c.record.version, c.previous.version)
-        }
+        this.undoTree(changes)
         throw err
       }
     }
     this.markApplied(lsn)
-    if (changes.length > 0) {
-      for (const c of changes) this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone })
-      this.changes.wake()
-    }
+    this.changed(changes)
     return counts
+  }
+
+  /** After a batch with these changes is on disk: the clock passes them, watchers and the bus hear of them. */
+  private changed (changes: MergedChange[]): void {
+    if (changes.length === 0) return
+    for (const c of changes) {
+      this.components.hlc.observe(c.record.version)
+      this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone })
+    }
+    this.changes.wake()
+  }
+
+  /**
+   * The KV part of a batch that delivers events (the event service's DeliveryStage): merges the `kv` events
+   * among `delivered` and returns their writes, to land atomically with the delivery. Events older than the
+   * tombstone horizon are not merged from the event path (a delete of that key may have been collected; if the
+   * put is still the winner somewhere, anti-entropy brings it). Runs inside the write queue.
+   */
+  private async stageDelivered (delivered: Delivered[]): Promise<Attachment | undefined> {
+    const kvEvents = delivered.filter(d => d.event.topic === KV_TOPIC)
+    if (kvEvents.length === 0) return undefined
+    const changes: MergedChange[] = []
+    const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
+    await mergeInto(changes, new Map(), kvEvents.map(d => d.event), this.mergeContext(horizon, true))
+    const lsn = Math.max(this.appliedLsn, ...kvEvents.map(d => d.lsn))
+    const staged = this.components.repo.stage(changes, { appliedLsn: lsn })
+    return {
+      ops: staged.ops,
+      commit: () => {
+        staged.commit()
+        this.markApplied(lsn)
+        this.changed(changes)
+      },
+      rollback: () => { this.undoTree(changes) }
+    }
+  }
+
+  private mergeContext (horizon: number, eventPath: boolean): Parameters<typeof mergeInto>[3] {
+    return {
+      repo: this.components.repo,
+      tree: this.tree,
+      limits: this.limits,
+      horizon,
+      eventPath,
+      rejected: (event, err) => {
+        this.rejected++
+        this.log.debug({ origin: event.origin, seq: event.seq, err: err.message }, 'not a valid kv event')
+      }
+    }
+  }
+
+  /** XOR is its own inverse: undo the tree in reverse so memory matches disk again. */
+  private undoTree (changes: MergedChange[]): void {
+    for (const c of [...changes].reverse()) {
+      if (c.previous === undefined) this.tree.remove(c.record.key, c.record.version)
+      else this.tree.apply(c.record.key, c.record.version, c.previous.version)
+    }
   }
 
   /** One write as a `kv.put` / `kv.delete` span; its event carries the span's context (`opts.trace` is the parent). */
@@ -294,9 +337,8 @@ export class KvService {
     const name = type === KV_EVENT_TYPES.put ? 'kv.put' : 'kv.delete'
     return await (this.components.tracing ?? noopTracing).run(name, { parent: opts.trace, attributes: { 'shoal.key': key } }, async span => {
       const required = requiredAcks(opts.acks ?? 1, this.livePeers().length + 1)
-      const { event } = await this.components.eventService.publish(KV_TOPIC, kvEventData(key, value, this.limits), { type, trace: span.traceparent })
-      // The event path applies it too; applying here, fsynced, makes the write durable before we count it.
-      await this.applyEvents([event], { sync: true })
+      // One fsync'd batch holds the event and the merged record (own-events.ts); gossip follows it.
+      const { event } = await this.components.eventService.publish(KV_TOPIC, kvEventData(key, value, this.limits), { type, trace: span.traceparent, internal: true })
       const version = { ...event.hlc, node: this.self }
       if (required <= 1) return { key, version, acked: 1, required }
       const acked = 1 + await this.sync.pushForAcks(event, required - 1, opts.timeoutMs ?? this.init.config.ackTimeoutMs, opts.signal)
@@ -310,7 +352,7 @@ export class KvService {
 
   private async collectTombstones (): Promise<void> {
     const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
-    const purged = await this.queue.run(async () => await purgeTombstones(this.components.repo, this.tree, horizon))
+    const purged = await this.components.writes.run(async () => await purgeTombstones(this.components.repo, this.tree, horizon))
     if (purged > 0) this.log.info({ purged }, 'collected tombstones past the horizon')
   }
 
