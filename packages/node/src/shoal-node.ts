@@ -54,6 +54,10 @@ export interface ShoalNodeInit {
    * metric names, so only a process with a single node (the daemon) should turn this on.
    */
   libp2pMetrics?: boolean
+  /**
+   * Fault injection for tests: wraps the opened store (e.g. to fail or record batches). The daemon never sets it.
+   */
+  wrapStore?: (store: Store) => Store
 }
 
 export interface NodeInfo {
@@ -123,7 +127,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     poolSize: slots,
     logger: logger.child({ component: 'shoal:node:handlers' })
   })
-  const store: Store = await openStore(join(config.dataDir, 'db')).catch(async err => { await handlers.close(); throw err })
+  const opened: Store = await openStore(join(config.dataDir, 'db')).catch(async err => { await handlers.close(); throw err })
+  const store = init.wrapStore === undefined ? opened : init.wrapStore(opened)
   const eventLog = await EventLog.open(store)
   const kvRepo = await KvRepository.open(store)
   // KV writes travel as events on topic `kv`, whose values may be far larger than ordinary events.

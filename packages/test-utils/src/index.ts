@@ -1,4 +1,4 @@
-export { MemorySwarm } from './memory-swarm.js'
-export type { MemorySwarmInit } from './memory-swarm.js'
+export { MemorySwarm, skewedClock } from './memory-swarm.js'
+export type { MemorySwarmInit, AddOptions } from './memory-swarm.js'
 export { waitUntil, timed } from './wait.js'
 export type { WaitOptions } from './wait.js'

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { resolveConfig, seededRng, silentLogger } from '@shoal/core'
-import type { ConfigInput, Logger } from '@shoal/core'
+import type { Clock, ConfigInput, Logger } from '@shoal/core'
+import type { PrivateKey } from '@libp2p/interface'
 import { createShoalNode, systemClock } from '@shoal/node'
-import type { ShoalNode } from '@shoal/node'
+import type { ShoalNode, ShoalNodeInit } from '@shoal/node'
 
 export interface MemorySwarmInit {
   /** Seeds each node's random source (node i gets seed + i), so probe orders replay. */
@@ -17,6 +18,19 @@ export interface MemorySwarmInit {
   logger?: Logger
   /** Config for every node (membership timings, swarm name...). */
   config?: ConfigInput
+}
+
+export interface AddOptions {
+  bootstrap?: ShoalNode | null
+  config?: ConfigInput
+  clock?: Clock
+  privateKey?: PrivateKey
+  wrapStore?: ShoalNodeInit['wrapStore']
+}
+
+/** A clock `offsetMs` ahead of the system clock (behind when negative), as a skewed machine's would be. */
+export function skewedClock (offsetMs: number): Clock {
+  return { now: () => Date.now() + offsetMs, setTimer: (fn, ms) => systemClock.setTimer(fn, ms) }
 }
 
 let swarmCounter = 0
@@ -31,12 +45,41 @@ export class MemorySwarm {
     return new MemorySwarm(await mkdtemp(join(tmpdir(), 'shoal-mem-')), init)
   }
 
-  /** Adds a node that bootstraps through `bootstrap` (default: the first node). */
-  async add (opts: { bootstrap?: ShoalNode | null, config?: ConfigInput } = {}): Promise<ShoalNode> {
+  /** How each node was made, so `restart` can make it again with the same key and data dir. */
+  private readonly made: Array<AddOptions & { privateKey: PrivateKey }> = []
+
+  /**
+   * Adds a node that bootstraps through `bootstrap` (default: the first node). `clock` skews its time (default
+   * the system clock); `wrapStore` injects store faults.
+   */
+  async add (opts: AddOptions = {}): Promise<ShoalNode> {
     const i = this.nodes.length
+    const made = { ...opts, privateKey: opts.privateKey ?? await generateKeyPair('Ed25519') }
+    this.made.push(made)
+    const node = await this.make(i, made)
+    this.nodes.push(node)
+    return node
+  }
+
+  /** Stops node `i` (gracefully) and starts it again on its data dir with its key; `opts` override how it was made. */
+  async restart (i: number, opts: Partial<Omit<AddOptions, 'privateKey'>> = {}): Promise<ShoalNode> {
+    await this.nodes[i]!.stop()
+    const made = { ...this.made[i]!, ...opts }
+    this.made[i] = made
+    const node = await this.make(i, { ...made, bootstrap: made.bootstrap === undefined ? (i === 0 ? null : this.nodes[0]) : made.bootstrap })
+    this.nodes[i] = node
+    return node
+  }
+
+  /** Where node `i` keeps its data. */
+  dataDir (i: number): string {
+    return join(this.root, `node-${i}`)
+  }
+
+  private async make (i: number, opts: AddOptions & { privateKey: PrivateKey }): Promise<ShoalNode> {
     const boot = opts.bootstrap === undefined ? this.nodes[0] : opts.bootstrap
     const config = resolveConfig({
-      defaultDataDir: join(this.root, `node-${i}`),
+      defaultDataDir: this.dataDir(i),
       flags: {
         ...this.init.config,
         ...opts.config,
@@ -44,12 +87,10 @@ export class MemorySwarm {
         bootstrap: boot === null || boot === undefined ? [] : [boot.info().addresses[0]!]
       }
     })
-    const node = await createShoalNode(
-      { clock: systemClock, rng: seededRng((this.init.seed ?? 1) + i), logger: this.init.logger ?? silentLogger },
-      { config, privateKey: await generateKeyPair('Ed25519'), transport: 'memory' }
+    return await createShoalNode(
+      { clock: opts.clock ?? systemClock, rng: seededRng((this.init.seed ?? 1) + i), logger: this.init.logger ?? silentLogger },
+      { config, privateKey: opts.privateKey, transport: 'memory', ...(opts.wrapStore !== undefined ? { wrapStore: opts.wrapStore } : {}) }
     )
-    this.nodes.push(node)
-    return node
   }
 
   /** How many members each node sees in `state`. */
