@@ -16,7 +16,12 @@ export type RepairMessage =
   | { v: 1, type: 'digest', heads: EventHeads }
   | { v: 1, type: 'pull', origin: string, from: number, limit: number }
   | { v: 1, type: 'events', events: unknown[], more: boolean }
-  | { v: 1, type: 'error', code: 'compacted', compactedBelow: number }
+  /**
+   * Every seq below `compactedBelow` is compacted at the answering peer. `first` is the event it holds at
+   * `compactedBelow`, signed by its origin: the only evidence a node accepts for skipping a gap (a peer's word
+   * alone must not make a node skip an origin). Absent when the peer holds nothing from there.
+   */
+  | { v: 1, type: 'error', code: 'compacted', compactedBelow: number, first?: unknown }
   | { v: 1, type: 'error', code: 'bad-request', message: string }
 
 export type RepairMessageType = RepairMessage['type']
@@ -48,8 +53,9 @@ export function validateRepairMessage (v: unknown): RepairMessage {
     case 'error': {
       const code = oneOf(o.code, 'message.code', ['compacted', 'bad-request'] as const)
       if (code === 'compacted') {
-        onlyKeys(o, 'message', ['v', 'type', 'code', 'compactedBelow'])
-        return { v: 1, type, code, compactedBelow: safeInt(o.compactedBelow, 'message.compactedBelow', 1) }
+        onlyKeys(o, 'message', ['v', 'type', 'code', 'compactedBelow', 'first'])
+        const compactedBelow = safeInt(o.compactedBelow, 'message.compactedBelow', 1)
+        return { v: 1, type, code, compactedBelow, ...(o.first !== undefined ? { first: o.first } : {}) }
       }
       onlyKeys(o, 'message', ['v', 'type', 'code', 'message'])
       return { v: 1, type, code, message: string(o.message, 'message.message', MAX_ERROR_MESSAGE) }

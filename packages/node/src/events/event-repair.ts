@@ -46,8 +46,7 @@ export class EventRepair {
         const reply = await this.send(peer, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
         if (reply.type === 'error') {
           if (reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
-          await host.skipTo(origin, reply.compactedBelow)
-          host.logger.warn({ origin, peer, compactedBelow: reply.compactedBelow }, 'events were compacted before we got them; skipped the gap')
+          if (!await this.skipWithEvidence(peer, origin, from, reply.compactedBelow, reply.first)) break
           continue
         }
         if (reply.type !== 'events') throw new Error(`unexpected ${reply.type} reply to pull`)
@@ -66,6 +65,28 @@ export class EventRepair {
     } finally {
       this.pulling.delete(origin)
     }
+  }
+
+  /**
+   * Skips `origin`'s gap below `compactedBelow` only on signed evidence: the origin's own event at that seq,
+   * which the peer must send with its `compacted` answer. A bare claim (or one that does not check out) moves
+   * nothing: a peer cannot make this node skip an origin's events, its own included. Returns whether it skipped.
+   */
+  private async skipWithEvidence (peer: string, origin: string, from: number, compactedBelow: number, first: unknown): Promise<boolean> {
+    const { host } = this
+    if (first === undefined || compactedBelow <= from) {
+      host.logger.debug({ origin, peer, compactedBelow }, 'peer says the events were compacted but shows no signed event there; not skipping')
+      return false
+    }
+    const reason = await host.check(first)
+    const event = first as ShoalEvent
+    if (reason !== undefined || event.origin !== origin || event.seq !== compactedBelow) {
+      throw new Error(`peer sent no valid evidence for a compacted gap (${reason ?? 'another origin or seq'})`)
+    }
+    await host.skipTo(origin, compactedBelow)
+    await host.apply([event])
+    host.logger.warn({ origin, peer, compactedBelow }, 'events were compacted before we got them; skipped the gap up to the origin\'s signed event')
+    return true
   }
 
   /** Exchanges heads with `peer` and pulls every origin it is ahead on. */
@@ -87,7 +108,10 @@ export class EventRepair {
         return { v: 1, type: 'digest', heads: this.host.log.heads() }
       case 'pull': {
         const found = await this.host.log.range(msg.origin, msg.from, Math.min(msg.limit, constants.EVENT_PULL_BATCH), constants.EVENT_MAX_PULL_BYTES)
-        if ('compactedBelow' in found) return { v: 1, type: 'error', code: 'compacted', compactedBelow: found.compactedBelow }
+        if ('compactedBelow' in found) {
+          const first = await this.host.log.get(msg.origin, found.compactedBelow)
+          return { v: 1, type: 'error', code: 'compacted', compactedBelow: found.compactedBelow, ...(first !== undefined ? { first } : {}) }
+        }
         return { v: 1, type: 'events', events: found.events, more: found.more }
       }
       default:

@@ -153,7 +153,7 @@ export class KvSync {
 
   /** Answers a sync request; invalid input throws, which resets the stream. */
   async answer (raw: unknown, from: string): Promise<KvSyncResponse> {
-    const msg = validateKvSyncRequest(raw)
+    const msg = validateKvSyncRequest(raw, this.components.kv.limits)
     const { kv, repo } = this.components
     switch (msg.type) {
       case 'root':
@@ -226,7 +226,7 @@ export class KvSync {
     const raw = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocol, message, { signal: deadline, maxBytes: constants.MAX_FRAME_BYTES })
     this.bytes.sent += Buffer.byteLength(JSON.stringify(message))
     this.bytes.received += Buffer.byteLength(JSON.stringify(raw))
-    return validateKvSyncResponse(raw)
+    return validateKvSyncResponse(raw, this.components.kv.limits)
   }
 }
 
