@@ -9,6 +9,11 @@ export interface Clock {
   now(): number
   /** Runs `fn` once after `ms`; the handle cancels it. */
   setTimer(fn: () => void, ms: number): TimerHandle
+  /**
+   * Milliseconds on a clock that never jumps (performance.now()), for measuring intervals across wall-clock
+   * steps. Optional: without it, callers fall back to now().
+   */
+  monotonic?(): number
 }
 
 /** A clock that only moves when told to: deterministic tests and simulations. */
@@ -22,6 +27,10 @@ export class ManualClock implements Clock {
   }
 
   now (): number {
+    return this.current
+  }
+
+  monotonic (): number {
     return this.current
   }
 

@@ -10,6 +10,12 @@ import type { Clock, Envelope, Logger, PayloadValidator, RejectReason } from '@s
 import type { EventBus } from './events.js'
 import type { ShoalLibp2p } from './libp2p.js'
 
+/**
+ * Check verdicts that say nothing against the peer that forwarded the message: an event dated too far ahead
+ * of OUR clock ('future') may be fine by the forwarder's. Gossipsub ignores these instead of rejecting them.
+ */
+export const NOT_THE_SENDERS_FAULT: ReadonlySet<string> = new Set(['future'])
+
 /** What a handler gets: the validated envelope, the publisher, and the peer that forwarded it to us. */
 export type GossipHandler<T> = (envelope: Envelope<T>, from: string, via: string) => void
 
@@ -64,7 +70,9 @@ export class GossipService {
       const reason = check === undefined ? undefined : await check(result.envelope, from)
       if (reason !== undefined) {
         this.countReject(topic, peer.toString(), reason, 'failed the topic check')
-        return TopicValidatorResult.Reject
+        // Not the forwarder's fault (an honest peer whose clock is ahead of ours passes it on): drop it without
+        // lowering that peer's score.
+        return NOT_THE_SENDERS_FAULT.has(reason) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
       }
       entry.decoded.set(msg, result.envelope)
       return TopicValidatorResult.Accept

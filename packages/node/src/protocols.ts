@@ -9,6 +9,8 @@ export interface SwarmProtocols {
   membership: string
   events: string
   kv: string
+  /** Wall-clock samples for the clock-skew guard (clock-sync.ts). */
+  time: string
   topics: { membership: string, events: string, status: string }
 }
 
@@ -19,6 +21,7 @@ export function swarmProtocols (swarm: string): SwarmProtocols {
     membership: `${base}/membership/1.0.0`,
     events: `${base}/events/1.0.0`,
     kv: `${base}/kv/1.0.0`,
+    time: `${base}/time/1.0.0`,
     topics: { membership: `${base}/membership/1`, events: `${base}/events/1`, status: `${base}/status/1` }
   }
 }

@@ -23,6 +23,7 @@ import { KvService } from './kv/kv-service.js'
 import { TaskService } from './tasks/task-service.js'
 import { StatusReporter } from './status-reporter.js'
 import { SerialQueue } from './tasks.js'
+import { ClockSync } from './clock-sync.js'
 import type { NodeStatus } from './status-reporter.js'
 import { createHandlerRegistry } from './tasks/handlers/index.js'
 import { createMetrics, instrumentNode } from './metrics.js'
@@ -109,6 +110,8 @@ export interface ShoalNode {
   partition(deny: string[]): Promise<string[]>
   /** Peer ids currently refused. */
   denied(): string[]
+  /** This node's clock offset from the swarm's median (ms, positive = ahead), the peers it rests on, and the limit. */
+  clockSkew(): { offsetMs: number, peers: number, limitMs: number }
   stop(): Promise<void>
 }
 
@@ -170,7 +173,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   // with what it changes in the KV replica is one atomic batch.
   const hlc = await restoreClock(libp2p.peerId.toString(), config.events.maxClockDriftMs, eventLog, kvRepo)
   const writes = new SerialQueue()
-  const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, hlc, writes, tracing }, {
+  const clockSync = new ClockSync({ libp2p, clock, rng: components.rng, logger, membership }, { protocol: protocols.time, maxDriftMs: config.events.maxClockDriftMs })
+  const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, hlc, writes, clockGuard: () => { clockSync.guard() }, tracing }, {
     protocols,
     config: config.events,
     topicLimits
@@ -187,6 +191,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const lagMs = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS)
   gossip.start()
   await membership.start()
+  await clockSync.start()
   await eventService.start()
   await kv.start()
   await tasks.start()
@@ -269,6 +274,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       return denyList.list()
     },
     denied: () => denyList.list(),
+    clockSkew: () => clockSync.status(),
     async stop () {
       stopping ??= (async () => {
         status.stop()
@@ -279,6 +285,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
         await handlers.close()
         await kv.stop()
         await eventService.stop()
+        await clockSync.stop()
         await membership.stop()
         gossip.stop()
         await libp2p.stop()

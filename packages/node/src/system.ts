@@ -4,6 +4,7 @@ import type { Clock, Rng } from '@shoal/core'
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimer (fn, ms) {
     const t = setTimeout(fn, ms)
     t.unref?.()

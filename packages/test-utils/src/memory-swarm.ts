@@ -28,9 +28,18 @@ export interface AddOptions {
   wrapStore?: ShoalNodeInit['wrapStore']
 }
 
-/** A clock `offsetMs` ahead of the system clock (behind when negative), as a skewed machine's would be. */
-export function skewedClock (offsetMs: number): Clock {
-  return { now: () => Date.now() + offsetMs, setTimer: (fn, ms) => systemClock.setTimer(fn, ms) }
+/**
+ * A wall clock `offsetMs` ahead of the system clock (behind when negative), as a skewed machine's would be; set
+ * `offsetMs` to make it jump. Timers and the monotonic clock stay real (as with faketime's DONT_FAKE_MONOTONIC).
+ */
+export function skewedClock (offsetMs: number): Clock & { offsetMs: number } {
+  const clock = {
+    offsetMs,
+    now: () => Date.now() + clock.offsetMs,
+    monotonic: () => performance.now(),
+    setTimer: (fn: () => void, ms: number) => systemClock.setTimer(fn, ms)
+  }
+  return clock
 }
 
 let swarmCounter = 0

@@ -45,6 +45,8 @@ export interface EventServiceComponents {
   hlc: HybridClock
   /** The node's one queue for store mutations, shared with the KV service. */
   writes: SerialQueue
+  /** Throws when this node must not stamp new events (its clock is too far from the swarm's); none without. */
+  clockGuard?: () => void
   /** Spans `events.publish` and `events.apply`; none without. */
   tracing?: Tracing
 }
@@ -110,7 +112,7 @@ export class EventService {
       self: this.self,
       payloadLimit: topic => this.payloadLimit(topic),
       attach: this.attach,
-      guard: () => {},
+      guard: () => { this.components.clockGuard?.() },
       committed: (appended, events) => { this.ownCommitted(appended, events) }
     })
   }

@@ -31,6 +31,8 @@ export class KvSync {
   private readonly status = new Map<string, PeerStatus>()
   private readonly rounds = new Map<string, Promise<void>>()
   private readonly bytes = { sent: 0, received: 0 }
+  /** Records skipped because they were dated past our drift bound ('future'); taken on a later round. */
+  private deferred = 0
   /** Rounds since start by outcome: 'in_sync' (equal roots), 'repaired' (equal after pulling), 'diverged', 'error'. */
   private readonly outcomes = new Map<string, number>()
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
@@ -139,14 +141,18 @@ export class KvSync {
         const got = await this.send(peer, { v: 1, type: 'get', keys: pending })
         if (got.type !== 'records') throw new Error(`expected records, got ${got.type}`)
         const events: ShoalEvent[] = []
+        const received = new Set<string>()
         for (const raw of got.records) {
           const reason = await this.components.eventService.check(raw)
+          // A record dated past our drift bound is refused for now (offered again later, it is taken once our
+          // clock is within the bound); it must not cost us the rest of the round. Anything else is the peer's fault.
+          if (reason === 'future') { this.deferred++; received.add(keyOf(raw as ShoalEvent)); continue }
           if (reason !== undefined) throw new Error(`peer sent an invalid record (${reason})`)
           events.push(raw as ShoalEvent)
+          received.add(keyOf(raw as ShoalEvent))
         }
         await this.components.kv.applyEvents(events)
-        const received = new Set(events.map(e => keyOf(e)))
-        pending = got.more === true && events.length > 0 ? pending.filter(k => !received.has(k)) : []
+        pending = got.more === true && received.size > 0 ? pending.filter(k => !received.has(k)) : []
       }
     }
   }

@@ -95,6 +95,8 @@ export const SHOAL_ERROR_TABLE: ErrorTable = {
   ERR_COMPACTED: COMPACTED_CODE,
   // The disk is full: nothing was written; reads go on working.
   ERR_STORE_FULL: RpcErrorCode.UNAVAILABLE,
-  ERR_STORE_IO: RpcErrorCode.UNAVAILABLE
+  ERR_STORE_IO: RpcErrorCode.UNAVAILABLE,
+  // This node's clock is too far from the swarm's: it stamps no writes until its time is fixed.
+  ERR_CLOCK_SKEW: RpcErrorCode.UNAVAILABLE
 }
 

@@ -1,0 +1,108 @@
+/**
+ * The clock-skew guard (docs/protocols/clock.md): samples peers' wall clocks over /shoal/<swarm>/time/1.0.0
+ * (one request to one random live member per interval, and one to each newly identified peer), keeps the
+ * estimate in core's ClockOffsets, and refuses to let this node stamp writes while its clock is more than
+ * maxClockDriftMs / 2 from the swarm's median. Per-node load is one small request per interval, whatever N.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
+import { ClockOffsets, ClockSkewError, sample } from '@shoal/core'
+import type { Clock, Logger, Rng } from '@shoal/core'
+import type { ShoalLibp2p } from './libp2p.js'
+import type { MembershipService } from './membership-service.js'
+import { handleRequests, request } from './frames.js'
+import { RepeatingTasks } from './tasks.js'
+
+/** How often one live member is sampled. Five samples a minute keep the median fresh at any swarm size. */
+export const CLOCK_SAMPLE_INTERVAL_MS = 3_000
+/** Samples count this long: a minute of samples from up to 20 peers. */
+export const CLOCK_SAMPLE_MAX_AGE_MS = 60_000
+/** A slower round trip bounds the peer's time too loosely (±rtt/2) to use. */
+export const CLOCK_SAMPLE_MAX_RTT_MS = 1_000
+const REQUEST_TIMEOUT_MS = 2_000
+
+export interface ClockSyncComponents {
+  libp2p: ShoalLibp2p
+  clock: Clock
+  rng: Rng
+  logger: Logger
+  membership: MembershipService
+}
+
+export interface ClockSyncInit {
+  protocol: string
+  /** events.maxClockDriftMs: writes are refused while this node is more than half of it off the swarm. */
+  maxDriftMs: number
+}
+
+export class ClockSync {
+  private readonly offsets = new ClockOffsets({ maxAgeMs: CLOCK_SAMPLE_MAX_AGE_MS, maxRttMs: CLOCK_SAMPLE_MAX_RTT_MS })
+  private tasks?: RepeatingTasks
+  private readonly controller = new AbortController()
+  private readonly log: Logger
+  private warned = false
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(this.init.protocol)) void this.sample(evt.detail.peerId.toString())
+  }
+
+  constructor (private readonly components: ClockSyncComponents, private readonly init: ClockSyncInit) {
+    this.log = components.logger.child({ component: 'shoal:node:clock' })
+  }
+
+  async start (): Promise<void> {
+    const { libp2p, clock } = this.components
+    await handleRequests(libp2p, this.init.protocol, async () => ({ v: 1, type: 'time', wall: clock.now() }), { logger: this.log, timeoutMs: REQUEST_TIMEOUT_MS })
+    libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.tasks = new RepeatingTasks(clock, this.log)
+    this.tasks.every(CLOCK_SAMPLE_INTERVAL_MS, async () => {
+      const self = libp2p.peerId.toString()
+      const live = this.components.membership.members().filter(m => m.state === 'alive' && m.id !== self).map(m => m.id)
+      const [peer] = sample(live, 1, this.components.rng)
+      if (peer !== undefined) await this.sample(peer)
+    })
+  }
+
+  async stop (): Promise<void> {
+    this.tasks?.stop()
+    this.controller.abort()
+    this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
+  }
+
+  /** This node's offset from the swarm now (ms, positive = ahead) and how many peers it rests on. */
+  status (): { offsetMs: number, peers: number, limitMs: number } {
+    return { ...this.offsets.swarmOffset(this.components.clock.now(), this.mono()), limitMs: this.limitMs }
+  }
+
+  /** Throws ClockSkewError while this node's clock is too far from the swarm's to stamp a write. */
+  guard (): void {
+    const { offsetMs, peers } = this.offsets.swarmOffset(this.components.clock.now(), this.mono())
+    if (Math.abs(offsetMs) <= this.limitMs) { this.warned = false; return }
+    if (!this.warned) {
+      this.warned = true
+      this.log.warn({ offsetMs: Math.round(offsetMs), peers, limitMs: this.limitMs }, 'this node\'s clock is too far from the swarm\'s: refusing writes until it is fixed')
+    }
+    throw new ClockSkewError({ offsetMs: Math.round(offsetMs), limitMs: this.limitMs, peers })
+  }
+
+  private get limitMs (): number {
+    return this.init.maxDriftMs / 2
+  }
+
+  private mono (): number {
+    return this.components.clock.monotonic?.() ?? this.components.clock.now()
+  }
+
+  /** One round trip to `peer`; a failure or a malformed answer records nothing. */
+  async sample (peer: string): Promise<void> {
+    const sentMono = this.mono()
+    try {
+      const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])
+      const reply = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocol, { v: 1, type: 'time' }, { signal, maxBytes: 1024 }) as { wall?: unknown }
+      const receivedMono = this.mono()
+      if (typeof reply?.wall === 'number') this.offsets.add(peer, { sentMono, receivedMono, remoteWall: reply.wall })
+    } catch (err) {
+      this.log.debug({ peer, err: (err as Error).message }, 'clock sample failed')
+    }
+  }
+}
