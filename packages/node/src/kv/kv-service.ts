@@ -336,7 +336,7 @@ export class KvService {
   private async write (type: string, key: string, value: unknown, opts: WriteOptions): Promise<WriteResult> {
     const name = type === KV_EVENT_TYPES.put ? 'kv.put' : 'kv.delete'
     return await (this.components.tracing ?? noopTracing).run(name, { parent: opts.trace, attributes: { 'shoal.key': key } }, async span => {
-      const required = requiredAcks(opts.acks ?? 1, this.livePeers().length + 1)
+      const required = requiredAcks(opts.acks ?? 1, this.knownMembers())
       // One fsync'd batch holds the event and the merged record (own-events.ts); gossip follows it.
       const { event } = await this.components.eventService.publish(KV_TOPIC, kvEventData(key, value, this.limits), { type, trace: span.traceparent, internal: true })
       const version = { ...event.hlc, node: this.self }
@@ -354,6 +354,12 @@ export class KvService {
     const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
     const purged = await this.components.writes.run(async () => await purgeTombstones(this.components.repo, this.tree, horizon))
     if (purged > 0) this.log.info({ purged }, 'collected tombstones past the horizon')
+  }
+
+  /** Members of the last known view that have not left, self included (the base of `quorum` and `all`). */
+  knownMembers (): number {
+    const others = this.components.membership.members().filter(m => m.state !== 'left' && m.id !== this.self).length
+    return others + 1
   }
 
   livePeers (): string[] {

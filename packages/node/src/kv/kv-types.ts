@@ -39,10 +39,14 @@ export interface KvStats {
   peers: Record<string, { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }>
 }
 
-/** `acks` as a count of nodes, self included, against `alive` live members (self included). */
-export function requiredAcks (acks: Acks, alive: number): number {
-  if (acks === 'all') return alive
-  if (acks === 'quorum') return Math.floor(alive / 2) + 1
+/**
+ * `acks` as a count of nodes, self included, against the `known` members: every member of the last known view
+ * that has not left, self included, whether alive, suspect or dead now. A quorum of the members visible now
+ * would let a minority cut off by a partition acknowledge "quorum" writes on its own (invariant 7).
+ */
+export function requiredAcks (acks: Acks, known: number): number {
+  if (acks === 'all') return known
+  if (acks === 'quorum') return Math.floor(known / 2) + 1
   if (!Number.isSafeInteger(acks) || acks < 1) throw new InvalidInputError('acks must be a whole number >= 1, "quorum" or "all"', { field: 'acks' })
   return acks
 }
