@@ -8,6 +8,8 @@
  * - kind 6: the KV store's own topic cannot be written through the generic events API.
  */
 import { test } from 'uvu'
+import { rename } from 'node:fs/promises'
+import { join } from 'node:path'
 import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -68,6 +70,7 @@ test('kind 1: after a restart the clock starts above every version on disk, not 
 function recordingStore (store: Store, log: Array<{ keys: string[], sync: boolean, doneAt: number }>, fail: { sync: boolean }): Store {
   return {
     path: store.path,
+    created: store.created,
     bucket: name => store.bucket(name),
     close: async () => { await store.close() },
     batch: async (ops, opts) => {
@@ -97,6 +100,29 @@ test('kind 3: an own event is fsync\'d before any peer has it (a machine crash c
       assert.ok(first.sync, `seq ${p.seq} was first written without fsync`)
       assert.ok(first.doneAt <= seen.get(p.seq)!, `seq ${p.seq} reached the peer before it was durable here`)
     }
+  } finally {
+    await swarm.destroy()
+  }
+})
+
+test('kind 3: a node whose db/ was moved aside never signs a seq again: its next event is delivered, not refused as equivocation', async () => {
+  const swarm = await MemorySwarm.create({ config: FAST })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add({ bootstrap: a })
+    await waitUntil('a and b see each other', () => swarm.counts('alive').every(n => n === 2))
+    for (let i = 1; i <= 5; i++) await a.events.publish('orders', JSON.stringify({ i }))
+    await waitUntil('b has a\'s five events', () => b.events.stats().heads[a.peerId] === 5)
+    await a.stop()
+    // What an operator does with a damaged store (the store's own error message advises it).
+    await rename(join(swarm.dataDir(0), 'db'), join(swarm.dataDir(0), 'db.broken'))
+    const again = await swarm.restart(0)
+    const next = await again.events.publish('orders', JSON.stringify({ i: 6 }))
+    assert.ok(next.seq > 5, `the new log started at seq ${next.seq}, under seqs peers already hold`)
+    await waitUntil('b delivered a\'s next event', () => b.events.stats().heads[a.peerId] === next.seq)
+    assert.is(b.events.stats().rejected.equivocation, undefined, 'b saw two events under one (origin, seq)')
+    const list = await b.events.list({ topic: 'orders', limit: 100 })
+    assert.equal(list.events.filter(d => d.event.origin === a.peerId).map(d => JSON.parse(d.event.data).i), [1, 2, 3, 4, 5, 6])
   } finally {
     await swarm.destroy()
   }

@@ -24,6 +24,7 @@ import { TaskService } from './tasks/task-service.js'
 import { StatusReporter } from './status-reporter.js'
 import { SerialQueue } from './tasks.js'
 import { ClockSync } from './clock-sync.js'
+import { SeqReservation } from './events/seq-reservation.js'
 import type { NodeStatus } from './status-reporter.js'
 import { createHandlerRegistry } from './tasks/handlers/index.js'
 import { createMetrics, instrumentNode } from './metrics.js'
@@ -174,8 +175,10 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const hlc = await restoreClock(libp2p.peerId.toString(), config.events.maxClockDriftMs, eventLog, kvRepo)
   const writes = new SerialQueue()
   const clockSync = new ClockSync({ libp2p, clock, rng: components.rng, logger, membership }, { protocol: protocols.time, maxDriftMs: config.events.maxClockDriftMs })
-  const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, hlc, writes, clockGuard: () => { clockSync.guard() }, tracing }, {
+  const reservation = await SeqReservation.open(config.dataDir)
+  const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, hlc, writes, clockGuard: () => { clockSync.guard() }, reservation, tracing }, {
     protocols,
+    freshLog: store.created,
     config: config.events,
     topicLimits
   })

@@ -44,6 +44,8 @@ export interface RangeOptions {
 
 export interface Store {
   readonly path: string
+  /** True when this open created the database (no schema version was there): a new node, or a lost `db/`. */
+  readonly created: boolean
   bucket<V>(name: BucketName): BucketHandle<V>
   /**
    * One atomic LevelDB batch across buckets, so a value and its indexes land together. The ops are checked
@@ -110,6 +112,7 @@ export async function openStore (path: string): Promise<Store> {
 
   return {
     path,
+    created: found === undefined,
     bucket<V>(name: BucketName): BucketHandle<V> {
       const sub = sublevel(name)
       return {

@@ -84,6 +84,7 @@ append('a failed write (disk full) changes nothing in memory, and the queue keep
   // The real store, except that batches fail as LevelDB fails on a full disk while `full` is set.
   const flaky: Store = {
     path: store.path,
+    created: store.created,
     bucket: name => store.bucket(name),
     batch: async ops => { if (full) throw toWriteError(new Error('IO error: /db/000005.log: No space left on device'), store.path); await store.batch(ops) },
     close: async () => { await store.close() }

@@ -17,6 +17,7 @@ import { handleRequests } from '../frames.js'
 import { verifyEvent } from './signing.js'
 import { EventRepair } from './event-repair.js'
 import { OwnEvents } from './own-events.js'
+import type { SeqReservation } from './seq-reservation.js'
 import { RepeatingTasks, Waiters } from '../tasks.js'
 import type { SerialQueue } from '../tasks.js'
 import { CompactedError, encodedEventLimit, maxPayloadLimit } from './event-types.js'
@@ -47,6 +48,8 @@ export interface EventServiceComponents {
   writes: SerialQueue
   /** Throws when this node must not stamp new events (its clock is too far from the swarm's); none without. */
   clockGuard?: () => void
+  /** Seqs reserved beside the log (seq-reservation.ts); none without (in-memory tests). */
+  reservation?: SeqReservation
   /** Spans `events.publish` and `events.apply`; none without. */
   tracing?: Tracing
 }
@@ -62,6 +65,8 @@ export interface EventServiceInit {
   config: EventsConfig
   /** Payload limits of topics that need their own (the KV store's values are larger than events'). */
   topicLimits?: Record<string, number>
+  /** The event log was created empty at this start (a new node, or a lost `db/`). */
+  freshLog?: boolean
 }
 
 export class EventService {
@@ -147,6 +152,12 @@ export class EventService {
     if (this.running) return
     this.running = true
     const { libp2p, log } = this.components
+    // A lost log: start above every seq this node may have signed, so none is ever signed twice.
+    const reserved = this.components.reservation?.highest ?? 0
+    if (this.init.freshLog === true && reserved > log.maxSeen(this.self)) {
+      await this.queue.run(async () => await log.skipTo(this.self, reserved + 1))
+      this.log.warn({ from: reserved + 1 }, 'the event log is new but this node published before: its own events continue above its seq reservation')
+    }
     this.components.gossip.register<unknown>(this.init.protocols.topics.events, { [GOSSIP_TYPE]: payload => payload }, (envelope, _from, via) => {
       this.noteSkew(envelope.payload as ShoalEvent)
       this.apply([envelope.payload as ShoalEvent], via).catch(err => {

@@ -16,6 +16,7 @@ import type { AppendResult, Attachment, Delivered, EventLog } from '@shoal/store
 import { signEvent } from './signing.js'
 import { encodedEventLimit } from './event-types.js'
 import type { SerialQueue } from '../tasks.js'
+import type { SeqReservation } from './seq-reservation.js'
 
 /** Events stamped and written per group at most: bounds one batch's size and the latency it adds. */
 export const MAX_OWN_GROUP = 512
@@ -27,6 +28,8 @@ export interface OwnEventsComponents {
   privateKey: PrivateKey
   /** The node's one queue for store mutations (shared with the KV service). */
   writes: SerialQueue
+  /** Seqs reserved on disk beside the log, so a lost log never leads to a reused seq; none in tests without a data dir. */
+  reservation?: SeqReservation
 }
 
 export interface OwnEventsInit {
@@ -89,6 +92,12 @@ export class OwnEvents {
     const self = this.init.self
     // Above everything of ours this node holds: after a lost log, repair may have brought back later seqs.
     let seq = Math.max(log.head(self), log.maxSeen(self))
+    try {
+      await this.components.reservation?.cover(seq + group.length)
+    } catch (err) {
+      for (const item of group) item.reject(err)
+      return
+    }
     const events: ShoalEvent[] = []
     const items: Pending[] = []
     for (const item of group) {

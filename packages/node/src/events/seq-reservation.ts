@@ -1,0 +1,58 @@
+/**
+ * Crash-safe sequence numbers for this node's own events (docs/protocols/events.md, "Sequence numbers"). Before
+ * it signs a seq above the reservation, the node writes `<dataDir>/seq-reservation.json` = `{ reserved }` a block
+ * of seqs ahead (write, fsync, rename, fsync the directory). The file lives beside `db/`, not in it, so when the
+ * event log is lost (a moved-aside or rebuilt `db/`) the node still knows every seq it may ever have signed: it
+ * starts its new log above the reservation and never signs a second, different event under a seq that peers
+ * may hold (they would refuse it as equivocation). The seqs skipped were never published; peers skip that gap on
+ * the node's own signed event at the new start (the `compacted` evidence of the repair protocol).
+ */
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+
+/** Seqs reserved per write: one fsync'd file write per this many own events. */
+export const SEQ_RESERVATION_BLOCK = 10_000
+const FILE = 'seq-reservation.json'
+
+export class SeqReservation {
+  private reserved = 0
+  private readonly path: string
+
+  private constructor (dataDir: string) {
+    this.path = join(dataDir, FILE)
+  }
+
+  /** Reads the reservation (0 when there is none, or it is unreadable: a node that never published). */
+  static async open (dataDir: string): Promise<SeqReservation> {
+    const r = new SeqReservation(dataDir)
+    try {
+      const parsed = JSON.parse(await readFile(r.path, 'utf8')) as { reserved?: unknown }
+      if (Number.isSafeInteger(parsed.reserved) && (parsed.reserved as number) > 0) r.reserved = parsed.reserved as number
+    } catch {}
+    return r
+  }
+
+  /** The highest seq this node may have signed, in any event log it ever had. */
+  get highest (): number {
+    return this.reserved
+  }
+
+  /** Makes sure seqs up to `seq` are reserved, durably, before any of them is signed. */
+  async cover (seq: number): Promise<void> {
+    if (seq <= this.reserved) return
+    const reserved = seq + SEQ_RESERVATION_BLOCK
+    const tmp = `${this.path}.tmp`
+    await mkdir(dirname(this.path), { recursive: true })
+    const file = await open(tmp, 'w')
+    try {
+      await file.writeFile(JSON.stringify({ reserved }) + '\n')
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(tmp, this.path)
+    const dir = await open(dirname(this.path), 'r')
+    try { await dir.sync() } finally { await dir.close() }
+    this.reserved = reserved
+  }
+}
