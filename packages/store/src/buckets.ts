@@ -21,13 +21,13 @@ export const BUCKETS = {
   /** The KV replica (docs/protocols/kv.md): `key` -> StoredKvRecord, tombstones included. KvRepository only. */
   kv: 'kv',
   /**
-   * The KV Merkle tree: node id (hex prefix; the root '' is stored as ROOT_NODE_KEY) -> hash, 64 hex digits.
-   * Only non-zero nodes: an all-zero hash is a deleted key. KvRepository only.
+   * Retired: the XOR Merkle tree's nodes. The tree is now a real Merkle tree, built in memory from the leaf index
+   * (digests kept there). Nothing writes or reads it; the name is never to be reused.
    */
   kvTree: 'kv-tree',
   /** The local KV change log: `<change, 16 digits>` -> `{ key, version }`, one per applied change. KvRepository only. */
   kvChanges: 'kv-changes',
-  /** `<leaf id>/<key>` -> version: the keys of one Merkle leaf, for anti-entropy leaf listings. */
+  /** `<leaf id>/<key>` -> { version, h: record digest }: one Merkle leaf's keys, for leaf listings and leaf hashes. */
   kvLeaf: 'kv-leaf'
 } as const
 

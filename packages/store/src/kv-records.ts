@@ -11,34 +11,24 @@ export type { KvVersion } from '@shoal/core'
 /** A replica's record: core's KV record (the winning signed event with its key, value and version). */
 export type StoredKvRecord = KvRecord
 
-/** A Merkle node id (hex prefix, '' = root) and its hash (64 hex digits; all zeros = empty, deleted on disk). */
-export type TreeNode = [id: string, hash: string]
-
 /** One record to store, as the caller's merge decided it. */
 export interface KvChange {
   record: StoredKvRecord
   /** What was stored for the key before this change (what `get` returned); absent for a new key. Counters use it. */
   previous?: StoredKvRecord
-  /** The tree nodes this change sets, as absolute hashes; applied in order, so a later one for the same id wins. */
-  treeUpdates: TreeNode[]
 }
+
+/** `kv-leaf` value: the record's version and its Merkle digest (core's recordDigest; absent in stores written before). */
+export interface LeafValue { wall: number, logical: number, node: string, h?: string }
 
 /** `kv-changes` value, and one entry of `changes()`. */
 export interface KvChangeEntry { change: number, key: string, version: KvVersion }
 export interface ChangeValue { key: string, version: KvVersion }
 
-/** The hash of an empty subtree: a node with this hash is not stored. */
-export const ZERO_HASH = '0'.repeat(64)
-/** The store refuses empty keys, so the root's id '' is stored under this one (not a hex prefix, so no clash). */
-export const ROOT_NODE_KEY = 'root'
-
-export const treeKey = (id: string): string => id === '' ? ROOT_NODE_KEY : id
-export const treeId = (key: string): string => key === ROOT_NODE_KEY ? '' : key
 export const changeKey = pad
 
-const HEX_ID = /^[0-9a-f]{0,64}$/
 const HEX_HASH = /^[0-9a-f]{64}$/
-export const isTreeHash = (v: unknown): v is string => typeof v === 'string' && HEX_HASH.test(v)
+export const isDigest = (v: unknown): v is string => typeof v === 'string' && HEX_HASH.test(v)
 
 /** The approximate size a live value counts for in `bytes`: its JSON text in UTF-8 (tombstones count 0). */
 export function valueBytes (record: StoredKvRecord | undefined): number {
@@ -78,14 +68,6 @@ export function checkRecord (r: StoredKvRecord, what: string): void {
   if (typeof r.event !== 'object' || r.event === null) throw invalid(`${what} has no event`)
   if (r.tombstone && r.value !== undefined) throw invalid(`${what} is a tombstone with a value`)
   if (!r.tombstone && r.value === undefined) throw invalid(`${what} is live without a value`)
-}
-
-export function checkTreeUpdates (updates: TreeNode[], what: string): void {
-  if (!Array.isArray(updates)) throw invalid(`${what} has no treeUpdates array`)
-  for (const u of updates) {
-    if (!Array.isArray(u) || typeof u[0] !== 'string' || !HEX_ID.test(u[0])) throw invalid(`${what} has a tree node id that is not a lowercase hex prefix (${JSON.stringify(u?.[0])})`)
-    if (typeof u[1] !== 'string' || !HEX_HASH.test(u[1])) throw invalid(`${what} has a tree hash that is not 64 lowercase hex digits (${JSON.stringify(u[1])})`)
-  }
 }
 
 export function checkLimit (limit: number): void {

@@ -1,8 +1,8 @@
 /**
- * The KV replica on disk (docs/protocols/kv.md): records, the persisted Merkle tree nodes, the local change log
- * and the KV counters. The only writer of the kv, kv-tree and kv-changes buckets and the `kv-*` meta keys. The
- * caller (the node's apply queue) has already merged: this layer never compares versions, it stores what it is
- * given, a record with its tree nodes, change entry and counters in one atomic batch. Every mutation runs through
+ * The KV replica on disk (docs/protocols/kv.md): records, the leaf index with each record's Merkle digest, the
+ * local change log and the KV counters. The only writer of the kv, kv-leaf and kv-changes buckets and the `kv-*`
+ * meta keys. The caller (the node's apply queue) has already merged: this layer never compares versions, it
+ * stores what it is given, a record with its leaf entry, change entry and counters in one atomic batch. Every mutation runs through
  * one queue, so concurrent callers never interleave and change numbers stay contiguous.
  */
 import {
@@ -10,12 +10,14 @@ import {
 } from './buckets.js'
 import type { BatchOp, BucketHandle, Store } from './store.js'
 import { isCounter, isDecodeError } from './event-records.js'
+import { recordDigest } from '@shoal/core'
+import type { LeafEntry } from '@shoal/core'
 import {
-  changeKey, checkCounter, checkLimit, checkRecord, checkTreeUpdates, invalid, isKvRecord, isTreeHash, isVersion, sameVersion, treeId, treeKey, valueBytes, ZERO_HASH
+  changeKey, checkCounter, checkLimit, checkRecord, invalid, isKvRecord, isVersion, sameVersion, valueBytes
 } from './kv-records.js'
-import type { ChangeValue, KvChange, KvVersion, StoredKvRecord, TreeNode } from './kv-records.js'
+import type { ChangeValue, KvChange, KvVersion, LeafValue, StoredKvRecord } from './kv-records.js'
 import { readChanges, readRecords, scanRecords } from './kv-reads.js'
-import { leafKey, readLeafEntries } from './kv-leaves.js'
+import { leafKey, readAllLeaves, readLeafDigests, readLeafEntries } from './kv-leaves.js'
 import type { KvChangesOptions, KvChangesResult, KvListOptions, KvPage } from './kv-reads.js'
 
 /** Change entries removed per compaction batch: bounds one write, and lets KV writes run in between. */
@@ -31,8 +33,8 @@ export interface KvWriteOptions {
 /** The change number each record of a `write` got, in call order. */
 export interface KvWritten { change: number, key: string }
 
-/** A tombstone to remove: the version it must still have, and the tree nodes that XOR it out. */
-export interface KvPurge { key: string, version: KvVersion, treeUpdates: TreeNode[] }
+/** A tombstone to remove: the version it must still have. */
+export interface KvPurge { key: string, version: KvVersion }
 
 /** `stale` lists keys that are no longer that tombstone; then nothing was purged (`purged` is 0). */
 export interface KvPurgeResult { purged: number, stale: string[] }
@@ -56,11 +58,8 @@ interface Counters { nextChange: number, keys: number, tombstones: number, bytes
 export class KvRepository {
   private readonly store: Store
   private readonly kv: BucketHandle<StoredKvRecord>
-  private readonly tree: BucketHandle<string>
   private readonly changeLog: BucketHandle<ChangeValue>
-  private readonly leaves: BucketHandle<StoredKvRecord['version']>
-  /** The persisted non-zero tree nodes, kept current (at most ~70k entries for a 4-level tree). */
-  private readonly nodes = new Map<string, string>()
+  private readonly leaves: BucketHandle<LeafValue>
   private counters: Counters = { nextChange: 1, keys: 0, tombstones: 0, bytes: 0 }
   private compactedChange = 0
   private appliedLsn = 0
@@ -70,12 +69,11 @@ export class KvRepository {
   private constructor (store: Store) {
     this.store = store
     this.kv = store.bucket(BUCKETS.kv)
-    this.tree = store.bucket(BUCKETS.kvTree)
     this.changeLog = store.bucket(BUCKETS.kvChanges)
     this.leaves = store.bucket(BUCKETS.kvLeaf)
   }
 
-  /** Loads the counters and tree nodes; from then on they are served from memory. */
+  /** Loads the counters; from then on they are served from memory. */
   static async open (store: Store): Promise<KvRepository> {
     const repo = new KvRepository(store)
     await repo.load()
@@ -83,9 +81,6 @@ export class KvRepository {
   }
 
   private async load (): Promise<void> {
-    for await (const [key, hash] of this.tree.entries()) {
-      if (isTreeHash(hash) && hash !== ZERO_HASH) this.nodes.set(treeId(key), hash)
-    }
     const meta = this.store.bucket<unknown>(BUCKETS.meta)
     const read = async (key: string): Promise<number | undefined> => {
       const v = await meta.get(key).catch(err => { if (isDecodeError(err)) return undefined; throw err })
@@ -124,6 +119,22 @@ export class KvRepository {
   }
 
   /** The stored records (tombstones included) of those keys that have one, in the order asked. */
+  /** One Merkle leaf's records with their digests (for the tree's lazy recompute). */
+  async leafDigests (leaf: string): Promise<LeafEntry[]> {
+    return await readLeafDigests(this.leaves, leaf, this.digestOf)
+  }
+
+  /** Every non-empty Merkle leaf with its records' digests, in leaf order (building the tree at start). */
+  allLeaves (): AsyncGenerator<{ leaf: string, entries: LeafEntry[] }> {
+    return readAllLeaves(this.leaves, this.digestOf)
+  }
+
+  /** A stored record's digest, for leaf entries written before digests were kept in the index. */
+  private readonly digestOf = async (key: string): Promise<string | undefined> => {
+    const r = await this.get(key)
+    return r === undefined ? undefined : recordDigest(r.key, r.version, r.event.sig)
+  }
+
   /** Keys and versions in the given Merkle leaves, in (leaf, key) order, resuming after key `after`. */
   async leafEntries (leaves: string[], opts: { after?: string | undefined, limit: number }): Promise<{ entries: Array<{ key: string, version: StoredKvRecord['version'] }>, more: boolean }> {
     return await readLeafEntries(this.leaves, leaves, opts)
@@ -157,16 +168,15 @@ export class KvRepository {
   stage (changes: KvChange[], opts: { appliedLsn?: number | undefined } = {}): { ops: BatchOp[], written: KvWritten[], commit: () => void } {
     this.checkChanges(changes, opts)
     const ops: BatchOp[] = []
-    const nodes = new Map<string, string>()
     const c = { ...this.counters }
     const written: KvWritten[] = []
     let maxVersion = this.maxVersion
-    for (const { record, previous, treeUpdates } of changes) {
+    for (const { record, previous } of changes) {
       const change = c.nextChange++
+      const leaf: LeafValue = { ...record.version, h: recordDigest(record.key, record.version, record.event.sig) }
       ops.push({ bucket: BUCKETS.kv, type: 'put', key: record.key, value: record })
-      ops.push({ bucket: BUCKETS.kvLeaf, type: 'put', key: leafKey(record.key), value: record.version })
+      ops.push({ bucket: BUCKETS.kvLeaf, type: 'put', key: leafKey(record.key), value: leaf })
       ops.push({ bucket: BUCKETS.kvChanges, type: 'put', key: changeKey(change), value: { key: record.key, version: record.version } satisfies ChangeValue })
-      for (const [id, hash] of treeUpdates) nodes.set(id, hash)
       if (previous !== undefined) {
         if (previous.tombstone) c.tombstones--
         else { c.keys--; c.bytes -= valueBytes(previous) }
@@ -178,7 +188,6 @@ export class KvRepository {
     }
     // A caller's wrong `previous` must not drive a counter negative.
     c.keys = Math.max(0, c.keys); c.tombstones = Math.max(0, c.tombstones); c.bytes = Math.max(0, c.bytes)
-    this.treeOps(ops, nodes)
     if (changes.length > 0) this.counterOps(ops, c)
     if (opts.appliedLsn !== undefined) ops.push({ bucket: BUCKETS.meta, type: 'put', key: KV_APPLIED_LSN_KEY, value: opts.appliedLsn })
     if (maxVersion !== this.maxVersion) ops.push({ bucket: BUCKETS.meta, type: 'put', key: KV_MAX_VERSION_KEY, value: maxVersion })
@@ -186,7 +195,7 @@ export class KvRepository {
       ops,
       written,
       commit: () => {
-        this.commit(nodes, c)
+        this.counters = c
         if (opts.appliedLsn !== undefined) this.appliedLsn = Math.max(this.appliedLsn, opts.appliedLsn)
         this.maxVersion = maxVersion
       }
@@ -208,13 +217,12 @@ export class KvRepository {
         checkRecord(c.previous, `change ${i} previous`)
         if (c.previous.key !== c.record.key) throw invalid(`change ${i} has a previous record of another key`)
       }
-      checkTreeUpdates(c.treeUpdates, `change ${i}`)
     })
     if (opts.appliedLsn !== undefined) checkCounter(opts.appliedLsn, 'appliedLsn')
   }
 
   /**
-   * Removes tombstones the caller found past the horizon, with the tree nodes that XOR them out, in one batch.
+   * Removes tombstones the caller found past the horizon (record and leaf entry), in one batch.
    * Each must still be a tombstone of the given version: if any is not (a newer write landed), nothing is
    * purged and those keys come back as `stale`, for the caller to recompute.
    */
@@ -225,7 +233,6 @@ export class KvRepository {
       if (seen.has(p.key)) throw invalid(`purge ${i} repeats the key ${JSON.stringify(p.key)}`)
       seen.add(p.key)
       if (!isVersion(p.version)) throw invalid(`purge ${i} has a malformed version`)
-      checkTreeUpdates(p.treeUpdates, `purge ${i}`)
     })
     if (items.length === 0) return { purged: 0, stale: [] }
     return await this.serial(async () => {
@@ -236,17 +243,14 @@ export class KvRepository {
       }
       if (stale.length > 0) return { purged: 0, stale }
       const ops: BatchOp[] = []
-      const nodes = new Map<string, string>()
-      for (const { key, treeUpdates } of items) {
+      for (const { key } of items) {
         ops.push({ bucket: BUCKETS.kv, type: 'del', key })
         ops.push({ bucket: BUCKETS.kvLeaf, type: 'del', key: leafKey(key) })
-        for (const [id, hash] of treeUpdates) nodes.set(id, hash)
       }
       const c = { ...this.counters, tombstones: Math.max(0, this.counters.tombstones - items.length) }
-      this.treeOps(ops, nodes)
       this.counterOps(ops, c)
       await this.store.batch(ops, { sync: opts.sync === true })
-      this.commit(nodes, c)
+      this.counters = c
       return { purged: items.length, stale: [] }
     })
   }
@@ -284,11 +288,6 @@ export class KvRepository {
     }
   }
 
-  /** The persisted non-zero tree nodes `[id, hash]` ('' is the root), for the caller to rebuild its tree. */
-  treeNodes (): TreeNode[] {
-    return Array.from(this.nodes)
-  }
-
   stats (): KvStats {
     const { keys, tombstones, bytes, nextChange } = this.counters
     return { keys, tombstones, bytes, lastChange: nextChange - 1, compactedChange: this.compactedChange, appliedLsn: this.appliedLsn }
@@ -303,29 +302,12 @@ export class KvRepository {
     return await run
   }
 
-  private treeOps (ops: BatchOp[], nodes: Map<string, string>): void {
-    for (const [id, hash] of nodes) {
-      ops.push(hash === ZERO_HASH
-        ? { bucket: BUCKETS.kvTree, type: 'del', key: treeKey(id) }
-        : { bucket: BUCKETS.kvTree, type: 'put', key: treeKey(id), value: hash })
-    }
-  }
-
   private counterOps (ops: BatchOp[], c: Counters): void {
     const meta = (key: string, value: number): void => { ops.push({ bucket: BUCKETS.meta, type: 'put', key, value }) }
     if (c.nextChange !== this.counters.nextChange) meta(KV_NEXT_CHANGE_KEY, c.nextChange)
     meta(KV_COUNT_KEY, c.keys)
     meta(KV_TOMBSTONES_KEY, c.tombstones)
     meta(KV_BYTES_KEY, c.bytes)
-  }
-
-  /** After a batch landed (only then): memory follows the disk. */
-  private commit (nodes: Map<string, string>, c: Counters): void {
-    for (const [id, hash] of nodes) {
-      if (hash === ZERO_HASH) this.nodes.delete(id)
-      else this.nodes.set(id, hash)
-    }
-    this.counters = c
   }
 
   private async compactBatch (keep: number): Promise<number> {

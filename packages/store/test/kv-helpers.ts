@@ -1,7 +1,7 @@
 /** Shared by the KV repository suites: open a repository in the test's temp dir, and record builders. */
 import { join } from 'node:path'
 import { KvRepository } from '../src/kv-repository.js'
-import type { KvChange, StoredKvRecord, TreeNode } from '../src/kv-records.js'
+import type { KvChange, StoredKvRecord } from '../src/kv-records.js'
 import { openStore } from '../src/store.js'
 import type { Store } from '../src/store.js'
 import type { Ctx } from './event-log-helpers.js'
@@ -34,11 +34,8 @@ export function del (key: string, wall: number, node = 'n1'): StoredKvRecord {
   }
 }
 
-/** A 64-digit hash made of one repeated hex digit ('0' is the zero hash). */
-export const h = (digit: string): string => digit.repeat(64)
-
-export function change (record: StoredKvRecord, previous?: StoredKvRecord, treeUpdates: TreeNode[] = []): KvChange {
-  return previous === undefined ? { record, treeUpdates } : { record, previous, treeUpdates }
+export function change (record: StoredKvRecord, previous?: StoredKvRecord): KvChange {
+  return previous === undefined ? { record } : { record, previous }
 }
 
 export const bytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value))

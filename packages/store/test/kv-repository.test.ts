@@ -10,7 +10,8 @@ import { STORE_ERRORS, toWriteError } from '../src/store.js'
 import type { Store, StoreError } from '../src/store.js'
 import { expectCode, withTempDir } from './event-log-helpers.js'
 import type { Ctx } from './event-log-helpers.js'
-import { bytesOf, change, del, h, openKv, put, reopenKv } from './kv-helpers.js'
+import { leafOf, recordDigest } from '@shoal/core'
+import { bytesOf, change, del, openKv, put, reopenKv } from './kv-helpers.js'
 
 const keysOf = (rs: Array<{ key: string }>): string[] => rs.map(r => r.key)
 async function collect<T> (it: AsyncIterable<T>): Promise<T[]> {
@@ -56,17 +57,18 @@ writes('the applied-LSN marker can be written alone, and an empty write writes n
   assert.equal(kv.stats(), { keys: 0, tombstones: 0, bytes: 0, lastChange: 0, compactedChange: 0, appliedLsn: 9 })
 })
 
-writes('tree nodes are persisted, zero hashes deleted, the root kept under its own key', async ctx => {
-  const { store, kv } = await openKv(ctx)
-  await kv.write([change(put('a', 1), undefined, [['ab12', h('1')], ['ab1', h('1')], ['ab', h('1')], ['a', h('1')], ['', h('1')]])])
-  await kv.write([change(put('b', 2), undefined, [['cd34', h('2')], ['', h('3')]]), change(put('c', 3), undefined, [['cd34', h('4')], ['', h('5')]])])
-  // Later updates of the same node in one call win.
-  assert.equal(new Map(kv.treeNodes()), new Map([['ab12', h('1')], ['ab1', h('1')], ['ab', h('1')], ['a', h('1')], ['', h('5')], ['cd34', h('4')]]))
-  await kv.write([change(del('a', 4), put('a', 1), [['ab12', h('0')], ['ab1', h('0')], ['ab', h('0')], ['a', h('0')], ['', h('0')]])])
-  assert.equal(new Map(kv.treeNodes()), new Map([['cd34', h('4')]]))
-  const onDisk: Array<[string, string]> = []
-  for await (const e of store.bucket<string>(BUCKETS.kvTree).entries()) onDisk.push(e)
-  assert.equal(onDisk, [['cd34', h('4')]])
+writes('the leaf index keeps each record\'s digest: what the Merkle tree hashes, read one leaf at a time', async ctx => {
+  const { kv } = await openKv(ctx)
+  await kv.write([change(put('a', 1)), change(put('b', 2))])
+  const digest = (r: ReturnType<typeof put>): string => recordDigest(r.key, r.version, r.event.sig)
+  assert.equal(await kv.leafDigests(leafOf('a')), [{ key: 'a', digest: digest(put('a', 1)) }])
+  await kv.write([change(del('a', 4), put('a', 1))])
+  assert.equal(await kv.leafDigests(leafOf('a')), [{ key: 'a', digest: digest(del('a', 4)) }])
+  const all: Array<{ leaf: string, entries: unknown[] }> = []
+  for await (const l of kv.allLeaves()) all.push(l)
+  assert.equal(all.map(l => l.leaf), [leafOf('a'), leafOf('b')].sort())
+  // Listings for anti-entropy carry the version only.
+  assert.equal((await kv.leafEntries([leafOf('b')], { limit: 9 })).entries, [{ key: 'b', version: put('b', 2).version }])
 })
 
 writes('records the store cannot keep are refused before anything is written', async ctx => {
@@ -75,8 +77,6 @@ writes('records the store cannot keep are refused before anything is written', a
   await expectCode(kv.write([change({ ...put('a', 1), value: undefined })]), STORE_ERRORS.invalid)
   await expectCode(kv.write([change({ ...del('a', 1), value: 3 })]), STORE_ERRORS.invalid)
   await expectCode(kv.write([change(put('a', 1), put('b', 0))]), STORE_ERRORS.invalid)
-  await expectCode(kv.write([change(put('a', 1), undefined, [['xyz', h('1')]])]), STORE_ERRORS.invalid)
-  await expectCode(kv.write([change(put('a', 1), undefined, [['a', 'abc']])]), STORE_ERRORS.invalid)
   await expectCode(kv.write([change(put('a', 1))], { appliedLsn: -1 }), STORE_ERRORS.invalid)
   assert.is(await kv.get('a'), undefined)
   assert.equal(kv.stats(), { keys: 0, tombstones: 0, bytes: 0, lastChange: 0, compactedChange: 0, appliedLsn: 0 })
@@ -95,17 +95,16 @@ writes('a failed batch writes nothing and leaves the counters; a full disk is ER
     }
   }
   const kv = await KvRepository.open(faulty)
-  await kv.write([change(put('a', 1), undefined, [['a', h('1')]])])
+  await kv.write([change(put('a', 1))])
   const before = kv.stats()
   fault = 'invalid-op'
-  await expectCode(kv.write([change(put('b', 2), undefined, [['b', h('2')]]), change(put('a', 3), put('a', 1))], { appliedLsn: 5 }), STORE_ERRORS.invalid)
+  await expectCode(kv.write([change(put('b', 2)), change(put('a', 3), put('a', 1))], { appliedLsn: 5 }), STORE_ERRORS.invalid)
   fault = 'full'
-  const r = await Promise.allSettled([kv.write([change(put('c', 4))]), kv.purge([{ key: 'a', version: put('a', 1).version, treeUpdates: [] }])])
+  const r = await Promise.allSettled([kv.write([change(put('c', 4))]), kv.purge([{ key: 'a', version: put('a', 1).version }])])
   assert.is(((r[0] as PromiseRejectedResult).reason as StoreError).code, STORE_ERRORS.full)
   assert.is(r[1].status, 'fulfilled') // 'a' is not a tombstone: stale, nothing to write
   fault = 'none'
   assert.equal(kv.stats(), before)
-  assert.equal(kv.treeNodes(), [['a', h('1')]])
   assert.is(await kv.get('b'), undefined)
   assert.equal(await kv.get('a'), put('a', 1))
   assert.is(await store.bucket(BUCKETS.meta).get(KV_COUNT_KEY), 1)
@@ -161,32 +160,32 @@ reads('list pages live records by prefix and cursor; tombstones only in scan', a
   await expectCode(kv.list({ limit: 0 }), STORE_ERRORS.invalid)
 })
 
-reads('purge removes tombstones with their tree updates, and refuses stale ones', async ctx => {
+reads('purge removes tombstones with their leaf entries, and refuses stale ones', async ctx => {
   const { kv } = await openKv(ctx)
-  await kv.write([change(del('a', 1), undefined, [['', h('1')], ['0', h('1')]]), change(del('b', 2), undefined, [['', h('2')], ['1', h('2')]]), change(put('c', 3))])
+  await kv.write([change(del('a', 1)), change(del('b', 2)), change(put('c', 3))])
   assert.equal(kv.stats().tombstones, 2)
   // 'c' is live and 'b' has another version now: nothing is purged.
-  const stale = await kv.purge([{ key: 'a', version: del('a', 1).version, treeUpdates: [] }, { key: 'b', version: del('b', 9).version, treeUpdates: [] }, { key: 'c', version: put('c', 3).version, treeUpdates: [] }])
+  const stale = await kv.purge([{ key: 'a', version: del('a', 1).version }, { key: 'b', version: del('b', 9).version }, { key: 'c', version: put('c', 3).version }])
   assert.equal(stale, { purged: 0, stale: ['b', 'c'] })
   assert.ok(await kv.get('a'))
-  const r = await kv.purge([{ key: 'a', version: del('a', 1).version, treeUpdates: [['0', h('0')], ['', h('2')]] }, { key: 'b', version: del('b', 2).version, treeUpdates: [['1', h('0')], ['', h('0')]] }], { sync: true })
+  const r = await kv.purge([{ key: 'a', version: del('a', 1).version }, { key: 'b', version: del('b', 2).version }], { sync: true })
   assert.equal(r, { purged: 2, stale: [] })
   assert.is(await kv.get('a'), undefined)
   assert.equal(keysOf(await collect(kv.scan())), ['c'])
-  assert.equal(kv.treeNodes(), [])
+  assert.equal(await kv.leafDigests(leafOf('a')), [])
   assert.equal(kv.stats(), { keys: 1, tombstones: 0, bytes: bytesOf({ n: 3 }), lastChange: 3, compactedChange: 0, appliedLsn: 0 })
-  await expectCode(kv.purge([{ key: 'c', version: put('c', 3).version, treeUpdates: [] }, { key: 'c', version: put('c', 3).version, treeUpdates: [] }]), STORE_ERRORS.invalid)
+  await expectCode(kv.purge([{ key: 'c', version: put('c', 3).version }, { key: 'c', version: put('c', 3).version }]), STORE_ERRORS.invalid)
 })
 
-reads('reopen restores counters, tree nodes and changes', async ctx => {
+reads('reopen restores counters, leaf digests and changes', async ctx => {
   const { store, kv } = await openKv(ctx)
-  await kv.write([change(put('a', 1, 'x'), undefined, [['', h('a')], ['f', h('b')]]), change(del('b', 2), undefined, [['', h('c')]])], { appliedLsn: 42 })
+  await kv.write([change(put('a', 1, 'x')), change(del('b', 2))], { appliedLsn: 42 })
   await kv.compactChanges(1)
   const stats = kv.stats()
   assert.equal(stats, { keys: 1, tombstones: 1, bytes: bytesOf('x'), lastChange: 2, compactedChange: 1, appliedLsn: 42 })
   const { store: store2, kv: again } = await reopenKv(ctx, store)
   assert.equal(again.stats(), stats)
-  assert.equal(new Map(again.treeNodes()), new Map([['', h('c')], ['f', h('b')]]))
+  assert.equal((await again.leafDigests(leafOf('b'))).map(e => e.key), ['b'])
   assert.equal(await again.changes({ since: 1, limit: 9 }), { changes: [{ change: 2, key: 'b', version: del('b', 2).version }], next: 2 })
   assert.equal(await again.write([change(put('c', 3))]), [{ change: 3, key: 'c' }])
 

@@ -1,9 +1,18 @@
 /**
- * The hash-range Merkle tree of the KV store (docs/protocols/kv.md). A key's leaf is the first 4 hex digits of
- * sha256(key); node ids are hex prefixes ('' = root, 'a3f0' = a leaf); a node's hash is the XOR of the record
- * hashes under it. XOR makes an update O(depth) with no reads: the old record hash goes out and the new one in,
- * along the leaf-to-root path. The tree lives in memory; apply() returns the changed nodes so the store writes
- * them in the same batch as the record.
+ * The hash-range Merkle tree of the KV store (docs/protocols/kv.md, "Digest"). A key's leaf is the first 4 hex
+ * digits of sha256(key); node ids are hex prefixes ('' = root, 'a3f0' = a leaf).
+ *
+ * - A record's digest covers the whole record: sha256(key || 0 || version || 0 || sig), where `sig` is the
+ *   origin's signature over the event, which covers the type (put or delete), the key and the value.
+ * - A leaf's hash is sha256 over its records, sorted by key: (key || 0 || digest || 0) each.
+ * - An internal node's hash is sha256 of its 16 children's hashes, in hex order; a node with nothing under it is
+ *   ZERO_HASH.
+ *
+ * A real Merkle tree, not a sum: replicas with different records cannot report equal roots unless sha256
+ * collides. (The previous XOR of leaf hashes was linear: about 300 chosen keys with two versions each gave two
+ * different states one root, and it left out values and the tombstone flag.) Updates are lazy: the store keeps
+ * each record's digest in its leaf index, a write marks its leaf dirty, and the owner recomputes dirty leaves
+ * (one range read each) before it answers with a hash.
  *
  * Hashing uses node:crypto's createHash. Core is pure (no I/O, clock or randomness); sha256 is a deterministic
  * function of its input, so using the platform's implementation keeps that property.
@@ -20,7 +29,8 @@ export const HASH_BYTES = 32
 export const ZERO_HASH = '0'.repeat(2 * HASH_BYTES)
 const HEX = '0123456789abcdef'
 const NODE_ID_PATTERN = /^[0-9a-f]{0,4}$/
-const HASH_PATTERN = /^[0-9a-f]{64}$/
+const SEPARATOR = Uint8Array.of(0)
+const ZERO = new Uint8Array(HASH_BYTES)
 
 export interface MerkleNode {
   id: string
@@ -28,24 +38,27 @@ export interface MerkleNode {
   hash: string
 }
 
+/** One record of a leaf, as the leaf hash reads it. */
+export interface LeafEntry { key: string, digest: string }
+
 /** The leaf id of a key: the first LEAF_DEPTH hex digits of sha256(utf8(key)). */
 export function leafOf (key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, LEAF_DEPTH)
 }
 
-/** sha256(utf8(key) || 0x00 || utf8(versionString(version))), 32 bytes. */
-export function recordHash (key: string, version: KvVersion): Uint8Array {
-  const h = createHash('sha256')
-  h.update(key, 'utf8')
-  h.update(SEPARATOR)
-  h.update(versionString(version), 'utf8')
-  return new Uint8Array(h.digest())
+/** sha256(utf8(key) || 0x00 || utf8(versionString(version)) || 0x00 || utf8(sig)), as 64 hex digits. */
+export function recordDigest (key: string, version: KvVersion, sig: string): string {
+  return createHash('sha256').update(key, 'utf8').update(SEPARATOR).update(versionString(version), 'utf8').update(SEPARATOR).update(sig, 'utf8').digest('hex')
 }
-const SEPARATOR = Uint8Array.of(0)
 
-/** target ^= h, byte by byte (both HASH_BYTES long). */
-export function xorInto (target: Uint8Array, h: Uint8Array): void {
-  for (let i = 0; i < target.length; i++) target[i] = target[i]! ^ h[i]!
+/** The hash of one leaf's records (any order in; sorted by key here); ZERO_HASH for none. */
+export function leafHash (entries: readonly LeafEntry[]): string {
+  if (entries.length === 0) return ZERO_HASH
+  const h = createHash('sha256')
+  for (const e of [...entries].sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) {
+    h.update(e.key, 'utf8').update(SEPARATOR).update(e.digest, 'utf8').update(SEPARATOR)
+  }
+  return h.digest('hex')
 }
 
 /** True for a valid node id: 0..LEAF_DEPTH lowercase hex digits. */
@@ -61,38 +74,36 @@ export function pathOf (leaf: string): string[] {
 }
 
 export class MerkleTree {
-  /** Only non-zero nodes; a missing id hashes to ZERO_HASH. */
+  /** Only non-empty nodes; a missing id hashes to ZERO_HASH. */
   private readonly nodes = new Map<string, Uint8Array>()
-  private records = 0
-
-  /** Number of records (tombstones included) in the tree. */
-  get count (): number {
-    return this.records
-  }
 
   /**
-   * Replaces the record of `key` at `oldVersion` (undefined: a new key, count + 1) by the one at `newVersion`.
-   * Returns the LEAF_DEPTH + 1 nodes of the path, root first, with their new hashes; ZERO_HASH means the store
-   * may delete the node.
+   * Sets a leaf's hash (leafHash of its records) and recomputes its ancestors: LEAF_DEPTH hashes of 16 children.
+   * Throws InvalidInputError for a malformed leaf id or hash.
    */
-  apply (key: string, oldVersion: KvVersion | undefined, newVersion: KvVersion): Array<[string, string]> {
-    const delta = recordHash(key, newVersion)
-    if (oldVersion !== undefined) xorInto(delta, recordHash(key, oldVersion))
-    else this.records++
-    return this.xorPath(leafOf(key), delta)
-  }
-
-  /** Takes the record of `key` at `version` out (tombstone garbage collection): count - 1. Same return as apply. */
-  remove (key: string, version: KvVersion): Array<[string, string]> {
-    if (this.records === 0) fail('tree.count', 0, 'a record to remove')
-    this.records--
-    return this.xorPath(leafOf(key), recordHash(key, version))
+  setLeaf (leaf: string, hash: string): void {
+    if (!isNodeId(leaf) || leaf.length !== LEAF_DEPTH) fail('leaf', leaf, `a leaf id (${LEAF_DEPTH} hex digits)`)
+    if (!/^[0-9a-f]{64}$/.test(hash)) fail('hash', hash, '64 lowercase hex digits')
+    if (hash === ZERO_HASH) this.nodes.delete(leaf)
+    else this.nodes.set(leaf, Buffer.from(hash, 'hex'))
+    for (let depth = LEAF_DEPTH - 1; depth >= 0; depth--) {
+      const id = leaf.slice(0, depth)
+      let any = false
+      const h = createHash('sha256')
+      for (const d of HEX) {
+        const child = this.nodes.get(id + d)
+        if (child !== undefined) any = true
+        h.update(child ?? ZERO)
+      }
+      if (any) this.nodes.set(id, h.digest())
+      else this.nodes.delete(id)
+    }
   }
 
   /** Hex hash of a node; ZERO_HASH when empty. */
   hash (nodeId: string): string {
     const h = this.nodes.get(nodeId)
-    return h === undefined ? ZERO_HASH : toHex(h)
+    return h === undefined ? ZERO_HASH : Buffer.from(h).toString('hex')
   }
 
   root (): string {
@@ -105,43 +116,6 @@ export class MerkleTree {
     const out: MerkleNode[] = []
     for (const d of HEX) out.push({ id: nodeId + d, hash: this.hash(nodeId + d) })
     return out
-  }
-
-  /** Every non-zero node, sorted by id: what a store holds, and what fromNodes restores. */
-  entries (): Array<[string, string]> {
-    return [...this.nodes.keys()].sort().map(id => [id, this.hash(id)])
-  }
-
-  /** Restores a tree persisted node by node. Zero hashes are skipped; ids and hashes are checked. */
-  static fromNodes (entries: Iterable<[string, string]>, count: number): MerkleTree {
-    if (!Number.isSafeInteger(count) || count < 0) fail('count', count, 'a non-negative integer')
-    const tree = new MerkleTree()
-    tree.records = count
-    for (const [id, hex] of entries) {
-      if (!isNodeId(id)) fail('nodes.id', id, `a node id (0-${LEAF_DEPTH} hex digits)`)
-      if (typeof hex !== 'string' || !HASH_PATTERN.test(hex)) fail(`nodes.${id}`, hex, '64 lowercase hex digits')
-      if (hex !== ZERO_HASH) tree.nodes.set(id, fromHex(hex))
-    }
-    return tree
-  }
-
-  private xorPath (leaf: string, delta: Uint8Array): Array<[string, string]> {
-    const changed: Array<[string, string]> = []
-    for (const id of pathOf(leaf)) {
-      let h = this.nodes.get(id)
-      if (h === undefined) {
-        h = new Uint8Array(HASH_BYTES)
-        this.nodes.set(id, h)
-      }
-      xorInto(h, delta)
-      if (isZero(h)) {
-        this.nodes.delete(id)
-        changed.push([id, ZERO_HASH])
-      } else {
-        changed.push([id, toHex(h)])
-      }
-    }
-    return changed
   }
 }
 
@@ -156,17 +130,4 @@ export function diffChildren (local: readonly MerkleNode[], remote: readonly Mer
   }
   for (const [id, hash] of theirs) if (hash !== ZERO_HASH) out.add(id)
   return [...out].sort()
-}
-
-function isZero (h: Uint8Array): boolean {
-  for (const b of h) if (b !== 0) return false
-  return true
-}
-
-function toHex (h: Uint8Array): string {
-  return Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex')
-}
-
-function fromHex (hex: string): Uint8Array {
-  return new Uint8Array(Buffer.from(hex, 'hex'))
 }

@@ -1,16 +1,15 @@
 /**
  * Changes to the set of records, for the KV service to run in its queue: merging events into record changes
- * (last writer wins, with the Merkle path each touches), and purging tombstones past the horizon.
+ * (last writer wins), and purging tombstones past the horizon. The Merkle tree follows from the leaves they touch.
  */
 import { compareVersions, mergeRecords, recordFromEvent } from '@shoal/core'
-import type { KvLimits, KvRecord, KvVersion, MerkleTree, ShoalEvent } from '@shoal/core'
+import type { KvLimits, KvRecord, KvVersion, ShoalEvent } from '@shoal/core'
 import type { KvRepository, StoredKvRecord } from '@shoal/store'
 
-export interface MergedChange { record: StoredKvRecord, previous?: StoredKvRecord, treeUpdates: Array<[string, string]> }
+export interface MergedChange { record: StoredKvRecord, previous?: StoredKvRecord }
 
 export interface MergeContext {
   repo: KvRepository
-  tree: MerkleTree
   limits: KvLimits
   /** Tombstones older than this (ms) are never (re)applied: they may have been collected elsewhere already. */
   horizon: number
@@ -23,8 +22,8 @@ export interface MergeContext {
 }
 
 /**
- * Appends to `changes` what `events` change, seeing earlier changes of the same batch through `pending`, and
- * applies each change to the in-memory tree. Returns how many records changed.
+ * Appends to `changes` what `events` change, seeing earlier changes of the same batch through `pending`.
+ * Returns how many records changed.
  */
 export async function mergeInto (changes: MergedChange[], pending: Map<string, StoredKvRecord | undefined>, events: ShoalEvent[], ctx: MergeContext): Promise<number> {
   let changed = 0
@@ -41,8 +40,7 @@ export async function mergeInto (changes: MergedChange[], pending: Map<string, S
     const winner = mergeRecords(previous as KvRecord | undefined, record)
     if (previous !== undefined && winner !== record) continue
     if (previous !== undefined && compareVersions(previous.version, record.version) === 0) continue
-    const treeUpdates = ctx.tree.apply(record.key, previous?.version, record.version)
-    changes.push({ record: record as StoredKvRecord, ...(previous !== undefined ? { previous } : {}), treeUpdates })
+    changes.push({ record: record as StoredKvRecord, ...(previous !== undefined ? { previous } : {}) })
     pending.set(record.key, record as StoredKvRecord)
     changed++
   }
@@ -53,17 +51,16 @@ export async function mergeInto (changes: MergedChange[], pending: Map<string, S
 const PURGE_BATCH = 1000
 
 /**
- * Removes up to PURGE_BATCH tombstones older than `horizon` from the replica and the tree, in one batch; if
- * nothing could be written (a tombstone changed meanwhile, or the write failed) the tree is put back.
+ * Removes up to PURGE_BATCH tombstones older than `horizon` from the replica, in one batch. Returns the keys
+ * removed (none if a tombstone changed meanwhile, or the write failed).
  */
-export async function purgeTombstones (repo: KvRepository, tree: MerkleTree, horizon: number): Promise<number> {
-  const doomed: Array<{ key: string, version: KvVersion, treeUpdates: Array<[string, string]> }> = []
+export async function purgeTombstones (repo: KvRepository, horizon: number): Promise<string[]> {
+  const doomed: Array<{ key: string, version: KvVersion }> = []
   for await (const r of repo.scan({})) {
-    if (r.tombstone && r.version.wall < horizon) doomed.push({ key: r.key, version: r.version, treeUpdates: tree.remove(r.key, r.version) })
+    if (r.tombstone && r.version.wall < horizon) doomed.push({ key: r.key, version: r.version })
     if (doomed.length >= PURGE_BATCH) break
   }
-  if (doomed.length === 0) return 0
+  if (doomed.length === 0) return []
   const result = await repo.purge(doomed).catch(() => ({ purged: 0 }))
-  if (result.purged === 0) for (const d of doomed) tree.apply(d.key, undefined, d.version)
-  return result.purged
+  return result.purged === 0 ? [] : doomed.map(d => d.key)
 }

@@ -5,7 +5,7 @@
  * one queue that updates the record, the Merkle tree and the change log in one LevelDB batch.
  */
 import {
-  KV_EVENT_TYPES, KV_TOPIC, MerkleTree, NotFoundError, TimeoutError, InvalidInputError, ShoalError, constants,
+  KV_EVENT_TYPES, KV_TOPIC, MerkleTree, leafHash, leafOf, NotFoundError, TimeoutError, InvalidInputError, ShoalError, constants,
   kvEventData, validateKey, validateValue, sample
 } from '@shoal/core'
 import type { Clock, HybridClock, KvConfig, KvLimits, KvRecord, Logger, Rng, ShoalEvent } from '@shoal/core'
@@ -62,7 +62,10 @@ export class KvService {
   readonly limits: KvLimits
   private readonly log: Logger
   private readonly self: string
-  private tree!: MerkleTree
+  private readonly tree = new MerkleTree()
+  /** Leaves whose records changed since their hash was last computed (the tree is recomputed lazily). */
+  private readonly dirty = new Set<string>()
+  private refreshing?: Promise<void>
   private readonly incoming: PendingApply[] = []
   private draining = false
   private tasks!: RepeatingTasks
@@ -85,7 +88,7 @@ export class KvService {
     if (this.running) return
     this.running = true
     const { repo, eventService, libp2p } = this.components
-    this.tree = MerkleTree.fromNodes(repo.treeNodes(), repo.stats().keys + repo.stats().tombstones)
+    for await (const { leaf, entries } of repo.allLeaves()) this.tree.setLeaf(leaf, leafHash(entries))
     this.appliedLsn = repo.stats().appliedLsn
     // Every kv event is merged in the same batch that delivers it (one write path: own writes, gossip, repair).
     eventService.reserveTopic(KV_TOPIC)
@@ -127,12 +130,33 @@ export class KvService {
     return this.controller.signal
   }
 
+  /** The Merkle root as last computed (stats); `freshTree()` first for one that covers every write so far. */
   root (): string {
     return this.tree.root()
   }
 
   treeChildren (id: string): Array<{ id: string, hash: string }> {
     return this.tree.children(id)
+  }
+
+  /**
+   * Recomputes the leaves written since the last call (one range read of the leaf index each) and their
+   * paths, so that root() and treeChildren() cover every write committed before this call.
+   */
+  async freshTree (): Promise<void> {
+    while (this.refreshing !== undefined) await this.refreshing
+    if (this.dirty.size === 0) return
+    const leaves = [...this.dirty]
+    this.dirty.clear()
+    this.refreshing = (async () => {
+      try {
+        for (const leaf of leaves) this.tree.setLeaf(leaf, leafHash(await this.components.repo.leafDigests(leaf)))
+      } catch (err) {
+        for (const leaf of leaves) this.dirty.add(leaf)
+        throw err
+      }
+    })().finally(() => { this.refreshing = undefined })
+    await this.refreshing
   }
 
   async put (key: string, value: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
@@ -263,12 +287,7 @@ export class KvService {
     // A synced write also runs when nothing changed: the record may have arrived a moment ago by the event
     // path without an fsync, and a synced LevelDB write makes everything before it durable too.
     if (changes.length > 0 || sync || lsn > this.appliedLsn) {
-      try {
-        await this.components.repo.write(changes, { sync, appliedLsn: lsn })
-      } catch (err) {
-        this.undoTree(changes)
-        throw err
-      }
+      await this.components.repo.write(changes, { sync, appliedLsn: lsn })
     }
     this.markApplied(lsn)
     this.changed(changes)
@@ -279,6 +298,7 @@ export class KvService {
   private changed (changes: MergedChange[]): void {
     if (changes.length === 0) return
     for (const c of changes) {
+      this.dirty.add(leafOf(c.record.key))
       this.components.hlc.observe(c.record.version)
       this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone })
     }
@@ -305,15 +325,13 @@ export class KvService {
         staged.commit()
         this.markApplied(lsn)
         this.changed(changes)
-      },
-      rollback: () => { this.undoTree(changes) }
+      }
     }
   }
 
   private mergeContext (horizon: number, eventPath: boolean): Parameters<typeof mergeInto>[3] {
     return {
       repo: this.components.repo,
-      tree: this.tree,
       limits: this.limits,
       horizon,
       eventPath,
@@ -321,14 +339,6 @@ export class KvService {
         this.rejected++
         this.log.debug({ origin: event.origin, seq: event.seq, err: err.message }, 'not a valid kv event')
       }
-    }
-  }
-
-  /** XOR is its own inverse: undo the tree in reverse so memory matches disk again. */
-  private undoTree (changes: MergedChange[]): void {
-    for (const c of [...changes].reverse()) {
-      if (c.previous === undefined) this.tree.remove(c.record.key, c.record.version)
-      else this.tree.apply(c.record.key, c.record.version, c.previous.version)
     }
   }
 
@@ -352,8 +362,9 @@ export class KvService {
 
   private async collectTombstones (): Promise<void> {
     const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
-    const purged = await this.components.writes.run(async () => await purgeTombstones(this.components.repo, this.tree, horizon))
-    if (purged > 0) this.log.info({ purged }, 'collected tombstones past the horizon')
+    const purged = await this.components.writes.run(async () => await purgeTombstones(this.components.repo, horizon))
+    for (const key of purged) this.dirty.add(leafOf(key))
+    if (purged.length > 0) this.log.info({ purged: purged.length }, 'collected tombstones past the horizon')
   }
 
   /** Members of the last known view that have not left, self included (the base of `quorum` and `all`). */

@@ -76,6 +76,7 @@ export class KvSync {
     let outcome = 'error'
     const span = (this.components.tracing ?? noopTracing).start('kv.anti-entropy', { attributes: { 'shoal.peer': peer } })
     try {
+      await this.components.kv.freshTree()
       const root = await this.send(peer, { v: 1, type: 'root' })
       if (root.type !== 'root') throw new Error(`expected root, got ${root.type}`)
       status.root = root.hash
@@ -101,6 +102,7 @@ export class KvSync {
         // Leaves, one batch at a time: list, compare versions, fetch what is newer there.
         for (const batch of chunks(differing, constants.KV_SYNC_BATCH)) await this.syncLeaves(peer, batch)
         const after = await this.send(peer, { v: 1, type: 'root' })
+        await this.components.kv.freshTree()
         status.match = after.type === 'root' && after.hash === this.components.kv.root()
         outcome = status.match ? 'repaired' : 'diverged'
       } else {
@@ -161,6 +163,7 @@ export class KvSync {
   async answer (raw: unknown, from: string): Promise<KvSyncResponse> {
     const msg = validateKvSyncRequest(raw, this.components.kv.limits)
     const { kv, repo } = this.components
+    if (msg.type === 'root' || msg.type === 'nodes') await kv.freshTree()
     switch (msg.type) {
       case 'root':
         return { v: 1, type: 'root', hash: kv.root(), count: repo.stats().keys + repo.stats().tombstones }
@@ -193,6 +196,7 @@ export class KvSync {
 
   /** Asks every live member for its root now: is the swarm converged? */
   async convergence (signal: AbortSignal): Promise<{ root: string, converged: boolean, peers: Record<string, { root?: string, match: boolean, error?: string }> }> {
+    await this.components.kv.freshTree()
     const root = this.components.kv.root()
     const peers: Record<string, { root?: string, match: boolean, error?: string }> = {}
     await Promise.all(this.components.kv.livePeers().map(async peer => {
