@@ -51,6 +51,7 @@ interface Pending { topic: string, data: string, type: string, trace?: string | 
 export class OwnEvents {
   private readonly outbox: Pending[] = []
   private draining = false
+  private scheduled = false
 
   constructor (private readonly components: OwnEventsComponents, private readonly init: OwnEventsInit) {}
 
@@ -58,13 +59,21 @@ export class OwnEvents {
   async publish (topic: string, data: string, opts: { type: string, trace?: string | undefined }): Promise<OwnEvent> {
     return await new Promise<OwnEvent>((resolve, reject) => {
       this.outbox.push({ topic, data, type: opts.type, trace: opts.trace, resolve, reject })
-      void this.drain()
+      // Start the group at the end of this turn of the event loop, not at once: concurrent writers whose previous
+      // writes resolved together submit again in the same turn, and then share the next fsync.
+      if (!this.draining && !this.scheduled) {
+        this.scheduled = true
+        setImmediate(() => { this.scheduled = false; void this.drain() })
+      }
     })
   }
 
   /** Waits for everything published so far to be written. */
   async idle (): Promise<void> {
-    while (this.draining || this.outbox.length > 0) await this.components.writes.idle()
+    while (this.draining || this.scheduled || this.outbox.length > 0) {
+      await this.components.writes.idle()
+      await new Promise(resolve => setImmediate(resolve))
+    }
   }
 
   private async drain (): Promise<void> {
