@@ -11,9 +11,15 @@ export async function aliveCounts (swarm: LocalSwarm): Promise<number[]> {
 /** Starts `count` daemons that bootstrap through node 1 and waits until every one sees all of them alive. */
 export async function startSwarm (count: number, args: string[] = []): Promise<{ swarm: LocalSwarm, node: (i: number) => LocalNode, all: () => LocalNode[] }> {
   const swarm = await LocalSwarm.create({ args: ['--log-level', 'warn', ...args] })
-  const first = await swarm.start(1)
-  await Promise.all(Array.from({ length: count - 1 }, async (_, i) => await swarm.start(i + 2, { bootstrap: [first.addrs[0]!] })))
-  await waitUntil('a formed swarm', async () => (await aliveCounts(swarm)).every(c => c === count))
+  try {
+    const first = await swarm.start(1)
+    await Promise.all(Array.from({ length: count - 1 }, async (_, i) => await swarm.start(i + 2, { bootstrap: [first.addrs[0]!] })))
+    await waitUntil('a formed swarm', async () => (await aliveCounts(swarm)).every(c => c === count))
+  } catch (err) {
+    // A suite whose `before` fails never runs its `after`: stop the daemons here, or they outlive the test.
+    await swarm.destroy()
+    throw err
+  }
   return { swarm, node: i => swarm.nodes.get(i)!, all: () => [...swarm.nodes.values()] }
 }
 

@@ -82,21 +82,36 @@ export class MerkleTree {
    * Throws InvalidInputError for a malformed leaf id or hash.
    */
   setLeaf (leaf: string, hash: string): void {
-    if (!isNodeId(leaf) || leaf.length !== LEAF_DEPTH) fail('leaf', leaf, `a leaf id (${LEAF_DEPTH} hex digits)`)
-    if (!/^[0-9a-f]{64}$/.test(hash)) fail('hash', hash, '64 lowercase hex digits')
-    if (hash === ZERO_HASH) this.nodes.delete(leaf)
-    else this.nodes.set(leaf, Buffer.from(hash, 'hex'))
+    this.setLeaves(new Map([[leaf, hash]]))
+  }
+
+  /** Sets many leaves, then recomputes each affected ancestor once, bottom up. Same checks as setLeaf. */
+  setLeaves (hashes: ReadonlyMap<string, string>): void {
+    for (const [leaf, hash] of hashes) {
+      if (!isNodeId(leaf) || leaf.length !== LEAF_DEPTH) fail('leaf', leaf, `a leaf id (${LEAF_DEPTH} hex digits)`)
+      if (!/^[0-9a-f]{64}$/.test(hash)) fail('hash', hash, '64 lowercase hex digits')
+    }
+    let level = new Set<string>()
+    for (const [leaf, hash] of hashes) {
+      if (hash === ZERO_HASH) this.nodes.delete(leaf)
+      else this.nodes.set(leaf, Buffer.from(hash, 'hex'))
+      level.add(leaf.slice(0, LEAF_DEPTH - 1))
+    }
     for (let depth = LEAF_DEPTH - 1; depth >= 0; depth--) {
-      const id = leaf.slice(0, depth)
-      let any = false
-      const h = createHash('sha256')
-      for (const d of HEX) {
-        const child = this.nodes.get(id + d)
-        if (child !== undefined) any = true
-        h.update(child ?? ZERO)
+      const parents = new Set<string>()
+      for (const id of level) {
+        let any = false
+        const h = createHash('sha256')
+        for (const d of HEX) {
+          const child = this.nodes.get(id + d)
+          if (child !== undefined) any = true
+          h.update(child ?? ZERO)
+        }
+        if (any) this.nodes.set(id, h.digest())
+        else this.nodes.delete(id)
+        if (depth > 0) parents.add(id.slice(0, depth - 1))
       }
-      if (any) this.nodes.set(id, h.digest())
-      else this.nodes.delete(id)
+      level = parents
     }
   }
 

@@ -5,7 +5,7 @@
  * one queue that updates the record, the Merkle tree and the change log in one LevelDB batch.
  */
 import {
-  KV_EVENT_TYPES, KV_TOPIC, MerkleTree, leafHash, leafOf, NotFoundError, TimeoutError, InvalidInputError, ShoalError, constants,
+  KV_EVENT_TYPES, KV_TOPIC, NotFoundError, TimeoutError, InvalidInputError, ShoalError, constants,
   kvEventData, validateKey, validateValue, sample
 } from '@shoal/core'
 import type { Clock, HybridClock, KvConfig, KvLimits, KvRecord, Logger, Rng, ShoalEvent } from '@shoal/core'
@@ -17,6 +17,7 @@ import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
 import { handleRequests } from '../frames.js'
 import { KvSync } from './kv-sync.js'
+import { KvTree } from './kv-tree.js'
 import type { KvStats, WriteOptions, WriteResult } from './kv-types.js'
 import { replicationLagMs, requiredAcks } from './kv-types.js'
 import { mergeInto, purgeTombstones } from './kv-merge.js'
@@ -62,10 +63,7 @@ export class KvService {
   readonly limits: KvLimits
   private readonly log: Logger
   private readonly self: string
-  private readonly tree = new MerkleTree()
-  /** Leaves whose records changed since their hash was last computed (the tree is recomputed lazily). */
-  private readonly dirty = new Set<string>()
-  private refreshing?: Promise<void>
+  private readonly tree: KvTree
   private readonly incoming: PendingApply[] = []
   private draining = false
   private tasks!: RepeatingTasks
@@ -81,6 +79,7 @@ export class KvService {
     this.log = components.logger.child({ component: 'shoal:node:kv' })
     this.self = components.libp2p.peerId.toString()
     this.limits = { maxKeyBytes: init.config.maxKeyBytes, maxValueBytes: init.config.maxValueBytes }
+    this.tree = new KvTree({ repo: components.repo, clock: components.clock, logger: this.log })
     this.sync = new KvSync({ ...components, logger: this.log, kv: this }, { protocol: init.protocols.kv })
   }
 
@@ -88,7 +87,7 @@ export class KvService {
     if (this.running) return
     this.running = true
     const { repo, eventService, libp2p } = this.components
-    for await (const { leaf, entries } of repo.allLeaves()) this.tree.setLeaf(leaf, leafHash(entries))
+    await this.tree.start()
     this.appliedLsn = repo.stats().appliedLsn
     // Every kv event is merged in the same batch that delivers it (one write path: own writes, gossip, repair).
     eventService.reserveTopic(KV_TOPIC)
@@ -119,6 +118,7 @@ export class KvService {
     if (!this.running) return
     this.running = false
     this.tasks.stop()
+    this.tree.stop()
     this.controller.abort()
     this.sync.stop()
     this.changes.wake()
@@ -144,20 +144,9 @@ export class KvService {
    * paths, so that root() and treeChildren() cover every write committed before this call.
    */
   async freshTree (): Promise<void> {
-    while (this.refreshing !== undefined) await this.refreshing
-    if (this.dirty.size === 0) return
-    const leaves = [...this.dirty]
-    this.dirty.clear()
-    this.refreshing = (async () => {
-      try {
-        for (const leaf of leaves) this.tree.setLeaf(leaf, leafHash(await this.components.repo.leafDigests(leaf)))
-      } catch (err) {
-        for (const leaf of leaves) this.dirty.add(leaf)
-        throw err
-      }
-    })().finally(() => { this.refreshing = undefined })
-    await this.refreshing
+    await this.tree.fresh()
   }
+
 
   async put (key: string, value: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
     return await this.counted('put', async () => {
@@ -297,8 +286,8 @@ export class KvService {
   /** After a batch with these changes is on disk: the clock passes them, watchers and the bus hear of them. */
   private changed (changes: MergedChange[]): void {
     if (changes.length === 0) return
+    this.tree.changed(changes.map(c => c.record))
     for (const c of changes) {
-      this.dirty.add(leafOf(c.record.key))
       this.components.hlc.observe(c.record.version)
       this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone })
     }
@@ -363,7 +352,7 @@ export class KvService {
   private async collectTombstones (): Promise<void> {
     const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
     const purged = await this.components.writes.run(async () => await purgeTombstones(this.components.repo, horizon))
-    for (const key of purged) this.dirty.add(leafOf(key))
+    this.tree.changed([], purged)
     if (purged.length > 0) this.log.info({ purged: purged.length }, 'collected tombstones past the horizon')
   }
 

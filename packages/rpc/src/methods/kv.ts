@@ -88,7 +88,7 @@ export const kvStats = define({
     traffic: s.object({ sent: s.integer({ min: 0 }), received: s.integer({ min: 0 }) }, { description: 'bytes of anti-entropy messages since start' }),
     peers: s.record(PEER_SYNC)
   }),
-  handler: (_p, ctx) => ctx.node.kv.stats()
+  handler: async (_p, ctx) => { await ctx.node.kv.freshTree(); return ctx.node.kv.stats() }
 })
 
 export const kvSyncStatus = define({
