@@ -32,8 +32,8 @@ interface ListSource {
  * `more` says the next seq is held too. A `from` below the origin's compactedBelow gets `{ compactedBelow }`.
  */
 export async function readRange (src: RangeSource, origin: string, from: number, limit: number, maxBytes: number): Promise<RangeResult> {
-  const compactedBelow = src.compactedBelow()
-  if (from < compactedBelow) return { compactedBelow }
+  // Below compactedBelow a log may still hold events: a gap was skipped on evidence above events it holds (an
+  // origin restarted above its seq reservation). Serve what is held at `from`; only nothing there is `compacted`.
   const events: StoredEvent[] = []
   let expect = Math.max(1, from)
   let bytes = 0
@@ -49,7 +49,7 @@ export async function readRange (src: RangeSource, origin: string, from: number,
     expect++
   }
   const now = src.compactedBelow()
-  return from < now ? { compactedBelow: now } : { events, more }
+  return from < now && events.length === 0 ? { compactedBelow: now } : { events, more }
 }
 
 /**

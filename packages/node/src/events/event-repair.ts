@@ -25,13 +25,33 @@ export interface RepairHost {
   /** Treats everything of `origin` below `below` as compacted away and delivers what that unblocks. */
   skipTo: (origin: string, below: number) => Promise<void>
   repaired: (count: number) => void
+  /** Live members to ask when a peer cannot serve a gap (in a random order). */
+  peers: () => string[]
+  /** The node's clock (ms). */
+  now: () => number
+  /**
+   * A gap reported compacted is skipped only if it is still unserved this long after the first report: time for
+   * membership and digests to find a peer that holds it (a newcomer may know only the origin at first).
+   */
+  skipGraceMs: number
 }
+
+/**
+ * Before skipping a gap that a peer says it compacted, up to this many peers in all are asked for it: one peer's
+ * compaction, or an origin whose own log was lost and restarted above a reservation, is not everyone's.
+ */
+const MAX_PEERS_ASKED_BEFORE_SKIP = 4
+
+/** Gaps whose first `compacted` report is remembered at most (a flood of them only restarts the grace). */
+const MAX_GAPS_REMEMBERED = 4096
 
 /** Pulls never loop forever: at most this many batches per pull (256 events each). */
 const MAX_PULL_ROUNDS = 10_000
 
 export class EventRepair {
   private readonly pulling = new Set<string>()
+  /** `<origin>/<from>` -> when a peer first said that gap was compacted (bounded: cleared on skip, capped). */
+  private readonly firstCompacted = new Map<string, number>()
 
   constructor (private readonly host: RepairHost) {}
 
@@ -40,13 +60,27 @@ export class EventRepair {
     const { host } = this
     if (this.pulling.has(origin) || !host.running()) return
     this.pulling.add(origin)
+    // Peers that answered `compacted` for the current gap; another one may still hold it.
+    const compacted = new Set<string>()
     try {
       for (let rounds = 0; host.running() && rounds < MAX_PULL_ROUNDS; rounds++) {
         const from = host.log.head(origin) + 1
         const reply = await this.send(peer, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
         if (reply.type === 'error') {
           if (reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
+          compacted.add(peer)
+          // One peer's compaction (or an origin whose own log was lost) is not everyone's: ask the others first,
+          // and skip only when the gap is still unserved a grace period after it was first reported.
+          const other = host.peers().find(p => p !== origin && !compacted.has(p))
+          if (other !== undefined && compacted.size < MAX_PEERS_ASKED_BEFORE_SKIP) { peer = other; continue }
+          const key = `${origin}/${from}`
+          const first = this.firstCompacted.get(key) ?? host.now()
+          if (this.firstCompacted.size >= MAX_GAPS_REMEMBERED) this.firstCompacted.clear()
+          this.firstCompacted.set(key, first)
+          if (host.now() - first < host.skipGraceMs) break
           if (!await this.skipWithEvidence(peer, origin, from, reply.compactedBelow, reply.first)) break
+          this.firstCompacted.delete(key)
+          compacted.clear()
           continue
         }
         if (reply.type !== 'events') throw new Error(`unexpected ${reply.type} reply to pull`)
@@ -56,6 +90,7 @@ export class EventRepair {
           if (reason !== undefined) throw new Error(`peer sent an invalid event (${reason})`)
           accepted.push(raw as ShoalEvent)
         }
+        compacted.clear()
         const before = host.log.head(origin)
         host.repaired(await host.apply(accepted))
         if (!reply.more || host.log.head(origin) <= before) break

@@ -5,7 +5,7 @@
  * /shoal/<swarm>/events/1.0.0. Gossip is the fast path; the pull path makes delivery reliable.
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-import { InvalidInputError, classifyEvent, checkEventClock, sample, constants } from '@shoal/core'
+import { InvalidInputError, classifyEvent, checkEventClock, sample, shuffled, constants } from '@shoal/core'
 import type { Clock, EventsConfig, HybridClock, Logger, Rng, ShoalEvent } from '@shoal/core'
 import type { AppendResult, Attachment, Delivered, EventLog } from '@shoal/store'
 import type { EventBus } from '../events.js'
@@ -111,7 +111,10 @@ export class EventService {
         this.afterAppend(await this.queue.run(async () => await this.components.log.skipTo(origin, below, { attach: this.attach })))
         this.counts.gapsSkipped++
       },
-      repaired: n => { this.counts.repaired += n }
+      repaired: n => { this.counts.repaired += n },
+      peers: () => shuffled(this.livePeers(), this.components.rng),
+      now: () => this.components.clock.now(),
+      skipGraceMs: 2 * init.config.digestIntervalMs
     })
     this.own = new OwnEvents(components, {
       self: this.self,
