@@ -9,9 +9,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { EVENT_WIRE_VERSION, KV_TOPIC, compareVersions, kvEventData } from '@shoal/core'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { EVENT_WIRE_VERSION, EnvelopeCodec, KV_TOPIC, compareVersions, kvEventData } from '@shoal/core'
 import type { ShoalEvent } from '@shoal/core'
-import { signEvent } from '@shoal/node'
+import { signEvent, swarmProtocols } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
 import { MemorySwarm, skewedClock, waitUntil } from '@shoal/test-utils'
 
@@ -76,6 +77,26 @@ test('kind 2: a record dated past the drift bound is deferred, not fatal: the re
     const b = await swarm.add({ bootstrap: a })
     await waitUntil('b has every record that is not future-dated', async () => (await Promise.all(records.map(async (_, i) => await valueOn(b, `now-${i}`) === i))).every(Boolean))
     assert.is(await valueOn(b, 'future-key'), undefined, 'the future-dated record was taken early')
+  } finally {
+    await swarm.destroy()
+  }
+})
+
+test('kind 2: a future-dated event is ignored by gossipsub\'s validator (no score penalty for the forwarder), a forged one rejected', async () => {
+  const swarm = await MemorySwarm.create({ config: CONFIG })
+  const protocols = swarmProtocols('default')
+  const codec = new EnvelopeCodec<unknown>({ maxBytes: 1024 * 1024, validators: { event: p => p } })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const validate = a.libp2p.services.pubsub.topicValidators.get(protocols.topics.events)!
+    const forwarder = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const verdict = async (event: ShoalEvent): Promise<unknown> => await validate(forwarder, { type: 'unsigned', topic: protocols.topics.events, data: codec.encode('event', event, Date.now()) } as never)
+    // Signed by its origin, dated past a's drift bound: an honest forwarder whose clock is ahead would pass it on.
+    assert.is(await verdict(await foreignPut('f', 1, Date.now() + 3 * DRIFT_MS)), TopicValidatorResult.Ignore)
+    // A bad signature is the forwarder's fault.
+    const forged = { ...(await foreignPut('g', 1, Date.now())), origin: a.peerId }
+    assert.is(await verdict(forged), TopicValidatorResult.Reject)
+    assert.is(await verdict(await foreignPut('h', 1, Date.now())), TopicValidatorResult.Accept)
   } finally {
     await swarm.destroy()
   }
