@@ -1,0 +1,50 @@
+/**
+ * Invariant 3 (durability): a write acknowledged with acks >= 2 survives kill -9 of any minority of nodes, the
+ * writer included. Read against two states: the survivors right after a minority (recent writers first) was
+ * killed, for the writes whose `acked` count exceeds the number killed (so at least one holder lives), and every
+ * node after all are back. On each node the key must hold the write or something newer; an absent key is
+ * explained only by a delete that is newer (ok, version above) or may have happened (unknown).
+ */
+import type { CheckInput, NodeState, Op, Violation } from '../types.js'
+import { compareVersion, showVersion } from '../version.js'
+import { byKey, replicatedWrite, versionOf } from './common.js'
+
+export function checkDurability (input: CheckInput): Violation[] {
+  const out: Violation[] = []
+  if (input.survivors !== undefined) out.push(...lostWrites(input, input.survivors, input.killed ?? [], 'survivors of the minority kill'))
+  out.push(...lostWrites(input, input.final, [], 'final state'))
+  return out
+}
+
+function lostWrites (input: CheckInput, states: NodeState[], killed: number[], where: string): Violation[] {
+  const out: Violation[] = []
+  for (const [key, ops] of byKey(input.ops)) {
+    const deletes = ops.filter(o => o.kind === 'kv.delete')
+    for (const w of ops) {
+      if (w.kind !== 'kv.put' || !replicatedWrite(w)) continue
+      const wv = versionOf(w)
+      if (wv === undefined) continue
+      const acked = typeof w.result?.acked === 'number' ? w.result.acked as number : 1
+      if (acked <= killed.length) continue
+      const explainsAbsence = (d: Op): boolean => d.outcome === 'unknown' || (d.outcome === 'ok' && compareVersion(versionOf(d)!, wv) > 0)
+      const missing: string[] = []
+      for (const s of states) {
+        const rec = s.kv[key]
+        if (rec === undefined) {
+          if (!deletes.some(explainsAbsence)) missing.push(`node ${s.index}: key absent, no newer delete`)
+        } else if (compareVersion(rec.version, wv) < 0) {
+          missing.push(`node ${s.index}: holds older ${showVersion(rec.version)} value ${JSON.stringify(rec.value)}`)
+        }
+      }
+      if (missing.length > 0) {
+        out.push({
+          invariant: 'inv3-durability',
+          message: `put of '${key}' (op ${w.id}, acks ${String(w.args.acks)}, acked by ${acked}, version ${showVersion(wv)}) is lost in the ${where}${killed.length > 0 ? ` (killed: ${killed.join(',')})` : ''}: ${missing.join('; ')}`,
+          ops: [w, ...deletes.slice(-3)],
+          detail: { key, where, killed, missing }
+        })
+      }
+    }
+  }
+  return out
+}

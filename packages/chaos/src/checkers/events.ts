@@ -1,0 +1,61 @@
+/**
+ * Invariant 6 (events): for each origin every node ends with the same gap-free sequence 1..n; no two different
+ * events share one (origin, seq) anywhere (final logs, events.list reads, publish acknowledgements); every ok
+ * publish is in every node's log with its data. Signatures are not visible over RPC (the daemon verifies them
+ * before delivery), so "signed by its origin" is checked only as far as delivery implies it.
+ */
+import type { CheckInput, Op, StoredEvent, Violation } from '../types.js'
+
+const identity = (e: { topic: string, type: string, data: unknown }): string => JSON.stringify([e.topic, e.type, e.data])
+
+export function checkEvents (input: CheckInput): Violation[] {
+  const out: Violation[] = []
+  const seen = new Map<string, { id: string, where: string, op?: Op }>()
+  const note = (origin: string, seq: number, id: string, where: string, op?: Op): void => {
+    const k = `${origin}/${seq}`
+    const prev = seen.get(k)
+    if (prev === undefined) { seen.set(k, { id, where, op }); return }
+    if (prev.id !== id) {
+      out.push({
+        invariant: 'inv6-events',
+        message: `two different events with (origin ${origin.slice(-6)}, seq ${seq}): ${prev.id} (${prev.where}) and ${id} (${where})`,
+        ops: [prev.op, op].filter((o): o is Op => o !== undefined),
+        detail: { origin, seq }
+      })
+    }
+  }
+  const publishes = input.ops.filter(o => o.kind === 'events.publish' && o.outcome === 'ok' && typeof o.result?.origin === 'string')
+  for (const p of publishes) note(p.result.origin, p.result.seq, identity({ topic: String(p.args.topic), type: String(p.args.type ?? 'user'), data: p.args.data }), `ack of op ${p.id}`, p)
+  for (const r of input.ops) {
+    if (r.kind !== 'events.list' || r.outcome !== 'ok') continue
+    for (const e of (r.result?.events ?? []) as Array<StoredEvent & { origin: string }>) note(e.origin, e.seq, identity(e), `read by op ${r.id} on node ${r.node}`, r)
+  }
+  const origins = new Set<string>()
+  for (const s of input.final) {
+    for (const [origin, events] of Object.entries(s.events)) {
+      origins.add(origin)
+      const seqs = events.map(e => e.seq).sort((a, b) => a - b)
+      const gaps: number[] = []
+      for (let i = 0, want = 1; i < seqs.length; i++, want++) {
+        if (seqs[i] !== want) { gaps.push(want); break }
+      }
+      if (gaps.length > 0) {
+        out.push({ invariant: 'inv6-events', message: `node ${s.index} holds origin ${origin.slice(-6)} with a gap: seq ${gaps[0]} missing (has ${seqs.length} events, up to ${seqs[seqs.length - 1]})`, ops: [], detail: { node: s.index, origin } })
+      }
+      for (const e of events) note(origin, e.seq, identity(e), `final log of node ${s.index}`)
+    }
+  }
+  for (const origin of origins) {
+    const heads = input.final.map(s => `n${s.index}=${(s.events[origin] ?? []).length}`)
+    if (new Set(input.final.map(s => (s.events[origin] ?? []).length)).size > 1) {
+      out.push({ invariant: 'inv6-events', message: `nodes end with different sequences for origin ${origin.slice(-6)}: ${heads.join(' ')}`, ops: [], detail: { origin } })
+    }
+  }
+  for (const p of publishes) {
+    const lacking = input.final.filter(s => !(s.events[p.result.origin] ?? []).some(e => e.seq === p.result.seq))
+    if (lacking.length > 0) {
+      out.push({ invariant: 'inv6-events', message: `acknowledged publish (op ${p.id}, origin ${String(p.result.origin).slice(-6)} seq ${p.result.seq}) is missing on node(s) ${lacking.map(s => s.index).join(',')}`, ops: [p], detail: { origin: p.result.origin, seq: p.result.seq } })
+    }
+  }
+  return out
+}
