@@ -42,6 +42,9 @@ export class ChaosCluster {
   private readonly paused = new Set<number>()
   private readonly filled = new Set<number>()
   private wipes = 0
+  /** Daemons that exited without the nemesis killing them (a crash is a finding of its own). */
+  readonly crashes: Array<{ node: number, at: number, exit: number | string }> = []
+  private readonly expectedExit = new Set<number>()
 
   private constructor (readonly init: ClusterInit, swarm: LocalSwarm) {
     this.swarm = swarm
@@ -60,7 +63,25 @@ export class ChaosCluster {
 
   /** The RPC client of node i as it runs now (a restart makes a new one), or undefined while it is down. */
   client (i: number): RpcClient<ShoalMethods> | undefined { return this.swarm.nodes.get(i)?.client }
-  isUp (i: number): boolean { return this.swarm.nodes.has(i) }
+  isUp (i: number): boolean {
+    const n = this.swarm.nodes.get(i)
+    return n !== undefined && n.child.exitCode === null && n.child.signalCode === null
+  }
+
+  logFile (i: number): string { return join(this.init.dir, 'logs', `node-${i}.log`) }
+
+  /** Starts node i through LocalSwarm and watches for an exit nobody asked for. */
+  private async launch (i: number, bootstrap: string[]): Promise<LocalNode> {
+    this.expectedExit.delete(i)
+    const node = await this.swarm.start(i, this.startOptions(i, bootstrap))
+    void node.exited.then(exit => {
+      if (this.expectedExit.has(i)) return
+      this.crashes.push({ node: i, at: Date.now(), exit })
+      this.init.log(`node ${i} exited on its own (${String(exit)}); see ${this.logFile(i)}`)
+      void this.record(`node ${i} crashed: ${String(exit)}`)
+    })
+    return node
+  }
   isPaused (i: number): boolean { return this.paused.has(i) }
 
   async start (): Promise<void> {
@@ -76,11 +97,11 @@ export class ChaosCluster {
       await writeFile(join(dir, 'config.json'), JSON.stringify(this.init.config(i), null, 2) + '\n')
       if (this.init.clocks) await writeFile(this.clockFile(i), '+0\n')
     }
-    const first = await this.swarm.start(1, this.startOptions(1, []))
+    const first = await this.launch(1, [])
     this.peerIds[1] = first.peerId
     const boot = first.addrs[0]!
     await Promise.all(this.indexes.slice(1).map(async i => {
-      const n = await this.swarm.start(i, this.startOptions(i, [boot]))
+      const n = await this.launch(i, [boot])
       this.peerIds[i] = n.peerId
     }))
   }
@@ -91,9 +112,10 @@ export class ChaosCluster {
       Object.assign(env, { LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: this.clockFile(i), FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' })
     }
     const lab = this.lab
-    if (lab === undefined) return { bootstrap, env, timeoutMs: 30_000 }
+    if (lab === undefined) return { bootstrap, env, timeoutMs: 30_000, logFile: this.logFile(i) }
     return {
       bootstrap,
+      logFile: this.logFile(i),
       env,
       timeoutMs: 30_000,
       wrapper: lab.wrapper(i),
@@ -105,19 +127,21 @@ export class ChaosCluster {
 
   /** Every member's listen address, for a restarted node to find the swarm again. */
   private bootstrapFor (i: number): string[] {
-    return this.indexes.filter(j => j !== i).flatMap(j => this.swarm.nodes.get(j)?.addrs.slice(0, 1) ?? [])
+    return this.indexes.filter(j => j !== i && this.isUp(j)).flatMap(j => this.swarm.nodes.get(j)?.addrs.slice(0, 1) ?? [])
   }
 
   async kill (i: number): Promise<void> {
     if (!this.swarm.nodes.has(i)) return
     this.paused.delete(i)
+    this.expectedExit.add(i)
     await this.swarm.kill(i, 'SIGKILL')
   }
 
   async restart (i: number): Promise<LocalNode | undefined> {
-    if (this.swarm.nodes.has(i)) return this.swarm.nodes.get(i)
+    if (this.isUp(i)) return this.swarm.nodes.get(i)
+    if (this.swarm.nodes.has(i)) await this.kill(i)
     try {
-      return await this.swarm.start(i, { ...this.startOptions(i, this.bootstrapFor(i)) })
+      return await this.launch(i, this.bootstrapFor(i))
     } catch (err) {
       this.init.log(`node ${i} failed to restart: ${(err as Error).message}`)
       return undefined
@@ -186,7 +210,7 @@ export class ChaosCluster {
       await this.setClock(i, 0)
       await this.freeDisk(i)
     }
-    for (const i of this.indexes) if (!this.swarm.nodes.has(i)) await this.restart(i)
+    for (const i of this.indexes) if (!this.isUp(i)) await this.restart(i)
     // debug.partition lives in memory: a restarted node starts healed, the others were healed above.
     if (this.lab === undefined) await this.healNetwork()
   }
@@ -197,7 +221,7 @@ export class ChaosCluster {
 
   /** Kills every daemon, removes namespaces and mounts. Idempotent; never throws. */
   async destroy (): Promise<void> {
-    for (const i of this.indexes) this.resume(i)
+    for (const i of this.indexes) { this.resume(i); this.expectedExit.add(i) }
     for (const n of this.swarm.nodes.values()) n.child.kill('SIGKILL')
     await Promise.all([...this.swarm.nodes.values()].map(async n => await n.exited))
     this.swarm.nodes.clear()

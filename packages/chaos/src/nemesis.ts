@@ -46,6 +46,8 @@ export async function runNemesis (init: NemesisInit, schedule: Fault[], startedA
       init.log(`nemesis: ${f.kind} failed: ${(err as Error).message}`)
       init.history.note({ phase: 'error', fault: f, error: (err as Error).message })
     }
+    // A supervisor's restart for daemons that crashed on their own during the fault (counted in the report).
+    for (const i of init.cluster.indexes) if (!init.cluster.isUp(i)) await init.cluster.restart(i)
     report.lastHealAt = Date.now()
     init.history.note({ phase: 'stop', fault: f })
   }

@@ -18,6 +18,8 @@ export interface RunSummary {
   violations: Violation[]
   convergence: { survivorsMs?: number, finalMs?: number, p50?: number, p99?: number, converged: boolean }
   killedForDurability: number[]
+  /** Daemons that exited without being killed. */
+  crashes: Array<{ node: number, at: number, exit: number | string }>
   dir: string
 }
 
@@ -43,6 +45,7 @@ export function renderTable (s: RunSummary): string {
   const ms = (x: number | undefined): string => x === undefined ? '-' : `${x} ms`
   const c = s.convergence
   lines.push('', `convergence after the last heal: per key p50 ${ms(c.p50)}, p99 ${ms(c.p99)}; all survivors ${ms(c.survivorsMs)}; all nodes after restart ${ms(c.finalMs)}${c.converged ? '' : ' (DID NOT CONVERGE)'}`)
+  lines.push(`daemon crashes (exits nobody asked for): ${s.crashes.length}${s.crashes.length > 0 ? ` (${s.crashes.map(c => `node ${c.node}: ${String(c.exit)}`).join(', ')})` : ''}`)
   if (s.killedForDurability.length > 0) lines.push(`durability check: killed -9 nodes ${s.killedForDurability.join(',')} right after the heal`)
   lines.push(`history, violations and logs: ${s.dir}`)
   lines.push(s.violations.length === 0 ? 'RESULT: no violations' : `RESULT: ${s.violations.length} violation(s)`)

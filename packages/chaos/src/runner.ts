@@ -6,7 +6,7 @@
  * Everything lands in <outDir>/<seed>/: history.jsonl, schedule.txt, violations.jsonl, summary.txt, logs/.
  */
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { ChaosCluster, LIBFAKETIME } from './cluster.js'
 import { checkAll } from './checkers/index.js'
@@ -100,7 +100,6 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
     await cluster.healAll()
     const healAt = Date.now()
     history.note({ phase: 'heal-all' })
-    await waitFormed(cluster, 60_000).catch(err => log(`after heal: ${(err as Error).message}`))
 
     // Invariant 3: kill -9 a minority, the latest replicated writers first, before replicas had time to agree.
     const minority = Math.floor((o.nodes - 1) / 2)
@@ -131,7 +130,7 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
       mode: { network: netns ? 'netns+iptables' : 'debug.partition', clocks, tmpfs },
       injected: nem.injected, skipped: nem.skipped, selected: o.faults, ops: history.ops, violations,
       convergence: { survivorsMs: surv.afterMs, finalMs: fin.afterMs, p50, p99, converged: surv.converged && fin.converged },
-      killedForDurability: killed, dir
+      killedForDurability: killed, crashes: cluster.crashes, dir
     }
     for (const v of violations) log(showViolation(v))
     const table = renderTable(summary)
@@ -141,9 +140,6 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    for (const i of cluster.indexes) {
-      await copyFile(join(cluster.swarm.dataDir(i), 'daemon.log'), join(dir, 'logs', `node-${i}.log`)).catch(() => undefined)
-    }
     await cluster.destroy()
     await rm(join(dir, 'nodes'), { recursive: true, force: true }).catch(() => undefined)
   }

@@ -44,6 +44,8 @@ export interface StartOptions {
   listen?: string
   /** Replaces the default RPC address 127.0.0.1:0 (a non-loopback host also needs --rpc-allow-remote). */
   rpc?: string
+  /** Where stdout/stderr go instead of <data-dir>/daemon.log (e.g. off a data dir that a test fills up). */
+  logFile?: string
 }
 
 export class LocalSwarm {
@@ -67,7 +69,8 @@ export class LocalSwarm {
     this.lastStart.set(index, opts)
     const dataDir = this.dataDir(index)
     await mkdir(dataDir, { recursive: true })
-    const log = await open(join(dataDir, 'daemon.log'), 'a')
+    const logFile = opts.logFile ?? join(dataDir, 'daemon.log')
+    const log = await open(logFile, 'a')
     const args = [
       BIN_PATH, 'daemon', '--data-dir', dataDir, '--listen', opts.listen ?? '/ip4/127.0.0.1/tcp/0', '--rpc', opts.rpc ?? '127.0.0.1:0',
       ...(opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]), ...this.baseArgs, ...(opts.args ?? [])
@@ -80,7 +83,7 @@ export class LocalSwarm {
     const info = await waitFor(async () => {
       const found = await readDaemonInfo(dataDir)
       return found?.pid === child.pid ? found : undefined
-    }, opts.timeoutMs ?? 20_000, `node ${index} did not start (see ${join(dataDir, 'daemon.log')})`, exited)
+    }, opts.timeoutMs ?? 20_000, `node ${index} did not start (see ${logFile})`, exited)
     const client = createRpcClient<ShoalMethods>({ url: info.rpcUrl, token: await readToken(dataDir) })
     const node: LocalNode = { index, dataDir, child, peerId: info.peerId, rpcUrl: info.rpcUrl, addrs: info.listen, client, exited }
     this.nodes.set(index, node)
