@@ -60,29 +60,38 @@ export class NetnsLab {
 
   /** Drops every packet between a and b, both ways (idempotent). */
   async cut (a: number, b: number): Promise<void> {
-    const key = a < b ? `${a}-${b}` : `${b}-${a}`
-    if (this.cuts.has(key)) return
-    this.cuts.add(key)
-    for (const [x, y] of [[a, b], [b, a]] as const) {
-      await this.exec(x, ['iptables', '-w', '-A', 'INPUT', '-s', this.addr(y), '-j', 'DROP'])
-      await this.exec(x, ['iptables', '-w', '-A', 'OUTPUT', '-d', this.addr(y), '-j', 'DROP'])
-    }
+    await this.applyCuts([[a, b]])
   }
 
   /** Cuts every link between members of different groups; a member in two groups (a bridge) keeps both sides. */
   async partition (groups: number[][]): Promise<void> {
     const together = (a: number, b: number): boolean => groups.some(g => g.includes(a) && g.includes(b))
     const all = this.init.members
-    for (const a of all) for (const b of all) if (a < b && !together(a, b)) await this.cut(a, b)
+    const pairs: Array<[number, number]> = []
+    for (const a of all) for (const b of all) if (a < b && !together(a, b)) pairs.push([a, b])
+    await this.applyCuts(pairs)
+  }
+
+  /** One shell per namespace, all namespaces at once: a partition lands within one process spawn, not dozens. */
+  private async applyCuts (pairs: Array<[number, number]>): Promise<void> {
+    const rules = new Map<number, string[]>()
+    for (const [a, b] of pairs) {
+      const key = a < b ? `${a}-${b}` : `${b}-${a}`
+      if (this.cuts.has(key)) continue
+      this.cuts.add(key)
+      for (const [x, y] of [[a, b], [b, a]] as const) {
+        const list = rules.get(x) ?? []
+        list.push(`iptables -w -A INPUT -s ${this.addr(y)} -j DROP`, `iptables -w -A OUTPUT -d ${this.addr(y)} -j DROP`)
+        rules.set(x, list)
+      }
+    }
+    await Promise.all([...rules].map(async ([x, cmds]) => await this.exec(x, ['sh', '-ec', cmds.join('; ')])))
   }
 
   /** Removes every DROP rule. */
   async heal (): Promise<void> {
     this.cuts.clear()
-    for (const i of this.init.members) {
-      await this.exec(i, ['iptables', '-w', '-F', 'INPUT']).catch(() => undefined)
-      await this.exec(i, ['iptables', '-w', '-F', 'OUTPUT']).catch(() => undefined)
-    }
+    await Promise.all(this.init.members.map(async i => await this.exec(i, ['sh', '-c', 'iptables -w -F INPUT; iptables -w -F OUTPUT']).catch(() => undefined)))
   }
 
   /** Deletes every namespace and link named with the prefix (also those of a crashed earlier run). */

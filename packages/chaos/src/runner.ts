@@ -33,6 +33,8 @@ export interface RunOptions {
   netns?: 'auto' | 'off'
   keys?: number
   thinkMs?: number
+  /** How long to wait for replicas to agree after the heal (and again after the restart); default 60 s. */
+  convergenceDeadlineMs?: number
   log?: (line: string) => void
 }
 
@@ -107,12 +109,13 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
     history.note({ phase: 'durability-kill', nodes: killed })
     for (const i of killed) await cluster.kill(i)
     const survivorsIdx = cluster.indexes.filter(i => !killed.includes(i))
-    const surv = await waitForConvergence(cluster, survivorsIdx, healAt, CONVERGENCE_DEADLINE_MS)
+    const deadline = o.convergenceDeadlineMs ?? CONVERGENCE_DEADLINE_MS
+    const surv = await waitForConvergence(cluster, survivorsIdx, healAt, deadline)
     log(`survivors ${surv.converged ? `agree ${surv.afterMs} ms after the heal` : 'did NOT agree before the deadline'}`)
     const restartAt = Date.now()
     for (const i of killed) await cluster.restart(i)
     await waitFormed(cluster, 60_000).catch(err => log(`after restart: ${(err as Error).message}`))
-    const fin = await waitForConvergence(cluster, cluster.indexes, restartAt, CONVERGENCE_DEADLINE_MS)
+    const fin = await waitForConvergence(cluster, cluster.indexes, restartAt, deadline)
     log(`all nodes ${fin.converged ? `agree ${fin.afterMs} ms after the restart` : 'did NOT agree before the deadline'}`)
     await history.close()
 
@@ -121,7 +124,7 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
     const violations = checkAll({
       ops: history.ops, members: o.nodes, peerIds: cluster.peerIds, maxClockDriftMs: CHAOS_MAX_CLOCK_DRIFT_MS,
       survivors: surv.states, killed, final: fin.states,
-      convergence: { converged: surv.converged && fin.converged, afterMs: p99, deadlineMs: CONVERGENCE_DEADLINE_MS, budgetMs: CONVERGENCE_BUDGET_MS, differences: [...surv.differences, ...fin.differences] }
+      convergence: { converged: surv.converged && fin.converged, afterMs: p99, deadlineMs: deadline, budgetMs: CONVERGENCE_BUDGET_MS, differences: [...surv.differences, ...fin.differences] }
     })
     await writeFile(join(dir, 'violations.jsonl'), violations.map(v => JSON.stringify(v)).join('\n') + (violations.length > 0 ? '\n' : ''))
     await writeFile(join(dir, 'final-state.json'), JSON.stringify({ survivors: surv.states, final: fin.states }, null, 1))

@@ -121,7 +121,7 @@ events('a reused (origin, seq), a gap, different heads and a lost acknowledged p
   const final = [state(1, {}, { [A]: [ev(1, { p: 0 }), ev(2, { p: 9 })] }), state(2, {}, { [A]: [ev(1, { p: 0 }), ev(3, { p: 3 })] })]
   const found = checkEvents(input([pub], final))
   const text = found.map(f => f.message).join('\n')
-  assert.match(text, /two different events with \(origin peerA, seq 2\)/)
+  assert.match(text, /2 different events with \(origin peerA, seq 2\)/)
   assert.match(text, /gap: seq 2 missing/)
   assert.match(text, /missing on node\(s\) 2/)
 })

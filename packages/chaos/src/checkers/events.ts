@@ -10,25 +10,35 @@ const identity = (e: { topic: string, type: string, data: unknown }): string => 
 
 export function checkEvents (input: CheckInput): Violation[] {
   const out: Violation[] = []
-  const seen = new Map<string, { id: string, where: string, op?: Op }>()
+  // Every identity seen for one (origin, seq), with where each was first seen; more than one is a violation.
+  const seen = new Map<string, Map<string, { where: string[], op?: Op }>>()
   const note = (origin: string, seq: number, id: string, where: string, op?: Op): void => {
-    const k = `${origin}/${seq}`
-    const prev = seen.get(k)
-    if (prev === undefined) { seen.set(k, { id, where, op }); return }
-    if (prev.id !== id) {
-      out.push({
-        invariant: 'inv6-events',
-        message: `two different events with (origin ${origin.slice(-6)}, seq ${seq}): ${prev.id} (${prev.where}) and ${id} (${where})`,
-        ops: [prev.op, op].filter((o): o is Op => o !== undefined),
-        detail: { origin, seq }
-      })
-    }
+    const k = `${origin}\u0000${seq}`
+    const ids = seen.get(k) ?? new Map<string, { where: string[], op?: Op }>()
+    seen.set(k, ids)
+    const entry = ids.get(id) ?? { where: [], ...(op !== undefined ? { op } : {}) }
+    if (entry.where.length < 4) entry.where.push(where)
+    if (entry.op === undefined && op !== undefined) entry.op = op
+    ids.set(id, entry)
   }
   const publishes = input.ops.filter(o => o.kind === 'events.publish' && o.outcome === 'ok' && typeof o.result?.origin === 'string')
   for (const p of publishes) note(p.result.origin, p.result.seq, identity({ topic: String(p.args.topic), type: String(p.args.type ?? 'user'), data: p.args.data }), `ack of op ${p.id}`, p)
   for (const r of input.ops) {
     if (r.kind !== 'events.list' || r.outcome !== 'ok') continue
     for (const e of (r.result?.events ?? []) as Array<StoredEvent & { origin: string }>) note(e.origin, e.seq, identity(e), `read by op ${r.id} on node ${r.node}`, r)
+  }
+  const reportDuplicates = (): void => {
+    for (const [k, ids] of seen) {
+      if (ids.size < 2) continue
+      const [origin, seq] = k.split('\u0000') as [string, string]
+      const shown = [...ids].map(([id, e]) => `${id} (${e.where.join(', ')})`)
+      out.push({
+        invariant: 'inv6-events',
+        message: `${ids.size} different events with (origin ${origin.slice(-6)}, seq ${seq}): ${shown.join(' vs ')}`,
+        ops: [...ids.values()].flatMap(e => e.op !== undefined ? [e.op] : []),
+        detail: { origin, seq: Number(seq) }
+      })
+    }
   }
   const origins = new Set<string>()
   for (const s of input.final) {
@@ -51,6 +61,7 @@ export function checkEvents (input: CheckInput): Violation[] {
       out.push({ invariant: 'inv6-events', message: `nodes end with different sequences for origin ${origin.slice(-6)}: ${heads.join(' ')}`, ops: [], detail: { origin } })
     }
   }
+  reportDuplicates()
   for (const p of publishes) {
     const lacking = input.final.filter(s => !(s.events[p.result.origin] ?? []).some(e => e.seq === p.result.seq))
     if (lacking.length > 0) {
