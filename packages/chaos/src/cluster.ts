@@ -45,6 +45,8 @@ export class ChaosCluster {
   /** Daemons that exited without the nemesis killing them (a crash is a finding of its own). */
   readonly crashes: Array<{ node: number, at: number, exit: number | string }> = []
   private readonly expectedExit = new Set<number>()
+  /** When each node's db/ was moved aside (checkers discount what the node knew before). */
+  readonly wipeLog: Array<{ node: number, at: number }> = []
 
   private constructor (readonly init: ClusterInit, swarm: LocalSwarm) {
     this.swarm = swarm
@@ -165,6 +167,7 @@ export class ChaosCluster {
     await this.kill(i)
     const db = join(this.swarm.dataDir(i), 'db')
     if (existsSync(db)) await rename(db, `${db}.aside-${++this.wipes}`)
+    this.wipeLog.push({ node: i, at: Date.now() })
     await this.restart(i)
   }
 

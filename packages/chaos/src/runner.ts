@@ -123,7 +123,7 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
     const p99 = percentile(surv.perKeyMs, 0.99)
     const violations = checkAll({
       ops: history.ops, members: o.nodes, peerIds: cluster.peerIds, maxClockDriftMs: CHAOS_MAX_CLOCK_DRIFT_MS,
-      survivors: surv.states, killed, final: fin.states,
+      survivors: surv.states, killed, final: fin.states, wipes: cluster.wipeLog,
       convergence: { converged: surv.converged && fin.converged, afterMs: p99, deadlineMs: deadline, budgetMs: CONVERGENCE_BUDGET_MS, differences: [...surv.differences, ...fin.differences] }
     })
     await writeFile(join(dir, 'violations.jsonl'), violations.map(v => JSON.stringify(v)).join('\n') + (violations.length > 0 ? '\n' : ''))

@@ -82,6 +82,12 @@ export interface CheckInput {
   survivors?: NodeState[]
   /** The nodes killed before `survivors` was read. */
   killed?: number[]
+  /**
+   * When a node's db/ was moved aside (harness time). A wipe is a lost disk, not a crash: what the node applied
+   * before it is no longer evidence of what it knows (invariants 1 and 4b), and its own unreplicated publishes
+   * may be gone (invariant 6's "every ok publish is everywhere").
+   */
+  wipes?: Array<{ node: number, at: number }>
   /** Dumps of every node after the final heal and restart. */
   final: NodeState[]
   /** Whether the final dumps became equal before the deadline, and when (ms after the last heal). */

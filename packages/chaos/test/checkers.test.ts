@@ -44,6 +44,12 @@ causal('a write above what the node applied is fine; a read on another node prov
   assert.is(checkCausal(input([get(1, 'k', [20, 45], 'w1', v(20_000, 0, C)), put(1, 'k', 'w2', [40, 50], v(41, 0, A))])).length, 0)
 })
 
+causal('what a node knew before its db/ was moved aside is not evidence', () => {
+  const ops = [get(1, 'k', [20, 30], 'w1', v(20_000, 0, C)), put(1, 'k', 'w2', [40, 50], v(41, 0, A))]
+  assert.is(checkCausal(input(ops, undefined, { wipes: [{ node: 1, at: 35 }] })).length, 0)
+  assert.is(checkCausal(input(ops, undefined, { wipes: [{ node: 2, at: 35 }] })).length, 1)
+})
+
 const skew = suite('inv2 bounded skew')
 skew('a write acknowledged more than the drift bound before another must not win over it (fault kind 2)', () => {
   const ops = [put(3, 'k', 'w1', [0, 10], v(30_000, 0, C)), put(1, 'k', 'w2', [2000, 2010], v(2000, 0, A))]
@@ -64,6 +70,12 @@ durable('an acks>=2 write missing on a survivor is lost', () => {
   const found = checkDurability(input([w], [state(1, r), state(2, r), state(3, r)], { survivors, killed: [1] }))
   assert.is(found.length, 1)
   assert.match(found[0]!.message, /survivors/)
+})
+durable('survivors still catching up: lost only if no survivor holds it', () => {
+  const w = put(1, 'k', 'w1', [0, 10], v(5))
+  const r = { k: { value: 'w1', version: v(5) } }
+  const survivors = [state(2, r), state(3, {})]
+  assert.is(checkDurability(input([w], [state(1, r), state(2, r), state(3, r)], { survivors, killed: [1] })).length, 0)
 })
 durable('an older value in its place is a loss too; a newer one or a possible delete is not', () => {
   const w = put(1, 'k', 'w1', [0, 10], v(5))

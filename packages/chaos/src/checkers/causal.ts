@@ -3,11 +3,12 @@
  * Evidence of "applied" the history can see: an ok kv.get on that node that returned w, or an ok write on that
  * node that returned w, completed before the new write was invoked. The new write's returned version must be
  * above w (a put's version must exceed the version it replaces); LWW then makes it win everywhere, which
- * invariant 5 (equal replicas) and 3 (no acknowledged write lost) check on the final state.
+ * invariant 5 (equal replicas) and 3 (no acknowledged write lost) check on the final state. Observations made
+ * before the node's db/ was moved aside (a wipe) do not count.
  */
 import type { CheckInput, Op, Version, Violation } from '../types.js'
 import { compareVersion, showVersion } from '../version.js'
-import { byKey, isWrite, versionOf } from './common.js'
+import { byKey, isWrite, versionOf, wipedBetween } from './common.js'
 
 export function checkCausal (input: CheckInput): Violation[] {
   const out: Violation[] = []
@@ -23,6 +24,7 @@ export function checkCausal (input: CheckInput): Violation[] {
         let best: { op: Op, v: Version } | undefined
         for (const o of seen) {
           if (o.completeAt >= w.invokeAt) break
+          if (wipedBetween(input.wipes, node, o.completeAt, w.invokeAt)) continue
           const v = versionOf(o)
           if (v !== undefined && (best === undefined || compareVersion(v, best.v) > 0)) best = { op: o, v }
         }

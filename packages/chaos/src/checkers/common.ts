@@ -47,3 +47,8 @@ export function putsByValue (ops: Op[]): Map<string, Op> {
 export function majority (members: number): number {
   return Math.floor(members / 2) + 1
 }
+
+/** Whether node `node` lost its disk (a wipe) between harness times `from` and `to`. */
+export function wipedBetween (wipes: Array<{ node: number, at: number }> | undefined, node: number, from: number, to: number): boolean {
+  return (wipes ?? []).some(w => w.node === node && w.at > from && w.at < to)
+}

@@ -3,7 +3,9 @@
  * writer included. Read against two states: the survivors right after a minority (recent writers first) was
  * killed, for the writes whose `acked` count exceeds the number killed (so at least one holder lives), and every
  * node after all are back. On each node the key must hold the write or something newer; an absent key is
- * explained only by a delete that is newer (ok, version above) or may have happened (unknown).
+ * explained only by a delete that is newer (ok, version above) or may have happened (unknown). On the survivors
+ * the write is lost when no survivor holds it (they may still be catching up with each other); in the final state
+ * when any node lacks it.
  */
 import type { CheckInput, NodeState, Op, Violation } from '../types.js'
 import { compareVersion, showVersion } from '../version.js'
@@ -28,13 +30,16 @@ function lostWrites (input: CheckInput, states: NodeState[], killed: number[], w
       if (acked <= killed.length) continue
       const explainsAbsence = (d: Op): boolean => d.outcome === 'unknown' || (d.outcome === 'ok' && compareVersion(versionOf(d)!, wv) > 0)
       const missing: string[] = []
-      for (const s of states) {
+      const holds = (s: NodeState): string | undefined => {
         const rec = s.kv[key]
-        if (rec === undefined) {
-          if (!deletes.some(explainsAbsence)) missing.push(`node ${s.index}: key absent, no newer delete`)
-        } else if (compareVersion(rec.version, wv) < 0) {
-          missing.push(`node ${s.index}: holds older ${showVersion(rec.version)} value ${JSON.stringify(rec.value)}`)
-        }
+        if (rec === undefined) return deletes.some(explainsAbsence) ? undefined : `node ${s.index}: key absent, no newer delete`
+        return compareVersion(rec.version, wv) < 0 ? `node ${s.index}: holds older ${showVersion(rec.version)} value ${JSON.stringify(rec.value)}` : undefined
+      }
+      const problems = states.map(holds)
+      // Survivors that have not agreed yet may lag; the write is lost only if no survivor holds it. After the
+      // final convergence every node must hold it.
+      if (killed.length > 0 ? problems.every(p => p !== undefined) : problems.some(p => p !== undefined)) {
+        missing.push(...problems.filter((p): p is string => p !== undefined))
       }
       if (missing.length > 0) {
         out.push({

@@ -1,7 +1,7 @@
 /**
  * Invariant 6 (events): for each origin every node ends with the same gap-free sequence 1..n; no two different
  * events share one (origin, seq) anywhere (final logs, events.list reads, publish acknowledgements); every ok
- * publish is in every node's log with its data. Signatures are not visible over RPC (the daemon verifies them
+ * publish is in every node's log with its data (unless its node's db/ was later moved aside: a lost disk). Signatures are not visible over RPC (the daemon verifies them
  * before delivery), so "signed by its origin" is checked only as far as delivery implies it.
  */
 import type { CheckInput, Op, StoredEvent, Violation } from '../types.js'
@@ -63,6 +63,7 @@ export function checkEvents (input: CheckInput): Violation[] {
   }
   reportDuplicates()
   for (const p of publishes) {
+    if ((input.wipes ?? []).some(w => w.node === p.node && w.at > p.completeAt)) continue
     const lacking = input.final.filter(s => !(s.events[p.result.origin] ?? []).some(e => e.seq === p.result.seq))
     if (lacking.length > 0) {
       out.push({ invariant: 'inv6-events', message: `acknowledged publish (op ${p.id}, origin ${String(p.result.origin).slice(-6)} seq ${p.result.seq}) is missing on node(s) ${lacking.map(s => s.index).join(',')}`, ops: [p], detail: { origin: p.result.origin, seq: p.result.seq } })

@@ -6,7 +6,7 @@
  */
 import type { CheckInput, NodeState, Violation } from '../types.js'
 import { compareVersion, showVersion } from '../version.js'
-import { byKey, putsByValue, versionOf } from './common.js'
+import { byKey, putsByValue, versionOf, wipedBetween } from './common.js'
 
 export function checkResurrection (input: CheckInput): Violation[] {
   const out: Violation[] = []
@@ -32,6 +32,7 @@ export function checkResurrection (input: CheckInput): Violation[] {
       }
       for (const r of ops) {
         if (r.kind !== 'kv.get' || r.outcome !== 'ok' || r.node !== d.node || r.invokeAt <= d.completeAt) continue
+        if (wipedBetween(input.wipes, r.node, d.completeAt, r.invokeAt)) continue
         const rv = versionOf(r)
         if (rv !== undefined && compareVersion(rv, dv) < 0) {
           out.push({
