@@ -52,6 +52,10 @@ async function kvClient (cluster: ChaosCluster, history: History, o: WorkloadOpt
     } else if (r < 0.73) {
       const args = { key, acks, timeoutMs: 5000 }
       await history.invoke(opId, id, node, 'kv.delete', args, async () => await client.call('kv.delete', args, opts))
+    } else if (r < 0.75) {
+      // A forged store write through the generic events API (fault kind 6): must be refused, never take effect.
+      const args = { topic: 'kv', type: 'kv.put', data: { key, value: `forged${opId}` } }
+      await history.invoke(opId, id, node, 'events.publish', args, async () => await client.call('events.publish', args, opts))
     } else if (r < 0.93) {
       const args = { topic: 'chaos', data: { p: opId } }
       await history.invoke(opId, id, node, 'events.publish', args, async () => await client.call('events.publish', args, opts))

@@ -7,7 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   checkCausal, checkBoundedSkew, checkDurability, checkResurrection, checkConvergence, checkEvents, checkQuorum,
-  checkJobs, checkFailedNoEffect, checkAll, classify, latestReplicatedWriters, countPrimesBelow
+  checkJobs, checkFailedNoEffect, checkClosedTopics, checkAll, classify, latestReplicatedWriters, countPrimesBelow
 } from '../src/index.js'
 import type { CheckInput, NodeState, Op, Version } from '../src/index.js'
 import { RpcError, RpcErrorCode } from '@shoal/rpc'
@@ -180,6 +180,14 @@ failed('a failed put whose value is later read or stored is reported (fault kind
   assert.is(checkFailedNoEffect(input([{ ...w, outcome: 'unknown' }], [state(1, { k: { value: 'w1', version: v(5) } })])).length, 0)
 })
 
+const closed = suite('inv10 closed topics')
+closed('a forged kv.put through events.publish must be refused and never take effect (fault kind 6)', () => {
+  const forge = (outcome: 'ok' | 'fail'): Op => op({ kind: 'events.publish', node: 1, args: { topic: 'kv', type: 'kv.put', data: { key: 'k', value: 'forged7' } }, outcome, ...(outcome === 'ok' ? { result: { origin: A, seq: 1 } } : { error: { code: -32602, message: 'reserved' } }) })
+  assert.is(checkClosedTopics(input([forge('ok')])).length, 1)
+  assert.is(checkClosedTopics(input([forge('fail')], [state(1, { k: { value: 'forged7', version: v(5) } })])).length, 1)
+  assert.is(checkClosedTopics(input([forge('fail')])).length, 0)
+})
+
 const misc = suite('history classification and durability victims')
 misc('errors map to fail / unknown by what they promise', () => {
   assert.is(classify('kv.put', new RpcError(RpcErrorCode.UNAVAILABLE, 'disk full')).outcome, 'fail')
@@ -199,4 +207,4 @@ misc('a clean history passes every checker', () => {
   assert.equal(checkAll(input([w, get(2, 'k', [20, 30], 'w1', v(5))], [state(1, r), state(2, r), state(3, r)])), [])
 })
 
-for (const s of [causal, skew, durable, resurrect, converge, events, quorum, jobs, failed, misc]) s.run()
+for (const s of [causal, skew, durable, resurrect, converge, events, quorum, jobs, failed, closed, misc]) s.run()

@@ -9,8 +9,9 @@ import { checkEvents } from './events.js'
 import { checkQuorum } from './quorum.js'
 import { checkJobs } from './jobs.js'
 import { checkFailedNoEffect } from './failed-no-effect.js'
+import { checkClosedTopics } from './closed-topics.js'
 
-export { checkCausal, checkBoundedSkew, checkDurability, checkResurrection, checkConvergence, checkEvents, checkQuorum, checkJobs, checkFailedNoEffect }
+export { checkCausal, checkBoundedSkew, checkDurability, checkResurrection, checkConvergence, checkEvents, checkQuorum, checkJobs, checkFailedNoEffect, checkClosedTopics }
 export { kvDifferences } from './convergence.js'
 
 export const CHECKERS: Record<InvariantId, Checker> = {
@@ -22,7 +23,8 @@ export const CHECKERS: Record<InvariantId, Checker> = {
   'inv6-events': checkEvents,
   'inv7-quorum': checkQuorum,
   'inv8-jobs': checkJobs,
-  'inv9-failed-no-effect': checkFailedNoEffect
+  'inv9-failed-no-effect': checkFailedNoEffect,
+  'inv10-closed-topics': checkClosedTopics
 }
 
 export function checkAll (input: CheckInput): Violation[] {
