@@ -11,6 +11,8 @@ import type { Fault, FaultKind } from './types.js'
 export interface NemesisReport {
   injected: Record<FaultKind, number>
   skipped: Record<FaultKind, number>
+  /** Scheduled faults that had not started when the run ended (the nemesis runs late when restarts are slow). */
+  dropped: number
   /** Harness time the last fault was undone. */
   lastHealAt?: number
 }
@@ -32,10 +34,10 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => await ne
 
 export async function runNemesis (init: NemesisInit, schedule: Fault[], startedAt: number, signal: AbortSignal): Promise<NemesisReport> {
   const zero = (): Record<FaultKind, number> => ({ kill: 0, pause: 0, partition: 0, skew: 0, disk: 0, wipe: 0 })
-  const report: NemesisReport = { injected: zero(), skipped: zero() }
-  for (const f of schedule) {
+  const report: NemesisReport = { injected: zero(), skipped: zero(), dropped: 0 }
+  for (const [n, f] of schedule.entries()) {
     await sleep(startedAt + f.at - Date.now(), signal)
-    if (signal.aborted) break
+    if (signal.aborted) { report.dropped = schedule.length - n; break }
     if (!init.available.has(f.kind)) { report.skipped[f.kind]++; continue }
     init.log(`nemesis: ${showFault(f)}`)
     init.history.note({ phase: 'start', fault: f })

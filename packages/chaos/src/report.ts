@@ -13,6 +13,8 @@ export interface RunSummary {
   mode: { network: 'netns+iptables' | 'debug.partition', clocks: boolean, tmpfs: boolean }
   injected: Record<FaultKind, number>
   skipped: Record<FaultKind, number>
+  /** Scheduled faults that never started (the run ended first). */
+  dropped: number
   selected: FaultKind[]
   ops: Op[]
   violations: Violation[]
@@ -31,6 +33,7 @@ export function renderTable (s: RunSummary): string {
     if (!s.selected.includes(k)) continue
     lines.push(`  ${k.padEnd(15)}${String(s.injected[k]).padStart(8)}${String(s.skipped[k]).padStart(9)}`)
   }
+  if (s.dropped > 0) lines.push(`  (${s.dropped} scheduled fault(s) not started before the end: restarts ran slower than planned)`)
   const kinds = [...new Set(s.ops.map(o => o.kind))].sort()
   lines.push('', 'operations           ok    fail  unknown')
   for (const k of kinds) {

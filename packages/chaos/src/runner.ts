@@ -45,6 +45,8 @@ export const CONVERGENCE_BUDGET_MS = 5000
 /** How long the harness waits for agreement before it calls it a violation. */
 const CONVERGENCE_DEADLINE_MS = 60_000
 const SUSPICION_MS = 3000
+/** A 7-node swarm forms in a few seconds on a quiet box; at load average 30+ it took over 60 s. */
+const FORM_DEADLINE_MS = 180_000
 
 export function nodeConfig (i: number, modulePath: string): Record<string, unknown> {
   return {
@@ -88,7 +90,7 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
   try {
     log(`starting ${o.nodes} daemons (${netns ? 'one network namespace each' : 'loopback'}) in ${dir}`)
     await cluster.start()
-    await waitFormed(cluster, 60_000)
+    await waitFormed(cluster, FORM_DEADLINE_MS)
     log(`swarm formed; running clients and nemesis for ${Math.round(o.durationMs / 1000)} s (seed ${o.seed}, ${schedule.length} faults scheduled)`)
     const stop = new AbortController()
     const startedAt = Date.now()
@@ -131,7 +133,7 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
     const summary: RunSummary = {
       seed: o.seed, nodes: o.nodes, durationMs: o.durationMs,
       mode: { network: netns ? 'netns+iptables' : 'debug.partition', clocks, tmpfs },
-      injected: nem.injected, skipped: nem.skipped, selected: o.faults, ops: history.ops, violations,
+      injected: nem.injected, skipped: nem.skipped, dropped: nem.dropped, selected: o.faults, ops: history.ops, violations,
       convergence: { survivorsMs: surv.afterMs, finalMs: fin.afterMs, p50, p99, converged: surv.converged && fin.converged },
       killedForDurability: killed, crashes: cluster.crashes, dir
     }
