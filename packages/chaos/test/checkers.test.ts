@@ -77,6 +77,13 @@ durable('survivors still catching up: lost only if no survivor holds it', () => 
   const survivors = [state(2, r), state(3, {})]
   assert.is(checkDurability(input([w], [state(1, r), state(2, r), state(3, r)], { survivors, killed: [1] })).length, 0)
 })
+durable('a wipe after the ack counts as a lost copy', () => {
+  const w = put(1, 'k', 'w1', [0, 10], v(5))
+  const r = { k: { value: 'w1', version: v(5) } }
+  const survivors = [state(2), state(3)]
+  assert.is(checkDurability(input([w], [state(1, r), state(2, r), state(3, r)], { survivors, killed: [1] })).length, 1)
+  assert.is(checkDurability(input([w], [state(1, r), state(2, r), state(3, r)], { survivors, killed: [1], wipes: [{ node: 2, at: 20 }] })).length, 0)
+})
 durable('an older value in its place is a loss too; a newer one or a possible delete is not', () => {
   const w = put(1, 'k', 'w1', [0, 10], v(5))
   assert.is(checkDurability(input([w], [state(1, { k: { value: 'w0', version: v(4) } })])).length, 1)

@@ -2,7 +2,7 @@
  * Invariant 3 (durability): a write acknowledged with acks >= 2 survives kill -9 of any minority of nodes, the
  * writer included. Read against two states: the survivors right after a minority (recent writers first) was
  * killed, for the writes whose `acked` count exceeds the number killed (so at least one holder lives), and every
- * node after all are back. On each node the key must hold the write or something newer; an absent key is
+ * node after all are back. A wipe after the ack counts as one copy lost (a lost disk is not a crash). On each node the key must hold the write or something newer; an absent key is
  * explained only by a delete that is newer (ok, version above) or may have happened (unknown). On the survivors
  * the write is lost when no survivor holds it (they may still be catching up with each other); in the final state
  * when any node lacks it.
@@ -27,7 +27,9 @@ function lostWrites (input: CheckInput, states: NodeState[], killed: number[], w
       const wv = versionOf(w)
       if (wv === undefined) continue
       const acked = typeof w.result?.acked === 'number' ? w.result.acked as number : 1
-      if (acked <= killed.length) continue
+      // Each later wipe (db/ moved aside) may have removed one of the copies: count it as a lost holder.
+      const wipedAfter = (input.wipes ?? []).filter(x => x.at > w.completeAt).length
+      if (acked - wipedAfter <= killed.length) continue
       const explainsAbsence = (d: Op): boolean => d.outcome === 'unknown' || (d.outcome === 'ok' && compareVersion(versionOf(d)!, wv) > 0)
       const missing: string[] = []
       const holds = (s: NodeState): string | undefined => {
