@@ -30,6 +30,8 @@ export interface ClusterInit {
   clocks: boolean
   /** tmpfs size per node data dir in MiB (root only), or undefined for plain directories. */
   tmpfsMb?: number
+  /** Fixed clock offset per node for the whole run, ms (skew faults add to it; healing returns to it). */
+  baseOffsetMs?: Record<number, number>
   /** Per-node config.json contents (mixed fleets). */
   config: (index: number) => Record<string, unknown>
   /** Name prefix for namespaces and links. */
@@ -102,7 +104,7 @@ export class ChaosCluster {
         this.mounted.push(dir)
       }
       await writeFile(join(dir, 'config.json'), JSON.stringify(this.init.config(i), null, 2) + '\n')
-      if (this.init.clocks) await writeFile(this.clockFile(i), '+0\n')
+      if (this.init.clocks) await this.setClock(i, 0)
     }
     const first = await this.launch(1, [])
     this.peerIds[1] = first.peerId
@@ -180,10 +182,10 @@ export class ChaosCluster {
     await this.restart(i)
   }
 
-  /** Moves node i's wall clock to real time + offsetMs (whole seconds; libfaketime reads the file on each call). */
+  /** Moves node i's wall clock to real time + its base offset + offsetMs (whole seconds; libfaketime reads the file on each call). */
   async setClock (i: number, offsetMs: number): Promise<void> {
     if (!this.init.clocks) return
-    const s = Math.round(offsetMs / 1000)
+    const s = Math.round((offsetMs + (this.init.baseOffsetMs?.[i] ?? 0)) / 1000)
     await writeFile(this.clockFile(i), `${s >= 0 ? '+' : ''}${s}\n`)
   }
 

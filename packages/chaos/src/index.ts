@@ -4,7 +4,7 @@ export { runChaos, showViolation, latestReplicatedWriters, nodeConfig, CHAOS_MAX
 export type { RunOptions } from './runner.js'
 export { renderTable } from './report.js'
 export type { RunSummary } from './report.js'
-export { generateSchedule, showFault } from './schedule.js'
+export { baseClockOffsets, generateSchedule, showFault } from './schedule.js'
 export { History, classify, showOp } from './history.js'
 export { NetnsLab } from './netns.js'
 export type { NetnsLabInit } from './netns.js'

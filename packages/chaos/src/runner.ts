@@ -16,7 +16,7 @@ import { CHAOS_SUM_MODULE } from './jobs-model.js'
 import { runNemesis } from './nemesis.js'
 import { renderTable } from './report.js'
 import type { RunSummary } from './report.js'
-import { generateSchedule, showFault } from './schedule.js'
+import { baseClockOffsets, generateSchedule, showFault } from './schedule.js'
 import { ensureDebianPackages, isRoot } from './sh.js'
 import { FAULT_KINDS } from './types.js'
 import type { FaultKind, Op, Violation } from './types.js'
@@ -79,9 +79,13 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
   const jobNode = 1 + (o.seed % o.nodes)
   const schedule = generateSchedule({ seed: o.seed, nodes: o.nodes, durationMs: o.durationMs, faults: o.faults, suspicionMs: SUSPICION_MS, jobNode })
   await writeFile(join(dir, 'schedule.txt'), schedule.map(showFault).join('\n') + '\n')
+  // Fixed offsets of at most a quarter of the drift bound, so two nodes' clocks differ by at most half of it and
+  // invariant 2 (which compares writes more than the bound apart) keeps a margin.
+  const baseOffsetMs = clocks && o.faults.includes('skew') ? baseClockOffsets(o.seed, o.nodes, CHAOS_MAX_CLOCK_DRIFT_MS / 4) : undefined
+  if (baseOffsetMs !== undefined) await writeFile(join(dir, 'schedule.txt'), `fixed clock offsets (ms): ${JSON.stringify(baseOffsetMs)}\n` + schedule.map(showFault).join('\n') + '\n')
   const history = new History(join(dir, 'history.jsonl'))
   const cluster = await ChaosCluster.create({
-    nodes: o.nodes, dir, netns, clocks, ...(tmpfs ? { tmpfsMb: 96 } : {}), prefix: 'chaos', subnet: '10.77.0',
+    nodes: o.nodes, dir, netns, clocks, ...(tmpfs ? { tmpfsMb: 96 } : {}), ...(baseOffsetMs !== undefined ? { baseOffsetMs } : {}), prefix: 'chaos', subnet: '10.77.0',
     config: i => nodeConfig(i, modulePath), log
   })
   const onSignal = (): void => { void cluster.destroy().then(() => process.exit(130)) }

@@ -80,3 +80,15 @@ export function showFault (f: Fault): string {
   if (f.kind === 'skew') return `${base} node ${f.nodes.join(',')} offset ${f.offsetMs ?? 0}ms${f.jumpMs !== undefined ? ` then jump ${f.jumpMs}ms` : ''}`
   return `${base} node ${f.nodes.join(',')}`
 }
+
+/**
+ * Fixed per-node clock offsets for the whole run (whole seconds, within ±maxMs): the "fixed offsets" half of
+ * the skew fault, present from each daemon's start (and its restarts). Seeded like the schedule.
+ */
+export function baseClockOffsets (seed: number, nodes: number, maxMs: number): Record<number, number> {
+  const rng = seededRng(seed ^ 0xc10c)
+  const max = Math.floor(maxMs / 1000)
+  const out: Record<number, number> = {}
+  for (let i = 1; i <= nodes; i++) out[i] = (Math.floor(rng() * (2 * max + 1)) - max) * 1000
+  return out
+}

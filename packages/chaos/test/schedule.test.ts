@@ -1,7 +1,7 @@
 /** The nemesis schedule is a pure function of its seed, covers the selected kinds, and respects its bounds; the CLI parser names bad flags. */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { generateSchedule, parseChaosArgs } from '../src/index.js'
+import { baseClockOffsets, generateSchedule, parseChaosArgs } from '../src/index.js'
 import type { FaultKind } from '../src/index.js'
 
 const ALL: FaultKind[] = ['kill', 'pause', 'partition', 'skew', 'disk', 'wipe']
@@ -28,6 +28,13 @@ schedule('only the selected kinds', () => {
   assert.ok(s.length > 10)
   assert.ok(s.every(f => f.kind === 'pause'))
   assert.equal(generateSchedule({ ...base, seed: 1, faults: [] }), [])
+})
+
+schedule('fixed clock offsets: seeded, whole seconds, within the bound', () => {
+  const a = baseClockOffsets(3, 7, 1250)
+  assert.equal(a, baseClockOffsets(3, 7, 1250))
+  assert.equal(Object.keys(a).map(Number), [1, 2, 3, 4, 5, 6, 7])
+  for (const ms of Object.values(a)) assert.ok([-1000, 0, 1000].includes(ms), String(ms))
 })
 
 const args = suite('chaos args')
