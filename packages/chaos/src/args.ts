@@ -4,7 +4,7 @@ import { FAULT_KINDS } from './types.js'
 import type { FaultKind } from './types.js'
 import type { RunOptions } from './runner.js'
 
-export const CHAOS_HELP = `Usage: scripts/dev chaos [--nodes 7] [--duration 10m] [--seed N] [--faults kill,pause,partition,skew,disk,wipe] [--out DIR] [--no-netns]
+export const CHAOS_HELP = `Usage: scripts/dev chaos [--nodes 7] [--duration 10m] [--seed N] [--faults kill,pause,partition,skew,disk,wipe] [--out DIR] [--no-netns] [--netns-prefix chaos]
 
 Runs real daemons under a seeded nemesis while clients record a history, then checks the invariants of
 docs/protocols/invariants.md. Exits 1 on any violation. Results go to DIR/<seed>/ (default test-output/chaos).`
@@ -33,6 +33,7 @@ export function parseChaosArgs (argv: string[], now: () => number = Date.now): (
       faults: { type: 'string', default: FAULT_KINDS.join(',') },
       out: { type: 'string', default: 'test-output/chaos' },
       'no-netns': { type: 'boolean', default: false },
+      'netns-prefix': { type: 'string', default: 'chaos' },
       help: { type: 'boolean', default: false }
     },
     strict: true
@@ -43,7 +44,9 @@ export function parseChaosArgs (argv: string[], now: () => number = Date.now): (
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed: a non-negative integer, got '${String(values.seed)}'`)
   const faults = values.faults.split(',').map(f => f.trim()).filter(f => f !== '')
   for (const f of faults) if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new UsageError(`--faults: unknown kind '${f}' (kinds: ${FAULT_KINDS.join(', ')})`)
+  const prefix = values['netns-prefix']
+  if (!/^[a-z][a-z0-9]{0,7}$/.test(prefix)) throw new UsageError(`--netns-prefix: 1-8 lowercase letters or digits, starting with a letter, got '${prefix}'`)
   const durationMs = parseDuration(values.duration)
   if (durationMs < 10_000) throw new UsageError('--duration: at least 10s')
-  return { nodes, durationMs, seed, faults: faults as FaultKind[], outDir: values.out, netns: values['no-netns'] ? 'off' : 'auto', help: values.help }
+  return { nodes, durationMs, seed, faults: faults as FaultKind[], outDir: values.out, netns: values['no-netns'] ? 'off' : 'auto', netnsPrefix: prefix, help: values.help }
 }

@@ -240,6 +240,6 @@ export class ChaosCluster {
     await Promise.all([...this.swarm.nodes.values()].map(async n => await n.exited))
     this.swarm.nodes.clear()
     for (const dir of this.mounted) await tryRun('umount', ['-l', dir])
-    if (this.lab !== undefined) await this.lab.cleanup()
+    if (this.lab !== undefined) await this.lab.teardown()
   }
 }

@@ -8,7 +8,23 @@
  * Every name starts with `prefix` (interface names are at most 15 bytes, so keep it short), and setup() first
  * removes whatever an earlier crashed run left under that prefix: cleanup is idempotent and by name.
  */
+import { readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { run, tryRun } from './sh.js'
+
+/** Another live process holds the prefix: its namespaces must not be swept away by our cleanup. */
+export class NetnsBusyError extends Error {
+  readonly code = 'ERR_NETNS_BUSY'
+  constructor (readonly prefix: string, readonly pid: number) {
+    super(`network namespaces '${prefix}*' belong to a running process (pid ${pid}); use another prefix (scripts/dev chaos --netns-prefix NAME) or wait`)
+    this.name = 'NetnsBusyError'
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try { process.kill(pid, 0); return true } catch { return false }
+}
 
 export interface NetnsLabInit {
   /** Name prefix of every namespace and link, e.g. 'chaos' (at most 8 characters). */
@@ -33,7 +49,18 @@ export class NetnsLab {
   /** The command prefix that runs a process inside member i's namespace. */
   wrapper (i: number): string[] { return ['ip', 'netns', 'exec', this.ns(i)] }
 
+  /** A lock file per prefix (pid inside): a second run with the same prefix fails instead of deleting ours. */
+  private get lockFile (): string { return join(tmpdir(), `${this.init.prefix}.netns.lock`) }
+
+  private lock (): void {
+    let holder = NaN
+    try { holder = Number(readFileSync(this.lockFile, 'utf8').trim()) } catch {}
+    if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) throw new NetnsBusyError(this.init.prefix, holder)
+    writeFileSync(this.lockFile, `${process.pid}\n`)
+  }
+
   async setup (): Promise<void> {
+    this.lock()
     await this.cleanup()
     const { prefix, subnet } = this.init
     await run('ip', ['link', 'add', this.bridge, 'type', 'bridge'])
@@ -92,6 +119,12 @@ export class NetnsLab {
   async heal (): Promise<void> {
     this.cuts.clear()
     await Promise.all(this.init.members.map(async i => await this.exec(i, ['sh', '-c', 'iptables -w -F INPUT; iptables -w -F OUTPUT']).catch(() => undefined)))
+  }
+
+  /** Removes everything (cleanup) and gives up the prefix's lock. */
+  async teardown (): Promise<void> {
+    await this.cleanup()
+    try { if (Number(readFileSync(this.lockFile, 'utf8').trim()) === process.pid) rmSync(this.lockFile) } catch {}
   }
 
   /** Deletes every namespace and link named with the prefix (also those of a crashed earlier run). */

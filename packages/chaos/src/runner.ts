@@ -31,6 +31,8 @@ export interface RunOptions {
   outDir: string
   /** 'auto': namespaces when root; 'off': always debug.partition. */
   netns?: 'auto' | 'off'
+  /** Name prefix of namespaces and links (default 'chaos'); two runs at once on one machine need two prefixes. */
+  netnsPrefix?: string
   keys?: number
   thinkMs?: number
   /** How long to wait for replicas to agree after the heal (and again after the restart); default 60 s. */
@@ -85,7 +87,7 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
   if (baseOffsetMs !== undefined) await writeFile(join(dir, 'schedule.txt'), `fixed clock offsets (ms): ${JSON.stringify(baseOffsetMs)}\n` + schedule.map(showFault).join('\n') + '\n')
   const history = new History(join(dir, 'history.jsonl'))
   const cluster = await ChaosCluster.create({
-    nodes: o.nodes, dir, netns, clocks, ...(tmpfs ? { tmpfsMb: 96 } : {}), ...(baseOffsetMs !== undefined ? { baseOffsetMs } : {}), prefix: 'chaos', subnet: '10.77.0',
+    nodes: o.nodes, dir, netns, clocks, ...(tmpfs ? { tmpfsMb: 96 } : {}), ...(baseOffsetMs !== undefined ? { baseOffsetMs } : {}), prefix: o.netnsPrefix ?? 'chaos', subnet: subnetFor(o.netnsPrefix ?? 'chaos'),
     config: i => nodeConfig(i, modulePath), log
   })
   const onSignal = (): void => { void cluster.destroy().then(() => process.exit(130)) }
@@ -152,6 +154,14 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
     await cluster.destroy()
     await rm(join(dir, 'nodes'), { recursive: true, force: true }).catch(() => undefined)
   }
+}
+
+/** 10.77.0.0/24 for the default prefix; another prefix gets its own /24 in 10.77.0.0/16 (a stable hash). */
+export function subnetFor (prefix: string): string {
+  if (prefix === 'chaos') return '10.77.0'
+  let h = 0
+  for (const c of prefix) h = (h * 31 + c.charCodeAt(0)) >>> 0
+  return `10.77.${1 + (h % 250)}`
 }
 
 /** A violation with its history excerpt, as printed. */

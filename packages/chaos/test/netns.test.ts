@@ -39,8 +39,13 @@ if (!root) {
       const again = new NetnsLab({ prefix: 'chaost', subnet: '10.78.0', members: [1, 2] })
       await again.setup()
       assert.ok(await reachable(again, 2, again.addr(1)))
+      // While this process holds the prefix, another process cannot take it (it would delete our namespaces).
+      const other = await new Promise<string>(resolve => execFile(process.execPath, ['--input-type=module', '-e',
+        `import { NetnsLab } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)}; new NetnsLab({ prefix: 'chaost', subnet: '10.78.0', members: [1] }).setup().then(() => console.log('took it'), e => console.log(e.code))`], (_e, out) => resolve(String(out).trim())))
+      assert.is(other, 'ERR_NETNS_BUSY')
+      assert.ok(await reachable(again, 2, again.addr(1)), 'still up after the refused second run')
     } finally {
-      await lab.cleanup()
+      await lab.teardown()
     }
     const left = await listed()
     assert.not.match(left, /chaost/)
