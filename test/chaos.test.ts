@@ -19,6 +19,8 @@ test(`chaos run (seed ${SEED}, 5 nodes, ${DURATION_MS / 1000} s): no invariant i
     seed: SEED,
     faults: ['kill', 'pause', 'partition', 'skew', 'disk', 'wipe'],
     outDir: 'test-output/chaos',
+    // Its own namespaces, so a manual `scripts/dev chaos` (prefix 'chaos') can run at the same time.
+    netnsPrefix: 'chaosci',
     thinkMs: 100,
     convergenceDeadlineMs: 30_000,
     log: line => { console.log(line) }
