@@ -77,6 +77,14 @@ durable('survivors still catching up: lost only if no survivor holds it', () => 
   const survivors = [state(2, r), state(3, {})]
   assert.is(checkDurability(input([w], [state(1, r), state(2, r), state(3, r)], { survivors, killed: [1] })).length, 0)
 })
+durable('final dumps that never converged: one holder is enough (the disagreement is invariant 5)', () => {
+  const w = put(1, 'k', 'w1', [0, 10], v(5))
+  const r = { k: { value: 'w1', version: v(5) } }
+  const notConverged = { convergence: { converged: false, deadlineMs: 30_000, budgetMs: 5000 } }
+  assert.is(checkDurability(input([w], [state(1, r), state(2, {})], notConverged)).length, 0)
+  assert.is(checkDurability(input([w], [state(1, {}), state(2, {})], notConverged)).length, 1)
+  assert.is(checkDurability(input([w], [state(1, r), state(2, {})])).length, 1)
+})
 durable('a wipe after the ack counts as a lost copy', () => {
   const w = put(1, 'k', 'w1', [0, 10], v(5))
   const r = { k: { value: 'w1', version: v(5) } }
