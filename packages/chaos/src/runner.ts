@@ -6,7 +6,7 @@
  * Everything lands in <outDir>/<seed>/: history.jsonl, schedule.txt, violations.jsonl, summary.txt, logs/.
  */
 import { existsSync } from 'node:fs'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { ChaosCluster, LIBFAKETIME } from './cluster.js'
 import { checkAll } from './checkers/index.js'
@@ -17,7 +17,7 @@ import { runNemesis } from './nemesis.js'
 import { renderTable } from './report.js'
 import type { RunSummary } from './report.js'
 import { baseClockOffsets, generateSchedule, showFault } from './schedule.js'
-import { ensureDebianPackages, isRoot } from './sh.js'
+import { ensureDebianPackages, isRoot, tryRun } from './sh.js'
 import { FAULT_KINDS } from './types.js'
 import type { FaultKind, Op, Violation } from './types.js'
 import { runClients } from './workload.js'
@@ -62,6 +62,7 @@ export function nodeConfig (i: number, modulePath: string): Record<string, unkno
 export async function runChaos (o: RunOptions): Promise<RunSummary> {
   const log = o.log ?? ((line: string) => { process.stdout.write(line + '\n') })
   const dir = resolve(o.outDir, String(o.seed))
+  await unmountUnder(dir)
   await rm(dir, { recursive: true, force: true })
   await mkdir(join(dir, 'logs'), { recursive: true })
   const root = isRoot()
@@ -153,6 +154,15 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
     process.off('SIGTERM', onSignal)
     await cluster.destroy()
     await rm(join(dir, 'nodes'), { recursive: true, force: true }).catch(() => undefined)
+  }
+}
+
+/** Unmounts tmpfs data dirs a killed earlier run left under `dir` (rm cannot remove a mount point). */
+async function unmountUnder (dir: string): Promise<void> {
+  const mounts = await readFile('/proc/mounts', 'utf8').catch(() => '')
+  for (const line of mounts.split('\n')) {
+    const target = line.split(' ')[1]
+    if (target !== undefined && target.startsWith(dir + '/')) await tryRun('umount', ['-l', target])
   }
 }
 
