@@ -34,6 +34,18 @@ export interface StartOptions {
   env?: Record<string, string>
   /** Waits this long for the daemon to come up. */
   timeoutMs?: number
+  /**
+   * A command prefix the daemon runs under, e.g. ['ip', 'netns', 'exec', 'ns1'] (fault harnesses). It must exec
+   * the daemon in place (same pid, as `ip netns exec` and `env` do), since the pid written to daemon.json is how
+   * the start is recognised and what kill() signals.
+   */
+  wrapper?: string[]
+  /** Replaces the default listen address /ip4/127.0.0.1/tcp/0. */
+  listen?: string
+  /** Replaces the default RPC address 127.0.0.1:0 (a non-loopback host also needs --rpc-allow-remote). */
+  rpc?: string
+  /** Where stdout/stderr go instead of <data-dir>/daemon.log (e.g. off a data dir that a test fills up). */
+  logFile?: string
 }
 
 export class LocalSwarm {
@@ -57,19 +69,21 @@ export class LocalSwarm {
     this.lastStart.set(index, opts)
     const dataDir = this.dataDir(index)
     await mkdir(dataDir, { recursive: true })
-    const log = await open(join(dataDir, 'daemon.log'), 'a')
+    const logFile = opts.logFile ?? join(dataDir, 'daemon.log')
+    const log = await open(logFile, 'a')
     const args = [
-      BIN_PATH, 'daemon', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--rpc', '127.0.0.1:0',
+      BIN_PATH, 'daemon', '--data-dir', dataDir, '--listen', opts.listen ?? '/ip4/127.0.0.1/tcp/0', '--rpc', opts.rpc ?? '127.0.0.1:0',
       ...(opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]), ...this.baseArgs, ...(opts.args ?? [])
     ]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log.fd, log.fd], env: { ...process.env, ...opts.env } })
+    const [command, ...prefix] = [...(opts.wrapper ?? []), process.execPath]
+    const child = spawn(command!, [...prefix, ...args], { stdio: ['ignore', log.fd, log.fd], env: { ...process.env, ...opts.env } })
     const exited = new Promise<number | string>(resolve => {
       child.once('exit', (code, signal) => { void log.close(); resolve(code ?? signal ?? 'unknown') })
     })
     const info = await waitFor(async () => {
       const found = await readDaemonInfo(dataDir)
       return found?.pid === child.pid ? found : undefined
-    }, opts.timeoutMs ?? 20_000, `node ${index} did not start (see ${join(dataDir, 'daemon.log')})`, exited)
+    }, opts.timeoutMs ?? 20_000, `node ${index} did not start (see ${logFile})`, exited)
     const client = createRpcClient<ShoalMethods>({ url: info.rpcUrl, token: await readToken(dataDir) })
     const node: LocalNode = { index, dataDir, child, peerId: info.peerId, rpcUrl: info.rpcUrl, addrs: info.listen, client, exited }
     this.nodes.set(index, node)
@@ -78,6 +92,18 @@ export class LocalSwarm {
 
   async restart (index: number): Promise<LocalNode> {
     return await this.start(index, this.lastStart.get(index))
+  }
+
+  /** The options node `index` was last started with (what restart() reuses). */
+  startOptions (index: number): StartOptions | undefined {
+    return this.lastStart.get(index)
+  }
+
+  /** Sends a signal without forgetting the node (SIGSTOP/SIGCONT pauses); kill() is for ending it. */
+  signal (index: number, signal: NodeJS.Signals): void {
+    const node = this.nodes.get(index)
+    if (node === undefined) throw new Error(`no node ${index}`)
+    node.child.kill(signal)
   }
 
   /** kill -9 by default: no goodbye, the way a crash looks to the swarm. */

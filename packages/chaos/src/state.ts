@@ -1,0 +1,42 @@
+/**
+ * Reading a node's whole state over RPC: every live key with its version (kv.list, paged) and every event it
+ * delivered, grouped by origin (events.list from cursor 0, paged). kv.list shows no tombstones, so a deleted key
+ * and a never-written key look the same here (see docs/protocols/invariants.md, "what the checkers cannot see").
+ */
+import type { RpcClient, ShoalMethods } from '@shoal/rpc'
+import type { NodeState, StoredEvent, Version } from './types.js'
+
+const PAGE = 1000
+const CALL = { timeoutMs: 15_000 }
+
+export async function dumpNode (index: number, peerId: string, client: RpcClient<ShoalMethods>): Promise<NodeState> {
+  const kv: NodeState['kv'] = {}
+  let cursor: string | undefined
+  for (;;) {
+    const page = await client.call('kv.list', { limit: PAGE, ...(cursor !== undefined ? { cursor } : {}) }, CALL)
+    for (const r of page.records) kv[r.key] = { value: r.value, version: r.version as Version }
+    if (page.next === undefined || page.records.length === 0) break
+    cursor = page.next
+  }
+  const events: Record<string, StoredEvent[]> = {}
+  let since = 0
+  for (;;) {
+    const page = await client.call('events.list', { since, limit: PAGE }, CALL)
+    for (const e of page.events) (events[e.origin] ??= []).push({ seq: e.seq, topic: e.topic, type: e.type, hlc: e.hlc, data: e.data })
+    if (page.events.length === 0 || page.next <= since) break
+    since = page.next
+  }
+  return { index, peerId, kv, events }
+}
+
+/** A fingerprint of what must be equal across replicas: KV records and per-origin event heads. */
+export function fingerprint (s: NodeState): string {
+  const kv = Object.keys(s.kv).sort().map(k => [k, s.kv[k]!.value, s.kv[k]!.version])
+  const heads = Object.keys(s.events).sort().map(o => [o, s.events[o]!.length, s.events[o]!.reduce((m, e) => Math.max(m, e.seq), 0)])
+  return JSON.stringify([kv, heads])
+}
+
+/** Per key, a fingerprint of its record (absent = ''): used to time when each key became equal everywhere. */
+export function keyFingerprints (s: NodeState): Map<string, string> {
+  return new Map(Object.entries(s.kv).map(([k, r]) => [k, JSON.stringify([r.value, r.version])]))
+}
