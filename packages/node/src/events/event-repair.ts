@@ -55,45 +55,55 @@ export class EventRepair {
 
   constructor (private readonly host: RepairHost) {}
 
-  /** Pulls `origin`'s events after our contiguous head from `peer`, batch by batch, while it has more. */
+  /**
+   * Pulls `origin`'s events after our contiguous head from `peer`, batch by batch, while it has more. A peer that
+   * cannot serve the next seq (it answers `compacted`, or holds nothing there) is not the last word: up to
+   * MAX_PEERS_ASKED_BEFORE_SKIP peers are asked in turn, and the gap is skipped only on the origin's signed
+   * evidence, once it is still unserved skipGraceMs after it was first found unservable.
+   */
   async pull (peer: string, origin: string): Promise<void> {
     const { host } = this
     if (this.pulling.has(origin) || !host.running()) return
     this.pulling.add(origin)
-    // Peers that answered `compacted` for the current gap; another one may still hold it.
-    const compacted = new Set<string>()
+    const cannotServe = new Set<string>()
+    let evidence: { peer: string, compactedBelow: number, first: unknown } | undefined
     try {
       for (let rounds = 0; host.running() && rounds < MAX_PULL_ROUNDS; rounds++) {
         const from = host.log.head(origin) + 1
         const reply = await this.send(peer, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
-        if (reply.type === 'error') {
-          if (reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
-          compacted.add(peer)
-          // One peer's compaction (or an origin whose own log was lost) is not everyone's: ask the others first,
-          // and skip only when the gap is still unserved a grace period after it was first reported.
-          const other = host.peers().find(p => p !== origin && !compacted.has(p))
-          if (other !== undefined && compacted.size < MAX_PEERS_ASKED_BEFORE_SKIP) { peer = other; continue }
-          const key = `${origin}/${from}`
-          const first = this.firstCompacted.get(key) ?? host.now()
-          if (this.firstCompacted.size >= MAX_GAPS_REMEMBERED) this.firstCompacted.clear()
-          this.firstCompacted.set(key, first)
-          if (host.now() - first < host.skipGraceMs) break
-          if (!await this.skipWithEvidence(peer, origin, from, reply.compactedBelow, reply.first)) break
-          this.firstCompacted.delete(key)
-          compacted.clear()
+        if (reply.type === 'error' && reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
+        if (reply.type !== 'error' && reply.type !== 'events') throw new Error(`unexpected ${reply.type} reply to pull`)
+        if (reply.type === 'events' && reply.events.length > 0) {
+          const accepted: ShoalEvent[] = []
+          for (const raw of reply.events) {
+            const reason = await host.check(raw)
+            if (reason !== undefined) throw new Error(`peer sent an invalid event (${reason})`)
+            accepted.push(raw as ShoalEvent)
+          }
+          cannotServe.clear()
+          evidence = undefined
+          const before = host.log.head(origin)
+          host.repaired(await host.apply(accepted))
+          if (!reply.more || host.log.head(origin) <= before) break
           continue
         }
-        if (reply.type !== 'events') throw new Error(`unexpected ${reply.type} reply to pull`)
-        const accepted: ShoalEvent[] = []
-        for (const raw of reply.events) {
-          const reason = await host.check(raw)
-          if (reason !== undefined) throw new Error(`peer sent an invalid event (${reason})`)
-          accepted.push(raw as ShoalEvent)
+        // This peer cannot serve `from`.
+        cannotServe.add(peer)
+        if (reply.type === 'error' && reply.first !== undefined && (evidence === undefined || reply.compactedBelow < evidence.compactedBelow)) {
+          evidence = { peer, compactedBelow: reply.compactedBelow, first: reply.first }
         }
-        compacted.clear()
-        const before = host.log.head(origin)
-        host.repaired(await host.apply(accepted))
-        if (!reply.more || host.log.head(origin) <= before) break
+        const other = host.peers().find(p => !cannotServe.has(p))
+        if (other !== undefined && cannotServe.size < MAX_PEERS_ASKED_BEFORE_SKIP) { peer = other; continue }
+        if (evidence === undefined) break
+        const key = `${origin}/${from}`
+        const since = this.firstCompacted.get(key) ?? host.now()
+        if (this.firstCompacted.size >= MAX_GAPS_REMEMBERED) this.firstCompacted.clear()
+        this.firstCompacted.set(key, since)
+        if (host.now() - since < host.skipGraceMs) break
+        if (!await this.skipWithEvidence(evidence.peer, origin, from, evidence.compactedBelow, evidence.first)) break
+        this.firstCompacted.delete(key)
+        cannotServe.clear()
+        evidence = undefined
       }
     } catch (err) {
       if (host.running()) host.logger.debug({ peer, origin, err: (err as Error).message }, 'pull failed')
