@@ -110,6 +110,40 @@ export async function openStore (path: string): Promise<Store> {
     return sub
   }
 
+  /*
+   * After a failed write (ENOSPC, an I/O error) LevelDB may have left part of a record in its write-ahead log and
+   * carries on appending after it; at the next recovery the log reader drops the rest of that 32 KiB block, so
+   * writes acknowledged after the failure (fsync'd or not) can vanish after a crash. Found by the chaos run
+   * (a full disk, then kill -9: seqs 20-53 of one node lost). So the store reopens the database before the next
+   * write: recovery then happens at once, while nothing after the partial record exists, and a new log starts.
+   */
+  let damaged = false
+  let reopening: Promise<void> | undefined
+  const heal = async (): Promise<void> => {
+    if (!damaged) return
+    reopening ??= (async () => {
+      try { await db.close() } catch {}
+      try {
+        await db.open()
+        for (const sub of json.values()) await sub.open()
+      } catch (err) {
+        throw toWriteError(err, path)
+      }
+      damaged = false
+    })().finally(() => { reopening = undefined })
+    await reopening
+  }
+  const write = async (fn: () => Promise<void>): Promise<void> => {
+    await heal()
+    try {
+      await fn()
+    } catch (err) {
+      const e = toWriteError(err, path)
+      if (e.code === STORE_ERRORS.full || e.code === STORE_ERRORS.io) damaged = true
+      throw e
+    }
+  }
+
   return {
     path,
     created: found === undefined,
@@ -117,8 +151,8 @@ export async function openStore (path: string): Promise<Store> {
       const sub = sublevel(name)
       return {
         get: async key => await sub.get(key) as V | undefined,
-        put: async (key, value) => { try { await sub.put(key, value) } catch (err) { throw toWriteError(err, path) } },
-        del: async key => { try { await sub.del(key) } catch (err) { throw toWriteError(err, path) } },
+        put: async (key, value) => { await write(async () => { await sub.put(key, value) }) },
+        del: async key => { await write(async () => { await sub.del(key) }) },
         async * entries (opts) {
           // Decoded here rather than by level, whose iterator throws (and stops) at the first undecodable value.
           const raw = db.sublevel<string, string>(name, { valueEncoding: 'utf8' })
@@ -141,7 +175,7 @@ export async function openStore (path: string): Promise<Store> {
           : { type: 'del' as const, sublevel: sublevel(op.bucket), key: op.key }
       })
       if (checked.length === 0) return
-      try { await db.batch(checked, { sync: opts?.sync === true }) } catch (err) { throw toWriteError(err, path) }
+      await write(async () => { await db.batch(checked, { sync: opts?.sync === true }) })
     },
     close: async () => { await db.close() }
   }
