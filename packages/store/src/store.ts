@@ -118,9 +118,10 @@ export async function openStore (path: string): Promise<Store> {
    * write: recovery then happens at once, while nothing after the partial record exists, and a new log starts.
    */
   let damaged = false
+  let closed = false
   let reopening: Promise<void> | undefined
   const heal = async (): Promise<void> => {
-    if (!damaged) return
+    if (!damaged || closed) return
     reopening ??= (async () => {
       try { await db.close() } catch {}
       try {
@@ -177,7 +178,7 @@ export async function openStore (path: string): Promise<Store> {
       if (checked.length === 0) return
       await write(async () => { await db.batch(checked, { sync: opts?.sync === true }) })
     },
-    close: async () => { await db.close() }
+    close: async () => { closed = true; await reopening?.catch(() => {}); await db.close() }
   }
 }
 
