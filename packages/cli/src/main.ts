@@ -6,6 +6,7 @@ import { ConfigError, ShoalError } from '@shoal/core'
 import { VERSION } from '@shoal/node'
 import { RpcConnectionError, RpcError } from '@shoal/rpc'
 import { UsageError } from './args.js'
+import { versionLine } from './build-info.js'
 import { processIo } from './output.js'
 import type { Io } from './output.js'
 import { initCommand } from './commands/init.js'
@@ -48,7 +49,7 @@ ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}
 export async function main (argv: string[], io: Io = processIo, env: Env = process.env): Promise<number> {
   const [name, ...rest] = argv
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') { io.out(HELP); return name === undefined ? 2 : 0 }
-  if (name === '--version' || name === 'version') { io.out(VERSION); return 0 }
+  if (name === '--version' || name === 'version') { io.out(versionLine(VERSION)); return 0 }
   const command = COMMANDS[name]
   if (command === undefined) {
     io.err(`shoal: unknown command '${name}'. Commands: ${Object.keys(COMMANDS).join(', ')}. See \`shoal --help\`.`)
