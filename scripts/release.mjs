@@ -9,6 +9,7 @@
 //   lib/worker-entry.js, lib/builtin-work.js   the task worker threads' entry points (loaded by URL beside shoal.js)
 //   lib/native/classic-level.node  LevelDB's native addon (glibc linux-x64 prebuild of classic-level)
 //   lib/public/                    the dashboard's static files
+//   deploy/                        systemd unit, Dockerfile + entrypoint + compose file, Kubernetes manifests
 //   BUILD.json                     { version, commit, node, builtAt }
 //   LICENSE-THIRD-PARTY.txt        licence texts of everything bundled (npm packages, LevelDB, Snappy, Node)
 import { build } from 'esbuild'
@@ -121,6 +122,8 @@ async function main () {
   const classic = join(dirname(realpathSync(join(root, 'packages/store/node_modules/level'))), 'classic-level')
   copyFileSync(join(classic, 'prebuilds/linux-x64/classic-level.node'), join(stage, 'lib/native/classic-level.node'))
   cpSync(join(root, 'packages/dashboard/public'), join(stage, 'lib/public'), { recursive: true })
+  // Service files for systemd, containers and Kubernetes; the image runs deploy/docker/entrypoint.sh from here.
+  cpSync(join(root, 'deploy'), join(stage, 'deploy'), { recursive: true, filter: src => !src.endsWith('.key') })
 
   // Node: the binary and its licence (which carries the licences of what Node itself bundles).
   const nodeDir = nodePackage()

@@ -143,7 +143,9 @@ export class DiscoveryService {
       try {
         await this.components.libp2p.dial(t, { signal })
       } catch (err) {
-        if (this.running) this.log[level]({ target: t.toString(), err: (err as Error).message }, dialFailureHint(err))
+        // A bootstrap list shared by every node (a StatefulSet, a compose file) names this node too: not a failure.
+        const self = (err as Error).name === 'InvalidPeerIdError' && /dial self/.test((err as Error).message)
+        if (this.running) this.log[self ? 'debug' : level]({ target: t.toString(), err: (err as Error).message }, self ? 'bootstrap address is this node' : dialFailureHint(err))
       }
     }))
   }
