@@ -21,6 +21,7 @@ import { demoCommand } from './commands/demo.js'
 import { eventsCommand } from './commands/events.js'
 import { kvCommand } from './commands/kv.js'
 import { taskCommand } from './commands/task.js'
+import { backupCommand, restoreCommand } from './commands/backup.js'
 
 type Env = Record<string, string | undefined>
 type Command = (argv: string[], io: Io, env: Env) => Promise<number> | number
@@ -37,6 +38,8 @@ const COMMANDS: Record<string, { run: Command, summary: string }> = {
   task: { run: taskCommand, summary: 'distributed jobs: run (with a progress bar), status, result, list, cancel' },
   kv: { run: kvCommand, summary: 'the replicated key-value store: put, get, del, list, watch, stats' },
   events: { run: eventsCommand, summary: 'publish, list, tail events; event log stats' },
+  backup: { run: backupCommand, summary: "copy a running node's identity, config and KV records to a directory" },
+  restore: { run: restoreCommand, summary: "put a backup's identity and config into an empty data dir" },
   demo: { run: demoCommand, summary: 'start a local swarm of daemons and watch it form' }
 }
 
