@@ -12,7 +12,7 @@
 //   deploy/                        systemd unit, Dockerfile + entrypoint + compose file, Kubernetes manifests
 //   BUILD.json                     { version, commit, node, builtAt }
 //   LICENSE-THIRD-PARTY.txt        licence texts of everything bundled (npm packages, LevelDB, Snappy, Node)
-import { build } from 'esbuild'
+import { bundleShoal } from './bundle.mjs'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { cpSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, copyFileSync, realpathSync } from 'node:fs'
@@ -63,25 +63,6 @@ function licenceTexts (dir) {
     .map(f => readFileSync(join(dir, f), 'utf8').trim())
 }
 
-// classic-level loads its addon with node-gyp-build(__dirname), which a bundle cannot keep: point it at the
-// one addon the release ships, beside the bundle. The dashboard reads its files from ../../public/ relative to
-// its compiled module; in the release they sit in lib/public/ beside the bundle.
-const releasePaths = {
-  name: 'release-paths',
-  setup (b) {
-    b.onLoad({ filter: /classic-level[/\\]binding\.js$/ }, () => ({
-      contents: "module.exports = require(require('node:path').join(__shoalLibDir, 'native', 'classic-level.node'))",
-      loader: 'js'
-    }))
-    b.onLoad({ filter: /packages[/\\]dashboard[/\\]dist[/\\]src[/\\]index\.js$/ }, args => {
-      const text = readFileSync(args.path, 'utf8')
-      const from = "new URL('../../public/', import.meta.url)"
-      if (!text.includes(from)) throw new Error(`dashboard: expected ${from} in ${args.path}; update scripts/release.mjs`)
-      return { contents: text.replace(from, "new URL('./public/', import.meta.url)"), loader: 'js' }
-    })
-  }
-}
-
 async function main () {
   rmSync(stage, { recursive: true, force: true })
   mkdirSync(join(stage, 'bin'), { recursive: true })
@@ -89,39 +70,8 @@ async function main () {
   mkdirSync(join(stage, 'runtime/bin'), { recursive: true })
 
   log(`bundling ${name} (commit ${COMMIT})`)
-  const handlers = join(root, 'packages/node/dist/src/tasks/handlers')
-  const result = await build({
-    entryPoints: {
-      shoal: join(root, 'packages/cli/dist/src/bin.js'),
-      'worker-entry': join(handlers, 'worker-entry.js'),
-      'builtin-work': join(handlers, 'builtin-work.js')
-    },
-    outdir: join(stage, 'lib'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    // Whitespace and syntax only: identifiers stay, so stack traces in a bug report still read.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    keepNames: true,
-    legalComments: 'none',
-    metafile: true,
-    logLevel: 'warning',
-    define: { __SHOAL_COMMIT__: JSON.stringify(COMMIT) },
-    // CommonJS dependencies call require(); an ES module bundle gets one from createRequire.
-    banner: {
-      js: "import { createRequire as __shoalCreateRequire } from 'node:module'; import { dirname as __shoalDirname } from 'node:path'; import { fileURLToPath as __shoalFileURLToPath } from 'node:url'; const require = __shoalCreateRequire(import.meta.url); const __shoalLibDir = __shoalDirname(__shoalFileURLToPath(import.meta.url));"
-    },
-    plugins: [releasePaths]
-  })
-  writeFileSync(join(stage, 'lib/package.json'), JSON.stringify({ type: 'module', private: true }) + '\n')
-
-  // The native addon: glibc linux-x64 only (the musl build and other platforms' builds stay out).
-  // pnpm keeps a package's dependencies beside it: level's classic-level sits next to level itself.
-  const classic = join(dirname(realpathSync(join(root, 'packages/store/node_modules/level'))), 'classic-level')
-  copyFileSync(join(classic, 'prebuilds/linux-x64/classic-level.node'), join(stage, 'lib/native/classic-level.node'))
-  cpSync(join(root, 'packages/dashboard/public'), join(stage, 'lib/public'), { recursive: true })
+  const { metafile, classicDir: classic } = await bundleShoal({ outdir: join(stage, 'lib'), commit: COMMIT })
+  const result = { metafile }
   // Service files for systemd, containers and Kubernetes; the image runs deploy/docker/entrypoint.sh from here.
   cpSync(join(root, 'deploy'), join(stage, 'deploy'), { recursive: true, filter: src => !src.endsWith('.key') })
 
