@@ -68,6 +68,11 @@ test('the tarball matches SHA256SUMS and holds the runtime, the bundle, the addo
     assert.ok(existsSync(join(home, f)), `missing ${f}`)
   }
   assert.is((await stat(join(home, 'bin/shoal'))).mode & 0o111, 0o111, 'launcher executable')
+  for (const f of ['deploy/systemd/shoal.service', 'deploy/docker/Dockerfile', 'deploy/docker/compose.yaml', 'deploy/kubernetes/statefulset.yaml', 'deploy/kubernetes/kustomization.yaml']) {
+    assert.ok(existsSync(join(home, f)), `missing ${f}`)
+  }
+  assert.is((await stat(join(home, 'deploy/docker/entrypoint.sh'))).mode & 0o111, 0o111, 'the image runs the entrypoint directly')
+  assert.ok(!existsSync(join(home, 'deploy/docker/swarm.key')) && !existsSync(join(home, 'deploy/kubernetes/swarm.key')), 'no swarm key ships')
   assert.equal((await readdir(join(home, 'lib'))).sort(), ['builtin-work.js', 'native', 'package.json', 'public', 'shoal.js', 'worker-entry.js'], 'no node_modules: dependencies are bundled')
   assert.equal(await readdir(join(home, 'lib/native')), ['classic-level.node'], 'one addon, glibc linux-x64 only')
   const licences = await readFile(join(home, 'LICENSE-THIRD-PARTY.txt'), 'utf8')
