@@ -140,6 +140,12 @@ test('back up, lose the disk, restore, converge: nothing lost', async () => {
   const roots = await Promise.all([node(1), node(2), back].map(async n => (await n.client.call('kv.stats')).root))
   assert.is(new Set(roots).size, 1, 'replicas equal')
   assert.ok((await readFile(join(backupDir, 'kv.jsonl'), 'utf8')).includes('"only3/19"'))
+
+  // The restored node speaks again: its next event reaches the others (its event log was lost; repair gave it
+  // back its own earlier events from the peers, so its sequence goes on from there).
+  await back.client.call('events.publish', { topic: 'after-restore', data: { ok: true } })
+  await waitUntil("node 1 delivers the restored node's new event", async () =>
+    (await node(1).client.call('events.list', { topic: 'after-restore' })).events.some(e => e.origin === peerId), { timeoutMs: 20_000 })
 })
 
 test.run()
