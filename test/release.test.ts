@@ -113,6 +113,12 @@ test('bin/shoal runs with no node on PATH: --version with the commit, init, a da
     const base = info.rpcUrl.replace(/\/rpc$/, '')
     assert.is((await fetch(`${base}/readyz`)).status, 200, 'a seed is ready')
     assert.match(await (await fetch(`${base}/`)).text(), '<title>Shoal', 'the dashboard files ship in lib/public')
+    // The container entrypoint as the image runs it: from the release, probing with the release's own Node.
+    const rpcHost = new URL(info.rpcUrl).host
+    for (const probe of ['health', 'ready']) {
+      const r = await run('/bin/sh', [join(home, 'deploy/docker/entrypoint.sh'), probe], { ...bareEnv, SHOAL_HOME: home, SHOAL_RPC: rpcHost })
+      assert.is(r.code, 0, `entrypoint ${probe}: ${r.stderr}`)
+    }
     // A job: the task handlers run on worker threads whose entry points the bundle loads by URL.
     const job = await run(shoal, ['task', 'run', 'primes', '--input', '{"from":0,"to":100000}', '--split', '2', '--data-dir', dataDir], bareEnv)
     assert.is(job.code, 0, job.stderr)
