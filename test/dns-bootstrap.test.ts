@@ -31,9 +31,11 @@ test.after(async () => {
   await dns.close()
 })
 
+/** Waits until `node` has joined through the seed, then stops it (fewer daemons at once on a busy machine). */
 async function joins (node: LocalNode): Promise<void> {
   await waitUntil(`node ${node.index} sees the seed alive`, async () =>
     (await node.client.call('swarm.members', {})).some(m => m.id === seed.peerId && m.state === 'alive'), { timeoutMs: 15_000 })
+  await swarm.kill(node.index, 'SIGTERM')
 }
 
 test('/dns4 through the system resolver, without and with /p2p/<id>', async () => {

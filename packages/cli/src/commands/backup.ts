@@ -37,6 +37,15 @@ ${CLIENT_HELP}`
 
 type Env = Record<string, string | undefined>
 
+const KV_EXPORT_HELP = `Usage: shoal kv export [--prefix P] > file.jsonl
+       shoal kv import FILE|-
+
+export  live records with the signed events that wrote them, one JSON line each, in key order
+import  merges them into the local replica by the normal rules (older versions lose; importing twice changes
+        nothing); exit code 1 if any record was refused (bad signature or malformed)
+
+${CLIENT_HELP}`
+
 /** Every live record under `prefix`, page by page, as JSON lines passed to `line`. Returns the count. */
 export async function exportRecords (client: RpcClient<ShoalMethods>, prefix: string | undefined, line: (text: string) => void | Promise<void>): Promise<number> {
   let cursor: string | undefined
@@ -79,6 +88,7 @@ export async function importRecords (client: RpcClient<ShoalMethods>, file: stri
 
 export async function kvExportCommand (argv: string[], io: Io, env: Env): Promise<number> {
   const { values } = parse('kv export', argv, { ...CLIENT_OPTIONS, prefix: { type: 'string' } })
+  if (values.help === true) { io.out(KV_EXPORT_HELP); return 0 }
   const client = await connectClient(values, env)
   await exportRecords(client, str(values.prefix), text => { io.out(text) })
   return 0
@@ -86,6 +96,7 @@ export async function kvExportCommand (argv: string[], io: Io, env: Env): Promis
 
 export async function kvImportCommand (argv: string[], io: Io, env: Env): Promise<number> {
   const { values, positionals } = parse('kv import', argv, CLIENT_OPTIONS, 1)
+  if (values.help === true) { io.out(KV_EXPORT_HELP); return 0 }
   const [file] = positionals
   if (file === undefined) throw new UsageError('shoal kv import: need FILE (a `shoal kv export` output, or - for stdin)')
   const r = await importRecords(await connectClient(values, env), file)
