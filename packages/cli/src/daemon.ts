@@ -14,6 +14,7 @@ import type { ShoalNode } from '@shoal/node'
 import { createRpcServer, isLoopbackHost, shoalMethods, shoalSubscriptions, SHOAL_ERROR_TABLE } from '@shoal/rpc'
 import { dashboardAssets, DASHBOARD_CSP } from '@shoal/dashboard'
 import type { RpcContext } from '@shoal/rpc'
+import { addHealthRoutes } from './health.js'
 
 export interface DaemonOptions {
   flags: ConfigInput
@@ -94,6 +95,10 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
       res.end(asset.body)
     }, { public: true })
   }
+  // Health for supervisors and probes (public; status word only): see health.ts.
+  let stopping: Promise<void> | undefined
+  let nodeStopping = false
+  addHealthRoutes(rpc.route, { self: node.peerId, members: () => node.members(), bootstrapCount: config.bootstrap.length, stopping: () => stopping !== undefined, storeOpen: () => !nodeStopping })
   let rpcUrl: string
   try {
     rpcUrl = (await rpc.start()).url
@@ -103,7 +108,6 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
   }
   await writeDaemonInfo(dataDir, { pid: process.pid, peerId: node.peerId, rpcUrl, listen: node.info().addresses, startedAt: Date.now() })
 
-  let stopping: Promise<void> | undefined
   return {
     node,
     config,
@@ -113,6 +117,7 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
     async stop () {
       stopping ??= (async () => {
         await rpc.stop()
+        nodeStopping = true
         await node.stop()
         await removeDaemonInfo(dataDir)
       })()

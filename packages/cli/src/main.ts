@@ -6,6 +6,7 @@ import { ConfigError, ShoalError } from '@shoal/core'
 import { VERSION } from '@shoal/node'
 import { RpcConnectionError, RpcError } from '@shoal/rpc'
 import { UsageError } from './args.js'
+import { versionLine } from './build-info.js'
 import { processIo } from './output.js'
 import type { Io } from './output.js'
 import { initCommand } from './commands/init.js'
@@ -20,6 +21,7 @@ import { demoCommand } from './commands/demo.js'
 import { eventsCommand } from './commands/events.js'
 import { kvCommand } from './commands/kv.js'
 import { taskCommand } from './commands/task.js'
+import { backupCommand, restoreCommand } from './commands/backup.js'
 
 type Env = Record<string, string | undefined>
 type Command = (argv: string[], io: Io, env: Env) => Promise<number> | number
@@ -36,6 +38,8 @@ const COMMANDS: Record<string, { run: Command, summary: string }> = {
   task: { run: taskCommand, summary: 'distributed jobs: run (with a progress bar), status, result, list, cancel' },
   kv: { run: kvCommand, summary: 'the replicated key-value store: put, get, del, list, watch, stats' },
   events: { run: eventsCommand, summary: 'publish, list, tail events; event log stats' },
+  backup: { run: backupCommand, summary: "copy a running node's identity, config and KV records to a directory" },
+  restore: { run: restoreCommand, summary: "put a backup's identity and config into an empty data dir" },
   demo: { run: demoCommand, summary: 'start a local swarm of daemons and watch it form' }
 }
 
@@ -48,7 +52,7 @@ ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}
 export async function main (argv: string[], io: Io = processIo, env: Env = process.env): Promise<number> {
   const [name, ...rest] = argv
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') { io.out(HELP); return name === undefined ? 2 : 0 }
-  if (name === '--version' || name === 'version') { io.out(VERSION); return 0 }
+  if (name === '--version' || name === 'version') { io.out(versionLine(VERSION)); return 0 }
   const command = COMMANDS[name]
   if (command === undefined) {
     io.err(`shoal: unknown command '${name}'. Commands: ${Object.keys(COMMANDS).join(', ')}. See \`shoal --help\`.`)

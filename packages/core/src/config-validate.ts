@@ -6,6 +6,9 @@ import { ConfigError } from './errors.js'
 import { LOG_LEVELS } from './config.js'
 import type { ShoalConfig, TasksConfig, TracingConfig } from './config.js'
 
+/** What node:dns `setServers` takes: 1.2.3.4, 1.2.3.4:53, ::1, [::1]:53. */
+const DNS_SERVER = /^(?:\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?|\[[0-9a-fA-F:.]+\](?::\d{1,5})?|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/
+
 /** Checks every field of a fully merged config. */
 export function validateConfig (c: ShoalConfig): ShoalConfig {
   str(c.swarm, 'swarm')
@@ -13,6 +16,10 @@ export function validateConfig (c: ShoalConfig): ShoalConfig {
   if (c.swarmKeyFile !== undefined) str(c.swarmKeyFile, 'swarmKeyFile')
   multiaddrList(c.listen, 'listen', 1)
   multiaddrList(c.bootstrap, 'bootstrap', 0)
+  if (!Array.isArray(c.dnsServers)) throw new ConfigError('dnsServers', c.dnsServers, "a list of DNS servers ('IP' or 'IP:PORT')")
+  c.dnsServers.forEach((d, i) => {
+    if (typeof d !== 'string' || !DNS_SERVER.test(d)) throw new ConfigError(`dnsServers[${i}]`, d, "a DNS server: an IPv4 address with an optional :PORT, or [IPv6]:PORT, or a bare IPv6 address")
+  })
   str(c.rpc.host, 'rpc.host')
   int(c.rpc.port, 'rpc.port', 0, 65535)
   bool(c.rpc.allowNonLoopback, 'rpc.allowNonLoopback')

@@ -64,6 +64,12 @@ export interface ShoalConfig {
   listen: string[]
   rpc: { host: string, port: number, allowNonLoopback: boolean }
   bootstrap: string[]
+  /**
+   * DNS servers ('IP' or 'IP:PORT') that resolve /dnsaddr, /dns4, /dns6 and /dns bootstrap and peer addresses.
+   * Empty (the default): /dns4 and friends go through the system resolver (hosts file, then resolv.conf) and
+   * /dnsaddr TXT lookups through the servers in resolv.conf.
+   */
+  dnsServers: string[]
   logLevel: LogLevel
   logFormat: LogFormat
   /** Enables debug.* RPC methods (partitions for fault tests). */
@@ -104,6 +110,7 @@ export function defaultConfig (dataDir: string): ShoalConfig {
     listen: [...C.DEFAULT_LISTEN],
     rpc: { host: C.DEFAULT_RPC_HOST, port: C.DEFAULT_RPC_PORT, allowNonLoopback: false },
     bootstrap: [],
+    dnsServers: [],
     logLevel: 'info',
     logFormat: 'json',
     debug: false,
@@ -190,6 +197,7 @@ export function configFromEnv (env: Record<string, string | undefined>): ConfigI
   const key = str('SHOAL_SWARM_KEY'); if (key !== undefined) out.swarmKeyFile = key
   const listen = list('SHOAL_LISTEN'); if (listen !== undefined) out.listen = listen
   const bootstrap = list('SHOAL_BOOTSTRAP'); if (bootstrap !== undefined) out.bootstrap = bootstrap
+  const dnsServers = list('SHOAL_DNS_SERVERS'); if (dnsServers !== undefined) out.dnsServers = dnsServers
   const rpc = str('SHOAL_RPC'); if (rpc !== undefined) out.rpc = parseHostPort(rpc, 'rpc')
   const level = str('SHOAL_LOG_LEVEL'); if (level !== undefined) out.logLevel = level as LogLevel
   const format = str('SHOAL_LOG_FORMAT'); if (format !== undefined) out.logFormat = format as LogFormat

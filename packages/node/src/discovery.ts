@@ -11,6 +11,8 @@ import { sample } from '@shoal/core'
 import type { Clock, Logger, Rng, TimerHandle } from '@shoal/core'
 import type { PeerRepository } from '@shoal/store'
 import type { ShoalLibp2p } from './libp2p.js'
+import { incompatibilities } from './compat.js'
+import type { Incompatibility } from './compat.js'
 import type { MembershipService } from './membership-service.js'
 import type { SwarmProtocols } from './protocols.js'
 
@@ -24,6 +26,8 @@ const DIAL_TIMEOUT_MS = 5000
 const MAX_DIALS_PER_ROUND = 16
 /** Dead members retried per round (memberlist gossips to the dead for a while for the same reason). */
 const MAX_DEAD_DIALS_PER_ROUND = 2
+/** Bounds the set of peers already warned about (then it starts over: a warning again per peer, not unbounded memory). */
+const MAX_REPORTED_INCOMPATIBLE = 1024
 
 export interface DiscoveryComponents {
   libp2p: ShoalLibp2p
@@ -47,9 +51,25 @@ export class DiscoveryService {
   private running = false
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[], listenAddrs: Multiaddr[] }>): void => {
     const { peerId, protocols, listenAddrs } = evt.detail
+    const mismatched = incompatibilities(this.init.protocols, protocols)
+    if (mismatched.length > 0) { this.reportIncompatible(peerId.toString(), mismatched); return }
     if (!protocols.includes(this.init.protocols.membership)) return
     this.components.peers.remember(peerId.toString(), { addrs: listenAddrs.map(a => a.toString()), lastSeen: this.components.clock.now() })
       .catch(err => { this.log.debug({ err: (err as Error).message }, 'could not remember peer') })
+  }
+
+  /** Peers already reported as speaking other protocol versions: one warning per peer per run, not per identify. */
+  private readonly reportedIncompatible = new Set<string>()
+
+  /**
+   * A peer that shares no version of a Shoal protocol with us: say why, once. It is not remembered as a swarm
+   * peer and never becomes a member, so nothing redials it or marks it alive and dead in turn.
+   */
+  private reportIncompatible (peer: string, mismatched: Incompatibility[]): void {
+    if (this.reportedIncompatible.has(peer)) return
+    if (this.reportedIncompatible.size >= MAX_REPORTED_INCOMPATIBLE) this.reportedIncompatible.clear()
+    this.reportedIncompatible.add(peer)
+    this.log.warn({ peer, protocols: mismatched }, `peer speaks ${mismatched.map(m => `${m.protocol} ${m.theirs.join('/')}`).join(', ')}; this node speaks ${mismatched.map(m => `${m.protocol} ${m.ours}`).join(', ')}: they cannot talk (upgrade the older side; docs/protocols/README.md#versions)`)
   }
 
   constructor (private readonly components: DiscoveryComponents, private readonly init: DiscoveryInit) {
@@ -143,7 +163,9 @@ export class DiscoveryService {
       try {
         await this.components.libp2p.dial(t, { signal })
       } catch (err) {
-        if (this.running) this.log[level]({ target: t.toString(), err: (err as Error).message }, dialFailureHint(err))
+        // A bootstrap list shared by every node (a StatefulSet, a compose file) names this node too: not a failure.
+        const self = (err as Error).name === 'InvalidPeerIdError' && /dial self/.test((err as Error).message)
+        if (this.running) this.log[self ? 'debug' : level]({ target: t.toString(), err: (err as Error).message }, self ? 'bootstrap address is this node' : dialFailureHint(err))
       }
     }))
   }

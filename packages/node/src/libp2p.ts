@@ -3,6 +3,7 @@
  * loopback and LANs, gossipsub with strict signing, and pnet protection when a swarm key is set.
  */
 import { createLibp2p } from 'libp2p'
+import { dnsOptions } from './dns.js'
 import type { Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { memory } from '@libp2p/memory'
@@ -58,7 +59,9 @@ export const EVENT_ENVELOPE_OVERHEAD_BYTES = 8 * 1024
 
 export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
   const { config } = init
+  const names = dnsOptions(config.dnsServers)
   return await createLibp2p<ShoalServices>({
+    ...(names.dns !== undefined ? { dns: names.dns } : {}),
     privateKey: init.privateKey,
     addresses: { listen: config.listen },
     // Only TCP (or memory for tests): pnet does not protect WebRTC or WebTransport, so a private swarm must
@@ -73,7 +76,8 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
     connectionManager: {
       maxConnections: config.connections.maxConnections,
       inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,
-      maxIncomingPendingConnections: config.connections.maxIncomingPending
+      maxIncomingPendingConnections: config.connections.maxIncomingPending,
+      ...(names.resolvers !== undefined ? { resolvers: names.resolvers } : {})
     },
     services: {
       identify: identify(),

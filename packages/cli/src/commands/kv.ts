@@ -2,6 +2,7 @@ import { connectClient, connectWsClient, CLIENT_HELP, CLIENT_OPTIONS } from '../
 import { parse, str, UsageError } from '../args.js'
 import { table } from '../output.js'
 import type { Io } from '../output.js'
+import { kvExportCommand, kvImportCommand } from './backup.js'
 
 export const KV_HELP = `Usage: shoal kv put KEY VALUE [--acks N|quorum|all]
        shoal kv get KEY
@@ -9,6 +10,8 @@ export const KV_HELP = `Usage: shoal kv put KEY VALUE [--acks N|quorum|all]
        shoal kv list [PREFIX] [--cursor KEY] [--limit N]
        shoal kv watch [PREFIX] [--since CHANGE]
        shoal kv stats
+       shoal kv export [--prefix P] > file.jsonl
+       shoal kv import FILE|-
 
 put    writes KEY; VALUE is JSON (a bare word is stored as a string). --acks: how many nodes, this one
        included, must hold it on disk before the command returns (default 1)
@@ -17,6 +20,9 @@ del    deletes KEY (a tombstone: the key stays deleted everywhere)
 list   live keys in order, optionally under PREFIX; prints the cursor for the next page
 watch  prints changes as they are applied here until Ctrl-C; resumable with --since
 stats  keys, tombstones, Merkle root, and whether each peer's root matches ours (converged?)
+export live records with the signed events that wrote them, one JSON line each
+import merges exported records by the normal rules (older versions lose; importing twice changes nothing);
+       exit code 1 if any were refused (bad signature)
 
 ${CLIENT_HELP}`
 
@@ -24,6 +30,8 @@ const OPTIONS = { ...CLIENT_OPTIONS, acks: { type: 'string' }, cursor: { type: '
 
 export async function kvCommand (argv: string[], io: Io, env: Record<string, string | undefined>): Promise<number> {
   const [sub, ...rest] = argv
+  if (sub === 'export') return await kvExportCommand(rest, io, env)
+  if (sub === 'import') return await kvImportCommand(rest, io, env)
   const { values, positionals } = parse(`kv ${sub ?? ''}`.trim(), rest, OPTIONS, 2)
   if (sub === undefined || values.help === true || sub === 'help') { io.out(KV_HELP); return sub === undefined ? 2 : 0 }
   const json = values.json === true

@@ -10,6 +10,7 @@ import type { RpcContext } from './context.js'
 import { MEMBER, MULTIADDR, PEER, PEER_ID } from './schemas.js'
 import { COMPACTED_CODE, eventsList, eventsPublish, eventsStats, eventsSubscribe } from './events.js'
 import { kvDelete, kvGet, kvList, kvPut, kvStats, kvSyncStatus, kvWatch } from './kv.js'
+import { kvExport, kvImport } from './kv-backup.js'
 import { taskCancel, taskList, taskResult, taskStatus, taskSubmit, taskWatch } from './tasks.js'
 import { nodeDiagnostics } from './diagnostics.js'
 import { swarmOverview } from './overview.js'
@@ -80,7 +81,7 @@ export const debugPartition = define({
   }
 })
 
-export const shoalMethods = [nodeInfo, nodeDiagnostics, swarmPeers, swarmMembers, swarmOverview, swarmConnect, debugPartition, eventsPublish, eventsList, eventsStats, kvPut, kvDelete, kvGet, kvList, kvStats, kvSyncStatus, taskSubmit, taskStatus, taskResult, taskList, taskCancel] as const
+export const shoalMethods = [nodeInfo, nodeDiagnostics, swarmPeers, swarmMembers, swarmOverview, swarmConnect, debugPartition, eventsPublish, eventsList, eventsStats, kvPut, kvDelete, kvGet, kvList, kvStats, kvSyncStatus, kvExport, kvImport, taskSubmit, taskStatus, taskResult, taskList, taskCancel] as const
 export type ShoalMethods = typeof shoalMethods
 export const shoalSubscriptions = [eventsSubscribe, kvWatch, taskWatch] as const
 
