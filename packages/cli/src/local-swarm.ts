@@ -83,13 +83,9 @@ export class LocalSwarm {
     const info = await waitFor(async () => {
       const found = await readDaemonInfo(dataDir)
       return found?.pid === child.pid ? found : undefined
-<<<<<<< HEAD
     }, opts.timeoutMs ?? 20_000, `node ${index} did not start (see ${logFile})`, exited)
-=======
-    }, opts.timeoutMs ?? 20_000, `node ${index} did not start (see ${join(dataDir, 'daemon.log')})`, exited)
       // A daemon that missed its deadline is not tracked, so nothing else would stop it (or let the test exit).
       .catch(err => { child.kill('SIGKILL'); throw err })
->>>>>>> release
     const client = createRpcClient<ShoalMethods>({ url: info.rpcUrl, token: await readToken(dataDir) })
     const node: LocalNode = { index, dataDir, child, peerId: info.peerId, rpcUrl: info.rpcUrl, addrs: info.listen, client, exited }
     this.nodes.set(index, node)
