@@ -39,6 +39,27 @@ test('invariant 7: a node cut off from the other two of three cannot acknowledge
   }
 })
 
+test('invariant 7 across a restart: a node that comes back cut off still counts the members it knew, so it cannot make a quorum alone', async () => {
+  const swarm = await MemorySwarm.create({ config: FAST })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add({ bootstrap: a })
+    const c = await swarm.add({ bootstrap: a })
+    await waitUntil('a formed swarm of 3', () => swarm.counts('alive').every(n => n === 3))
+    // a restarts behind a partition: its in-memory view is gone and it meets nobody.
+    const again = await swarm.restart(0, { config: { ...FAST, deny: [b.peerId, c.peerId] } })
+    assert.is(again.members().filter(m => m.id !== again.peerId).length, 0, 'a sees nobody after the restart')
+    await again.kv.put('q', 'alone', { acks: 'quorum', timeoutMs: 1_000 }).then(
+      () => assert.unreachable('a node that knew 3 members acknowledged a quorum write alone after a restart'),
+      (err: Error & { code?: string, data?: { acked: number, required: number } }) => {
+        assert.is(err.code, 'ERR_TIMEOUT')
+        assert.is(err.data?.required, 2)
+      })
+  } finally {
+    await swarm.destroy()
+  }
+})
+
 test('kind 4: a put older than the tombstone horizon, replayed from the event log after the tombstone was collected, stays deleted', async () => {
   const HORIZON = 1_500
   const swarm = await MemorySwarm.create({ config: { ...FAST, kv: { tombstoneHorizonMs: HORIZON } } })

@@ -166,7 +166,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     protocols,
     meta: { addrs: addresses(), version: VERSION, capabilities: [...(init.capabilities ?? []), ...handlers.names().map(handlerCapability), `slots:${slots}`] }
   })
-  const discovery = new DiscoveryService({ libp2p, clock, rng: components.rng, logger, peers: new PeerRepository(store), membership }, {
+  const knownPeers = new PeerRepository(store)
+  const discovery = new DiscoveryService({ libp2p, clock, rng: components.rng, logger, peers: knownPeers, membership }, {
     bootstrap: config.bootstrap,
     protocols
   })
@@ -182,7 +183,9 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     config: config.events,
     topicLimits
   })
-  const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, hlc, writes, tracing }, { protocols, config: config.kv })
+  const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, hlc, writes, tracing, rememberedPeers: async () => await knownPeers.list() }, {
+    protocols, config: config.kv, rememberMs: config.membership.deadMemberRetentionMs
+  })
   const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, tracing, self: libp2p.peerId.toString() }, {
     config: { ...config.tasks, slots }
   })

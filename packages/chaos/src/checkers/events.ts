@@ -40,26 +40,27 @@ export function checkEvents (input: CheckInput): Violation[] {
       })
     }
   }
-  const origins = new Set<string>()
+  // Every seq of each origin that some node holds or some client saw acknowledged. A seq nobody holds and nobody
+  // acknowledged was never signed (an origin whose log was lost continues above its seq reservation,
+  // docs/protocols/events.md): a hole there is no gap.
+  const known = new Map<string, Set<number>>()
+  const add = (origin: string, seq: number): void => { const set = known.get(origin) ?? new Set<number>(); set.add(seq); known.set(origin, set) }
+  for (const s of input.final) for (const [origin, events] of Object.entries(s.events)) for (const e of events) add(origin, e.seq)
+  for (const p of publishes) add(p.result.origin, p.result.seq)
+  const wiped = (node: number): boolean => (input.wipes ?? []).some(w => w.node === node)
   for (const s of input.final) {
-    for (const [origin, events] of Object.entries(s.events)) {
-      origins.add(origin)
-      const seqs = events.map(e => e.seq).sort((a, b) => a - b)
-      const gaps: number[] = []
-      for (let i = 0, want = 1; i < seqs.length; i++, want++) {
-        if (seqs[i] !== want) { gaps.push(want); break }
-      }
-      if (gaps.length > 0) {
-        out.push({ invariant: 'inv6-events', message: `node ${s.index} holds origin ${origin.slice(-6)} with a gap: seq ${gaps[0]} missing (has ${seqs.length} events, up to ${seqs[seqs.length - 1]})`, ops: [], detail: { node: s.index, origin } })
-      }
-      for (const e of events) note(origin, e.seq, identity(e), `final log of node ${s.index}`)
+    for (const [origin, all] of known) {
+      const events = s.events[origin] ?? []
+      const mine = new Set(events.map(e => e.seq))
+      const missing = [...all].filter(x => !mine.has(x)).sort((a, b) => a - b)
+      if (missing.length === 0) continue
+      // Known limit (docs/protocols/invariants.md): an origin whose own db/ was moved aside does not fetch back its
+      // own events from before the loss; its peers keep them.
+      const lowest = Math.min(...mine)
+      if (s.peerId === origin && wiped(s.index) && missing.every(x => x < lowest)) continue
+      out.push({ invariant: 'inv6-events', message: `node ${s.index} holds origin ${origin.slice(-6)} with a gap: seq ${missing[0]} missing though held or acknowledged elsewhere (${missing.length} missing; it has ${events.length} events, up to ${events.length > 0 ? Math.max(...mine) : 0})`, ops: [], detail: { node: s.index, origin, missing: missing.slice(0, 20) } })
     }
-  }
-  for (const origin of origins) {
-    const heads = input.final.map(s => `n${s.index}=${(s.events[origin] ?? []).length}`)
-    if (new Set(input.final.map(s => (s.events[origin] ?? []).length)).size > 1) {
-      out.push({ invariant: 'inv6-events', message: `nodes end with different sequences for origin ${origin.slice(-6)}: ${heads.join(' ')}`, ops: [], detail: { origin } })
-    }
+    for (const [origin, events] of Object.entries(s.events)) for (const e of events) note(origin, e.seq, identity(e), `final log of node ${s.index}`)
   }
   reportDuplicates()
   for (const p of publishes) {

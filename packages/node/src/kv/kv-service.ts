@@ -45,6 +45,11 @@ export interface KvServiceComponents {
   hlc: HybridClock
   /** The node's one queue for store mutations, shared with the event service. */
   writes: SerialQueue
+  /**
+   * Peers this node knew before its last restart (discovery's memory on disk), seen within `rememberMs`: they
+   * count toward `quorum` until the view has them again. None without.
+   */
+  rememberedPeers?: () => Promise<Array<{ peerId: string, lastSeen: number }>>
   /** Spans `kv.put`, `kv.delete` and `kv.anti-entropy`; none without. */
   tracing?: Tracing
 }
@@ -52,6 +57,8 @@ export interface KvServiceComponents {
 export interface KvServiceInit {
   protocols: SwarmProtocols
   config: KvConfig
+  /** How long a remembered peer counts toward `quorum` after it was last seen (membership.deadMemberRetentionMs). */
+  rememberMs?: number
 }
 
 /** Submissions merged into one LevelDB batch at most; bounds one batch's size and latency. */
@@ -74,6 +81,8 @@ export class KvService {
   private readonly changes = new Waiters()
   private readonly ops = new Map<string, number>()
   readonly sync: KvSync
+  /** Peers known before the last restart (see knownMembers). */
+  private readonly remembered = new Set<string>()
 
   constructor (private readonly components: KvServiceComponents, private readonly init: KvServiceInit) {
     this.log = components.logger.child({ component: 'shoal:node:kv' })
@@ -88,6 +97,10 @@ export class KvService {
     this.running = true
     const { repo, eventService, libp2p } = this.components
     await this.tree.start()
+    const now = this.components.clock.now()
+    for (const p of await this.components.rememberedPeers?.().catch(() => []) ?? []) {
+      if (p.peerId !== this.self && now - p.lastSeen < (this.init.rememberMs ?? 3_600_000)) this.remembered.add(p.peerId)
+    }
     this.appliedLsn = repo.stats().appliedLsn
     // Every kv event is merged in the same batch that delivers it (one write path: own writes, gossip, repair).
     eventService.reserveTopic(KV_TOPIC)
@@ -356,10 +369,20 @@ export class KvService {
     if (purged.length > 0) this.log.info({ purged: purged.length }, 'collected tombstones past the horizon')
   }
 
-  /** Members of the last known view that have not left, self included (the base of `quorum` and `all`). */
+  /**
+   * Members of the last known view that have not left, self included (the base of `quorum` and `all`). The view
+   * lives in memory, so peers remembered on disk from before a restart count too until the view has them again:
+   * a node that just restarted must not take itself for a swarm of one (invariant 7).
+   */
   knownMembers (): number {
-    const others = this.components.membership.members().filter(m => m.state !== 'left' && m.id !== this.self).length
-    return others + 1
+    const ids = new Set([this.self])
+    const left = new Set<string>()
+    for (const m of this.components.membership.members()) {
+      if (m.state === 'left') left.add(m.id)
+      else ids.add(m.id)
+    }
+    for (const id of this.remembered) if (!left.has(id)) ids.add(id)
+    return ids.size
   }
 
   livePeers (): string[] {
