@@ -7,6 +7,10 @@ import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_MAX_ERROR_CHARS } from 
 import { rank } from './rendezvous.js'
 import { handlerCapability } from './types.js'
 import type { Done, Failure, Final, JobView, Lease, TaskMember } from './types.js'
+import { countedDone, leaseLive, releasedByFailure } from './view.js'
+
+/** Ranks member ids for a key (rendezvous.ts `rank`, or a memo of it: see RankMemo). */
+export type Ranker = (key: string, memberIds: readonly string[]) => string[]
 
 export interface DecideContext {
   self: string
@@ -15,9 +19,11 @@ export interface DecideContext {
   members: readonly TaskMember[]
   /** Subtasks this node can start now (its own pool; it assumes others have room). */
   freeSlots: number
-  /** Subtask indexes of this job this node runs now. */
-  running: ReadonlySet<number>
+  /** Subtasks of this job this node runs now: index -> the fencing token it runs under. */
+  running: ReadonlyMap<number, number>
   leaseMs: number
+  /** Default: rank. The driver passes a memo (ranks per job and membership epoch). */
+  ranker?: Ranker
 }
 
 export type TaskAction =
@@ -34,36 +40,38 @@ export function backoff (attempts: number): number {
   return Math.min(TASK_BACKOFF_BASE_MS * 2 ** (n - 1), TASK_BACKOFF_MAX_MS)
 }
 
-/** A lease is live while it has not expired and its holder is alive. */
-export function isLive (lease: Lease | undefined, now: number, alive: ReadonlySet<string>): boolean {
-  return lease !== undefined && lease.expiresAt > now && alive.has(lease.holder)
+/** The member that writes the job's final state: rank(jobId, alive members)[0]. */
+export function finisherOf (jobId: string, members: readonly TaskMember[], ranker: Ranker = rank): string | undefined {
+  return ranker(jobId, members.map(m => m.id))[0]
 }
 
-/** The member that writes the job's final state: rank(jobId, alive members)[0]. */
-export function finisherOf (jobId: string, members: readonly TaskMember[]): string | undefined {
-  return rank(jobId, members.map(m => m.id))[0]
+/** Ids of the alive members that run the job's handler. */
+export function capableIds (view: JobView, members: readonly TaskMember[]): string[] {
+  const cap = handlerCapability(view.job.handler)
+  return members.filter(m => m.capabilities.includes(cap)).map(m => m.id)
 }
 
 /** Alive members that run the handler, ranked for subtask i. */
-export function candidatesFor (view: JobView, index: number, members: readonly TaskMember[]): string[] {
-  const cap = handlerCapability(view.job.handler)
-  return rank(`${view.job.id}/${index}`, members.filter(m => m.capabilities.includes(cap)).map(m => m.id))
+export function candidatesFor (view: JobView, index: number, members: readonly TaskMember[], ranker: Ranker = rank): string[] {
+  return ranker(`${view.job.id}/${index}`, capableIds(view, members))
 }
 
-/** The lowest-index poison subtask, if any. */
+/** The lowest-index poison subtask (a counted done record with an error), if any. */
 export function firstPoison (view: JobView): { index: number, error: string } | undefined {
   let found: { index: number, error: string } | undefined
-  for (const [index, done] of view.done) {
-    if (done.error !== undefined && index < view.job.inputs.length && (found === undefined || index < found.index)) found = { index, error: done.error }
+  for (const index of view.done.keys()) {
+    const done = countedDone(view, index)
+    if (done?.error !== undefined && index < view.job.inputs.length && (found === undefined || index < found.index)) found = { index, error: done.error }
   }
   return found
 }
 
 export const isTimedOut = (view: JobView, now: number): boolean => now > view.job.submittedAt + view.job.timeoutMs
 
+/** Every subtask has a counted result (fencing: a stale holder's result does not count). */
 export function allDone (view: JobView): boolean {
   for (let i = 0; i < view.job.inputs.length; i++) {
-    const done = view.done.get(i)
+    const done = countedDone(view, i)
     if (done === undefined || done.error !== undefined) return false
   }
   return true
@@ -75,24 +83,26 @@ export function decide (view: JobView, ctx: DecideContext): TaskAction[] {
   const { self, now, leaseMs } = ctx
   const ended = view.final !== undefined || view.cancel !== undefined
 
-  // Aborts first: the driver stops work before anything else.
-  for (const index of [...ctx.running].sort((a, b) => a - b)) {
+  const running = [...ctx.running.keys()].sort((a, b) => a - b)
+  // Aborts first: the driver stops work before anything else. A lease under a newer token (fencing), or held
+  // by someone else, means this node lost the subtask.
+  for (const index of running) {
     const lease = view.leases.get(index)
     if (ended) actions.push({ type: 'abort', index, reason: 'job-ended' })
-    else if (lease === undefined || lease.holder !== self) actions.push({ type: 'abort', index, reason: 'lost-lease' })
+    else if (lease === undefined || lease.holder !== self || lease.token !== ctx.running.get(index)) actions.push({ type: 'abort', index, reason: 'lost-lease' })
   }
   if (view.final !== undefined) return actions
 
-  const isFinisher = finisherOf(job.id, ctx.members) === self
+  const isFinisher = finisherOf(job.id, ctx.members, ctx.ranker) === self
   if (view.cancel !== undefined) {
     if (isFinisher) actions.push({ type: 'finish', final: { state: 'cancelled', by: self, at: now } })
     return actions
   }
 
-  // Renew what this node runs and still holds, once 1/3 of the lease has passed.
-  for (const index of [...ctx.running].sort((a, b) => a - b)) {
+  // Renew what this node runs and still holds under its own token, once 1/3 of the lease has passed.
+  for (const index of running) {
     const lease = view.leases.get(index)
-    if (lease !== undefined && lease.holder === self && lease.expiresAt - now <= leaseMs * 2 / 3) {
+    if (lease !== undefined && lease.holder === self && lease.token === ctx.running.get(index) && lease.expiresAt - now <= leaseMs * 2 / 3) {
       actions.push({ type: 'renew', index, lease: { ...lease, expiresAt: now + leaseMs } })
     }
   }
@@ -120,20 +130,23 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
   const { self, now, leaseMs } = ctx
   const out: TaskAction[] = []
   if (ctx.freeSlots <= 0) return out
-  const cap = handlerCapability(job.handler)
-  if (!ctx.members.some(m => m.id === self && m.capabilities.includes(cap))) return out
+  const capable = capableIds(view, ctx.members)
+  if (!capable.includes(self)) return out
+  const ranker = ctx.ranker ?? rank
   const alive = new Set(ctx.members.map(m => m.id))
 
   for (let index = 0; index < job.inputs.length && out.length < ctx.freeSlots; index++) {
-    if (view.done.has(index) || ctx.running.has(index)) continue
+    if (ctx.running.has(index) || countedDone(view, index) !== undefined) continue
+    if (leaseLive(view, index, now, alive)) continue
     const lease = view.leases.get(index)
-    if (isLive(lease, now, alive)) continue
     const failure = view.failures.get(index)
     if (failure !== undefined && failure.retryAt > now) continue
-    const k = candidatesFor(view, index, ctx.members).indexOf(self)
+    const k = ranker(`${job.id}/${index}`, capable).indexOf(self)
     if (k < 0) continue
-    // A dead holder's lease counts as expired now; the k-th candidate waits k * leaseMs / 2 for those before it.
-    const expired = lease === undefined ? 0 : alive.has(lease.holder) ? lease.expiresAt : Math.min(lease.expiresAt, now)
+    // A dead holder's lease counts as expired now, and so does a lease its holder gave up by writing a failure
+    // under its token (the retry then waits only for the backoff); the k-th candidate waits k * leaseMs / 2 for
+    // those before it.
+    const expired = lease === undefined || releasedByFailure(view, index) ? 0 : alive.has(lease.holder) ? lease.expiresAt : Math.min(lease.expiresAt, now)
     const claimableSince = Math.max(job.submittedAt, expired, failure?.retryAt ?? 0)
     if (now < claimableSince + k * leaseMs / 2) continue
     out.push({
@@ -148,19 +161,20 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
 export type AfterError = { write: 'fail', failure: Failure } | { write: 'done', done: Done }
 
 /**
- * What a worker writes when its handler threw on subtask `index`: `fail/<i>` with attempts + 1 and a backoff, or,
- * once attempts exceed the job's retries, `done/<i>` with the error (poison).
+ * What a worker that ran subtask `index` under fencing token `token` writes when its handler threw: `fail/<i>`
+ * with attempts + 1, a backoff and its token (which releases its lease at once), or, once attempts exceed the
+ * job's retries, `done/<i>/<token>` with the error (poison).
  */
-export function afterError (view: JobView, index: number, error: string, by: string, now: number): AfterError {
+export function afterError (view: JobView, index: number, error: string, by: string, now: number, token = view.leases.get(index)?.token ?? 0): AfterError {
   const attempts = (view.failures.get(index)?.attempts ?? 0) + 1
   const text = error.slice(0, TASK_MAX_ERROR_CHARS)
   if (attempts > view.job.retries) {
-    return { write: 'done', done: { error: text, by, token: view.leases.get(index)?.token ?? 0, attempts } }
+    return { write: 'done', done: { error: text, by, token, attempts } }
   }
-  return { write: 'fail', failure: { attempts, error: text, retryAt: now + backoff(attempts), by } }
+  return { write: 'fail', failure: { token, attempts, error: text, retryAt: now + backoff(attempts), by } }
 }
 
-/** What a worker writes when its handler returned: `done/<i>` with the result, its lease token and attempt. */
+/** What a worker writes when its handler returned: `done/<i>/<token>` with the result, its lease token and attempt. */
 export function afterResult (view: JobView, index: number, result: unknown, by: string): Done {
   const lease = view.leases.get(index)
   const done: Done = { by, token: lease?.token ?? 0, attempts: lease?.attempt ?? (view.failures.get(index)?.attempts ?? 0) + 1 }

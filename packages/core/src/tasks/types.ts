@@ -32,6 +32,12 @@ export interface Lease {
 }
 
 export interface Failure {
+  /**
+   * The fencing token of the lease whose run failed. A failure written by the holder of the current lease
+   * releases that lease at once (the retry waits for `retryAt`, not for the lease to expire). Absent in
+   * records written before tokens were checked.
+   */
+  token?: number
   attempts: number
   error: string
   retryAt: number
@@ -62,7 +68,11 @@ export interface Final {
   at: number
 }
 
-/** Everything known about one job, as read from the KV (maps keyed by subtask index). */
+/**
+ * Everything known about one job, as read from the KV (maps keyed by subtask index). `leases` holds the current
+ * lease of each subtask (the one with the highest fencing token); `done` the result record with the highest
+ * token (it counts only if that token is the current lease's: see countedDone in view.ts).
+ */
 export interface JobView {
   job: JobRecord
   leases: Map<number, Lease>
@@ -86,12 +96,19 @@ export interface ParsedJobKey {
   jobId: string
   kind: JobKeyKind
   index?: number
+  /** The fencing token of a lease or done key. */
+  token?: number
 }
 
 export const jobKey = (id: string): string => `${JOB_PREFIX}${id}`
-export const leaseKey = (id: string, i: number): string => `${JOB_PREFIX}${id}/lease/${i}`
+/**
+ * One key per (subtask, fencing token): a renewal rewrites its own token's key only, so a stalled holder's late
+ * renewal can never overwrite a newer claim by last-writer-wins (docs/protocols/tasks.md, "Fencing").
+ */
+export const leaseKey = (id: string, i: number, token: number): string => `${JOB_PREFIX}${id}/lease/${i}/${token}`
 export const failKey = (id: string, i: number): string => `${JOB_PREFIX}${id}/fail/${i}`
-export const doneKey = (id: string, i: number): string => `${JOB_PREFIX}${id}/done/${i}`
+/** One key per (subtask, token), like leases: a stale holder's result cannot overwrite the current one. */
+export const doneKey = (id: string, i: number, token: number): string => `${JOB_PREFIX}${id}/done/${i}/${token}`
 export const cancelKey = (id: string): string => `${JOB_PREFIX}${id}/cancel`
 export const finalKey = (id: string): string => `${JOB_PREFIX}${id}/state`
 
@@ -113,10 +130,12 @@ export function parseJobKey (key: string): ParsedJobKey | undefined {
     if (kind === 'cancel' || kind === 'state') return { jobId, kind }
     return undefined
   }
-  if (parts.length === 3 && (kind === 'lease' || kind === 'fail' || kind === 'done')) {
-    const text = parts[2]
-    if (text === undefined || !INDEX.test(text)) return undefined
-    return { jobId, kind, index: Number(text) }
+  const text = parts[2]
+  if (text === undefined || !INDEX.test(text)) return undefined
+  if (parts.length === 3 && kind === 'fail') return { jobId, kind, index: Number(text) }
+  const token = parts[3]
+  if (parts.length === 4 && (kind === 'lease' || kind === 'done') && token !== undefined && INDEX.test(token)) {
+    return { jobId, kind, index: Number(text), token: Number(token) }
   }
   return undefined
 }

@@ -75,13 +75,15 @@ export function validateLease (v: unknown, path = 'lease'): Lease {
 
 export function validateFailure (v: unknown, path = 'failure'): Failure {
   const o = record(v, path)
-  onlyKeys(o, path, ['attempts', 'error', 'retryAt', 'by'])
-  return {
+  onlyKeys(o, path, ['token', 'attempts', 'error', 'retryAt', 'by'])
+  const failure: Failure = {
     attempts: safeInt(o.attempts, `${path}.attempts`, 1),
     error: errorText(o.error, `${path}.error`),
     retryAt: time(o.retryAt, `${path}.retryAt`),
     by: member(o.by, `${path}.by`)
   }
+  if (o.token !== undefined) failure.token = safeInt(o.token, `${path}.token`)
+  return failure
 }
 
 /** A done record carries a result or an error (poison), never both; a result may be absent (the handler returned undefined). */

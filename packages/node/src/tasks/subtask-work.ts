@@ -20,6 +20,8 @@ export interface SubtaskWorkComponents {
   self: string
   /** False once the task service stops: a failure then is the stop, not the handler's. */
   active: () => boolean
+  /** Folds a record this node wrote into its own view at once (before the KV's change event comes back). */
+  absorb: (key: string, value: unknown) => void
 }
 
 export interface SubtaskClaim {
@@ -42,21 +44,25 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
   const span = <T>(name: string, work: (trace: string | undefined) => Promise<T>): Promise<T> =>
     c.tracing.run(name, { parent, attributes }, async s => await work(s.traceparent))
   try {
-    await span('subtask.lease', async trace => await c.kv.put(leaseKey(jobId, index), view.leases.get(index), { system: true, trace }))
+    await span('subtask.lease', async trace => await c.kv.put(leaseKey(jobId, index, token), view.leases.get(index), { system: true, trace }))
     const handler = c.handlers.get(view.job.handler)
     if (handler === undefined) throw new Error(`handler '${view.job.handler}' is not available on this node`)
     const result = await span('subtask.run', async () => await handler.run(view.job.inputs[index], { signal, jobId, index, attempt }))
+    // Fencing: a run whose lease was superseded meanwhile (the driver aborts it) records nothing.
     if (signal.aborted) return 'aborted'
-    await span('subtask.result', async trace => await c.kv.put(doneKey(jobId, index), { result, by: c.self, token, attempts: attempt }, { system: true, trace }))
+    const done = { ...(result !== undefined ? { result } : {}), by: c.self, token, attempts: attempt }
+    await span('subtask.result', async trace => await c.kv.put(doneKey(jobId, index, token), done, { system: true, trace }))
+    c.absorb(doneKey(jobId, index, token), done)
   } catch (err) {
     if (signal.aborted || !c.active()) return 'aborted'
     const message = (err as Error)?.message ?? String(err)
-    const next = afterError(view, index, message, c.self, c.clock.now())
+    const next = afterError(view, index, message, c.self, c.clock.now(), token)
     c.logger.info({ jobId, index, attempt, err: message, ...(traceId !== undefined ? { traceId } : {}) }, next.write === 'done' ? 'subtask failed for good' : 'subtask failed; will retry')
-    await span('subtask.result', async trace => await (next.write === 'done'
-      ? c.kv.put(doneKey(jobId, index), next.done, { system: true, trace })
-      : c.kv.put(failKey(jobId, index), next.failure, { system: true, trace })
-    )).catch(e => { c.logger.warn({ jobId, index, err: (e as Error).message, ...(traceId !== undefined ? { traceId } : {}) }, 'could not record a subtask failure') })
+    const [key, value] = next.write === 'done' ? [doneKey(jobId, index, token), next.done] : [failKey(jobId, index), next.failure]
+    await span('subtask.result', async trace => {
+      await c.kv.put(key, value, { system: true, trace })
+      c.absorb(key, value)
+    }).catch(e => { c.logger.warn({ jobId, index, err: (e as Error).message, ...(traceId !== undefined ? { traceId } : {}) }, 'could not record a subtask failure') })
     return 'error'
   }
   c.logger.debug({ jobId, index, attempt, ...(traceId !== undefined ? { traceId } : {}) }, 'subtask done')
