@@ -44,6 +44,21 @@ export interface TaskServiceInit {
   config: TasksConfig
 }
 
+/**
+ * Runs a handler's validate or split at submit; whatever it throws becomes an InvalidInputError (-32602) whose
+ * message starts with `where` (and whose field, for a built-in's own error, is `where`.field).
+ */
+function refuseAtSubmit<T> (where: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    const message = (err as Error)?.message ?? String(err)
+    const inner = err instanceof InvalidInputError && typeof err.data?.field === 'string' ? err.data.field : undefined
+    const field = inner === undefined || inner === 'input' ? where : where === 'input' ? inner : `${where}.${inner}`
+    throw new InvalidInputError(where === 'input' ? message : `${where}: ${message}`, { ...(err instanceof InvalidInputError ? err.data : {}), field })
+  }
+}
+
 export interface JobSummary { jobId: string, handler: string, subtasks: number, state: JobStatus['state'], submittedAt: number, submittedBy: string }
 
 interface Running { controller: AbortController, token: number }
@@ -119,7 +134,13 @@ export class TaskService {
     if (spec.kind === 'list') inputs = spec.inputs
     else if (spec.kind === 'single') inputs = [spec.input]
     else if (handler?.split === undefined) throw new InvalidInputError(`handler '${spec.handler}' cannot split its input on this node; pass explicit inputs`, { field: 'split' })
-    else inputs = handler.split(spec.input, spec.split)
+    else inputs = refuseAtSubmit('input', () => handler.split!(spec.input, spec.split))
+    // Each subtask's input is checked here when this node runs the handler: bad input fails the submit at once
+    // (-32602 naming the field) instead of a worker's retries. A node without the handler cannot check.
+    if (handler?.validate !== undefined) {
+      const path = (i: number): string => spec.kind === 'list' ? `inputs[${i}]` : spec.kind === 'split' ? `split part ${i}` : 'input'
+      inputs.forEach((input, i) => { refuseAtSubmit(path(i), () => handler.validate!(input)) })
+    }
     const now = this.components.clock.now()
     const job: JobRecord = validateJobRecord({
       v: 1,

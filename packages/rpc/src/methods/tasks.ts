@@ -20,7 +20,12 @@ const STATUS = s.object({
   perMember: s.record(s.object({ running: s.integer({ min: 0 }), done: s.integer({ min: 0 }) }), { description: 'subtasks running and done per member' }),
   attempts: s.integer({ min: 0 }),
   lostWorkers: s.integer({ min: 0, description: 'subtasks taken over because their worker died or its lease expired' }),
-  errors: s.array(s.object({ index: s.integer({ min: 0 }), error: s.string() })),
+  errors: s.array(s.object({
+    index: s.integer({ min: 0 }),
+    error: s.string(),
+    attempt: s.integer({ min: 1, description: 'the attempt that failed (1-based)' }),
+    retryAt: s.optional(s.integer({ min: 0, description: 'when the retry is due (ms since the epoch); absent when the subtask gave up' }))
+  }), { description: "per subtask, its final error or else its latest handler error" }),
   result: s.optional(s.any()),
   error: s.optional(s.string())
 }, { additionalProperties: true })
