@@ -20,11 +20,18 @@ let a: LocalNode
 let b: LocalNode
 const RETENTION_MS = 3000
 
-/** Fails attempts 1 and 2 of every subtask, then returns its input doubled; refuses negative input at submit. */
+/**
+ * Fails attempts 1 and 2 of every subtask, then returns its input doubled; always fails on 13; refuses negative
+ * input at submit.
+ */
 const FLAKY = `
 export function validate (x) { if (typeof x !== 'number' || x < 0) throw new Error('flaky: input must be a number >= 0') }
 export function split (x, n) { if (x > 1000) throw new Error('flaky: too big to split'); return Array.from({ length: n }, () => x) }
-export async function run (x, ctx) { if (ctx.attempt < 3) throw new Error('flaky ' + ctx.attempt); return x * 2 }
+export async function run (x, ctx) {
+  if (x === 13) throw new Error('thirteen is unlucky')
+  if (ctx.attempt < 3) throw new Error('flaky ' + ctx.attempt)
+  return x * 2
+}
 `
 
 test.before(async () => {
@@ -85,6 +92,22 @@ test('a handler error is retried after the backoff, not after the lease; the CLI
   assert.match(r.stderr, /subtask 0, attempt 2 failed: flaky 2 \(retry in/)
   // Two retries: 200 + 400 ms of backoff. Waiting out the failed worker's lease instead costs 2 x 10 s.
   assert.ok(elapsed < 8000, `took ${elapsed} ms`)
+})
+
+test('a handler that keeps throwing is retried up to the limit, then the job fails naming the subtask and its error', async () => {
+  const { jobId } = await a.client.call('task.submit', { handler: 'flaky', inputs: [1, 13, 2], retries: 2, chunk: 1 })
+  const r = await b.client.call('task.result', { jobId, wait: true, timeoutMs: 60_000 })
+  assert.is(r.state, 'failed')
+  assert.is(r.error, 'subtask 1 failed: thirteen is unlucky')
+  const status = await a.client.call('task.status', { jobId })
+  assert.ok(status.errors.some(e => e.index === 1 && e.attempt === 3 && e.retryAt === undefined), JSON.stringify(status.errors))
+})
+
+test('in a chunk, the failing subtask is named, not the chunk', async () => {
+  const { jobId } = await a.client.call('task.submit', { handler: 'flaky', inputs: [1, 2, 3, 4, 13, 5], retries: 2, chunk: 3 })
+  const r = await b.client.call('task.result', { jobId, wait: true, timeoutMs: 60_000 })
+  assert.is(r.state, 'failed')
+  assert.is(r.error, 'subtask 4 failed: thirteen is unlucky')
 })
 
 test('a finished job is deleted everywhere after tasks.retentionMs', async () => {

@@ -125,6 +125,13 @@ export const TASK_LEASE_MS = 10_000
 export const TASK_DEFAULT_RETRIES = 3
 /** A whole job's default deadline; past it the finisher fails the job ("timed out"). */
 export const TASK_DEFAULT_TIMEOUT_MS = 10 * 60 * 1000
+/**
+ * Chunks per slot when a job's chunk size is chosen at submit (docs/decisions/0011-chunked-leases.md): enough
+ * units that a slow member or a lost one costs about a quarter of a slot's share (the tail, and the re-run after a
+ * kill -9, are at most one chunk), few enough that the per-unit cost (a lease and a done record, each a
+ * replicated, signed, fsync'd KV write) is paid about 4 x slots times per job, not once per subtask.
+ */
+export const TASK_CHUNKS_PER_SLOT = 4
 /** Retry backoff after a handler error: base x 2^(attempts-1), capped at TASK_BACKOFF_MAX_MS. */
 export const TASK_BACKOFF_BASE_MS = 200
 export const TASK_BACKOFF_MAX_MS = 30_000

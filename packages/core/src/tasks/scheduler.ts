@@ -3,9 +3,9 @@
  * or job change and returns effects; the driver performs them (writes the lease, then runs; writes final; ...)
  * and applies its own writes to the view before the next call. Pure: `now` comes in, nothing is read.
  */
-import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_MAX_ERROR_CHARS } from '../constants.js'
+import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_CHUNKS_PER_SLOT, TASK_MAX_ERROR_CHARS } from '../constants.js'
 import { rank } from './rendezvous.js'
-import { handlerCapability } from './types.js'
+import { handlerCapability, unitCount, unitRange } from './types.js'
 import type { Done, Failure, Final, JobView, Lease, TaskMember } from './types.js'
 import { countedDone, leaseLive, releasedByFailure } from './view.js'
 
@@ -33,6 +33,22 @@ export type TaskAction =
   | { type: 'finish', final: Final }
   | { type: 'reduce' }
 
+/**
+ * Subtasks per chunk for a job of n subtasks, given the slots of the members that run its handler (each member's
+ * `slots:<n>` capability, 1 when it does not say): ceil(n / (slots x TASK_CHUNKS_PER_SLOT)), at least 1.
+ */
+export function chunkSize (n: number, members: readonly TaskMember[], handler: string): number {
+  const cap = handlerCapability(handler)
+  let slots = 0
+  for (const m of members) {
+    if (!m.capabilities.includes(cap)) continue
+    const advertised = m.capabilities.find(c => c.startsWith('slots:'))
+    const k = advertised === undefined ? NaN : Number(advertised.slice('slots:'.length))
+    slots += Number.isSafeInteger(k) && k > 0 ? k : 1
+  }
+  return Math.max(1, Math.ceil(n / (Math.max(1, slots) * TASK_CHUNKS_PER_SLOT)))
+}
+
 /** Retry delay after the n-th handler error: 200 ms x 2^(n-1), at most 30 s. */
 export function backoff (attempts: number): number {
   const n = Math.max(1, Math.floor(attempts))
@@ -56,21 +72,27 @@ export function candidatesFor (view: JobView, index: number, members: readonly T
   return ranker(`${view.job.id}/${index}`, capableIds(view, members))
 }
 
-/** The lowest-index poison subtask (a counted done record with an error), if any. */
-export function firstPoison (view: JobView): { index: number, error: string } | undefined {
-  let found: { index: number, error: string } | undefined
-  for (const index of view.done.keys()) {
-    const done = countedDone(view, index)
-    if (done?.error !== undefined && index < view.job.inputs.length && (found === undefined || index < found.index)) found = { index, error: done.error }
+/**
+ * The lowest-index poison subtask (a counted done record with an error), if any: `index` is the job-wide subtask
+ * whose handler failed, `unit` its chunk.
+ */
+export function firstPoison (view: JobView): { index: number, unit: number, error: string } | undefined {
+  let found: { index: number, unit: number, error: string } | undefined
+  const units = unitCount(view.job)
+  for (const unit of view.done.keys()) {
+    const done = countedDone(view, unit)
+    if (done?.error === undefined || unit >= units) continue
+    const index = done.subtask ?? unitRange(view.job, unit)[0]
+    if (found === undefined || index < found.index) found = { index, unit, error: done.error }
   }
   return found
 }
 
 export const isTimedOut = (view: JobView, now: number): boolean => now > view.job.submittedAt + view.job.timeoutMs
 
-/** Every subtask has a counted result (fencing: a stale holder's result does not count). */
+/** Every unit has a counted result (fencing: a stale holder's result does not count). */
 export function allDone (view: JobView): boolean {
-  for (let i = 0; i < view.job.inputs.length; i++) {
+  for (let i = 0, n = unitCount(view.job); i < n; i++) {
     const done = countedDone(view, i)
     if (done === undefined || done.error !== undefined) return false
   }
@@ -135,7 +157,7 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
   const ranker = ctx.ranker ?? rank
   const alive = new Set(ctx.members.map(m => m.id))
 
-  for (let index = 0; index < job.inputs.length && out.length < ctx.freeSlots; index++) {
+  for (let index = 0, units = unitCount(job); index < units && out.length < ctx.freeSlots; index++) {
     if (ctx.running.has(index) || countedDone(view, index) !== undefined) continue
     if (leaseLive(view, index, now, alive)) continue
     const lease = view.leases.get(index)
@@ -165,13 +187,14 @@ export type AfterError = { write: 'fail', failure: Failure } | { write: 'done', 
  * with attempts + 1, a backoff and its token (which releases its lease at once), or, once attempts exceed the
  * job's retries, `done/<i>/<token>` with the error (poison).
  */
-export function afterError (view: JobView, index: number, error: string, by: string, now: number, token = view.leases.get(index)?.token ?? 0): AfterError {
+export function afterError (view: JobView, index: number, error: string, by: string, now: number, token = view.leases.get(index)?.token ?? 0, subtask?: number): AfterError {
   const attempts = (view.failures.get(index)?.attempts ?? 0) + 1
   const text = error.slice(0, TASK_MAX_ERROR_CHARS)
+  const at = subtask !== undefined && subtask !== index ? { subtask } : {}
   if (attempts > view.job.retries) {
-    return { write: 'done', done: { error: text, by, token, attempts } }
+    return { write: 'done', done: { error: text, ...at, by, token, attempts } }
   }
-  return { write: 'fail', failure: { token, attempts, error: text, retryAt: now + backoff(attempts), by } }
+  return { write: 'fail', failure: { token, attempts, error: text, retryAt: now + backoff(attempts), by, ...at } }
 }
 
 /** What a worker writes when its handler returned: `done/<i>/<token>` with the result, its lease token and attempt. */

@@ -3,6 +3,7 @@
  * subtask run twice (at-least-once execution) counts once.
  */
 import { firstPoison } from './scheduler.js'
+import { unitCount, unitRange } from './types.js'
 import type { JobView, TaskMember } from './types.js'
 import { countedDone, leaseLive } from './view.js'
 
@@ -43,7 +44,10 @@ export function jobStatus (view: JobView, now: number, members: readonly TaskMem
   let activity = false
   const errors: JobStatus['errors'] = []
 
-  for (let i = 0; i < n; i++) {
+  // Per unit (a chunk of subtasks, or one subtask); counts are in subtasks, attempts and lost workers in units.
+  for (let i = 0, units = unitCount(view.job); i < units; i++) {
+    const [from, to] = unitRange(view.job, i)
+    const size = to - from
     const lease = view.leases.get(i)
     const failure = view.failures.get(i)
     const done = countedDone(view, i)
@@ -52,20 +56,20 @@ export function jobStatus (view: JobView, now: number, members: readonly TaskMem
     if (lease !== undefined) lostWorkers += Math.max(0, lease.token - (failure?.attempts ?? 0))
     if (done !== undefined) {
       if (done.error !== undefined) {
-        counts.failed++
-        errors.push({ index: i, error: done.error, attempt: done.attempts })
+        counts.failed += size
+        errors.push({ index: done.subtask ?? from, error: done.error, attempt: done.attempts })
       } else {
-        counts.done++
-        entry(done.by).done++
+        counts.done += size
+        entry(done.by).done += size
       }
       continue
     }
-    if (failure !== undefined) errors.push({ index: i, error: failure.error, attempt: failure.attempts, retryAt: failure.retryAt })
+    if (failure !== undefined) errors.push({ index: failure.subtask ?? from, error: failure.error, attempt: failure.attempts, retryAt: failure.retryAt })
     if (lease !== undefined && leaseLive(view, i, now, alive)) {
-      counts.running++
-      entry(lease.holder).running++
+      counts.running += size
+      entry(lease.holder).running += size
     } else {
-      counts.pending++
+      counts.pending += size
     }
   }
 

@@ -20,6 +20,11 @@ export interface JobRecord {
   submittedBy: string
   submittedAt: number
   trace?: string
+  /**
+   * Subtasks per lease (a chunk: one contiguous range of inputs, leased, run and recorded as one unit). Absent:
+   * 1. Chosen at submit from the members and their slots (docs/decisions/0011-chunked-leases.md).
+   */
+  chunk?: number
 }
 
 export interface Lease {
@@ -32,6 +37,8 @@ export interface Lease {
 }
 
 export interface Failure {
+  /** The subtask (job-wide index) whose handler failed; absent: the unit's first. */
+  subtask?: number
   /**
    * The fencing token of the lease whose run failed. A failure written by the holder of the current lease
    * releases that lease at once (the retry waits for `retryAt`, not for the lease to expire). Absent in
@@ -45,7 +52,12 @@ export interface Failure {
 }
 
 export interface Done {
+  /** The subtask's result, for a job of one subtask per chunk. */
   result?: unknown
+  /** The chunk's results in order, for a job with chunk > 1 (a result may be null: undefined has no JSON). */
+  results?: unknown[]
+  /** With `error`: the subtask (job-wide index) whose handler failed. */
+  subtask?: number
   /** Present when the subtask gave up (poison). */
   error?: string
   by: string
@@ -80,6 +92,24 @@ export interface JobView {
   done: Map<number, Done>
   cancel?: Cancel
   final?: Final
+}
+
+/**
+ * Units of work: leases, failures and results are per unit (a chunk of `job.chunk` subtasks); the map keys of a
+ * JobView and the index in lease/fail/done keys are unit indexes. With chunk 1 a unit is a subtask.
+ */
+export const chunkOf = (job: JobRecord): number => job.chunk ?? 1
+export const unitCount = (job: JobRecord): number => Math.ceil(job.inputs.length / chunkOf(job))
+/** The subtasks [from, to) of unit u. */
+export function unitRange (job: JobRecord, u: number): [number, number] {
+  const size = chunkOf(job)
+  return [u * size, Math.min(job.inputs.length, (u + 1) * size)]
+}
+/** The results of unit u's subtasks in order, from its done record. */
+export function unitResults (job: JobRecord, u: number, done: Done): unknown[] {
+  if (chunkOf(job) === 1) return [done.result]
+  const [from, to] = unitRange(job, u)
+  return Array.from({ length: to - from }, (_, k) => done.results?.[k])
 }
 
 /** An alive member (self included) and its membership capabilities. */

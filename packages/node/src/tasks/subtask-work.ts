@@ -4,7 +4,7 @@
  * parent is the job's trace context (`JobRecord.trace`, the `task.submit` span), so every node that works
  * on a job adds to the one trace; the KV writes inside carry the step's span on to the nodes that apply them.
  */
-import { afterError, doneKey, failKey, leaseKey } from '@shoal/core'
+import { afterError, chunkOf, doneKey, failKey, leaseKey, unitRange } from '@shoal/core'
 import type { Clock, JobView, Logger } from '@shoal/core'
 import type { KvService } from '../kv/kv-service.js'
 import type { HandlerRegistry } from './handlers/index.js'
@@ -34,30 +34,65 @@ export interface SubtaskClaim {
 
 export type SubtaskOutcome = 'done' | 'error' | 'aborted'
 
-/** Leases, runs and records one subtask; never throws. */
+/**
+ * Subtasks of one chunk run at once, at most: a chunk is one lease, so an I/O-bound handler (sleep, exec, a
+ * module awaiting the network) should not take one turn per subtask; CPU-bound handlers queue in the worker pool
+ * (one worker per slot) whatever this allows, so it does not oversubscribe the CPU.
+ */
+const CHUNK_CONCURRENCY = 8
+
+/**
+ * Leases, runs and records one unit (a chunk of subtasks, or one subtask): one lease record, the handler on each
+ * subtask of the range, one done record with the results in order. The first handler error fails the whole unit
+ * (it is retried as a unit). Never throws.
+ */
 export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskClaim): Promise<SubtaskOutcome> {
   const { view, index, token, attempt, signal } = claim
   const jobId = view.job.id
+  const [from, to] = unitRange(view.job, index)
   const parent = view.job.trace
   const traceId = traceIdOf(parent)
-  const attributes = { 'shoal.job': jobId, 'shoal.subtask': index, 'shoal.attempt': attempt, 'shoal.handler': view.job.handler }
+  const attributes = { 'shoal.job': jobId, 'shoal.subtask': from, 'shoal.chunk': index, 'shoal.subtasks': to - from, 'shoal.attempt': attempt, 'shoal.handler': view.job.handler }
   const span = <T>(name: string, work: (trace: string | undefined) => Promise<T>): Promise<T> =>
     c.tracing.run(name, { parent, attributes }, async s => await work(s.traceparent))
+  let failedAt = from
   try {
     await span('subtask.lease', async trace => await c.kv.put(leaseKey(jobId, index, token), view.leases.get(index), { system: true, trace }))
     const handler = c.handlers.get(view.job.handler)
     if (handler === undefined) throw new Error(`handler '${view.job.handler}' is not available on this node`)
-    const result = await span('subtask.run', async () => await handler.run(view.job.inputs[index], { signal, jobId, index, attempt }))
+    const results = new Array<unknown>(to - from)
+    await span('subtask.run', async () => {
+      let next = from
+      const failed: { first?: { at: number, err: unknown } } = {}
+      const lane = async (): Promise<void> => {
+        while (next < to && failed.first === undefined && !signal.aborted) {
+          const i = next++
+          try {
+            results[i - from] = await handler.run(view.job.inputs[i], { signal, jobId, index: i, attempt })
+          } catch (err) {
+            const prev = failed.first as { at: number, err: unknown } | undefined // set by another lane meanwhile
+            if (prev === undefined || i < prev.at) failed.first = { at: i, err }
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(CHUNK_CONCURRENCY, to - from) }, lane))
+      if (failed.first !== undefined) {
+        failedAt = failed.first.at
+        throw failed.first.err
+      }
+    })
     // Fencing: a run whose lease was superseded meanwhile (the driver aborts it) records nothing.
     if (signal.aborted) return 'aborted'
-    const done = { ...(result !== undefined ? { result } : {}), by: c.self, token, attempts: attempt }
+    const done = chunkOf(view.job) === 1
+      ? { ...(results[0] !== undefined ? { result: results[0] } : {}), by: c.self, token, attempts: attempt }
+      : { results: results.map(r => r === undefined ? null : r), by: c.self, token, attempts: attempt }
     await span('subtask.result', async trace => await c.kv.put(doneKey(jobId, index, token), done, { system: true, trace }))
     c.absorb(doneKey(jobId, index, token), done)
   } catch (err) {
     if (signal.aborted || !c.active()) return 'aborted'
     const message = (err as Error)?.message ?? String(err)
-    const next = afterError(view, index, message, c.self, c.clock.now(), token)
-    c.logger.info({ jobId, index, attempt, err: message, ...(traceId !== undefined ? { traceId } : {}) }, next.write === 'done' ? 'subtask failed for good' : 'subtask failed; will retry')
+    const next = afterError(view, index, message, c.self, c.clock.now(), token, failedAt)
+    c.logger.info({ jobId, index: failedAt, attempt, err: message, ...(traceId !== undefined ? { traceId } : {}) }, next.write === 'done' ? 'subtask failed for good' : 'subtask failed; will retry')
     const [key, value] = next.write === 'done' ? [doneKey(jobId, index, token), next.done] : [failKey(jobId, index), next.failure]
     await span('subtask.result', async trace => {
       await c.kv.put(key, value, { system: true, trace })

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
-  JOB_PREFIX, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
+  JOB_PREFIX, chunkSize, unitResults, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
 } from '@shoal/core'
 import type { Clock, Final, JobRecord, JobStatus, JobView, Logger, TaskAction, TaskMember, TasksConfig } from '@shoal/core'
 import type { EventBus } from '../events.js'
@@ -154,9 +154,11 @@ export class TaskService {
       priority: spec.priority,
       submittedBy: this.components.self,
       submittedAt: now,
+      // One lease and one result record per chunk of subtasks (docs/decisions/0011-chunked-leases.md).
+      chunk: spec.chunk ?? chunkSize(inputs.length, this.members(), spec.handler),
       ...(span.traceparent !== undefined ? { trace: span.traceparent } : {})
     })
-    span.setAttributes({ 'shoal.job': job.id, 'shoal.handler': job.handler, 'shoal.subtasks': inputs.length })
+    span.setAttributes({ 'shoal.job': job.id, 'shoal.handler': job.handler, 'shoal.subtasks': inputs.length, 'shoal.chunk': job.chunk ?? 1 })
     // On two nodes before we answer: the job outlives the node it was submitted to.
     const acks = Math.min(2, this.members().length)
     await this.components.kv.put(jobKey(job.id), job, { system: true, acks, trace: span.traceparent })
@@ -365,7 +367,8 @@ export class TaskService {
     const at = this.components.clock.now()
     const by = this.components.self
     try {
-      const results = view.job.inputs.map((_, i) => view.done.get(i)?.result)
+      const results: unknown[] = []
+      for (const [unit, done] of [...view.done.entries()].sort((a, b) => a[0] - b[0])) results.push(...unitResults(view.job, unit, done))
       const handler = this.components.handlers.get(view.job.handler)
       const result = view.job.reduce === null ? results : handler?.reduce !== undefined ? handler.reduce(results) : results.length === 1 ? results[0] : results
       return { state: 'done', result, by, at }

@@ -41,7 +41,8 @@ export const taskSubmit = define({
     reduce: s.optional(s.string({ enum: ['handler', 'list'] as const, description: "'handler': the handler's own reduce (default with split); 'list': the results in order (default with inputs)" })),
     retries: s.optional(s.integer({ min: 0, max: 100 })),
     timeoutMs: s.optional(s.integer({ min: 100, max: 7 * 24 * 3_600_000 })),
-    priority: s.optional(s.integer({ min: -1000, max: 1000 }))
+    priority: s.optional(s.integer({ min: -1000, max: 1000 })),
+    chunk: s.optional(s.integer({ min: 1, max: 10_000, description: 'subtasks per lease (one lease and one result record per chunk); default: sized from the members and their slots, about 4 chunks per slot' }))
   }),
   result: s.object({ jobId: JOB_ID }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'a bad spec (the field is named), or no live member runs the handler' }],
