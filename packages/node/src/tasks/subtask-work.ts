@@ -4,7 +4,7 @@
  * parent is the job's trace context (`JobRecord.trace`, the `task.submit` span), so every node that works
  * on a job adds to the one trace; the KV writes inside carry the step's span on to the nodes that apply them.
  */
-import { afterError, chunkOf, doneKey, failKey, leaseKey, unitRange } from '@shoal/core'
+import { TimeoutError, afterError, chunkOf, doneKey, failKey, leaseKey, unitRange } from '@shoal/core'
 import type { Clock, JobView, Logger } from '@shoal/core'
 import type { KvService } from '../kv/kv-service.js'
 import type { HandlerRegistry } from './handlers/index.js'
@@ -86,7 +86,14 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     const done = chunkOf(view.job) === 1
       ? { ...(results[0] !== undefined ? { result: results[0] } : {}), by: c.self, token, attempts: attempt }
       : { results: results.map(r => r === undefined ? null : r), by: c.self, token, attempts: attempt }
-    await span('subtask.result', async trace => await c.kv.put(doneKey(jobId, index, token), done, { system: true, trace }))
+    // On two nodes before this slot takes more work (acks 2, as the job record): a kill -9 right after cannot take
+    // a finished chunk with it, so a lost worker costs at most the chunk it was running. Too few acks in time
+    // still leaves the record written here and replicating.
+    await span('subtask.result', async trace => {
+      await c.kv.put(doneKey(jobId, index, token), done, { system: true, trace, acks: 2 }).catch((err: unknown) => {
+        if (!(err instanceof TimeoutError)) throw err
+      })
+    })
     c.absorb(doneKey(jobId, index, token), done)
   } catch (err) {
     if (signal.aborted || !c.active()) return 'aborted'
