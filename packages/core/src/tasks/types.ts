@@ -22,7 +22,7 @@ export interface JobRecord {
   trace?: string
   /**
    * Subtasks per lease (a chunk: one contiguous range of inputs, leased, run and recorded as one unit). Absent:
-   * 1. Chosen at submit from the members and their slots (docs/decisions/0011-chunked-leases.md).
+   * 1. Chosen at submit from the members and their slots (docs/decisions/0006-chunked-job-leases.md).
    */
   chunk?: number
 }
