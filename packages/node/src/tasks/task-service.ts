@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
-  JOB_PREFIX, chunkSize, unitResults, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
+  JOB_PREFIX, chunkSize, countedDone, unitCount, unitResults, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
 } from '@shoal/core'
 import type { Clock, Final, JobRecord, JobStatus, JobView, Logger, TaskAction, TaskMember, TasksConfig } from '@shoal/core'
 import type { EventBus } from '../events.js'
@@ -367,8 +367,13 @@ export class TaskService {
     const at = this.components.clock.now()
     const by = this.components.self
     try {
+      // Exactly the counted result of each unit, in order (decide asked for a reduce: every unit has one).
       const results: unknown[] = []
-      for (const [unit, done] of [...view.done.entries()].sort((a, b) => a[0] - b[0])) results.push(...unitResults(view.job, unit, done))
+      for (let unit = 0, units = unitCount(view.job); unit < units; unit++) {
+        const done = countedDone(view, unit)
+        if (done === undefined) throw new Error(`chunk ${unit} has no result`)
+        results.push(...unitResults(view.job, unit, done))
+      }
       const handler = this.components.handlers.get(view.job.handler)
       const result = view.job.reduce === null ? results : handler?.reduce !== undefined ? handler.reduce(results) : results.length === 1 ? results[0] : results
       return { state: 'done', result, by, at }
