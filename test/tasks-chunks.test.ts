@@ -50,21 +50,27 @@ async function runs (): Promise<{ started: number, ended: number, repeated: stri
 
 async function start (i: number): Promise<LocalNode> {
   const first = nodes.get(1)
-  const node = await swarm.start(i, { env: { SHOAL_TEST_RUNLOG: runLog(i) }, ...(first !== undefined && i !== 1 ? { bootstrap: [first.addrs[0]!] } : {}) })
+  const node = await swarm.start(i, { timeoutMs: 60_000, env: { SHOAL_TEST_RUNLOG: runLog(i) }, ...(first !== undefined && i !== 1 ? { bootstrap: [first.addrs[0]!] } : {}) })
   nodes.set(i, node)
   return node
 }
 
 test.before(async () => {
-  swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
-  const module = join(swarm.dataDir(0), '..', 'square.mjs')
-  await writeFile(module, SQUARE)
-  for (const i of [1, 2, 3]) {
-    await mkdir(swarm.dataDir(i), { recursive: true })
-    await writeFile(join(swarm.dataDir(i), 'config.json'), JSON.stringify({ tasks: { slots: 1, modules: { square: module } } }))
-    await start(i)
+  // A swarm that fails to form (a loaded machine) is torn down here: uvu skips test.after when before throws.
+  try {
+    swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
+    const module = join(swarm.dataDir(0), '..', 'square.mjs')
+    await writeFile(module, SQUARE)
+    for (const i of [1, 2, 3]) {
+      await mkdir(swarm.dataDir(i), { recursive: true })
+      await writeFile(join(swarm.dataDir(i), 'config.json'), JSON.stringify({ tasks: { slots: 1, modules: { square: module } } }))
+      await start(i)
+    }
+    await waitUntil('all alive', async () => (await nodes.get(1)!.client.call('swarm.members', { state: 'alive' })).length === 3)
+  } catch (err) {
+    await swarm?.destroy().catch(() => {})
+    throw err
   }
-  await waitUntil('all alive', async () => (await nodes.get(1)!.client.call('swarm.members', { state: 'alive' })).length === 3)
 })
 
 test.after(async () => {

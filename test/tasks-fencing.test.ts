@@ -27,15 +27,21 @@ export async function run (input, ctx) {
 `
 
 test.before(async () => {
-  swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
-  const module = join(swarm.dataDir(0), '..', 'whoami.mjs')
-  await writeFile(module, WHOAMI)
-  for (const i of [1, 2, 3]) {
-    await mkdir(swarm.dataDir(i), { recursive: true })
-    await writeFile(join(swarm.dataDir(i), 'config.json'), JSON.stringify({ tasks: { leaseMs: LEASE_MS, modules: { whoami: module } } }))
-    nodes.push(await swarm.start(i, { env: { SHOAL_TEST_NODE: `n${i}` }, ...(i > 1 ? { bootstrap: [nodes[0]!.addrs[0]!] } : {}) }))
+  // A swarm that fails to form (a loaded machine) is torn down here: uvu skips test.after when before throws.
+  try {
+    swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
+    const module = join(swarm.dataDir(0), '..', 'whoami.mjs')
+    await writeFile(module, WHOAMI)
+    for (const i of [1, 2, 3]) {
+      await mkdir(swarm.dataDir(i), { recursive: true })
+      await writeFile(join(swarm.dataDir(i), 'config.json'), JSON.stringify({ tasks: { leaseMs: LEASE_MS, modules: { whoami: module } } }))
+      nodes.push(await swarm.start(i, { timeoutMs: 60_000, env: { SHOAL_TEST_NODE: `n${i}` }, ...(i > 1 ? { bootstrap: [nodes[0]!.addrs[0]!] } : {}) }))
+    }
+    await waitUntil('all alive', async () => (await nodes[0]!.client.call('swarm.members', { state: 'alive' })).length === 3)
+  } catch (err) {
+    await swarm?.destroy().catch(() => {})
+    throw err
   }
-  await waitUntil('all alive', async () => (await nodes[0]!.client.call('swarm.members', { state: 'alive' })).length === 3)
 })
 
 test.after(async () => {

@@ -35,16 +35,22 @@ export async function run (x, ctx) {
 `
 
 test.before(async () => {
-  swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
-  const module = join(swarm.dataDir(0), '..', 'flaky.mjs')
-  await writeFile(module, FLAKY)
-  for (const i of [1, 2]) {
-    await mkdir(swarm.dataDir(i), { recursive: true })
-    await writeFile(join(swarm.dataDir(i), 'config.json'), JSON.stringify({ tasks: { retentionMs: RETENTION_MS, modules: { flaky: module } } }))
+  // A swarm that fails to form (a loaded machine) is torn down here: uvu skips test.after when before throws.
+  try {
+    swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
+    const module = join(swarm.dataDir(0), '..', 'flaky.mjs')
+    await writeFile(module, FLAKY)
+    for (const i of [1, 2]) {
+      await mkdir(swarm.dataDir(i), { recursive: true })
+      await writeFile(join(swarm.dataDir(i), 'config.json'), JSON.stringify({ tasks: { retentionMs: RETENTION_MS, modules: { flaky: module } } }))
+    }
+    a = await swarm.start(1, { timeoutMs: 60_000 })
+    b = await swarm.start(2, { timeoutMs: 60_000, bootstrap: [a.addrs[0]!] })
+    await waitUntil('both alive', async () => (await a.client.call('swarm.members', { state: 'alive' })).length === 2)
+  } catch (err) {
+    await swarm?.destroy().catch(() => {})
+    throw err
   }
-  a = await swarm.start(1)
-  b = await swarm.start(2, { bootstrap: [a.addrs[0]!] })
-  await waitUntil('both alive', async () => (await a.client.call('swarm.members', { state: 'alive' })).length === 2)
 })
 
 test.after(async () => {
