@@ -41,7 +41,8 @@ export async function sample (nodes: LocalNode[]): Promise<Counters> {
   const total: Counters = { cpuMs: 0, writes: 0, signatures: 0, verifies: 0 }
   for (const node of nodes) {
     total.cpuMs += await cpuMs(node.child.pid!)
-    const res = await fetch(`${node.rpcUrl}/metrics`, { headers: { authorization: `Bearer ${await readToken(node.dataDir)}` } })
+    const res = await fetch(new URL('/metrics', node.rpcUrl), { headers: { authorization: `Bearer ${await readToken(node.dataDir)}` } })
+    if (!res.ok) throw new Error(`GET /metrics on ${node.rpcUrl}: HTTP ${res.status}`)
     const text = await res.text()
     const published = metric(text, 'shoal_events_published_total')
     total.writes += metric(text, 'shoal_kv_operations_total', l => /op="(put|delete)"/.test(l) && l.includes('outcome="ok"'))

@@ -76,6 +76,16 @@ t('second candidate claims after leaseMs/2 of nobody claiming, third after lease
   step(view(), ctx('n1', { now: T0 + L }), [claim(0, 'n1', T0 + L)])
 })
 
+t('a first candidate whose live leases fill its slots is passed over at once, not after leaseMs/2', () => {
+  // Subtasks 0 and 1 both rank n2, n3, n1. n2 advertises one slot and holds subtask 0.
+  const members = [m('n1'), m('n2', [CAP, 'slots:1']), m('n3')]
+  const v = view({ n: 2, leases: { 0: lease('n2', 0, T0 + L) } })
+  step(v, ctx('n3', { members, now: T0 + 1 }), [claim(1, 'n3', T0 + 1)])
+  step(v, ctx('n1', { members, now: T0 + 1 }), []) // n3 is free and before it
+  // With two slots n2 could still start subtask 1: n3 waits as before.
+  step(v, ctx('n3', { members: [m('n1'), m('n2', [CAP, 'slots:2']), m('n3')], now: T0 + 1 }), [])
+})
+
 t('live lease: nobody claims', () => {
   const v = view({ leases: { 0: lease('n3', 0, T0 + L) } })
   for (const self of ['n1', 'n2', 'n3']) step(v, ctx(self, { now: T0 + L - 1 }), [])

@@ -40,13 +40,15 @@ export type TaskAction =
 export function chunkSize (n: number, members: readonly TaskMember[], handler: string): number {
   const cap = handlerCapability(handler)
   let slots = 0
-  for (const m of members) {
-    if (!m.capabilities.includes(cap)) continue
-    const advertised = m.capabilities.find(c => c.startsWith('slots:'))
-    const k = advertised === undefined ? NaN : Number(advertised.slice('slots:'.length))
-    slots += Number.isSafeInteger(k) && k > 0 ? k : 1
-  }
+  for (const m of members) if (m.capabilities.includes(cap)) slots += slotsOf(m)
   return Math.max(1, Math.ceil(n / (Math.max(1, slots) * TASK_CHUNKS_PER_SLOT)))
+}
+
+/** The slots a member advertises (`slots:<n>`), 1 when it does not say. */
+export function slotsOf (member: TaskMember): number {
+  const advertised = member.capabilities.find(c => c.startsWith('slots:'))
+  const k = advertised === undefined ? NaN : Number(advertised.slice('slots:'.length))
+  return Number.isSafeInteger(k) && k > 0 ? k : 1
 }
 
 /** Retry delay after the n-th handler error: 200 ms x 2^(n-1), at most 30 s. */
@@ -156,6 +158,15 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
   if (!capable.includes(self)) return out
   const ranker = ctx.ranker ?? rank
   const alive = new Set(ctx.members.map(m => m.id))
+  // Members whose live leases in this job fill their advertised slots: a chunk they rank first for is not waited
+  // for (they cannot start it now), so a free node takes it at once rather than leaseMs / 2 later.
+  const held = new Map<string, number>()
+  for (const index of view.leases.keys()) {
+    const lease = view.leases.get(index)!
+    if (countedDone(view, index) === undefined && leaseLive(view, index, now, alive)) held.set(lease.holder, (held.get(lease.holder) ?? 0) + 1)
+  }
+  const slots = new Map(ctx.members.map(m => [m.id, slotsOf(m)]))
+  const full = (id: string): boolean => (held.get(id) ?? 0) >= (slots.get(id) ?? 1)
 
   for (let index = 0, units = unitCount(job); index < units && out.length < ctx.freeSlots; index++) {
     if (ctx.running.has(index) || countedDone(view, index) !== undefined) continue
@@ -163,8 +174,12 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
     const lease = view.leases.get(index)
     const failure = view.failures.get(index)
     if (failure !== undefined && failure.retryAt > now) continue
-    const k = ranker(`${job.id}/${index}`, capable).indexOf(self)
-    if (k < 0) continue
+    const ranked = ranker(`${job.id}/${index}`, capable)
+    const at = ranked.indexOf(self)
+    if (at < 0) continue
+    // The candidates before this node that could start the chunk now; busy ones are passed over at once.
+    let k = 0
+    for (let j = 0; j < at; j++) if (!full(ranked[j]!)) k++
     // A dead holder's lease counts as expired now, and so does a lease its holder gave up by writing a failure
     // under its token (the retry then waits only for the backoff); the k-th candidate waits k * leaseMs / 2 for
     // those before it.
