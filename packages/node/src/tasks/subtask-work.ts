@@ -42,6 +42,14 @@ export type SubtaskOutcome = 'done' | 'error' | 'aborted'
 const CHUNK_CONCURRENCY = 8
 
 /**
+ * How long a chunk's result waits for a second node's ack before the slot moves on anyway (the record is written
+ * here and keeps replicating). A slow or flapping peer must not hold a slot for the KV's default 10 s ack wait:
+ * on a loaded 5-daemon box that stalled whole jobs. 1 s covers a healthy peer's ack many times over (the KV
+ * bench's write-to-visible p99 is tens of ms).
+ */
+const DONE_ACK_TIMEOUT_MS = 1000
+
+/**
  * Leases, runs and records one unit (a chunk of subtasks, or one subtask): one lease record, the handler on each
  * subtask of the range, one done record with the results in order. The first handler error fails the whole unit
  * (it is retried as a unit). Never throws.
@@ -90,7 +98,7 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     // a finished chunk with it, so a lost worker costs at most the chunk it was running. Too few acks in time
     // still leaves the record written here and replicating.
     await span('subtask.result', async trace => {
-      await c.kv.put(doneKey(jobId, index, token), done, { system: true, trace, acks: 2 }).catch((err: unknown) => {
+      await c.kv.put(doneKey(jobId, index, token), done, { system: true, trace, acks: 2, timeoutMs: DONE_ACK_TIMEOUT_MS }).catch((err: unknown) => {
         if (!(err instanceof TimeoutError)) throw err
       })
     })
