@@ -36,6 +36,7 @@ test('node scripts/run-bench.mjs --smoke exits 0 and prints every table', async 
   assert.match(stdout, '## Distributed jobs: subtask overhead and CPU-bound work (smoke)')
   assert.match(stdout, '| N | slots | members that ran subtasks | wall time | throughput | per subtask | slot-time per subtask | per subtask / local call | slot-time / local call |')
   assert.match(stdout, /\| 3 \| \d+ \| \d of 3 \| /)
+  assert.match(stdout, '| N | subtasks | throughput | CPU per subtask | replicated writes (job) | writes per subtask | signatures per subtask | signature checks per subtask |')
   assert.match(stdout, '| run | wall time | primes counted | vs local pool |')
   assert.match(stdout, /\| 3 daemons \(.*\| 348,513 \|/)
   assert.match(stdout, /\| local worker_threads pool \(\d+ workers\) \| .* \| 348,513 \| 1\.00x \|/)

@@ -11,6 +11,8 @@ import type { LocalNode } from '@shoal/cli/local-swarm'
 import { SMOKE, log, nodes, withSwarm } from './common.js'
 import { localLoopMsPerCall, localPoolPrimes, splitRange } from './tasks-local.js'
 import { median, ms, rate, ratio, table } from './stats.js'
+import { diff, sample } from './tasks-counters.js'
+import type { Counters } from './tasks-counters.js'
 
 const SIZES = SMOKE ? [1, 3] : [1, 3, 5]
 const M = SMOKE ? 60 : 500
@@ -23,9 +25,10 @@ const KNOWN_PI: Record<number, number> = { 5_000_000: 348_513, 200_000_000: 11_0
 const JOB_DEADLINE_MS = SMOKE ? 60_000 : 300_000
 const CORES = availableParallelism()
 
-interface JobRun { wallMs: number, result: unknown, workers: number }
+interface JobRun { wallMs: number, result: unknown, workers: number, cost?: Counters, subtasks: number }
 
-async function runJob (node: LocalNode, params: { handler: string, input: unknown, split: number }): Promise<JobRun> {
+async function runJob (node: LocalNode, params: { handler: string, input: unknown, split: number }, all?: LocalNode[]): Promise<JobRun> {
+  const before = all === undefined ? undefined : await sample(all)
   const t0 = performance.now()
   const { jobId } = await node.client.call('task.submit', params, { timeoutMs: 30_000 })
   const r = await node.client.call('task.result', { jobId, wait: true, timeoutMs: JOB_DEADLINE_MS }, { timeoutMs: JOB_DEADLINE_MS + 10_000 })
@@ -36,10 +39,11 @@ async function runJob (node: LocalNode, params: { handler: string, input: unknow
     const s = await node.client.call('task.status', { jobId }, { timeoutMs: 5000 })
     return s.counts.done === params.split ? s : undefined
   }, 15_000, `node 1 to see all ${params.split} subtasks done`)
-  return { wallMs, result: r.result, workers: Object.values(status.perMember).filter(m => m.done > 0).length }
+  const cost = all === undefined || before === undefined ? undefined : diff(before, await sample(all))
+  return { wallMs, result: r.result, workers: Object.values(status.perMember).filter(m => m.done > 0).length, subtasks: params.split, ...(cost !== undefined ? { cost } : {}) }
 }
 
-interface SwarmOutcome { n: number, trivial: JobRun, primes?: JobRun }
+interface SwarmOutcome { n: number, trivial: JobRun, small: JobRun, primes?: JobRun }
 
 async function onSwarm (n: number): Promise<SwarmOutcome> {
   return await withSwarm(n, async swarm => {
@@ -47,14 +51,16 @@ async function onSwarm (n: number): Promise<SwarmOutcome> {
     log(`tasks: ${n} daemon(s), warm-up`)
     await runJob(first, { handler: 'sleep', input: { ms: 0 }, split: WARMUP_SUBTASKS })
     await runJob(first, { handler: 'primes', input: { from: 0, to: 100_000 }, split: 2 * n * CORES })
+    // The same job at a quarter of the size: the per-job costs should stay put, the per-subtask ones shrink.
+    const small = await runJob(first, { handler: 'sleep', input: { ms: 0 }, split: Math.ceil(M / 4) }, nodes(swarm))
     log(`tasks: ${n} daemon(s), ${M} sleep subtasks`)
-    const trivial = await runJob(first, { handler: 'sleep', input: { ms: 0 }, split: M })
+    const trivial = await runJob(first, { handler: 'sleep', input: { ms: 0 }, split: M }, nodes(swarm))
     log(`tasks: ${n} daemon(s), trivial ${ms(trivial.wallMs)}`)
-    if (n > 3) return { n, trivial }
+    if (n > 3) return { n, trivial, small }
     log(`tasks: ${n} daemon(s), primes below ${PRIMES_TO} split ${PRIMES_SPLIT}`)
     const primes = await runJob(first, { handler: 'primes', input: { from: 0, to: PRIMES_TO }, split: PRIMES_SPLIT })
     log(`tasks: ${n} daemon(s), primes ${ms(primes.wallMs)} -> ${String(primes.result)}`)
-    return { n, trivial, primes }
+    return { n, trivial, small, primes }
   })
 }
 
@@ -80,6 +86,12 @@ const trivialRows = outcomes.map(({ n, trivial }) => {
   return [String(n), String(slots), `${trivial.workers} of ${n}`, ms(trivial.wallMs), rate(M / (trivial.wallMs / 1000), 'subtasks/s'),
     ms(each), ms(fair), ratio(each, perCall), ratio(fair, perCall)]
 })
+const per = (v: number, n: number): string => (v / n).toFixed(v / n < 10 ? 2 : 1)
+const costRows = outcomes.flatMap(({ n, small, trivial }) => [small, trivial].map(run => {
+  const c = run.cost!
+  return [String(n), run.subtasks.toLocaleString('en-US'), rate(run.subtasks / (run.wallMs / 1000), 'subtasks/s'), `${per(c.cpuMs, run.subtasks)} ms`,
+    String(c.writes), per(c.writes, run.subtasks), per(c.signatures, run.subtasks), per(c.verifies, run.subtasks)]
+}))
 const primesRows = outcomes.flatMap(({ n, primes }) => primes === undefined
   ? []
   : [[`${n} daemon${n === 1 ? '' : 's'} (${n * CORES} slots, ${primes.workers} of ${n} worked)`, ms(primes.wallMs), Number(primes.result).toLocaleString('en-US'), ratio(primes.wallMs, local.wallMs)]])
@@ -100,6 +112,16 @@ return \`{slept}\`), not the daemon's handler object: \`@shoal/node\` does not e
 its time is Node's 1 ms minimum \`setTimeout\`, which the daemons' handler pays too.
 
 ${table(['N', 'slots', 'members that ran subtasks', 'wall time', 'throughput', 'per subtask', 'slot-time per subtask', 'per subtask / local call', 'slot-time / local call'], trivialRows)}
+
+**Cost per subtask, swarm-wide.** Sampled on every daemon before and after the job (bench/src/tasks-counters.ts):
+CPU is user + system time of all daemon processes (/proc/<pid>/stat, worker threads included); replicated writes
+are successful KV puts and deletes (\`shoal_kv_operations_total\`), each one signed event applied on every node and
+fsync'd on the node that wrote it, so "writes" is also the writers' fsync count; signatures are events published
+(\`shoal_events_published_total\`); checks are events delivered from other origins (each verified once on delivery).
+Jobs lease and record chunks of subtasks (docs/decisions/0006-chunked-job-leases.md), so the writes per job do not
+grow with the job's size and the per-subtask figures fall as jobs grow.
+
+${table(['N', 'subtasks', 'throughput', 'CPU per subtask', 'replicated writes (job)', 'writes per subtask', 'signatures per subtask', 'signature checks per subtask'], costRows)}
 
 **CPU-bound primes.** Primes below ${PRIMES_TO.toLocaleString('en-US')} split into ${PRIMES_SPLIT} ranges (\`primes\` with \`split: ${PRIMES_SPLIT}\`), on 1 daemon and on
 3 daemons. Baseline: a plain \`worker_threads\` pool of os.availableParallelism() = ${CORES} workers in the bench process

@@ -83,6 +83,7 @@ const HANDLER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 function validateTasks (t: TasksConfig): void {
   int(t.slots, 'tasks.slots', 0, 1024)
   int(t.leaseMs, 'tasks.leaseMs', 100, 3_600_000)
+  int(t.retentionMs, 'tasks.retentionMs', 1000, 3650 * 24 * 3_600_000)
   if (!isPlainObject(t.modules)) throw new ConfigError('tasks.modules', t.modules, 'an object of handler name -> module path')
   for (const [name, path] of Object.entries(t.modules)) {
     if (!HANDLER_NAME.test(name)) throw new ConfigError(`tasks.modules.${name}`, name, 'a handler name: lowercase letters, digits, . _ -')

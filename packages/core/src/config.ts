@@ -49,6 +49,8 @@ export interface TasksConfig {
   /** Subtasks this node runs at once; 0 = one per CPU core. */
   slots: number
   leaseMs: number
+  /** A finished job's records are deleted this long after its final state (TASK_RETENTION_MS). */
+  retentionMs: number
   /** Module handlers: name -> path of a JS module exporting run (and optionally split, reduce). */
   modules: Record<string, string>
   /** `exec:<name>` handlers: off unless enabled, and only allowlisted commands. */
@@ -140,7 +142,7 @@ export function defaultConfig (dataDir: string): ShoalConfig {
       changesRetention: C.KV_CHANGES_RETENTION,
       compactIntervalMs: C.EVENT_COMPACT_INTERVAL_MS
     },
-    tasks: { slots: 0, leaseMs: C.TASK_LEASE_MS, modules: {}, exec: { enabled: false, allow: {} } },
+    tasks: { slots: 0, leaseMs: C.TASK_LEASE_MS, retentionMs: C.TASK_RETENTION_MS, modules: {}, exec: { enabled: false, allow: {} } },
     gossip: { maxMessageBytes: C.MAX_GOSSIP_MESSAGE_BYTES },
     connections: {
       maxConnections: C.MAX_CONNECTIONS,

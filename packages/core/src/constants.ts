@@ -125,8 +125,23 @@ export const TASK_LEASE_MS = 10_000
 export const TASK_DEFAULT_RETRIES = 3
 /** A whole job's default deadline; past it the finisher fails the job ("timed out"). */
 export const TASK_DEFAULT_TIMEOUT_MS = 10 * 60 * 1000
+/**
+ * Chunks per slot when a job's chunk size is chosen at submit (docs/decisions/0006-chunked-job-leases.md): enough
+ * units that a slow member or a lost one costs about a quarter of a slot's share (the tail, and the re-run after a
+ * kill -9, are at most one chunk), few enough that the per-unit cost (a lease and a done record, each a
+ * replicated, signed, fsync'd KV write) is paid about 4 x slots times per job, not once per subtask.
+ */
+export const TASK_CHUNKS_PER_SLOT = 4
 /** Retry backoff after a handler error: base x 2^(attempts-1), capped at TASK_BACKOFF_MAX_MS. */
 export const TASK_BACKOFF_BASE_MS = 200
 export const TASK_BACKOFF_MAX_MS = 30_000
+/**
+ * How long a finished job's records (job, leases, results, final state) stay before its finisher deletes them.
+ * A day lets anyone who submitted a job fetch its result after a night away, while a busy swarm's store and
+ * every node's in-memory views stay bounded by a day of jobs rather than growing forever (issue 9, kind 10).
+ */
+export const TASK_RETENTION_MS = 24 * 60 * 60 * 1000
+/** A finisher whose final-state write failed tries again after this long (then again, until it sticks). */
+export const TASK_FINAL_RETRY_MS = 1000
 /** Handler error messages kept in fail/done/state records: enough for a stack's first lines, small in the KV. */
 export const TASK_MAX_ERROR_CHARS = 4096

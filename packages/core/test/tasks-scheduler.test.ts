@@ -41,7 +41,7 @@ const lease = (holder: string, token: number, expiresAt: number, attempt = 1): L
 const m = (id: string, caps = [CAP]): TaskMember => ({ id, capabilities: caps })
 const ALL = [m('n1'), m('n2'), m('n3')]
 function ctx (self: string, o: Partial<DecideContext> = {}): DecideContext {
-  return { self, now: T0, members: ALL, freeSlots: 4, running: new Set(), leaseMs: L, ...o }
+  return { self, now: T0, members: ALL, freeSlots: 4, running: new Map(), leaseMs: L, ...o }
 }
 const claim = (index: number, holder: string, now: number, token = 0, attempt = 1): TaskAction => ({ type: 'claim', index, lease: lease(holder, token, now + L, attempt) })
 const step = (v: JobView, c: DecideContext, want: TaskAction[]): void => assert.equal(decide(v, c), want)
@@ -76,6 +76,16 @@ t('second candidate claims after leaseMs/2 of nobody claiming, third after lease
   step(view(), ctx('n1', { now: T0 + L }), [claim(0, 'n1', T0 + L)])
 })
 
+t('a first candidate whose live leases fill its slots is passed over at once, not after leaseMs/2', () => {
+  // Subtasks 0 and 1 both rank n2, n3, n1. n2 advertises one slot and holds subtask 0.
+  const members = [m('n1'), m('n2', [CAP, 'slots:1']), m('n3')]
+  const v = view({ n: 2, leases: { 0: lease('n2', 0, T0 + L) } })
+  step(v, ctx('n3', { members, now: T0 + 1 }), [claim(1, 'n3', T0 + 1)])
+  step(v, ctx('n1', { members, now: T0 + 1 }), []) // n3 is free and before it
+  // With two slots n2 could still start subtask 1: n3 waits as before.
+  step(v, ctx('n3', { members: [m('n1'), m('n2', [CAP, 'slots:2']), m('n3')], now: T0 + 1 }), [])
+})
+
 t('live lease: nobody claims', () => {
   const v = view({ leases: { 0: lease('n3', 0, T0 + L) } })
   for (const self of ['n1', 'n2', 'n3']) step(v, ctx(self, { now: T0 + L - 1 }), [])
@@ -96,21 +106,21 @@ t('expired lease: the first candidate reclaims; others wait leaseMs/2 past expir
 
 t('renew a running subtask once a third of its lease has passed', () => {
   const v = view({ leases: { 0: lease('n2', 2, T0 + L, 3) } })
-  step(v, ctx('n2', { running: new Set([0]), now: T0 + L / 3 - 1 }), [])
+  step(v, ctx('n2', { running: new Map([[0, 2]]), now: T0 + L / 3 - 1 }), [])
   const now = T0 + Math.ceil(L / 3)
-  step(v, ctx('n2', { running: new Set([0]), now }), [{ type: 'renew', index: 0, lease: lease('n2', 2, now + L, 3) }])
+  step(v, ctx('n2', { running: new Map([[0, 2]]), now }), [{ type: 'renew', index: 0, lease: lease('n2', 2, now + L, 3) }])
 })
 
 t('abort: the lease names someone else (lost-lease)', () => {
   const v = view({ n: 2, leases: { 0: lease('n3', 1, T0 + L), 1: lease('n2', 0, T0 + L) } })
-  step(v, ctx('n2', { running: new Set([0, 1]), now: T0 + 1 }), [{ type: 'abort', index: 0, reason: 'lost-lease' }])
+  step(v, ctx('n2', { running: new Map([[0, 0], [1, 0]]), now: T0 + 1 }), [{ type: 'abort', index: 0, reason: 'lost-lease' }])
 })
 
 t('abort: the job was cancelled or is final (job-ended); nothing else but the finisher\'s finish', () => {
   const leases = { 0: lease('n3', 0, T0 + L) }
-  step(view({ leases, cancel: { by: 'n1', at: T0 } }), ctx('n3', { running: new Set([0]), now: T0 + 1 }), [{ type: 'abort', index: 0, reason: 'job-ended' }])
+  step(view({ leases, cancel: { by: 'n1', at: T0 } }), ctx('n3', { running: new Map([[0, 0]]), now: T0 + 1 }), [{ type: 'abort', index: 0, reason: 'job-ended' }])
   const final: Final = { state: 'failed', error: 'x', by: 'n2', at: T0 }
-  step(view({ leases, final }), ctx('n3', { running: new Set([0]), now: T0 + 1 }), [{ type: 'abort', index: 0, reason: 'job-ended' }])
+  step(view({ leases, final }), ctx('n3', { running: new Map([[0, 0]]), now: T0 + 1 }), [{ type: 'abort', index: 0, reason: 'job-ended' }])
   step(view({ n: 2, final }), ctx('n2', { now: T0 + 1 }), []) // final: no claims, no finish
 })
 
@@ -123,7 +133,7 @@ t('failure not yet due: no claim; due: claim with attempt + 1 and token + 1', ()
 
 t('afterError below the retry limit writes fail with backoff; above it writes done with the error (poison)', () => {
   const v = view({ retries: 2, leases: { 0: lease('n2', 1, T0 + L, 2) }, fails: { 0: { attempts: 1, error: 'e1', retryAt: T0, by: 'n2' } } })
-  assert.equal(afterError(v, 0, 'e2', 'n2', T0 + 5), { write: 'fail', failure: { attempts: 2, error: 'e2', retryAt: T0 + 5 + 400, by: 'n2' } })
+  assert.equal(afterError(v, 0, 'e2', 'n2', T0 + 5), { write: 'fail', failure: { token: 1, attempts: 2, error: 'e2', retryAt: T0 + 5 + 400, by: 'n2' } })
   const v2 = view({ retries: 2, leases: { 0: lease('n2', 2, T0 + L, 3) }, fails: { 0: { attempts: 2, error: 'e2', retryAt: T0, by: 'n2' } } })
   assert.equal(afterError(v2, 0, 'e3', 'n2', T0 + 5), { write: 'done', done: { error: 'e3', by: 'n2', token: 2, attempts: 3 } })
   assert.equal(afterError(view({ retries: 0 }), 0, 'e', 'n1', T0), { write: 'done', done: { error: 'e', by: 'n1', token: 0, attempts: 1 } })

@@ -34,7 +34,7 @@ t('running job with a takeover, a retry and a dead holder', () => {
   assert.equal(s.perMember, { n1: { running: 0, done: 1 }, n2: { running: 1, done: 0 } })
   assert.is(s.attempts, 1 + 3 + 1)
   assert.is(s.lostWorkers, 1)
-  assert.equal(s.errors, [{ index: 1, error: 'boom' }])
+  assert.equal(s.errors, [{ index: 1, error: 'boom', attempt: 1, retryAt: T0 }])
 })
 
 t('final and cancelled states', () => {
@@ -47,7 +47,7 @@ t('final and cancelled states', () => {
   const p = base()
   p.done.set(3, { error: 'poison', by: 'n1', token: 3, attempts: 4 })
   const s = jobStatus(p, T0, members)
-  assert.equal([s.state, s.counts.failed, s.errors], ['failed', 1, [{ index: 3, error: 'poison' }]])
+  assert.equal([s.state, s.counts.failed, s.errors], ['failed', 1, [{ index: 3, error: 'poison', attempt: 4 }]])
 })
 
 t.run()

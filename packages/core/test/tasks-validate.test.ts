@@ -91,12 +91,12 @@ records('lease, failure, done, final, cancel', () => {
 
 records('keys round-trip through parseJobKey', () => {
   assert.equal(parseJobKey(jobKey(ID)), { jobId: ID, kind: 'job' })
-  assert.equal(parseJobKey(leaseKey(ID, 12)), { jobId: ID, kind: 'lease', index: 12 })
+  assert.equal(parseJobKey(leaseKey(ID, 12, 3)), { jobId: ID, kind: 'lease', index: 12, token: 3 })
   assert.equal(parseJobKey(failKey(ID, 0)), { jobId: ID, kind: 'fail', index: 0 })
-  assert.equal(parseJobKey(doneKey(ID, 9999)), { jobId: ID, kind: 'done', index: 9999 })
+  assert.equal(parseJobKey(doneKey(ID, 9999, 0)), { jobId: ID, kind: 'done', index: 9999, token: 0 })
   assert.equal(parseJobKey(cancelKey(ID)), { jobId: ID, kind: 'cancel' })
   assert.equal(parseJobKey(finalKey(ID)), { jobId: ID, kind: 'state' })
-  for (const bad of ['other/x', `_shoal/job/${ID}/lease`, `_shoal/job/${ID}/lease/01`, `_shoal/job/${ID}/lease/-1`, `_shoal/job/${ID}/what`, '_shoal/job/xyz', `_shoal/job/${ID}/done/1/2`]) {
+  for (const bad of ['other/x', `_shoal/job/${ID}/lease`, `_shoal/job/${ID}/lease/01`, `_shoal/job/${ID}/lease/-1`, `_shoal/job/${ID}/what`, '_shoal/job/xyz', `_shoal/job/${ID}/done/1`, `_shoal/job/${ID}/lease/1`, `_shoal/job/${ID}/done/1/02`, `_shoal/job/${ID}/fail/1/2`, `_shoal/job/${ID}/done/1/2/3`]) {
     assert.is(parseJobKey(bad), undefined, bad)
   }
 })

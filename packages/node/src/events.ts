@@ -19,6 +19,8 @@ export interface ShoalEvents {
   'subtask:finished': { jobId: string, index: number, outcome: 'done' | 'error' | 'aborted', durationMs: number }
   /** This node wrote a job's final state. */
   'job:finished': { jobId: string, state: string }
+  /** A finished job's records were deleted after tasks.retentionMs (on its finisher). */
+  'job:collected': { jobId: string }
 }
 
 /** A typed event bus over EventTarget. */

@@ -22,7 +22,8 @@ ${CLIENT_HELP}`
 
 const OPTIONS = { ...CLIENT_OPTIONS, input: { type: 'string' }, inputs: { type: 'string' }, split: { type: 'string' }, retries: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean' } } as const
 
-interface Status { state: string, subtasks: number, counts: { done: number, running: number, failed: number, pending: number }, perMember: Record<string, { done: number }>, error?: string }
+interface SubtaskError { index: number, error: string, attempt?: number, retryAt?: number }
+interface Status { state: string, subtasks: number, counts: { done: number, running: number, failed: number, pending: number }, perMember: Record<string, { done: number }>, error?: string, errors?: SubtaskError[] }
 
 export async function taskCommand (argv: string[], io: Io, env: Record<string, string | undefined>): Promise<number> {
   const [sub, ...rest] = argv
@@ -82,11 +83,22 @@ async function run (handler: string | undefined, values: Record<string, unknown>
   const started = Date.now()
   const ws = await connectWsClient(values, env)
   let last: Status | undefined
+  const shown = new Set<string>()
   const finished = new Promise<void>(resolve => {
     void ws.subscribe<Status>('task.watch', { jobId }, {
       onNotification: s => {
         last = s
-        if (values.json !== true) progress(io, s, started)
+        if (values.json !== true) {
+          // Each failed attempt once, with its error and when it is retried, as the watch reports it.
+          for (const e of s.errors ?? []) {
+            const key = `${e.index}/${e.attempt ?? 0}`
+            if (shown.has(key)) continue
+            shown.add(key)
+            if (process.stderr.isTTY) process.stderr.write('\r\x1b[K')
+            io.err(failedAttempt(e))
+          }
+          progress(io, s, started)
+        }
         if (['done', 'failed', 'cancelled'].includes(s.state)) resolve()
       },
       onError: () => { resolve() }
@@ -114,7 +126,13 @@ function progress (io: Io, s: Status, started: number): void {
   else io.err(line)
 }
 
-function describe (s: Status & { jobId?: string, handler?: string, attempts?: number, lostWorkers?: number, errors?: Array<{ index: number, error: string }> }): string {
+/** One line per failed attempt: `subtask 3, attempt 1 failed: <error> (retry in 0.2s)` or `... (gave up)`. */
+function failedAttempt (e: SubtaskError): string {
+  const retry = e.retryAt === undefined ? 'gave up' : `retry in ${Math.max(0, (e.retryAt - Date.now()) / 1000).toFixed(1)}s`
+  return `subtask ${e.index}${e.attempt !== undefined ? `, attempt ${e.attempt}` : ''} failed: ${e.error} (${retry})`
+}
+
+function describe (s: Status & { jobId?: string, handler?: string, attempts?: number, lostWorkers?: number }): string {
   return [
     `job:      ${s.jobId ?? ''} (${s.handler ?? ''})`,
     `state:    ${s.state}`,
@@ -122,7 +140,7 @@ function describe (s: Status & { jobId?: string, handler?: string, attempts?: nu
     `attempts: ${s.attempts ?? 0}, lost workers: ${s.lostWorkers ?? 0}`,
     ...(s.error !== undefined ? [`error:    ${s.error}`] : []),
     table(['MEMBER', 'DONE'], Object.entries(s.perMember).map(([id, m]) => [id, String(m.done)])),
-    ...(s.errors ?? []).slice(0, 5).map(e => `subtask ${e.index}: ${e.error}`)
+    ...(s.errors ?? []).slice(0, 5).map(failedAttempt)
   ].join('\n')
 }
 

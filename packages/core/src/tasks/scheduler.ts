@@ -3,10 +3,14 @@
  * or job change and returns effects; the driver performs them (writes the lease, then runs; writes final; ...)
  * and applies its own writes to the view before the next call. Pure: `now` comes in, nothing is read.
  */
-import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_MAX_ERROR_CHARS } from '../constants.js'
+import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_CHUNKS_PER_SLOT, TASK_MAX_ERROR_CHARS } from '../constants.js'
 import { rank } from './rendezvous.js'
-import { handlerCapability } from './types.js'
+import { handlerCapability, unitCount, unitRange } from './types.js'
 import type { Done, Failure, Final, JobView, Lease, TaskMember } from './types.js'
+import { countedDone, leaseLive, releasedByFailure } from './view.js'
+
+/** Ranks member ids for a key (rendezvous.ts `rank`, or a memo of it: see RankMemo). */
+export type Ranker = (key: string, memberIds: readonly string[]) => string[]
 
 export interface DecideContext {
   self: string
@@ -15,9 +19,11 @@ export interface DecideContext {
   members: readonly TaskMember[]
   /** Subtasks this node can start now (its own pool; it assumes others have room). */
   freeSlots: number
-  /** Subtask indexes of this job this node runs now. */
-  running: ReadonlySet<number>
+  /** Subtasks of this job this node runs now: index -> the fencing token it runs under. */
+  running: ReadonlyMap<number, number>
   leaseMs: number
+  /** Default: rank. The driver passes a memo (ranks per job and membership epoch). */
+  ranker?: Ranker
 }
 
 export type TaskAction =
@@ -27,6 +33,24 @@ export type TaskAction =
   | { type: 'finish', final: Final }
   | { type: 'reduce' }
 
+/**
+ * Subtasks per chunk for a job of n subtasks, given the slots of the members that run its handler (each member's
+ * `slots:<n>` capability, 1 when it does not say): ceil(n / (slots x TASK_CHUNKS_PER_SLOT)), at least 1.
+ */
+export function chunkSize (n: number, members: readonly TaskMember[], handler: string): number {
+  const cap = handlerCapability(handler)
+  let slots = 0
+  for (const m of members) if (m.capabilities.includes(cap)) slots += slotsOf(m)
+  return Math.max(1, Math.ceil(n / (Math.max(1, slots) * TASK_CHUNKS_PER_SLOT)))
+}
+
+/** The slots a member advertises (`slots:<n>`), 1 when it does not say. */
+export function slotsOf (member: TaskMember): number {
+  const advertised = member.capabilities.find(c => c.startsWith('slots:'))
+  const k = advertised === undefined ? NaN : Number(advertised.slice('slots:'.length))
+  return Number.isSafeInteger(k) && k > 0 ? k : 1
+}
+
 /** Retry delay after the n-th handler error: 200 ms x 2^(n-1), at most 30 s. */
 export function backoff (attempts: number): number {
   const n = Math.max(1, Math.floor(attempts))
@@ -34,36 +58,44 @@ export function backoff (attempts: number): number {
   return Math.min(TASK_BACKOFF_BASE_MS * 2 ** (n - 1), TASK_BACKOFF_MAX_MS)
 }
 
-/** A lease is live while it has not expired and its holder is alive. */
-export function isLive (lease: Lease | undefined, now: number, alive: ReadonlySet<string>): boolean {
-  return lease !== undefined && lease.expiresAt > now && alive.has(lease.holder)
+/** The member that writes the job's final state: rank(jobId, alive members)[0]. */
+export function finisherOf (jobId: string, members: readonly TaskMember[], ranker: Ranker = rank): string | undefined {
+  return ranker(jobId, members.map(m => m.id))[0]
 }
 
-/** The member that writes the job's final state: rank(jobId, alive members)[0]. */
-export function finisherOf (jobId: string, members: readonly TaskMember[]): string | undefined {
-  return rank(jobId, members.map(m => m.id))[0]
+/** Ids of the alive members that run the job's handler. */
+export function capableIds (view: JobView, members: readonly TaskMember[]): string[] {
+  const cap = handlerCapability(view.job.handler)
+  return members.filter(m => m.capabilities.includes(cap)).map(m => m.id)
 }
 
 /** Alive members that run the handler, ranked for subtask i. */
-export function candidatesFor (view: JobView, index: number, members: readonly TaskMember[]): string[] {
-  const cap = handlerCapability(view.job.handler)
-  return rank(`${view.job.id}/${index}`, members.filter(m => m.capabilities.includes(cap)).map(m => m.id))
+export function candidatesFor (view: JobView, index: number, members: readonly TaskMember[], ranker: Ranker = rank): string[] {
+  return ranker(`${view.job.id}/${index}`, capableIds(view, members))
 }
 
-/** The lowest-index poison subtask, if any. */
-export function firstPoison (view: JobView): { index: number, error: string } | undefined {
-  let found: { index: number, error: string } | undefined
-  for (const [index, done] of view.done) {
-    if (done.error !== undefined && index < view.job.inputs.length && (found === undefined || index < found.index)) found = { index, error: done.error }
+/**
+ * The lowest-index poison subtask (a counted done record with an error), if any: `index` is the job-wide subtask
+ * whose handler failed, `unit` its chunk.
+ */
+export function firstPoison (view: JobView): { index: number, unit: number, error: string } | undefined {
+  let found: { index: number, unit: number, error: string } | undefined
+  const units = unitCount(view.job)
+  for (const unit of view.done.keys()) {
+    const done = countedDone(view, unit)
+    if (done?.error === undefined || unit >= units) continue
+    const index = done.subtask ?? unitRange(view.job, unit)[0]
+    if (found === undefined || index < found.index) found = { index, unit, error: done.error }
   }
   return found
 }
 
 export const isTimedOut = (view: JobView, now: number): boolean => now > view.job.submittedAt + view.job.timeoutMs
 
+/** Every unit has a counted result (fencing: a stale holder's result does not count). */
 export function allDone (view: JobView): boolean {
-  for (let i = 0; i < view.job.inputs.length; i++) {
-    const done = view.done.get(i)
+  for (let i = 0, n = unitCount(view.job); i < n; i++) {
+    const done = countedDone(view, i)
     if (done === undefined || done.error !== undefined) return false
   }
   return true
@@ -75,24 +107,26 @@ export function decide (view: JobView, ctx: DecideContext): TaskAction[] {
   const { self, now, leaseMs } = ctx
   const ended = view.final !== undefined || view.cancel !== undefined
 
-  // Aborts first: the driver stops work before anything else.
-  for (const index of [...ctx.running].sort((a, b) => a - b)) {
+  const running = [...ctx.running.keys()].sort((a, b) => a - b)
+  // Aborts first: the driver stops work before anything else. A lease under a newer token (fencing), or held
+  // by someone else, means this node lost the subtask.
+  for (const index of running) {
     const lease = view.leases.get(index)
     if (ended) actions.push({ type: 'abort', index, reason: 'job-ended' })
-    else if (lease === undefined || lease.holder !== self) actions.push({ type: 'abort', index, reason: 'lost-lease' })
+    else if (lease === undefined || lease.holder !== self || lease.token !== ctx.running.get(index)) actions.push({ type: 'abort', index, reason: 'lost-lease' })
   }
   if (view.final !== undefined) return actions
 
-  const isFinisher = finisherOf(job.id, ctx.members) === self
+  const isFinisher = finisherOf(job.id, ctx.members, ctx.ranker) === self
   if (view.cancel !== undefined) {
     if (isFinisher) actions.push({ type: 'finish', final: { state: 'cancelled', by: self, at: now } })
     return actions
   }
 
-  // Renew what this node runs and still holds, once 1/3 of the lease has passed.
-  for (const index of [...ctx.running].sort((a, b) => a - b)) {
+  // Renew what this node runs and still holds under its own token, once 1/3 of the lease has passed.
+  for (const index of running) {
     const lease = view.leases.get(index)
-    if (lease !== undefined && lease.holder === self && lease.expiresAt - now <= leaseMs * 2 / 3) {
+    if (lease !== undefined && lease.holder === self && lease.token === ctx.running.get(index) && lease.expiresAt - now <= leaseMs * 2 / 3) {
       actions.push({ type: 'renew', index, lease: { ...lease, expiresAt: now + leaseMs } })
     }
   }
@@ -120,20 +154,36 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
   const { self, now, leaseMs } = ctx
   const out: TaskAction[] = []
   if (ctx.freeSlots <= 0) return out
-  const cap = handlerCapability(job.handler)
-  if (!ctx.members.some(m => m.id === self && m.capabilities.includes(cap))) return out
+  const capable = capableIds(view, ctx.members)
+  if (!capable.includes(self)) return out
+  const ranker = ctx.ranker ?? rank
   const alive = new Set(ctx.members.map(m => m.id))
+  // Members whose live leases in this job fill their advertised slots: a chunk they rank first for is not waited
+  // for (they cannot start it now), so a free node takes it at once rather than leaseMs / 2 later.
+  const held = new Map<string, number>()
+  for (const index of view.leases.keys()) {
+    const lease = view.leases.get(index)!
+    if (countedDone(view, index) === undefined && leaseLive(view, index, now, alive)) held.set(lease.holder, (held.get(lease.holder) ?? 0) + 1)
+  }
+  const slots = new Map(ctx.members.map(m => [m.id, slotsOf(m)]))
+  const full = (id: string): boolean => (held.get(id) ?? 0) >= (slots.get(id) ?? 1)
 
-  for (let index = 0; index < job.inputs.length && out.length < ctx.freeSlots; index++) {
-    if (view.done.has(index) || ctx.running.has(index)) continue
+  for (let index = 0, units = unitCount(job); index < units && out.length < ctx.freeSlots; index++) {
+    if (ctx.running.has(index) || countedDone(view, index) !== undefined) continue
+    if (leaseLive(view, index, now, alive)) continue
     const lease = view.leases.get(index)
-    if (isLive(lease, now, alive)) continue
     const failure = view.failures.get(index)
     if (failure !== undefined && failure.retryAt > now) continue
-    const k = candidatesFor(view, index, ctx.members).indexOf(self)
-    if (k < 0) continue
-    // A dead holder's lease counts as expired now; the k-th candidate waits k * leaseMs / 2 for those before it.
-    const expired = lease === undefined ? 0 : alive.has(lease.holder) ? lease.expiresAt : Math.min(lease.expiresAt, now)
+    const ranked = ranker(`${job.id}/${index}`, capable)
+    const at = ranked.indexOf(self)
+    if (at < 0) continue
+    // The candidates before this node that could start the chunk now; busy ones are passed over at once.
+    let k = 0
+    for (let j = 0; j < at; j++) if (!full(ranked[j]!)) k++
+    // A dead holder's lease counts as expired now, and so does a lease its holder gave up by writing a failure
+    // under its token (the retry then waits only for the backoff); the k-th candidate waits k * leaseMs / 2 for
+    // those before it.
+    const expired = lease === undefined || releasedByFailure(view, index) ? 0 : alive.has(lease.holder) ? lease.expiresAt : Math.min(lease.expiresAt, now)
     const claimableSince = Math.max(job.submittedAt, expired, failure?.retryAt ?? 0)
     if (now < claimableSince + k * leaseMs / 2) continue
     out.push({
@@ -148,19 +198,21 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
 export type AfterError = { write: 'fail', failure: Failure } | { write: 'done', done: Done }
 
 /**
- * What a worker writes when its handler threw on subtask `index`: `fail/<i>` with attempts + 1 and a backoff, or,
- * once attempts exceed the job's retries, `done/<i>` with the error (poison).
+ * What a worker that ran subtask `index` under fencing token `token` writes when its handler threw: `fail/<i>`
+ * with attempts + 1, a backoff and its token (which releases its lease at once), or, once attempts exceed the
+ * job's retries, `done/<i>/<token>` with the error (poison).
  */
-export function afterError (view: JobView, index: number, error: string, by: string, now: number): AfterError {
+export function afterError (view: JobView, index: number, error: string, by: string, now: number, token = view.leases.get(index)?.token ?? 0, subtask?: number): AfterError {
   const attempts = (view.failures.get(index)?.attempts ?? 0) + 1
   const text = error.slice(0, TASK_MAX_ERROR_CHARS)
+  const at = subtask !== undefined && subtask !== index ? { subtask } : {}
   if (attempts > view.job.retries) {
-    return { write: 'done', done: { error: text, by, token: view.leases.get(index)?.token ?? 0, attempts } }
+    return { write: 'done', done: { error: text, ...at, by, token, attempts } }
   }
-  return { write: 'fail', failure: { attempts, error: text, retryAt: now + backoff(attempts), by } }
+  return { write: 'fail', failure: { token, attempts, error: text, retryAt: now + backoff(attempts), by, ...at } }
 }
 
-/** What a worker writes when its handler returned: `done/<i>` with the result, its lease token and attempt. */
+/** What a worker writes when its handler returned: `done/<i>/<token>` with the result, its lease token and attempt. */
 export function afterResult (view: JobView, index: number, result: unknown, by: string): Done {
   const lease = view.leases.get(index)
   const done: Done = { by, token: lease?.token ?? 0, attempts: lease?.attempt ?? (view.failures.get(index)?.attempts ?? 0) + 1 }

@@ -2,8 +2,10 @@
  * A job's status as `task.status` reports it, derived from the view alone. Counts subtasks, not records, so a
  * subtask run twice (at-least-once execution) counts once.
  */
-import { firstPoison, isLive } from './scheduler.js'
+import { firstPoison } from './scheduler.js'
+import { unitCount, unitRange } from './types.js'
 import type { JobView, TaskMember } from './types.js'
+import { countedDone, leaseLive } from './view.js'
 
 export type JobState = 'pending' | 'running' | 'done' | 'failed' | 'cancelled'
 
@@ -21,8 +23,11 @@ export interface JobStatus {
    * to a race, make it undercount or overcount by one; it is an operator's gauge, not an exact figure.
    */
   lostWorkers: number
-  /** Per subtask, its poison error or else its latest handler error, by index. */
-  errors: Array<{ index: number, error: string }>
+  /**
+   * Per subtask, its poison error or else its latest handler error, by index, with the attempt that failed
+   * (1-based) and, for a retry, when it is due (ms since the epoch).
+   */
+  errors: Array<{ index: number, error: string, attempt: number, retryAt?: number }>
   result?: unknown
   error?: string
 }
@@ -37,31 +42,34 @@ export function jobStatus (view: JobView, now: number, members: readonly TaskMem
   let attempts = 0
   let lostWorkers = 0
   let activity = false
-  const errors: Array<{ index: number, error: string }> = []
+  const errors: JobStatus['errors'] = []
 
-  for (let i = 0; i < n; i++) {
+  // Per unit (a chunk of subtasks, or one subtask); counts are in subtasks, attempts and lost workers in units.
+  for (let i = 0, units = unitCount(view.job); i < units; i++) {
+    const [from, to] = unitRange(view.job, i)
+    const size = to - from
     const lease = view.leases.get(i)
     const failure = view.failures.get(i)
-    const done = view.done.get(i)
+    const done = countedDone(view, i)
     if (lease !== undefined || failure !== undefined || done !== undefined) activity = true
     attempts += lease !== undefined ? lease.token + 1 : done?.attempts ?? 0
     if (lease !== undefined) lostWorkers += Math.max(0, lease.token - (failure?.attempts ?? 0))
     if (done !== undefined) {
       if (done.error !== undefined) {
-        counts.failed++
-        errors.push({ index: i, error: done.error })
+        counts.failed += size
+        errors.push({ index: done.subtask ?? from, error: done.error, attempt: done.attempts })
       } else {
-        counts.done++
-        entry(done.by).done++
+        counts.done += size
+        entry(done.by).done += size
       }
       continue
     }
-    if (failure !== undefined) errors.push({ index: i, error: failure.error })
-    if (lease !== undefined && isLive(lease, now, alive)) {
-      counts.running++
-      entry(lease.holder).running++
+    if (failure !== undefined) errors.push({ index: failure.subtask ?? from, error: failure.error, attempt: failure.attempts, retryAt: failure.retryAt })
+    if (lease !== undefined && leaseLive(view, i, now, alive)) {
+      counts.running += size
+      entry(lease.holder).running += size
     } else {
-      counts.pending++
+      counts.pending += size
     }
   }
 

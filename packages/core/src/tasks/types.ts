@@ -20,6 +20,11 @@ export interface JobRecord {
   submittedBy: string
   submittedAt: number
   trace?: string
+  /**
+   * Subtasks per lease (a chunk: one contiguous range of inputs, leased, run and recorded as one unit). Absent:
+   * 1. Chosen at submit from the members and their slots (docs/decisions/0006-chunked-job-leases.md).
+   */
+  chunk?: number
 }
 
 export interface Lease {
@@ -32,6 +37,14 @@ export interface Lease {
 }
 
 export interface Failure {
+  /** The subtask (job-wide index) whose handler failed; absent: the unit's first. */
+  subtask?: number
+  /**
+   * The fencing token of the lease whose run failed. A failure written by the holder of the current lease
+   * releases that lease at once (the retry waits for `retryAt`, not for the lease to expire). Absent in
+   * records written before tokens were checked.
+   */
+  token?: number
   attempts: number
   error: string
   retryAt: number
@@ -39,7 +52,12 @@ export interface Failure {
 }
 
 export interface Done {
+  /** The subtask's result, for a job of one subtask per chunk. */
   result?: unknown
+  /** The chunk's results in order, for a job with chunk > 1 (a result may be null: undefined has no JSON). */
+  results?: unknown[]
+  /** With `error`: the subtask (job-wide index) whose handler failed. */
+  subtask?: number
   /** Present when the subtask gave up (poison). */
   error?: string
   by: string
@@ -62,7 +80,11 @@ export interface Final {
   at: number
 }
 
-/** Everything known about one job, as read from the KV (maps keyed by subtask index). */
+/**
+ * Everything known about one job, as read from the KV (maps keyed by subtask index). `leases` holds the current
+ * lease of each subtask (the one with the highest fencing token); `done` the result record with the highest
+ * token (it counts only if that token is the current lease's: see countedDone in view.ts).
+ */
 export interface JobView {
   job: JobRecord
   leases: Map<number, Lease>
@@ -70,6 +92,24 @@ export interface JobView {
   done: Map<number, Done>
   cancel?: Cancel
   final?: Final
+}
+
+/**
+ * Units of work: leases, failures and results are per unit (a chunk of `job.chunk` subtasks); the map keys of a
+ * JobView and the index in lease/fail/done keys are unit indexes. With chunk 1 a unit is a subtask.
+ */
+export const chunkOf = (job: JobRecord): number => job.chunk ?? 1
+export const unitCount = (job: JobRecord): number => Math.ceil(job.inputs.length / chunkOf(job))
+/** The subtasks [from, to) of unit u. */
+export function unitRange (job: JobRecord, u: number): [number, number] {
+  const size = chunkOf(job)
+  return [u * size, Math.min(job.inputs.length, (u + 1) * size)]
+}
+/** The results of unit u's subtasks in order, from its done record. */
+export function unitResults (job: JobRecord, u: number, done: Done): unknown[] {
+  if (chunkOf(job) === 1) return [done.result]
+  const [from, to] = unitRange(job, u)
+  return Array.from({ length: to - from }, (_, k) => done.results?.[k])
 }
 
 /** An alive member (self included) and its membership capabilities. */
@@ -86,12 +126,19 @@ export interface ParsedJobKey {
   jobId: string
   kind: JobKeyKind
   index?: number
+  /** The fencing token of a lease or done key. */
+  token?: number
 }
 
 export const jobKey = (id: string): string => `${JOB_PREFIX}${id}`
-export const leaseKey = (id: string, i: number): string => `${JOB_PREFIX}${id}/lease/${i}`
+/**
+ * One key per (subtask, fencing token): a renewal rewrites its own token's key only, so a stalled holder's late
+ * renewal can never overwrite a newer claim by last-writer-wins (docs/protocols/tasks.md, "Fencing").
+ */
+export const leaseKey = (id: string, i: number, token: number): string => `${JOB_PREFIX}${id}/lease/${i}/${token}`
 export const failKey = (id: string, i: number): string => `${JOB_PREFIX}${id}/fail/${i}`
-export const doneKey = (id: string, i: number): string => `${JOB_PREFIX}${id}/done/${i}`
+/** One key per (subtask, token), like leases: a stale holder's result cannot overwrite the current one. */
+export const doneKey = (id: string, i: number, token: number): string => `${JOB_PREFIX}${id}/done/${i}/${token}`
 export const cancelKey = (id: string): string => `${JOB_PREFIX}${id}/cancel`
 export const finalKey = (id: string): string => `${JOB_PREFIX}${id}/state`
 
@@ -113,10 +160,12 @@ export function parseJobKey (key: string): ParsedJobKey | undefined {
     if (kind === 'cancel' || kind === 'state') return { jobId, kind }
     return undefined
   }
-  if (parts.length === 3 && (kind === 'lease' || kind === 'fail' || kind === 'done')) {
-    const text = parts[2]
-    if (text === undefined || !INDEX.test(text)) return undefined
-    return { jobId, kind, index: Number(text) }
+  const text = parts[2]
+  if (text === undefined || !INDEX.test(text)) return undefined
+  if (parts.length === 3 && kind === 'fail') return { jobId, kind, index: Number(text) }
+  const token = parts[3]
+  if (parts.length === 4 && (kind === 'lease' || kind === 'done') && token !== undefined && INDEX.test(token)) {
+    return { jobId, kind, index: Number(text), token: Number(token) }
   }
   return undefined
 }

@@ -44,7 +44,7 @@ function inputsList (v: unknown, path: string): unknown[] {
 
 export function validateJobRecord (v: unknown, path = 'job'): JobRecord {
   const o = record(v, path)
-  onlyKeys(o, path, ['v', 'id', 'handler', 'inputs', 'reduce', 'retries', 'timeoutMs', 'priority', 'submittedBy', 'submittedAt', 'trace'])
+  onlyKeys(o, path, ['v', 'id', 'handler', 'inputs', 'reduce', 'retries', 'timeoutMs', 'priority', 'submittedBy', 'submittedAt', 'trace', 'chunk'])
   if (o.v !== 1) fail(`${path}.v`, o.v, '1')
   const job: JobRecord = {
     v: 1,
@@ -59,6 +59,7 @@ export function validateJobRecord (v: unknown, path = 'job'): JobRecord {
     submittedAt: time(o.submittedAt, `${path}.submittedAt`)
   }
   if (o.trace !== undefined) job.trace = string(o.trace, `${path}.trace`, MAX_TRACE_CHARS)
+  if (o.chunk !== undefined) job.chunk = safeInt(o.chunk, `${path}.chunk`, 1, TASK_MAX_SUBTASKS)
   return job
 }
 
@@ -75,25 +76,32 @@ export function validateLease (v: unknown, path = 'lease'): Lease {
 
 export function validateFailure (v: unknown, path = 'failure'): Failure {
   const o = record(v, path)
-  onlyKeys(o, path, ['attempts', 'error', 'retryAt', 'by'])
-  return {
+  onlyKeys(o, path, ['token', 'attempts', 'error', 'retryAt', 'by', 'subtask'])
+  const failure: Failure = {
     attempts: safeInt(o.attempts, `${path}.attempts`, 1),
     error: errorText(o.error, `${path}.error`),
     retryAt: time(o.retryAt, `${path}.retryAt`),
     by: member(o.by, `${path}.by`)
   }
+  if (o.token !== undefined) failure.token = safeInt(o.token, `${path}.token`)
+  if (o.subtask !== undefined) failure.subtask = safeInt(o.subtask, `${path}.subtask`, 0, TASK_MAX_SUBTASKS)
+  return failure
 }
 
 /** A done record carries a result or an error (poison), never both; a result may be absent (the handler returned undefined). */
 export function validateDone (v: unknown, path = 'done'): Done {
   const o = record(v, path)
-  onlyKeys(o, path, ['result', 'error', 'by', 'token', 'attempts'])
+  onlyKeys(o, path, ['result', 'results', 'error', 'subtask', 'by', 'token', 'attempts'])
   const done: Done = { by: member(o.by, `${path}.by`), token: safeInt(o.token, `${path}.token`), attempts: safeInt(o.attempts, `${path}.attempts`) }
   if (o.error !== undefined) {
     if (o.result !== undefined) fail(`${path}.result`, o.result, 'absent when error is given')
+    if (o.results !== undefined) fail(`${path}.results`, o.results, 'absent when error is given')
     done.error = errorText(o.error, `${path}.error`)
-  } else if (o.result !== undefined) {
-    done.result = o.result
+    if (o.subtask !== undefined) done.subtask = safeInt(o.subtask, `${path}.subtask`, 0, TASK_MAX_SUBTASKS)
+  } else {
+    if (o.result !== undefined && o.results !== undefined) fail(`${path}.results`, o.results, 'absent when result is given')
+    if (o.result !== undefined) done.result = o.result
+    if (o.results !== undefined) done.results = [...list(o.results, `${path}.results`, TASK_MAX_SUBTASKS)]
   }
   return done
 }
@@ -120,6 +128,8 @@ interface SubmitCommon {
   retries: number
   timeoutMs: number
   priority: number
+  /** Subtasks per lease; undefined: sized at submit from the members and their slots. */
+  chunk?: number
 }
 
 /** A normalised `task.submit`: one input, an explicit list, or one input for the handler to split into `split` parts. */
@@ -129,7 +139,7 @@ export type SubmitSpec = SubmitCommon & (
   | { kind: 'split', input: unknown, split: number }
 )
 
-export const SUBMIT_FIELDS = ['handler', 'input', 'inputs', 'split', 'reduce', 'retries', 'timeoutMs', 'priority'] as const
+export const SUBMIT_FIELDS = ['handler', 'input', 'inputs', 'split', 'reduce', 'retries', 'timeoutMs', 'priority', 'chunk'] as const
 
 /**
  * Checks task.submit params: exactly one of `input` + `split`, `inputs`, or `input` alone (one subtask). A field
@@ -149,6 +159,7 @@ export function validateSubmit (params: unknown, path = ''): SubmitSpec {
     priority: o.priority === undefined ? 0 : priority(o.priority, field('priority'))
   }
   if (o.reduce !== undefined) common.reduce = reduceName(o.reduce, field('reduce'))
+  if (o.chunk !== undefined) common.chunk = safeInt(o.chunk, field('chunk'), 1, TASK_MAX_SUBTASKS)
   const hasInput = o.input !== undefined
   if (o.inputs !== undefined) {
     if (hasInput) fail(field('input'), o.input, 'absent when inputs is given')

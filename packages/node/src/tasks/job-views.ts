@@ -1,34 +1,46 @@
 /**
  * A node's views of jobs, built from their KV records (docs/protocols/tasks.md): one JobView per job, holding
- * the job record, leases, failures, results, cancel and final state as the replica has them.
+ * the job record, leases, failures, results, cancel and final state as the replica has them. Leases and results
+ * are folded by fencing token (core's mergeLease/mergeDone), so arrival order does not matter.
  */
 import {
-  parseJobKey, validateCancel, validateDone, validateFailure, validateFinal, validateJobRecord, validateLease
+  emptyView, mergeDone, mergeFailure, mergeLease, parseJobKey, validateCancel, validateDone, validateFailure, validateFinal, validateJobRecord, validateLease
 } from '@shoal/core'
 import type { JobView } from '@shoal/core'
 
 /**
  * Puts one record (undefined: deleted) into its job's view. Returns whether a view changed. Records of a job
- * not yet known are not kept: the caller reads them all once the job record arrives. Throws on an invalid
- * record (InvalidInputError naming the field).
+ * not yet known are not kept: the caller reads them all once the job record arrives. The deletion of a job record
+ * (a collected job, docs/protocols/tasks.md "Retention") drops the job's view. Throws on an invalid record
+ * (InvalidInputError naming the field).
  */
 export function absorbRecord (views: Map<string, JobView>, key: string, value: unknown): boolean {
   const parsed = parseJobKey(key)
-  if (parsed === undefined || value === undefined) return false
+  if (parsed === undefined) return false
+  if (value === undefined) return parsed.kind === 'job' ? views.delete(parsed.jobId) : false
   if (parsed.kind === 'job') {
     if (views.has(parsed.jobId)) return false
-    views.set(parsed.jobId, { job: validateJobRecord(value), leases: new Map(), failures: new Map(), done: new Map() })
+    views.set(parsed.jobId, emptyView(validateJobRecord(value)))
     return true
   }
   const view = views.get(parsed.jobId)
   if (view === undefined) return false
   const i = parsed.index ?? -1
   switch (parsed.kind) {
-    case 'lease': view.leases.set(i, validateLease(value)); break
-    case 'fail': view.failures.set(i, validateFailure(value)); break
-    case 'done': view.done.set(i, validateDone(value)); break
-    case 'cancel': view.cancel = validateCancel(value); break
-    case 'state': view.final = validateFinal(value); break
+    case 'lease': {
+      const lease = validateLease(value)
+      // The key names the token; a record whose body disagrees is not ours to believe.
+      if (lease.token !== parsed.token) throw new Error(`lease token ${lease.token} under a key for token ${String(parsed.token)}`)
+      return mergeLease(view, i, lease)
+    }
+    case 'fail': return mergeFailure(view, i, validateFailure(value))
+    case 'done': {
+      const done = validateDone(value)
+      if (done.token !== parsed.token) throw new Error(`done token ${done.token} under a key for token ${String(parsed.token)}`)
+      return mergeDone(view, i, done)
+    }
+    case 'cancel': view.cancel = validateCancel(value); return true
+    case 'state': view.final = validateFinal(value); return true
   }
-  return true
+  return false
 }

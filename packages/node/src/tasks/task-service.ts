@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
-  JOB_PREFIX, NotFoundError, UnavailableError, InvalidInputError, cancelKey, decide, finalKey, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
+  JOB_PREFIX, chunkSize, countedDone, unitCount, unitResults, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
 } from '@shoal/core'
 import type { Clock, Final, JobRecord, JobStatus, JobView, Logger, TaskAction, TaskMember, TasksConfig } from '@shoal/core'
 import type { EventBus } from '../events.js'
@@ -22,6 +22,11 @@ import type { SubtaskOutcome } from './subtask-work.js'
 
 /** How often every job is looked at even without news (lease expiry and timeouts need a clock, not a change). */
 const TICK_MS = 250
+/**
+ * How often finished jobs are checked against tasks.retentionMs: at most a minute (retention is measured in
+ * hours), at least a second; each check looks only at finished views.
+ */
+const collectIntervalMs = (retentionMs: number): number => Math.max(1000, Math.min(60_000, Math.floor(retentionMs / 4)))
 
 export interface TaskServiceComponents {
   clock: Clock
@@ -39,14 +44,38 @@ export interface TaskServiceInit {
   config: TasksConfig
 }
 
+/**
+ * Runs a handler's validate or split at submit; whatever it throws becomes an InvalidInputError (-32602) whose
+ * message starts with `where` (and whose field, for a built-in's own error, is `where`.field).
+ */
+function refuseAtSubmit<T> (where: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    const message = (err as Error)?.message ?? String(err)
+    const inner = err instanceof InvalidInputError && typeof err.data?.field === 'string' ? err.data.field : undefined
+    const field = inner === undefined || inner === 'input' ? where : where === 'input' ? inner : `${where}.${inner}`
+    throw new InvalidInputError(where === 'input' ? message : `${where}: ${message}`, { ...(err instanceof InvalidInputError ? err.data : {}), field })
+  }
+}
+
 export interface JobSummary { jobId: string, handler: string, subtasks: number, state: JobStatus['state'], submittedAt: number, submittedBy: string }
 
 interface Running { controller: AbortController, token: number }
 
+/** A final-state write in flight or failed: another is not started before `retryAt`. */
+interface Finishing { inFlight: boolean, retryAt: number }
+
 export class TaskService {
   private readonly log: Logger
   private readonly views = new Map<string, JobView>()
-  private readonly running = new Map<string, Running>()
+  /** jobId -> subtask index -> the run. */
+  private readonly running = new Map<string, Map<number, Running>>()
+  private runningTotal = 0
+  private readonly finishing = new Map<string, Finishing>()
+  private readonly collecting = new Set<string>()
+  private readonly ranks = new RankMemo()
+  private tickScheduled = false
   private readonly queue = new SerialQueue()
   private readonly changes = new Waiters()
   private tasks!: RepeatingTasks
@@ -63,7 +92,7 @@ export class TaskService {
     if (this.active) return
     this.active = true
     this.unsubscribe = this.components.events.on('kv:changed', ({ key }) => {
-      if (key.startsWith(JOB_PREFIX)) void this.queue.run(async () => { await this.refresh(key) }).then(() => { this.tick() })
+      if (key.startsWith(JOB_PREFIX)) void this.queue.run(async () => { await this.refresh(key) }).then(() => { this.scheduleTick() })
     })
     for (let cursor: string | undefined; ;) {
       const page = await this.components.kv.list({ prefix: JOB_PREFIX, cursor, limit: 1000 })
@@ -73,6 +102,7 @@ export class TaskService {
     }
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
     this.tasks.every(TICK_MS, async () => { this.tick() })
+    this.tasks.every(collectIntervalMs(this.init.config.retentionMs), async () => { await this.collectFinished() })
   }
 
   async stop (): Promise<void> {
@@ -80,7 +110,7 @@ export class TaskService {
     this.active = false
     this.tasks.stop()
     this.unsubscribe?.()
-    for (const r of this.running.values()) r.controller.abort()
+    for (const job of this.running.values()) for (const r of job.values()) r.controller.abort()
     this.changes.wake()
     await this.queue.idle()
   }
@@ -104,7 +134,13 @@ export class TaskService {
     if (spec.kind === 'list') inputs = spec.inputs
     else if (spec.kind === 'single') inputs = [spec.input]
     else if (handler?.split === undefined) throw new InvalidInputError(`handler '${spec.handler}' cannot split its input on this node; pass explicit inputs`, { field: 'split' })
-    else inputs = handler.split(spec.input, spec.split)
+    else inputs = refuseAtSubmit('input', () => handler.split!(spec.input, spec.split))
+    // Each subtask's input is checked here when this node runs the handler: bad input fails the submit at once
+    // (-32602 naming the field) instead of a worker's retries. A node without the handler cannot check.
+    if (handler?.validate !== undefined) {
+      const path = (i: number): string => spec.kind === 'list' ? `inputs[${i}]` : spec.kind === 'split' ? `split part ${i}` : 'input'
+      inputs.forEach((input, i) => { refuseAtSubmit(path(i), () => handler.validate!(input)) })
+    }
     const now = this.components.clock.now()
     const job: JobRecord = validateJobRecord({
       v: 1,
@@ -118,14 +154,16 @@ export class TaskService {
       priority: spec.priority,
       submittedBy: this.components.self,
       submittedAt: now,
+      // One lease and one result record per chunk of subtasks (docs/decisions/0006-chunked-job-leases.md).
+      chunk: spec.chunk ?? chunkSize(inputs.length, this.members(), spec.handler),
       ...(span.traceparent !== undefined ? { trace: span.traceparent } : {})
     })
-    span.setAttributes({ 'shoal.job': job.id, 'shoal.handler': job.handler, 'shoal.subtasks': inputs.length })
+    span.setAttributes({ 'shoal.job': job.id, 'shoal.handler': job.handler, 'shoal.subtasks': inputs.length, 'shoal.chunk': job.chunk ?? 1 })
     // On two nodes before we answer: the job outlives the node it was submitted to.
     const acks = Math.min(2, this.members().length)
     await this.components.kv.put(jobKey(job.id), job, { system: true, acks, trace: span.traceparent })
     this.absorb(jobKey(job.id), job)
-    this.tick()
+    this.scheduleTick()
     return { jobId: job.id }
   }
 
@@ -194,7 +232,9 @@ export class TaskService {
     const record = await this.components.kv.record(key)
     const parsed = parseJobKey(key)
     const isNew = parsed?.kind === 'job' && !this.views.has(parsed.jobId)
-    this.absorb(key, record === undefined || record.tombstone ? undefined : record.value)
+    const value = record === undefined || record.tombstone ? undefined : record.value
+    this.absorb(key, value)
+    if (parsed !== undefined && parsed.kind !== 'job' && value !== undefined && !this.views.has(parsed.jobId)) await this.sweepOrphan(parsed.jobId, key)
     // A job's other records (leases, results, even its final state) may have arrived before the job record
     // itself, and were set aside; now that the job is known, read them all.
     if (isNew && parsed !== undefined && this.views.has(parsed.jobId)) {
@@ -207,6 +247,17 @@ export class TaskService {
     }
   }
 
+  /**
+   * A record of a job this node does not know: either its job record is still on its way (keep waiting), or the
+   * job was collected (its job record is a tombstone) and this record outlived it, written late by a worker or
+   * left by a finisher that died while collecting. The job's finisher deletes such leftovers.
+   */
+  private async sweepOrphan (jobId: string, key: string): Promise<void> {
+    if (finisherOf(jobId, this.members(), this.ranks.rank) !== this.components.self) return
+    const job = await this.components.kv.record(jobKey(jobId))
+    if (job?.tombstone === true) await this.components.kv.delete(key, { system: true }).catch(() => {})
+  }
+
   /** Puts one record into its job's view; records that fail validation are ignored (and logged). */
   private absorb (key: string, value: unknown): void {
     try {
@@ -216,24 +267,38 @@ export class TaskService {
     }
   }
 
+  /**
+   * Runs one decision round soon, once however many changes ask for it in the meantime (a burst of kv:changed
+   * from replication costs one round, not one per record).
+   */
+  private scheduleTick (): void {
+    if (this.tickScheduled || !this.active) return
+    this.tickScheduled = true
+    setImmediate(() => {
+      this.tickScheduled = false
+      this.tick()
+    })
+  }
+
   /** One decision round over every job that is not over (or that this node still runs subtasks of). */
   private tick (): void {
     if (!this.active) return
     const now = this.components.clock.now()
     const members = this.members()
     const jobs = [...this.views.values()]
-      .filter(v => v.final === undefined || this.runsAnyOf(v.job.id))
+      .filter(v => v.final === undefined || this.running.has(v.job.id))
       .sort((a, b) => b.job.priority - a.job.priority || a.job.submittedAt - b.job.submittedAt)
     for (const view of jobs) {
-      const running = new Set<number>()
-      for (const key of this.running.keys()) if (key.startsWith(`${view.job.id}/`)) running.add(Number(key.slice(view.job.id.length + 1)))
+      const running = new Map<number, number>()
+      for (const [index, r] of this.running.get(view.job.id) ?? []) running.set(index, r.token)
       const actions = decide(view, {
         self: this.components.self,
         now,
         members,
-        freeSlots: Math.max(0, this.slots() - this.running.size),
+        freeSlots: Math.max(0, this.slots() - this.runningTotal),
         running,
-        leaseMs: this.init.config.leaseMs
+        leaseMs: this.init.config.leaseMs,
+        ranker: this.ranks.rank
       })
       for (const action of actions) this.perform(view, action)
     }
@@ -247,78 +312,148 @@ export class TaskService {
         const kind = prev?.attempt === action.lease.attempt ? 'takeover' : action.lease.attempt > 1 ? 'retry' : 'first'
         this.components.events.emit('subtask:leased', { jobId, index: action.index, attempt: action.lease.attempt, kind })
         view.leases.set(action.index, action.lease)
-        this.running.set(`${jobId}/${action.index}`, { controller: new AbortController(), token: action.lease.token })
+        let job = this.running.get(jobId)
+        if (job === undefined) this.running.set(jobId, job = new Map())
+        job.set(action.index, { controller: new AbortController(), token: action.lease.token })
+        this.runningTotal++
         void this.runSubtask(view, action.index, action.lease.token, action.lease.attempt)
         break
       }
       case 'renew':
         view.leases.set(action.index, action.lease)
-        this.write(leaseKey(jobId, action.index), action.lease)
+        this.write(leaseKey(jobId, action.index, action.lease.token), action.lease)
         break
       case 'abort': {
-        const r = this.running.get(`${jobId}/${action.index}`)
-        r?.controller.abort()
-        this.running.delete(`${jobId}/${action.index}`)
+        this.running.get(jobId)?.get(action.index)?.controller.abort()
+        this.forget(jobId, action.index)
         break
       }
       case 'reduce':
-        void this.reduce(view)
+        if (this.mayFinish(jobId)) this.writeFinal(view, this.reduced(view))
         break
       case 'finish':
-        view.final = action.final
-        this.components.events.emit('job:finished', { jobId, state: action.final.state })
-        this.write(finalKey(jobId), action.final)
+        if (this.mayFinish(jobId)) this.writeFinal(view, action.final)
         break
     }
+  }
+
+  private forget (jobId: string, index: number, run?: Running): void {
+    const job = this.running.get(jobId)
+    const r = job?.get(index)
+    if (job === undefined || r === undefined || (run !== undefined && r !== run)) return
+    job.delete(index)
+    this.runningTotal--
+    if (job.size === 0) this.running.delete(jobId)
   }
 
   private async runSubtask (view: JobView, index: number, token: number, attempt: number): Promise<void> {
-    const key = `${view.job.id}/${index}`
-    const run = this.running.get(key)!
+    const jobId = view.job.id
+    const run = this.running.get(jobId)!.get(index)!
     const started = performance.now()
     let outcome: SubtaskOutcome = 'aborted'
     try {
-      outcome = await workOnSubtask({ ...this.components, logger: this.log, tracing: this.tracing, active: () => this.active }, { view, index, token, attempt, signal: run.controller.signal })
+      outcome = await workOnSubtask({
+        ...this.components, logger: this.log, tracing: this.tracing, active: () => this.active, absorb: (key, value) => { this.absorb(key, value) }
+      }, { view, index, token, attempt, signal: run.controller.signal })
     } finally {
-      if (this.running.get(key) === run) this.running.delete(key)
-      this.components.events.emit('subtask:finished', { jobId: view.job.id, index, outcome, durationMs: performance.now() - started })
-      this.tick()
+      this.forget(jobId, index, run)
+      this.components.events.emit('subtask:finished', { jobId, index, outcome, durationMs: performance.now() - started })
+      this.scheduleTick()
     }
   }
 
-  private async reduce (view: JobView): Promise<void> {
-    const jobId = view.job.id
-    if (this.reducing.has(jobId)) return
-    this.reducing.add(jobId)
+  /** The job's result from its counted subtask results (decide asked for a reduce: all are done). */
+  private reduced (view: JobView): Final {
+    const at = this.components.clock.now()
+    const by = this.components.self
     try {
-      const results = view.job.inputs.map((_, i) => view.done.get(i)?.result)
+      // Exactly the counted result of each unit, in order (decide asked for a reduce: every unit has one).
+      const results: unknown[] = []
+      for (let unit = 0, units = unitCount(view.job); unit < units; unit++) {
+        const done = countedDone(view, unit)
+        if (done === undefined) throw new Error(`chunk ${unit} has no result`)
+        results.push(...unitResults(view.job, unit, done))
+      }
       const handler = this.components.handlers.get(view.job.handler)
       const result = view.job.reduce === null ? results : handler?.reduce !== undefined ? handler.reduce(results) : results.length === 1 ? results[0] : results
-      const final: Final = { state: 'done', result, by: this.components.self, at: this.components.clock.now() }
-      await this.components.kv.put(finalKey(jobId), final, { system: true, trace: view.job.trace })
-      this.components.events.emit('job:finished', { jobId, state: 'done' })
+      return { state: 'done', result, by, at }
     } catch (err) {
-      const final: Final = { state: 'failed', error: `reduce failed: ${(err as Error).message}`, by: this.components.self, at: this.components.clock.now() }
-      await this.components.kv.put(finalKey(jobId), final, { system: true }).then(() => { this.components.events.emit('job:finished', { jobId, state: 'failed' }) }, () => {})
-    } finally {
-      this.reducing.delete(jobId)
+      return { state: 'failed', error: `reduce failed: ${(err as Error).message}`, by, at }
     }
   }
 
-  private readonly reducing = new Set<string>()
+  /** Whether this node may start writing the job's final state now: none in flight, and a failed one is due again. */
+  private mayFinish (jobId: string): boolean {
+    const f = this.finishing.get(jobId)
+    return f === undefined || (!f.inFlight && this.components.clock.now() >= f.retryAt)
+  }
+
+  /**
+   * Writes the job's final state. The view takes it only once the write succeeded: a failed write (disk full, a
+   * store error) leaves the job unfinished here, so decide() asks again on a later round and the write is retried
+   * every TASK_FINAL_RETRY_MS until it sticks (issue 9, kind 10).
+   */
+  private writeFinal (view: JobView, final: Final): void {
+    const jobId = view.job.id
+    this.finishing.set(jobId, { inFlight: true, retryAt: Infinity })
+    this.components.kv.put(finalKey(jobId), final, { system: true, trace: view.job.trace }).then(() => {
+      this.finishing.delete(jobId)
+      if (view.final === undefined) view.final = final
+      this.changes.wake()
+      this.components.events.emit('job:finished', { jobId, state: final.state })
+      this.scheduleTick()
+    }, (err: Error) => {
+      this.finishing.set(jobId, { inFlight: false, retryAt: this.components.clock.now() + constants.TASK_FINAL_RETRY_MS })
+      this.log.warn({ jobId, err: err.message }, 'could not write a job\'s final state; will retry')
+    })
+  }
 
   private write (key: string, value: unknown): void {
     this.components.kv.put(key, value, { system: true }).catch(err => { this.log.warn({ key, err: (err as Error).message }, 'could not write a job record') })
   }
 
-  private runsAnyOf (jobId: string): boolean {
-    for (const key of this.running.keys()) if (key.startsWith(`${jobId}/`)) return true
-    return false
+  /**
+   * Deletes the records of jobs finished more than tasks.retentionMs ago, on the job's finisher (the first of
+   * rank(jobId, alive members)). The job record goes first, so every node drops the job's view as soon as that
+   * deletion reaches it; then the job's other records. A finisher that dies midway leaves the rest to its
+   * successor (which sees a job view still present only if the job record survived; records left behind after
+   * the job record's deletion are swept by whoever is the finisher when they are next seen, see absorb).
+   */
+  private async collectFinished (): Promise<void> {
+    const now = this.components.clock.now()
+    const members = this.members()
+    for (const view of [...this.views.values()]) {
+      if (!collectable(view, now, this.init.config.retentionMs) || this.running.has(view.job.id)) continue
+      if (finisherOf(view.job.id, members, this.ranks.rank) !== this.components.self) continue
+      await this.collect(view.job.id)
+    }
+  }
+
+  private async collect (jobId: string): Promise<void> {
+    if (this.collecting.has(jobId)) return
+    this.collecting.add(jobId)
+    try {
+      await this.components.kv.delete(jobKey(jobId), { system: true })
+      this.views.delete(jobId)
+      this.finishing.delete(jobId)
+      for (let cursor: string | undefined; ;) {
+        const page = await this.components.kv.list({ prefix: `${jobKey(jobId)}/`, cursor, limit: 1000 })
+        for (const r of page.records) if (r.tombstone !== true) await this.components.kv.delete(r.key, { system: true })
+        if (page.next === undefined) break
+        cursor = page.next
+      }
+      this.log.debug({ jobId }, 'collected a finished job')
+      this.components.events.emit('job:collected', { jobId })
+    } catch (err) {
+      this.log.warn({ jobId, err: (err as Error).message }, 'could not collect a finished job; will retry')
+    } finally {
+      this.collecting.delete(jobId)
+    }
   }
 
   /** Subtasks running on this node now. */
   runningCount (): number {
-    return this.running.size
+    return this.runningTotal
   }
 
   private slots (): number {

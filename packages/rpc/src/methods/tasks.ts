@@ -20,7 +20,12 @@ const STATUS = s.object({
   perMember: s.record(s.object({ running: s.integer({ min: 0 }), done: s.integer({ min: 0 }) }), { description: 'subtasks running and done per member' }),
   attempts: s.integer({ min: 0 }),
   lostWorkers: s.integer({ min: 0, description: 'subtasks taken over because their worker died or its lease expired' }),
-  errors: s.array(s.object({ index: s.integer({ min: 0 }), error: s.string() })),
+  errors: s.array(s.object({
+    index: s.integer({ min: 0 }),
+    error: s.string(),
+    attempt: s.integer({ min: 1, description: 'the attempt that failed (1-based)' }),
+    retryAt: s.optional(s.integer({ min: 0, description: 'when the retry is due (ms since the epoch); absent when the subtask gave up' }))
+  }), { description: "per subtask, its final error or else its latest handler error" }),
   result: s.optional(s.any()),
   error: s.optional(s.string())
 }, { additionalProperties: true })
@@ -36,7 +41,8 @@ export const taskSubmit = define({
     reduce: s.optional(s.string({ enum: ['handler', 'list'] as const, description: "'handler': the handler's own reduce (default with split); 'list': the results in order (default with inputs)" })),
     retries: s.optional(s.integer({ min: 0, max: 100 })),
     timeoutMs: s.optional(s.integer({ min: 100, max: 7 * 24 * 3_600_000 })),
-    priority: s.optional(s.integer({ min: -1000, max: 1000 }))
+    priority: s.optional(s.integer({ min: -1000, max: 1000 })),
+    chunk: s.optional(s.integer({ min: 1, max: 10_000, description: 'subtasks per lease (one lease and one result record per chunk); default: sized from the members and their slots, about 4 chunks per slot' }))
   }),
   result: s.object({ jobId: JOB_ID }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'a bad spec (the field is named), or no live member runs the handler' }],

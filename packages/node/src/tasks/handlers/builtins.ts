@@ -68,6 +68,7 @@ export function primesInput (input: unknown): PrimesInput {
 function primes (pool: WorkerPool): Handler {
   return {
     name: 'primes',
+    validate (input) { primesInput(input) },
     split (input, n) {
       const { from, to } = primesInput(input)
       const parts = checkParts('primes', n)
@@ -118,6 +119,7 @@ export function countWords (text: string): Record<string, number> {
 
 const wordcount: Handler = {
   name: 'wordcount',
+  validate (input) { wordcountText(input) },
   split (input, n) {
     const lines = wordcountText(input).split('\n')
     return chunk(lines, checkParts('wordcount', n)).map(part => ({ text: part.join('\n') }))
@@ -148,6 +150,7 @@ function hashInput (input: unknown): string[] {
 
 const hash: Handler = {
   name: 'hash',
+  validate (input) { hashInput(input) },
   split (input, n) {
     return chunk(hashInput(input), checkParts('hash', n))
   },
@@ -181,6 +184,7 @@ async function wait (ms: number, signal: AbortSignal): Promise<void> {
 
 const sleep: Handler = {
   name: 'sleep',
+  validate (input) { sleepMs(input) },
   split (input, n) {
     const ms = sleepMs(input)
     return Array.from({ length: checkParts('sleep', n) }, () => ({ ms }))

@@ -16,7 +16,7 @@ export interface ModuleHandlersComponents {
 
 type Fn = (...args: unknown[]) => unknown
 
-const EXPECTED = 'an ES module file exporting run(input, ctx) (and optionally split(input, n), reduce(results))'
+const EXPECTED = 'an ES module file exporting run(input, ctx) (and optionally split(input, n), reduce(results), validate(input))'
 
 async function importModule (name: string, path: string): Promise<Record<string, unknown>> {
   const field = `tasks.modules.${name}`
@@ -32,7 +32,7 @@ async function moduleHandler (components: ModuleHandlersComponents, name: string
   const field = `tasks.modules.${name}`
   const mod = await importModule(name, path)
   if (typeof mod.run !== 'function') throw new ConfigError(field, path, `${EXPECTED}; it has no run export`)
-  for (const opt of ['split', 'reduce']) {
+  for (const opt of ['split', 'reduce', 'validate']) {
     if (mod[opt] !== undefined && typeof mod[opt] !== 'function') throw new ConfigError(field, path, `${EXPECTED}; its ${opt} export is not a function`)
   }
   const url = moduleUrl(path)
@@ -50,6 +50,9 @@ async function moduleHandler (components: ModuleHandlersComponents, name: string
       return parts
     }
   }
+  // validate(input) throws to refuse a subtask's input at submit (task.submit answers -32602 with its message).
+  const validate = mod.validate as Fn | undefined
+  if (validate !== undefined) handler.validate = input => { validate(input) }
   const reduce = mod.reduce as Fn | undefined
   if (reduce !== undefined) handler.reduce = results => reduce(results)
   components.logger.debug({ name, path }, 'module handler loaded')

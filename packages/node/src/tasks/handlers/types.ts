@@ -14,7 +14,12 @@ export interface HandlerContext {
 
 export interface Handler {
   name: string
-  /** Splits one input into n sub-inputs; deterministic. */
+  /**
+   * Checks one subtask's input at submit time, so bad input is refused at once (-32602) rather than failing on
+   * a worker after its retries. Throws InvalidInputError naming the field. Light and synchronous.
+   */
+  validate?(input: unknown): void
+  /** Splits one input into n sub-inputs; deterministic. Throwing refuses the job at submit. */
   split?(input: unknown, n: number): unknown[]
   run(input: unknown, ctx: HandlerContext): Promise<unknown>
   /** Combines the sub-results in order; deterministic. Without it the job's result is the list of results. */

@@ -1,0 +1,55 @@
+/**
+ * Swarm-wide costs of a job, sampled from every daemon before and after it: CPU time (user + system of each
+ * daemon process, from /proc/<pid>/stat, worker threads included), replicated writes (KV puts and deletes that
+ * succeeded, `shoal_kv_operations_total`: each is one signed event applied on every node), signatures
+ * (`shoal_events_published_total`: each published event is signed once), signature checks (events delivered
+ * from other origins: each is verified once where it is delivered) and fsyncs at the writer (each acknowledged
+ * write syncs its batch on the node that wrote it; appliers batch theirs, so this is the writers' share only).
+ */
+import { readFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import type { LocalNode } from '@shoal/cli/local-swarm'
+import { readToken } from '@shoal/node'
+
+export interface Counters { cpuMs: number, writes: number, signatures: number, verifies: number }
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
+const CLK_TCK = ((): number => {
+  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100 } catch { return 100 }
+})()
+
+async function cpuMs (pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the ")" that ends the command name; utime and stime are fields 14 and 15 of the whole line.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(rest[11]) + Number(rest[12])) * 1000 / CLK_TCK
+}
+
+function metric (text: string, name: string, labels: (l: string) => boolean = () => true): number {
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue
+    const rest = line.slice(name.length)
+    const m = /^(\{[^}]*\})? ([0-9.e+-]+)$/.exec(rest)
+    if (m === null || !labels(m[1] ?? '')) continue
+    sum += Number(m[2])
+  }
+  return sum
+}
+
+export async function sample (nodes: LocalNode[]): Promise<Counters> {
+  const total: Counters = { cpuMs: 0, writes: 0, signatures: 0, verifies: 0 }
+  for (const node of nodes) {
+    total.cpuMs += await cpuMs(node.child.pid!)
+    const res = await fetch(new URL('/metrics', node.rpcUrl), { headers: { authorization: `Bearer ${await readToken(node.dataDir)}` } })
+    if (!res.ok) throw new Error(`GET /metrics on ${node.rpcUrl}: HTTP ${res.status}`)
+    const text = await res.text()
+    const published = metric(text, 'shoal_events_published_total')
+    total.writes += metric(text, 'shoal_kv_operations_total', l => /op="(put|delete)"/.test(l) && l.includes('outcome="ok"'))
+    total.signatures += published
+    total.verifies += metric(text, 'shoal_events_delivered_total') - published
+  }
+  return total
+}
+
+export const diff = (a: Counters, b: Counters): Counters => ({ cpuMs: b.cpuMs - a.cpuMs, writes: b.writes - a.writes, signatures: b.signatures - a.signatures, verifies: b.verifies - a.verifies })

@@ -1,0 +1,67 @@
+/**
+ * How a node folds a job's records into its JobView, and which of them count (docs/protocols/tasks.md,
+ * "Fencing"). Pure: validated records in, the view changed in place.
+ *
+ * Leases and results are keyed by (subtask, fencing token), so the KV store's last-writer-wins only ever picks
+ * between writers of the same token. Across tokens the order is the token's: the current lease of a subtask is the
+ * one with the highest token, whatever order the records arrive in (replication, anti-entropy, a restart's
+ * reload), and a result counts only if it was written under that token.
+ */
+import type { Done, Failure, JobRecord, JobView, Lease } from './types.js'
+
+export const emptyView = (job: JobRecord): JobView => ({ job, leases: new Map(), failures: new Map(), done: new Map() })
+
+/** Takes a lease record: replaces the current one if its token is at least as high (same token = same key). */
+export function mergeLease (view: JobView, index: number, lease: Lease): boolean {
+  const current = view.leases.get(index)
+  if (current !== undefined && current.token > lease.token) return false
+  view.leases.set(index, lease)
+  return true
+}
+
+/** Takes a result record: kept if its token is at least as high as the one held. */
+export function mergeDone (view: JobView, index: number, done: Done): boolean {
+  const current = view.done.get(index)
+  if (current !== undefined && current.token > done.token) return false
+  view.done.set(index, done)
+  return true
+}
+
+export function mergeFailure (view: JobView, index: number, failure: Failure): boolean {
+  view.failures.set(index, failure)
+  return true
+}
+
+/**
+ * The result of subtask i that counts: the done record written under the current lease's token. A result from
+ * a superseded lease (a stalled holder that finished after another node reclaimed) never counts. A done record
+ * whose token is above every lease seen counts: its lease is still on its way (its writer wrote the lease first).
+ */
+export function countedDone (view: JobView, index: number): Done | undefined {
+  const done = view.done.get(index)
+  if (done === undefined) return undefined
+  const lease = view.leases.get(index)
+  if (lease !== undefined && done.token < lease.token) return undefined
+  return done
+}
+
+/** Whether the current lease of subtask i was given up by its holder's failure record (same token, same holder). */
+export function releasedByFailure (view: JobView, index: number): boolean {
+  const lease = view.leases.get(index)
+  const failure = view.failures.get(index)
+  return lease !== undefined && failure?.token === lease.token && failure.by === lease.holder
+}
+
+/**
+ * A lease is live while it has not expired, its holder is alive, and its holder has not given it up by writing a
+ * failure under its token.
+ */
+export function leaseLive (view: JobView, index: number, now: number, alive: ReadonlySet<string>): boolean {
+  const lease = view.leases.get(index)
+  return lease !== undefined && lease.expiresAt > now && alive.has(lease.holder) && !releasedByFailure(view, index)
+}
+
+/** Whether a finished job's records may be collected: its final state is older than `retentionMs`. */
+export function collectable (view: JobView, now: number, retentionMs: number): boolean {
+  return view.final !== undefined && now >= view.final.at + retentionMs
+}

@@ -1,0 +1,93 @@
+/**
+ * Chunked leases as transcripts: the chunk size chosen at submit, claims and results per chunk, status counted in
+ * subtasks, the failing subtask named inside its chunk, and records per job that do not grow with its subtasks.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { allDone, chunkSize, decide, firstPoison } from '../src/tasks/scheduler.js'
+import type { DecideContext, TaskAction } from '../src/tasks/scheduler.js'
+import { jobStatus } from '../src/tasks/status.js'
+import { handlerCapability, unitCount, unitRange, unitResults } from '../src/tasks/types.js'
+import type { JobView, TaskMember } from '../src/tasks/types.js'
+import { validateDone, validateJobRecord } from '../src/tasks/validate.js'
+import { emptyView, mergeDone, mergeLease } from '../src/tasks/view.js'
+
+const JOB = '0123456789abcdef0123456789abcdef'
+const T0 = 1_000_000
+const L = 10_000
+const CAP = handlerCapability('primes')
+const m = (id: string, slots?: number): TaskMember => ({ id, capabilities: [CAP, ...(slots !== undefined ? [`slots:${slots}`] : [])] })
+const view = (n: number, chunk: number): JobView => emptyView({ v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: n }, (_, i) => i), reduce: null, retries: 3, timeoutMs: 600_000, priority: 0, submittedBy: 'n1', submittedAt: T0, chunk })
+const solo = [m('n1'), { id: 'n2', capabilities: [] }, { id: 'n3', capabilities: [] }] // n1 runs everything
+function ctx (o: Partial<DecideContext> = {}): DecideContext {
+  return { self: 'n1', now: T0, members: solo, freeSlots: 2, running: new Map(), leaseMs: L, ...o }
+}
+
+const t = suite('tasks chunks')
+
+t('chunk size: about 4 chunks per slot of the members that run the handler', () => {
+  assert.is(chunkSize(500, [m('a', 2)], 'primes'), 63) // 8 chunks
+  assert.is(chunkSize(500, [m('a', 2), m('b', 2), m('c', 2), m('d', 2), m('e', 2)], 'primes'), 13) // 39 chunks
+  assert.is(chunkSize(10, [m('a', 8)], 'primes'), 1)
+  assert.is(chunkSize(100, [m('a'), { id: 'b', capabilities: ['slots:64'] }], 'primes'), 25) // b lacks the handler; a says no slots: 1
+  assert.is(chunkSize(1, [], 'primes'), 1)
+})
+
+t('units cover the inputs exactly, the last one shorter', () => {
+  const v = view(10, 4)
+  assert.is(unitCount(v.job), 3)
+  assert.equal([0, 1, 2].map(u => unitRange(v.job, u)), [[0, 4], [4, 8], [8, 10]])
+  assert.equal(unitResults(v.job, 2, { results: ['a', 'b'], by: 'n1', token: 0, attempts: 1 }), ['a', 'b'])
+  assert.equal(unitResults(view(3, 1).job, 1, { result: 5, by: 'n1', token: 0, attempts: 1 }), [5])
+})
+
+t('claims are per chunk: one lease for a range of subtasks', () => {
+  const v = view(10, 4)
+  assert.equal(decide(v, ctx()).map(a => a.type === 'claim' ? a.index : -1), [0, 1])
+  assert.equal(decide(v, ctx({ freeSlots: 8 })).map(a => a.type === 'claim' ? a.index : -1), [0, 1, 2])
+})
+
+t('status counts subtasks: a running chunk counts all its subtasks running, a done one all done', () => {
+  const v = view(10, 4)
+  mergeLease(v, 0, { holder: 'n1', token: 0, expiresAt: T0 + L, attempt: 1 })
+  mergeDone(v, 1, { results: [4, 5, 6, 7], by: 'n1', token: 0, attempts: 1 })
+  const s = jobStatus(v, T0, solo)
+  assert.equal(s.counts, { pending: 2, running: 4, done: 4, failed: 0 })
+  assert.equal(s.perMember.n1, { running: 4, done: 4 })
+  assert.is(allDone(v), false)
+  mergeDone(v, 0, { results: [0, 1, 2, 3], by: 'n1', token: 0, attempts: 1 })
+  mergeDone(v, 2, { results: [8, 9], by: 'n1', token: 0, attempts: 1 })
+  assert.is(allDone(v), true)
+  assert.equal(decide(v, ctx({ self: 'n2' })), [{ type: 'reduce' }] as TaskAction[]) // n2 is the job's finisher
+})
+
+t('the failing subtask inside a chunk is named in the final error and in status', () => {
+  const v = view(10, 4)
+  mergeDone(v, 1, { error: 'boom', subtask: 6, by: 'n1', token: 0, attempts: 4 })
+  assert.equal(firstPoison(v), { index: 6, unit: 1, error: 'boom' })
+  const [finish] = decide(v, ctx({ self: 'n2' }))
+  assert.equal(finish, { type: 'finish', final: { state: 'failed', error: 'subtask 6 failed: boom', by: 'n2', at: T0 } })
+  assert.equal(jobStatus(v, T0, solo).errors, [{ index: 6, error: 'boom', attempt: 4 }])
+  assert.is(jobStatus(v, T0, solo).counts.failed, 4)
+})
+
+t('records per job do not grow with its subtasks: claims for 10,000 subtasks on 10 slots make 40 leases', () => {
+  const members = Array.from({ length: 5 }, (_, i) => m(`n${i}`, 2))
+  const size = chunkSize(10_000, members, 'primes')
+  const v = view(10_000, size)
+  assert.is(unitCount(v.job), 40)
+  let claims = 0
+  for (const self of members.map(x => x.id)) claims += decide(v, ctx({ self, members, freeSlots: 1000, now: T0 + 10 * L })).length
+  assert.ok(claims <= 40 * 5, `${claims} claims`)
+})
+
+t('job and done records validate their chunk fields', () => {
+  const job = view(10, 4).job
+  assert.is(validateJobRecord(job).chunk, 4)
+  assert.throws(() => validateJobRecord({ ...job, chunk: 0 }), /chunk/)
+  assert.equal(validateDone({ results: [1, null], by: '12D3KooWExample', token: 1, attempts: 1 }).results, [1, null])
+  assert.throws(() => validateDone({ results: [1], result: 1, by: '12D3KooWExample', token: 1, attempts: 1 }), /results/)
+  assert.throws(() => validateDone({ results: [1], error: 'x', by: '12D3KooWExample', token: 1, attempts: 1 }), /results/)
+})
+
+t.run()

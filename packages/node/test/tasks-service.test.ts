@@ -1,0 +1,106 @@
+/**
+ * The task driver's own duties, on one node with faults injected into its store: a final-state write that fails
+ * is retried until it sticks, and the job ends with its handler's reduced answer (issue 9, kind 10: before, the
+ * finisher gave up after one try, or recorded the store error as "reduce failed"); a finished job's records are
+ * deleted after tasks.retentionMs and its view leaves memory. The store here is an in-memory stand-in for the KV
+ * service's public methods (put/delete/record/list and the kv:changed event), so a write can be made to fail
+ * exactly when the test says.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { JOB_PREFIX, ManualClock, NotFoundError, ShoalError, silentLogger } from '@shoal/core'
+import { EventBus } from '../src/events.js'
+import { TaskService } from '../src/tasks/task-service.js'
+import type { Handler, HandlerRegistry } from '../src/tasks/handlers/index.js'
+
+interface Rec { key: string, value: unknown, tombstone: boolean }
+
+/** The KV service's public surface, in memory; `failPut(key)` decides which puts fail (like a full disk). */
+class MemoryKv {
+  readonly records = new Map<string, Rec>()
+  failPut: (key: string) => boolean = () => false
+  failures = 0
+  constructor (private readonly events: EventBus) {}
+  async put (key: string, value: unknown): Promise<unknown> {
+    if (this.failPut(key)) { this.failures++; throw new ShoalError('ERR_STORE', 'the disk is full') }
+    return this.set(key, JSON.parse(JSON.stringify(value ?? null)), false)
+  }
+
+  async delete (key: string): Promise<unknown> { return this.set(key, undefined, true) }
+  async record (key: string): Promise<Rec | undefined> { return this.records.get(key) }
+  async list (opts: { prefix?: string, cursor?: string, limit: number }): Promise<{ records: Rec[], next?: string }> {
+    const keys = [...this.records.keys()].filter(k => k.startsWith(opts.prefix ?? '') && (opts.cursor === undefined || k > opts.cursor) && this.records.get(k)!.tombstone !== true).sort()
+    const page = keys.slice(0, opts.limit)
+    return { records: page.map(k => this.records.get(k)!), ...(keys.length > opts.limit ? { next: page.at(-1) } : {}) }
+  }
+
+  live (prefix: string): string[] {
+    return [...this.records.values()].filter(r => r.key.startsWith(prefix) && !r.tombstone).map(r => r.key)
+  }
+
+  private set (key: string, value: unknown, tombstone: boolean): unknown {
+    this.records.set(key, { key, value, tombstone })
+    queueMicrotask(() => { this.events.emit('kv:changed', { key, version: { wall: 0, logical: 0, node: 'self' }, tombstone }) })
+    return { key }
+  }
+}
+
+const SELF = '12D3KooWSelf'
+const add: Handler = { name: 'add', run: async (x: unknown) => (x as number) + 1, reduce: (rs: unknown[]) => (rs as number[]).reduce((a, b) => a + b, 0) }
+const handlers: HandlerRegistry = { names: () => ['add'], get: name => name === 'add' ? add : undefined, close: async () => {} }
+
+async function service (retentionMs = 60_000): Promise<{ tasks: TaskService, kv: MemoryKv, clock: ManualClock }> {
+  const clock = new ManualClock(1_000_000)
+  const events = new EventBus()
+  const kv = new MemoryKv(events)
+  const membership = { members: () => [{ id: SELF, state: 'alive', capabilities: ['handler:add', 'slots:4'] }] }
+  const tasks = new TaskService({ clock, logger: silentLogger, events, kv: kv as any, membership: membership as any, handlers, self: SELF }, {
+    config: { slots: 4, leaseMs: 10_000, retentionMs, modules: {}, exec: { enabled: false, allow: {} } }
+  })
+  await tasks.start()
+  return { tasks, kv, clock }
+}
+
+/** Lets microtasks, setImmediate ticks and the store's change events run, then moves the clock. */
+async function settle (clock: ManualClock, ms = 0): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
+  if (ms > 0) clock.advance(ms)
+  for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
+}
+
+async function until (clock: ManualClock, what: string, cond: () => boolean, stepMs = 250, maxSteps = 400): Promise<void> {
+  for (let i = 0; i < maxSteps; i++) {
+    if (cond()) return
+    await settle(clock, stepMs)
+  }
+  assert.unreachable(`${what}: not after ${maxSteps} steps of ${stepMs} ms`)
+}
+
+const test = suite('task service')
+
+test('a final-state write that fails is retried until it sticks; the job ends with the reduced answer', async () => {
+  const { tasks, kv, clock } = await service()
+  let stateWrites = 0
+  kv.failPut = key => key.endsWith('/state') && ++stateWrites <= 3
+  const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2, 3], reduce: 'handler' })
+  await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done')
+  assert.is(kv.failures, 3, 'three writes failed first')
+  const final = (await kv.record(`${JOB_PREFIX}${jobId}/state`))?.value as { state: string, result: unknown }
+  assert.equal([final.state, final.result], ['done', 2 + 3 + 4])
+  await tasks.stop()
+})
+
+test('a finished job is deleted after tasks.retentionMs, records and view alike; an unfinished one is kept', async () => {
+  const { tasks, kv, clock } = await service(5_000)
+  const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2] })
+  await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done')
+  assert.ok(kv.live(`${JOB_PREFIX}${jobId}`).length >= 5, 'job, leases, results, state')
+  await settle(clock, 2_000)
+  assert.is(tasks.status(jobId).state, 'done', 'kept within the retention')
+  await until(clock, 'the job to be collected', () => kv.live(`${JOB_PREFIX}${jobId}`).length === 0)
+  assert.throws(() => tasks.status(jobId), (err: Error) => err instanceof NotFoundError)
+  assert.equal(tasks.list().map(j => j.jobId), [])
+  await tasks.stop()
+})
+
+test.run()

@@ -1,0 +1,120 @@
+/**
+ * Chunked leases on three real daemons (one slot each): kill -9 of a worker in the middle of a chunk costs at most
+ * the re-run of that chunk and the answer stays exact; kill -9 of the job's finisher after half the results arrived
+ * still gives the exact answer (its successor finishes from the replicated chunk results). Every run of a subtask
+ * is counted in a run log per node, which survives the kill.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { rank } from '@shoal/core'
+import { LocalSwarm } from '@shoal/cli/local-swarm'
+import type { LocalNode } from '@shoal/cli/local-swarm'
+import { waitUntil } from '@shoal/test-utils'
+
+let swarm: LocalSwarm
+const nodes = new Map<number, LocalNode>()
+const CHUNK = 6
+const N = 60
+
+/** Squares x after a pause that differs inside a chunk, logging each run ("<subtask>\n") to SHOAL_TEST_RUNLOG. */
+const SQUARE = `
+import { appendFileSync } from 'node:fs'
+export async function run (x, ctx) {
+  appendFileSync(process.env.SHOAL_TEST_RUNLOG, 'start ' + ctx.index + '\\n')
+  await new Promise(resolve => setTimeout(resolve, 150 + (ctx.index % 6) * 120))
+  appendFileSync(process.env.SHOAL_TEST_RUNLOG, 'end ' + ctx.index + '\\n')
+  return x * x
+}
+`
+const runLog = (i: number): string => join(swarm.dataDir(i), '..', `runs-${i}.log`)
+async function runs (): Promise<{ started: number, ended: number, repeated: string }> {
+  let started = 0
+  let ended = 0
+  const starts = new Map<string, string[]>()
+  for (const i of [1, 2, 3]) {
+    const text = await readFile(runLog(i), 'utf8').catch(() => '')
+    for (const line of text.split('\n')) {
+      if (line.startsWith('start ')) {
+        started++
+        const k = line.slice(6)
+        starts.set(k, [...(starts.get(k) ?? []), `n${i}`])
+      }
+      if (line.startsWith('end ')) ended++
+    }
+  }
+  const repeated = [...starts].filter(([, by]) => by.length > 1).map(([k, by]) => `${k}:${by.join('+')}`).join(' ')
+  return { started, ended, repeated }
+}
+
+async function start (i: number): Promise<LocalNode> {
+  const first = nodes.get(1)
+  const node = await swarm.start(i, { timeoutMs: 60_000, env: { SHOAL_TEST_RUNLOG: runLog(i) }, ...(first !== undefined && i !== 1 ? { bootstrap: [first.addrs[0]!] } : {}) })
+  nodes.set(i, node)
+  return node
+}
+
+test.before(async () => {
+  // A swarm that fails to form (a loaded machine) is torn down here: uvu skips test.after when before throws.
+  try {
+    swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
+    const module = join(swarm.dataDir(0), '..', 'square.mjs')
+    await writeFile(module, SQUARE)
+    for (const i of [1, 2, 3]) {
+      await mkdir(swarm.dataDir(i), { recursive: true })
+      await writeFile(join(swarm.dataDir(i), 'config.json'), JSON.stringify({ tasks: { slots: 1, modules: { square: module } } }))
+      await start(i)
+    }
+    await waitUntil('all alive', async () => (await nodes.get(1)!.client.call('swarm.members', { state: 'alive' })).length === 3)
+  } catch (err) {
+    await swarm?.destroy().catch(() => {})
+    throw err
+  }
+})
+
+test.after(async () => {
+  await swarm.destroy()
+})
+
+const inputs = Array.from({ length: N }, (_, i) => i)
+const squares = inputs.map(x => x * x)
+
+test('kill -9 of a worker mid-chunk: exact answer, and at most one chunk is run again', async () => {
+  const observer = nodes.get(1)!
+  const before = await runs()
+  const { jobId } = await observer.client.call('task.submit', { handler: 'square', inputs, chunk: CHUNK })
+  const finisher = rank(jobId, [...nodes.values()].map(n => n.peerId))[0]
+  // The victim: a worker that is neither the observer nor the finisher, caught with a chunk in flight and part of
+  // that chunk already run.
+  const victim = [...nodes.values()].find(n => n.index !== 1 && n.peerId !== finisher)!
+  await waitUntil('the victim to be in the middle of a chunk', async () => {
+    const s = await observer.client.call('task.status', { jobId })
+    const r = await runs()
+    return s.perMember[victim.peerId]?.running === CHUNK && s.counts.done >= CHUNK && r.ended > before.ended + s.counts.done
+  }, { intervalMs: 20, timeoutMs: 60_000 })
+  await swarm.kill(victim.index)
+  const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
+  assert.is(r.state, 'done', r.error)
+  assert.equal(r.result, squares)
+  const after = await runs()
+  const extra = after.started - before.started - N
+  assert.ok(extra >= 1, 'the killed chunk was run again')
+  assert.ok(extra <= CHUNK, `${extra} subtask runs repeated (${after.repeated}; victim n${victim.index}); one chunk is ${CHUNK}`)
+  await start(victim.index)
+  await waitUntil('all alive again', async () => (await observer.client.call('swarm.members', { state: 'alive' })).length === 3)
+})
+
+test('kill -9 of the finisher after half the results arrived: exact answer from its successor', async () => {
+  const { jobId } = await nodes.get(1)!.client.call('task.submit', { handler: 'square', inputs, chunk: CHUNK })
+  const finisher = [...nodes.values()].find(n => n.peerId === rank(jobId, [...nodes.values()].map(x => x.peerId))[0])!
+  const observer = [...nodes.values()].find(n => n !== finisher)!
+  await waitUntil('half the results', async () => (await observer.client.call('task.status', { jobId })).counts.done >= N / 2, { intervalMs: 20, timeoutMs: 60_000 })
+  await swarm.kill(finisher.index)
+  const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
+  assert.is(r.state, 'done', r.error)
+  assert.equal(r.result, squares)
+  assert.is.not(r.finishedBy, finisher.peerId, 'the successor finished it')
+})
+
+test.run()
