@@ -29,6 +29,18 @@ export const RETRANSMIT_MULT = 4
 /** Updates piggybacked on one probe message; bounds message size. */
 export const MAX_PIGGYBACK_UPDATES = 16
 
+// Bounded-degree overlay (docs/protocols/membership.md "Bounded degree", core membership/overlay.ts). Each node
+// chooses OVERLAY_DEGREE neighbours and holds about as many links chosen by others, so ~2x in all, whatever N.
+// 8 = 1 ring successor + 1 ring predecessor (connectivity) + 6 random (diameter ~log(N)/log(8); gossipsub's
+// mesh D = 6 fits inside it). Probing, push-pull and gossip stay on these links.
+export const OVERLAY_DEGREE = 8
+export const OVERLAY_RING_NEIGHBOURS = 1
+/**
+ * Hard cap on open connections with bounded degree: far above the ~16 a node holds on average (8 chosen + ~8
+ * inbound, Poisson-distributed), so it only bites when something goes wrong.
+ */
+export const OVERLAY_MAX_CONNECTIONS = 64
+
 /** Gossip envelopes above this are rejected by every validator (and lower the sender's score). */
 export const MAX_GOSSIP_MESSAGE_BYTES = 64 * 1024
 /**

@@ -19,14 +19,63 @@ export interface MembershipMachineInit {
 
 interface Queued { update: MemberUpdate, transmits: number }
 
+/**
+ * The piggyback queue, one bucket per send count so taking the least-sent updates costs O(max), not a sort of the
+ * whole queue (a node joining a 1,000-member swarm queues 1,000 alives). Within a bucket, queue order.
+ * memberlist keeps the same order in a btree keyed by (transmits, id).
+ */
+class PiggybackQueue {
+  private readonly buckets: Array<Map<string, Queued>> = []
+  private readonly count = new Map<string, number>()
+
+  get size (): number {
+    return this.count.size
+  }
+
+  set (id: string, q: Queued): void {
+    this.delete(id)
+    let bucket = this.buckets[q.transmits]
+    if (bucket === undefined) {
+      for (let i = this.buckets.length; i <= q.transmits; i++) this.buckets[i] = new Map()
+      bucket = this.buckets[q.transmits]!
+    }
+    bucket.set(id, q)
+    this.count.set(id, q.transmits)
+  }
+
+  delete (id: string): void {
+    const t = this.count.get(id)
+    if (t === undefined) return
+    this.buckets[t]?.delete(id)
+    this.count.delete(id)
+  }
+
+  /** Up to `max` entries, least-sent first. */
+  least (max: number): Array<[string, Queued]> {
+    const out: Array<[string, Queued]> = []
+    for (const bucket of this.buckets) {
+      if (out.length >= max) break
+      for (const entry of bucket) {
+        if (out.length >= max) break
+        out.push(entry)
+      }
+    }
+    return out
+  }
+}
+
 export class MembershipMachine {
   private readonly selfId: string
   private self: Member
   private readonly members = new Map<string, Member>()
   private readonly suspectDeadlines = new Map<string, number>()
+  /** Dead and left members, so the retention sweep on every tick does not walk the whole view. */
+  private readonly departed = new Set<string>()
   private readonly timings: MembershipTimings
   private readonly rng: Rng
-  private readonly queue = new Map<string, Queued>()
+  private readonly queue = new PiggybackQueue()
+  /** Members this node probes and exchanges state with, when the driver bounds them (see `neighbours`). */
+  private scope: Set<string> | undefined
   private readonly inFlight = new Map<number, string>()
   private probeOrder: string[] = []
   private seq = 0
@@ -63,6 +112,13 @@ export class MembershipMachine {
     return [...this.members.values()].filter(m => m.state === 'alive' || m.state === 'suspect').map(m => m.id)
   }
 
+  /** Members this node believes dead (not left): the ones discovery retries after a partition. */
+  deadMembers (): string[] {
+    const out: string[] = []
+    for (const id of this.departed) if (this.members.get(id)?.state === 'dead') out.push(id)
+    return out
+  }
+
   /** One update per known member (self included): the full state for a push-pull exchange. */
   fullState (): MemberUpdate[] {
     return [this.selfUpdate(), ...[...this.members.values()].map(updateFor)]
@@ -74,10 +130,11 @@ export class MembershipMachine {
    */
   takePiggyback (max: number): MemberUpdate[] {
     const limit = RETRANSMIT_MULT * Math.max(1, Math.ceil(Math.log10(this.members.size + 2)))
-    const picked = [...this.queue.entries()].sort((a, b) => a[1].transmits - b[1].transmits).slice(0, max)
+    const picked = this.queue.least(max)
     for (const [id, q] of picked) {
       q.transmits++
       if (q.transmits >= limit) this.queue.delete(id)
+      else this.queue.set(id, q)
     }
     return picked.map(([, q]) => q.update)
   }
@@ -95,6 +152,7 @@ export class MembershipMachine {
       case 'connection-lost': this.onConnectionLost(input.peer, effects); break
       case 'leave': this.onLeave(input.now, effects); break
       case 'set-meta': this.onSetMeta(input.meta, effects); break
+      case 'neighbours': this.onNeighbours(input.peers); break
     }
     return effects
   }
@@ -110,8 +168,11 @@ export class MembershipMachine {
         effects.push({ type: 'broadcast', update })
       }
     }
-    for (const m of [...this.members.values()]) {
-      if ((m.state === 'dead' || m.state === 'left') && now - m.stateSince >= this.timings.deadMemberRetentionMs) {
+    for (const id of [...this.departed]) {
+      const m = this.members.get(id)
+      if (m === undefined || (m.state !== 'dead' && m.state !== 'left')) { this.departed.delete(id); continue }
+      if (now - m.stateSince >= this.timings.deadMemberRetentionMs) {
+        this.departed.delete(id)
         this.members.delete(m.id)
         this.queue.delete(m.id)
         effects.push({ type: 'removed', id: m.id })
@@ -123,8 +184,8 @@ export class MembershipMachine {
       if (target !== undefined) this.probe(target, effects)
     }
     if (now >= this.nextPushPullAt) {
-      this.nextPushPullAt = now + this.timings.pushPullIntervalMs
-      const [peer] = sample(this.liveMembers(), 1, this.rng)
+      this.nextPushPullAt = now + pushPullInterval(this.timings.pushPullIntervalMs, this.members.size + 1)
+      const [peer] = sample(this.scopedLiveMembers(), 1, this.rng)
       if (peer !== undefined) effects.push({ type: 'push-pull', peer })
     }
   }
@@ -137,9 +198,35 @@ export class MembershipMachine {
         const m = this.members.get(id)
         if (m !== undefined && (m.state === 'alive' || m.state === 'suspect') && !this.isInFlight(id)) return id
       }
-      this.probeOrder = shuffled(this.liveMembers(), this.rng)
+      this.probeOrder = shuffled(this.scopedLiveMembers(), this.rng)
     }
     return undefined
+  }
+
+  /** A new neighbour set starts a new round-robin pass over it (the old pass may name members outside it). */
+  private onNeighbours (peers: string[]): void {
+    const next = peers.length === 0 ? undefined : new Set(peers)
+    const same = next === undefined ? this.scope === undefined : this.scope !== undefined && this.scope.size === next.size && [...next].every(p => this.scope!.has(p))
+    if (same) return
+    this.scope = next
+    this.probeOrder = []
+  }
+
+  /**
+   * Probe targets and push-pull partners: the live members in the driver's neighbour set when it gave one (a
+   * bounded-degree overlay, docs/protocols/membership.md "Probing neighbours"), else every live member. A scope
+   * with no live member left falls back to every live member, so a node never stops probing.
+   */
+  private scopedLiveMembers (): string[] {
+    if (this.scope !== undefined) {
+      const inScope: string[] = []
+      for (const id of this.scope) {
+        const m = this.members.get(id)
+        if (m !== undefined && (m.state === 'alive' || m.state === 'suspect')) inScope.push(id)
+      }
+      if (inScope.length > 0) return inScope
+    }
+    return this.liveMembers()
   }
 
   private isInFlight (id: string): boolean {
@@ -150,7 +237,7 @@ export class MembershipMachine {
   private probe (target: string, effects: MembershipEffect[]): void {
     const seq = ++this.seq
     this.inFlight.set(seq, target)
-    const via = sample(this.liveMembers().filter(id => id !== target && this.members.get(id)?.state === 'alive'), this.timings.indirectProbes, this.rng)
+    const via = sample(this.scopedLiveMembers().filter(id => id !== target && this.members.get(id)?.state === 'alive'), this.timings.indirectProbes, this.rng)
     effects.push({ type: 'probe', target, seq, via, timeoutMs: this.timings.probeTimeoutMs })
   }
 
@@ -229,6 +316,8 @@ export class MembershipMachine {
     if (next !== previous) {
       m.state = next
       m.stateSince = now
+      if (next === 'dead' || next === 'left') this.departed.add(m.id)
+      else this.departed.delete(m.id)
     }
     if (next !== previous || metaChanged) effects.push({ type: 'changed', member: { ...m }, previous })
   }
@@ -269,6 +358,17 @@ function updateFor (m: Member): MemberUpdate {
     case 'left': return { kind: 'left', id: m.id, incarnation: m.incarnation }
   }
 }
+
+/**
+ * memberlist's pushPullScale: above 32 members the full-state interval grows with log2(n), so the bytes a node
+ * spends on full states (n updates per exchange) grow as n / log n, not n.
+ */
+export function pushPullInterval (baseMs: number, members: number): number {
+  if (members <= PUSH_PULL_SCALE_THRESHOLD) return baseMs
+  return (Math.ceil(Math.log2(members) - Math.log2(PUSH_PULL_SCALE_THRESHOLD)) + 1) * baseMs
+}
+
+const PUSH_PULL_SCALE_THRESHOLD = 32
 
 const STATE_RANK: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 }
 

@@ -49,6 +49,11 @@ export type MembershipInput =
   | { type: 'connection-lost', now: number, peer: string }
   /** This node is leaving the swarm gracefully. */
   | { type: 'leave', now: number }
+  /**
+   * The members this node is connected to in a bounded-degree overlay: probing and push-pull stay among them
+   * (each member is still probed about once per probe interval by its own neighbours). Empty: every live member.
+   */
+  | { type: 'neighbours', now: number, peers: string[] }
   /** This node's addresses or capabilities changed. */
   | { type: 'set-meta', now: number, meta: Partial<MemberMeta> }
 

@@ -1,0 +1,6 @@
+export { runSimulation, defaultConfig, DEFAULT_TIMINGS } from './scenario.js'
+export type { SimConfig, SimReport, Percentiles } from './scenario.js'
+export { World } from './world.js'
+export { Network } from './network.js'
+export type { NetworkConfig, LatencyModel, Category } from './network.js'
+export { percentile } from './stats.js'
