@@ -13,7 +13,14 @@ import { listSubscriptions, UNSUBSCRIBE_METHOD, WS_PATH, type SubscriptionTable 
 import { ValidationError } from './validation-error.js'
 import { toOpenRpc, type OpenRpcInfo } from './openrpc.js'
 
-export type RpcId = string | number | null
+/**
+ * A request id. A numeric id that a double cannot hold exactly (above 2^53, or written like `1.0`) is kept as
+ * its source text in a `JSON.rawJSON` value, so the answer echoes it byte for byte (JSON-RPC 2.0 section 4).
+ */
+export type RpcId = string | number | null | RawJsonId
+
+/** `JSON.rawJSON(text)`: serialized by JSON.stringify as `text` itself. */
+export interface RawJsonId { readonly rawJSON: string }
 
 export interface DispatcherInit<Ctx> {
   methods: MethodTable<Ctx>
@@ -89,7 +96,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
   async function handle (body: string, signal: AbortSignal, session?: SessionMethods, meta?: RequestMeta): Promise<string | undefined> {
     let payload: unknown
     try {
-      payload = JSON.parse(body)
+      payload = parseKeepingIds(body)
     } catch {
       return serialize(errorResponse(null, new RpcError(RpcErrorCode.PARSE_ERROR, 'Parse error: the body is not valid JSON')))
     }
@@ -224,13 +231,53 @@ function checkRequest (raw: unknown): CheckedRequest | RpcError {
   if (r.jsonrpc !== '2.0') return invalid('"jsonrpc" must be "2.0"')
   if (typeof r.method !== 'string') return invalid('"method" must be a string')
   const hasId = Object.hasOwn(r, 'id')
-  if (hasId && !(typeof r.id === 'string' || r.id === null || (typeof r.id === 'number' && Number.isFinite(r.id)))) {
+  if (hasId && !(typeof r.id === 'string' || r.id === null || (typeof r.id === 'number' && Number.isFinite(r.id)) || isRawJson(r.id))) {
     return invalid('"id" must be a string, a number or null')
   }
   if (Object.hasOwn(r, 'params') && (typeof r.params !== 'object' || r.params === null)) {
     return invalid('"params" must be an object or an array')
   }
   return { id: hasId ? r.id as RpcId : null, isNotification: !hasId, method: r.method, params: r.params }
+}
+
+type JsonWithSource = typeof JSON & {
+  rawJSON?: (text: string) => RawJsonId
+  isRawJSON?: (value: unknown) => boolean
+}
+const J = JSON as JsonWithSource
+
+function isRawJson (value: unknown): value is RawJsonId {
+  return J.isRawJSON?.(value) === true
+}
+
+/**
+ * A numeric `"id"` whose text a double may not hold exactly: 16 or more digits, a fraction or an exponent.
+ * Only bodies that match are parsed a second time, with a reviver, so ordinary calls pay nothing.
+ */
+const INEXACT_ID = /"id"\s*:\s*-?(?:\d{16,}|\d+[.eE])/
+
+/**
+ * JSON.parse, except that a request's numeric `id` which does not survive the trip through a double is kept
+ * as its source text (JSON.rawJSON), e.g. `12345678901234567890` is not turned into `12345678901234567000`.
+ * Throws SyntaxError like JSON.parse. The reviver only touches `id` keys of objects that also carry
+ * `jsonrpc`, i.e. request envelopes, never ids inside params.
+ */
+export function parseKeepingIds (body: string): unknown {
+  const plain: unknown = JSON.parse(body)
+  if (J.rawJSON === undefined || !INEXACT_ID.test(body)) return plain
+  const rawJSON = J.rawJSON
+  try {
+    return JSON.parse(body, function (this: Record<string, unknown>, key: string, value: unknown, context?: { source?: string }) {
+      if (key === 'id' && typeof value === 'number' && context?.source !== undefined &&
+          context.source !== String(value) && Object.hasOwn(this, 'jsonrpc')) {
+        return rawJSON(context.source)
+      }
+      return value
+    } as (this: unknown, key: string, value: unknown) => unknown)
+  } catch {
+    // The reviver walks recursively: a body nested deep enough to exhaust the stack keeps the plain parse.
+    return plain
+  }
 }
 
 function errorResponse (id: RpcId, error: RpcError): object {
