@@ -5,7 +5,7 @@
  * Params must be named (an object): positional params (an array) get -32602, so every field has a name that
  * validation errors and docs can point at.
  */
-import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAX_BATCH } from './constants.js'
+import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_PARAMS_DEPTH } from './constants.js'
 import { RpcError, RpcErrorCode, toRpcError, type ErrorTable } from './errors.js'
 import { listMethods, type HandlerOptions, type MethodDef, type MethodTable } from './method-table.js'
 import type { ObjectSchema } from './schema.js'
@@ -27,6 +27,8 @@ export interface DispatcherInit<Ctx> {
   context: Ctx
   errorTable?: ErrorTable
   maxBatch?: number
+  /** Deepest params nesting accepted on every method (answered -32602 beyond it); default DEFAULT_MAX_PARAMS_DEPTH. */
+  maxParamsDepth?: number
   /** Per-call deadline unless a method sets its own `timeoutMs`. */
   timeoutMs?: number
   /** Check handler results against the result schema, so docs never lie about the wire. On by default. */
@@ -89,6 +91,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
   const discovery = init.discover === undefined ? undefined : toOpenRpc(init.methods, init.discover, init.subscriptions)
   const maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH
   const validateResults = init.validateResults ?? true
+  const maxParamsDepth = init.maxParamsDepth ?? DEFAULT_MAX_PARAMS_DEPTH
   const reportInternal = (err: unknown): void => {
     try { init.onInternalError?.(err) } catch { /* a failing log hook must not fail the request */ }
   }
@@ -153,7 +156,8 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
     if (Array.isArray(params)) {
       return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, 'Invalid params: named params (an object) are required, not an array'))
     }
-    const valid = (def ?? local as SessionMethod).params.validate(params ?? {}, 'params')
+    const tooDeep = findTooDeep(params, maxParamsDepth)
+    const valid = tooDeep ?? (def ?? local as SessionMethod).params.validate(params ?? {}, 'params')
     if (valid instanceof ValidationError) {
       return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, `Invalid params: ${valid.message}`, valid.toJSON()))
     }
@@ -238,6 +242,32 @@ function checkRequest (raw: unknown): CheckedRequest | RpcError {
     return invalid('"params" must be an object or an array')
   }
   return { id: hasId ? r.id as RpcId : null, isNotification: !hasId, method: r.method, params: r.params }
+}
+
+/**
+ * The first top-level field of `params` that nests deeper than `max` levels, as a ValidationError naming it
+ * (e.g. `params.data`), or undefined. Iterative, so it is safe on any depth the JSON parser accepted.
+ */
+export function findTooDeep (params: unknown, max: number): ValidationError | undefined {
+  const stack: Array<[unknown, number, string]> = [[params, 1, 'params']]
+  while (stack.length > 0) {
+    const [value, depth, path] = stack.pop() as [unknown, number, string]
+    if (typeof value !== 'object' || value === null) continue
+    if (depth > max) {
+      return new ValidationError(path, Array.isArray(value) ? '[...]' : '{...}', `JSON nested at most ${max} levels deep`)
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        if (typeof value[i] === 'object' && value[i] !== null) stack.push([value[i], depth + 1, depth === 1 ? `${path}[${i}]` : path])
+      }
+    } else {
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== 'object' || v === null) continue
+        stack.push([v, depth + 1, depth > 1 ? path : /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`])
+      }
+    }
+  }
+  return undefined
 }
 
 type JsonWithSource = typeof JSON & {

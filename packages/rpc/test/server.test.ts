@@ -117,6 +117,23 @@ test('ids beyond what a double holds are echoed exactly as sent (single, batch, 
   assert.ok(small.text.startsWith('{"jsonrpc":"2.0","id":42,'), small.text)
 })
 
+test('params nested 5,000+ deep answer the same precise -32602 on every method, never -32603', async () => {
+  for (const depth of [65, 5_000, 100_000]) {
+    const deepArray = '['.repeat(depth) + ']'.repeat(depth)
+    const deepObject = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)
+    for (const method of ['echo', 'add', 'slow', 'nope']) {
+      for (const inner of [deepArray, deepObject]) {
+        const res = await post(h.url, `{"jsonrpc":"2.0","id":1,"method":"${method}","params":{"message":${inner}}}`)
+        const want = method === 'nope' ? -32601 : -32602
+        assert.is(res.json?.error?.code, want, `${method} depth ${depth}: ${res.text.slice(0, 200)}`)
+        if (want === -32602) assert.match(res.json.error.data.expected, /nested at most 64 levels/)
+      }
+    }
+  }
+  assert.equal(h.internal, [])
+  assert.equal(h.ctx.calls, [])
+})
+
 test('-32602 names the field, the value and what was expected', async () => {
   const res = await rpc(h.url, { jsonrpc: '2.0', id: 1, method: 'echo', params: { message: 5 } })
   assert.is(res.json.error.code, -32602)
