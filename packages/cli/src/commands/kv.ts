@@ -25,7 +25,7 @@ const OPTIONS = { ...CLIENT_OPTIONS, acks: { type: 'string' }, cursor: { type: '
 export async function kvCommand (argv: string[], io: Io, env: Record<string, string | undefined>): Promise<number> {
   const [sub, ...rest] = argv
   const { values, positionals } = parse(`kv ${sub ?? ''}`.trim(), rest, OPTIONS, 2)
-  if (sub === undefined || values.help === true || sub === 'help') { io.out(KV_HELP); return sub === undefined ? 2 : 0 }
+  if (sub === undefined || values.help === true || sub === 'help' || sub === '--help' || sub === '-h') { io.out(KV_HELP); return sub === undefined ? 2 : 0 }
   const json = values.json === true
   switch (sub) {
     case 'put':
