@@ -28,6 +28,7 @@ if (typeof toMarkdown !== 'function' || shoalMethods === undefined) {
 const path = RPC_PATH ?? '/rpc'
 const maxBody = rpcDefaults?.DEFAULT_MAX_BODY_BYTES ?? 1024 * 1024
 const maxBatch = rpcDefaults?.DEFAULT_MAX_BATCH ?? 100
+const maxDepth = rpcDefaults?.DEFAULT_MAX_PARAMS_DEPTH ?? 64
 const timeoutMs = rpcDefaults?.DEFAULT_CALL_TIMEOUT_MS ?? 30_000
 const code = (name, fallback) => RpcErrorCode?.[name] ?? fallback
 const size = bytes => bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`
@@ -52,6 +53,9 @@ Each daemon serves JSON-RPC 2.0 over HTTP for local clients: the \`shoal\` CLI, 
   invalid UTF-8 or JSON gets ${code('PARSE_ERROR', -32700)}.
 - **Params:** named only, as an object. Omitting \`params\` is the same as \`{}\`. Positional params (an array)
   and unknown fields are rejected with ${code('INVALID_PARAMS', -32602)}; \`error.data\` is \`{ field, value, expected }\`.
+  Params nested deeper than ${maxDepth} levels get the same ${code('INVALID_PARAMS', -32602)} on every method, naming
+  the top-level field that holds the deep value.
+- **Ids:** echoed exactly as sent, also numbers a double cannot hold (\`12345678901234567890\` comes back as is).
 - **Batches:** a JSON array of at most ${maxBatch} requests. The calls run concurrently; the answers come back in
   request order. An empty or oversized batch gets a single ${code('INVALID_REQUEST', -32600)} error.
 - **Notifications:** a request without \`id\` runs but gets no answer; a body of only notifications gets

@@ -35,7 +35,7 @@ function renderJobs (overview, colours) {
   const { total, byState, recent } = overview.jobs
   $('job-counts').textContent = total === 0 ? '' : [`${total} total`, ...Object.entries(byState).map(([s, n]) => `${n} ${s}`)].join(' · ')
   if (recent.length === 0) {
-    $('jobs').replaceChildren(h('p', { class: 'muted', text: 'No jobs yet. Submit one with shoal task submit.' }))
+    $('jobs').replaceChildren(h('p', { class: 'muted', text: 'No jobs yet. Submit one with shoal task run.' }))
     return
   }
   $('jobs').replaceChildren(...recent.map(job => jobRow(job, colours)))

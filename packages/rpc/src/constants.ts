@@ -6,6 +6,14 @@
  * letting one client make the daemon buffer unbounded input. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
+/**
+ * Deepest nesting accepted in a call's params (objects and arrays; `params` itself is level 1). Real params are
+ * a few levels deep; JSON values published or stored rarely pass 10. A bound keeps every method (and every
+ * recursive walk behind it: validation, stringify, codecs) far from the stack limit, which a 5,000-deep body
+ * otherwise reaches as an Internal error.
+ */
+export const DEFAULT_MAX_PARAMS_DEPTH = 64
+
 /** Most calls in one batch. Batch members run concurrently, so this also caps one request's parallelism. */
 export const DEFAULT_MAX_BATCH = 100
 

@@ -5,7 +5,7 @@
  * Params must be named (an object): positional params (an array) get -32602, so every field has a name that
  * validation errors and docs can point at.
  */
-import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAX_BATCH } from './constants.js'
+import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_PARAMS_DEPTH } from './constants.js'
 import { RpcError, RpcErrorCode, toRpcError, type ErrorTable } from './errors.js'
 import { listMethods, type HandlerOptions, type MethodDef, type MethodTable } from './method-table.js'
 import type { ObjectSchema } from './schema.js'
@@ -13,13 +13,22 @@ import { listSubscriptions, UNSUBSCRIBE_METHOD, WS_PATH, type SubscriptionTable 
 import { ValidationError } from './validation-error.js'
 import { toOpenRpc, type OpenRpcInfo } from './openrpc.js'
 
-export type RpcId = string | number | null
+/**
+ * A request id. A numeric id that a double cannot hold exactly (above 2^53, or written like `1.0`) is kept as
+ * its source text in a `JSON.rawJSON` value, so the answer echoes it byte for byte (JSON-RPC 2.0 section 4).
+ */
+export type RpcId = string | number | null | RawJsonId
+
+/** `JSON.rawJSON(text)`: serialized by JSON.stringify as `text` itself. */
+export interface RawJsonId { readonly rawJSON: string }
 
 export interface DispatcherInit<Ctx> {
   methods: MethodTable<Ctx>
   context: Ctx
   errorTable?: ErrorTable
   maxBatch?: number
+  /** Deepest params nesting accepted on every method (answered -32602 beyond it); default DEFAULT_MAX_PARAMS_DEPTH. */
+  maxParamsDepth?: number
   /** Per-call deadline unless a method sets its own `timeoutMs`. */
   timeoutMs?: number
   /** Check handler results against the result schema, so docs never lie about the wire. On by default. */
@@ -82,6 +91,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
   const discovery = init.discover === undefined ? undefined : toOpenRpc(init.methods, init.discover, init.subscriptions)
   const maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH
   const validateResults = init.validateResults ?? true
+  const maxParamsDepth = init.maxParamsDepth ?? DEFAULT_MAX_PARAMS_DEPTH
   const reportInternal = (err: unknown): void => {
     try { init.onInternalError?.(err) } catch { /* a failing log hook must not fail the request */ }
   }
@@ -89,7 +99,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
   async function handle (body: string, signal: AbortSignal, session?: SessionMethods, meta?: RequestMeta): Promise<string | undefined> {
     let payload: unknown
     try {
-      payload = JSON.parse(body)
+      payload = parseKeepingIds(body)
     } catch {
       return serialize(errorResponse(null, new RpcError(RpcErrorCode.PARSE_ERROR, 'Parse error: the body is not valid JSON')))
     }
@@ -146,7 +156,8 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
     if (Array.isArray(params)) {
       return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, 'Invalid params: named params (an object) are required, not an array'))
     }
-    const valid = (def ?? local as SessionMethod).params.validate(params ?? {}, 'params')
+    const tooDeep = findTooDeep(params, maxParamsDepth)
+    const valid = tooDeep ?? (def ?? local as SessionMethod).params.validate(params ?? {}, 'params')
     if (valid instanceof ValidationError) {
       return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, `Invalid params: ${valid.message}`, valid.toJSON()))
     }
@@ -224,13 +235,79 @@ function checkRequest (raw: unknown): CheckedRequest | RpcError {
   if (r.jsonrpc !== '2.0') return invalid('"jsonrpc" must be "2.0"')
   if (typeof r.method !== 'string') return invalid('"method" must be a string')
   const hasId = Object.hasOwn(r, 'id')
-  if (hasId && !(typeof r.id === 'string' || r.id === null || (typeof r.id === 'number' && Number.isFinite(r.id)))) {
+  if (hasId && !(typeof r.id === 'string' || r.id === null || (typeof r.id === 'number' && Number.isFinite(r.id)) || isRawJson(r.id))) {
     return invalid('"id" must be a string, a number or null')
   }
   if (Object.hasOwn(r, 'params') && (typeof r.params !== 'object' || r.params === null)) {
     return invalid('"params" must be an object or an array')
   }
   return { id: hasId ? r.id as RpcId : null, isNotification: !hasId, method: r.method, params: r.params }
+}
+
+/**
+ * The first top-level field of `params` that nests deeper than `max` levels, as a ValidationError naming it
+ * (e.g. `params.data`), or undefined. Iterative, so it is safe on any depth the JSON parser accepted.
+ */
+export function findTooDeep (params: unknown, max: number): ValidationError | undefined {
+  const stack: Array<[unknown, number, string]> = [[params, 1, 'params']]
+  while (stack.length > 0) {
+    const [value, depth, path] = stack.pop() as [unknown, number, string]
+    if (typeof value !== 'object' || value === null) continue
+    if (depth > max) {
+      return new ValidationError(path, Array.isArray(value) ? '[...]' : '{...}', `JSON nested at most ${max} levels deep`)
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        if (typeof value[i] === 'object' && value[i] !== null) stack.push([value[i], depth + 1, depth === 1 ? `${path}[${i}]` : path])
+      }
+    } else {
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== 'object' || v === null) continue
+        stack.push([v, depth + 1, depth > 1 ? path : /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`])
+      }
+    }
+  }
+  return undefined
+}
+
+type JsonWithSource = typeof JSON & {
+  rawJSON?: (text: string) => RawJsonId
+  isRawJSON?: (value: unknown) => boolean
+}
+const J = JSON as JsonWithSource
+
+function isRawJson (value: unknown): value is RawJsonId {
+  return J.isRawJSON?.(value) === true
+}
+
+/**
+ * A numeric `"id"` whose text a double may not hold exactly: 16 or more digits, a fraction or an exponent.
+ * Only bodies that match are parsed a second time, with a reviver, so ordinary calls pay nothing.
+ */
+const INEXACT_ID = /"id"\s*:\s*-?(?:\d{16,}|\d+[.eE])/
+
+/**
+ * JSON.parse, except that a request's numeric `id` which does not survive the trip through a double is kept
+ * as its source text (JSON.rawJSON), e.g. `12345678901234567890` is not turned into `12345678901234567000`.
+ * Throws SyntaxError like JSON.parse. The reviver only touches `id` keys of objects that also carry
+ * `jsonrpc`, i.e. request envelopes, never ids inside params.
+ */
+export function parseKeepingIds (body: string): unknown {
+  const plain: unknown = JSON.parse(body)
+  if (J.rawJSON === undefined || !INEXACT_ID.test(body)) return plain
+  const rawJSON = J.rawJSON
+  try {
+    return JSON.parse(body, function (this: Record<string, unknown>, key: string, value: unknown, context?: { source?: string }) {
+      if (key === 'id' && typeof value === 'number' && context?.source !== undefined &&
+          context.source !== String(value) && Object.hasOwn(this, 'jsonrpc')) {
+        return rawJSON(context.source)
+      }
+      return value
+    } as (this: unknown, key: string, value: unknown) => unknown)
+  } catch {
+    // The reviver walks recursively: a body nested deep enough to exhaust the stack keeps the plain parse.
+    return plain
+  }
 }
 
 function errorResponse (id: RpcId, error: RpcError): object {

@@ -39,6 +39,8 @@ export interface RpcServerInit<Ctx> {
   allowNonLoopback?: boolean
   maxBodyBytes?: number
   maxBatch?: number
+  /** Deepest params nesting accepted on every method (-32602 beyond it); default DEFAULT_MAX_PARAMS_DEPTH (64). */
+  maxParamsDepth?: number
   /** Per-call deadline (methods may override with their own `timeoutMs`). */
   timeoutMs?: number
   /** App error code -> JSON-RPC code; unlisted errors become -32603. */

@@ -99,6 +99,41 @@ test('-32601 unknown method, including prototype names', async () => {
   }
 })
 
+test('ids beyond what a double holds are echoed exactly as sent (single, batch, error answers)', async () => {
+  for (const id of ['9007199254740993', '12345678901234567890', '-12345678901234567890', '1.0', '1e2']) {
+    const ok = await post(h.url, `{"jsonrpc":"2.0","id":${id},"method":"echo","params":{"message":"x"}}`)
+    assert.ok(ok.text.startsWith(`{"jsonrpc":"2.0","id":${id},`), `${id}: ${ok.text}`)
+    assert.is(ok.json.result.message, 'x')
+    const bad = await post(h.url, `{"jsonrpc":"2.0","id":${id},"method":"nope"}`)
+    assert.ok(bad.text.includes(`"id":${id},`), `${id}: ${bad.text}`)
+    assert.is(bad.json.error.code, -32601)
+  }
+  const batch = await post(h.url, '[{"jsonrpc":"2.0","id":9007199254740993,"method":"echo","params":{"message":"a"}},' +
+    '{"jsonrpc":"2.0","id":12345678901234567890,"method":"add","params":{"a":1,"b":2}}]')
+  assert.ok(batch.text.includes('"id":9007199254740993,'), batch.text)
+  assert.ok(batch.text.includes('"id":12345678901234567890,'), batch.text)
+  // Ordinary ids are untouched, and so are big numbers inside params (only the envelope's id is kept as text).
+  const small = await post(h.url, '{"jsonrpc":"2.0","id":42,"method":"add","params":{"a":9007199254740993,"b":0}}')
+  assert.ok(small.text.startsWith('{"jsonrpc":"2.0","id":42,'), small.text)
+})
+
+test('params nested 5,000+ deep answer the same precise -32602 on every method, never -32603', async () => {
+  for (const depth of [65, 5_000, 100_000]) {
+    const deepArray = '['.repeat(depth) + ']'.repeat(depth)
+    const deepObject = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)
+    for (const method of ['echo', 'add', 'slow', 'nope']) {
+      for (const inner of [deepArray, deepObject]) {
+        const res = await post(h.url, `{"jsonrpc":"2.0","id":1,"method":"${method}","params":{"message":${inner}}}`)
+        const want = method === 'nope' ? -32601 : -32602
+        assert.is(res.json?.error?.code, want, `${method} depth ${depth}: ${res.text.slice(0, 200)}`)
+        if (want === -32602) assert.match(res.json.error.data.expected, /nested at most 64 levels/)
+      }
+    }
+  }
+  assert.equal(h.internal, [])
+  assert.equal(h.ctx.calls, [])
+})
+
 test('-32602 names the field, the value and what was expected', async () => {
   const res = await rpc(h.url, { jsonrpc: '2.0', id: 1, method: 'echo', params: { message: 5 } })
   assert.is(res.json.error.code, -32602)

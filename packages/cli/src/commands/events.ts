@@ -20,7 +20,7 @@ const OPTIONS = { ...CLIENT_OPTIONS, type: { type: 'string' }, since: { type: 's
 export async function eventsCommand (argv: string[], io: Io, env: Record<string, string | undefined>): Promise<number> {
   const [sub, ...rest] = argv
   const { values, positionals } = parse(`events ${sub ?? ''}`.trim(), rest, OPTIONS, 2)
-  if (sub === undefined || values.help === true || sub === 'help') { io.out(EVENTS_HELP); return sub === undefined ? 2 : 0 }
+  if (sub === undefined || values.help === true || sub === 'help' || sub === '--help' || sub === '-h') { io.out(EVENTS_HELP); return sub === undefined ? 2 : 0 }
   const since = cursor(str(values.since), 'since')
   switch (sub) {
     case 'publish': {

@@ -33,7 +33,7 @@ export async function kvCommand (argv: string[], io: Io, env: Record<string, str
   if (sub === 'export') return await kvExportCommand(rest, io, env)
   if (sub === 'import') return await kvImportCommand(rest, io, env)
   const { values, positionals } = parse(`kv ${sub ?? ''}`.trim(), rest, OPTIONS, 2)
-  if (sub === undefined || values.help === true || sub === 'help') { io.out(KV_HELP); return sub === undefined ? 2 : 0 }
+  if (sub === undefined || values.help === true || sub === 'help' || sub === '--help' || sub === '-h') { io.out(KV_HELP); return sub === undefined ? 2 : 0 }
   const json = values.json === true
   switch (sub) {
     case 'put':

@@ -28,7 +28,7 @@ interface Status { state: string, subtasks: number, counts: { done: number, runn
 export async function taskCommand (argv: string[], io: Io, env: Record<string, string | undefined>): Promise<number> {
   const [sub, ...rest] = argv
   const { values, positionals } = parse(`task ${sub ?? ''}`.trim(), rest, OPTIONS, 1)
-  if (sub === undefined || values.help === true || sub === 'help') { io.out(TASK_HELP); return sub === undefined ? 2 : 0 }
+  if (sub === undefined || values.help === true || sub === 'help' || sub === '--help' || sub === '-h') { io.out(TASK_HELP); return sub === undefined ? 2 : 0 }
   const json = values.json === true
   const jobArg = (): string => {
     const job = positionals[0]
