@@ -31,8 +31,6 @@ export class KvSync {
   private readonly status = new Map<string, PeerStatus>()
   private readonly rounds = new Map<string, Promise<void>>()
   private readonly bytes = { sent: 0, received: 0 }
-  /** Records skipped because they were dated past our drift bound ('future'); taken on a later round. */
-  private deferred = 0
   /** Rounds since start by outcome: 'in_sync' (equal roots), 'repaired' (equal after pulling), 'diverged', 'error'. */
   private readonly outcomes = new Map<string, number>()
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
@@ -148,7 +146,11 @@ export class KvSync {
           const reason = await this.components.eventService.check(raw)
           // A record dated past our drift bound is refused for now (offered again later, it is taken once our
           // clock is within the bound); it must not cost us the rest of the round. Anything else is the peer's fault.
-          if (reason === 'future') { this.deferred++; received.add(keyOf(raw as ShoalEvent)); continue }
+          if (reason === 'future') {
+            this.components.logger.debug({ peer, key: keyOf(raw as ShoalEvent) }, 'deferred a record dated past our drift bound')
+            received.add(keyOf(raw as ShoalEvent))
+            continue
+          }
           if (reason !== undefined) throw new Error(`peer sent an invalid record (${reason})`)
           events.push(raw as ShoalEvent)
           received.add(keyOf(raw as ShoalEvent))
