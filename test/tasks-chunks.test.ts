@@ -29,23 +29,24 @@ export async function run (x, ctx) {
 }
 `
 const runLog = (i: number): string => join(swarm.dataDir(i), '..', `runs-${i}.log`)
-async function runs (): Promise<{ started: number, ended: number, repeated: string }> {
+async function runs (): Promise<{ started: number, ended: number, repeated: string, completed: Map<number, string[]> }> {
   let started = 0
   let ended = 0
-  const starts = new Map<string, string[]>()
+  const starts = new Map<number, string[]>()
+  const completed = new Map<number, string[]>()
   for (const i of [1, 2, 3]) {
     const text = await readFile(runLog(i), 'utf8').catch(() => '')
     for (const line of text.split('\n')) {
-      if (line.startsWith('start ')) {
-        started++
-        const k = line.slice(6)
-        starts.set(k, [...(starts.get(k) ?? []), `n${i}`])
-      }
-      if (line.startsWith('end ')) ended++
+      const [what, at] = line.split(' ')
+      if (what !== 'start' && what !== 'end') continue
+      const map = what === 'start' ? starts : completed
+      map.set(Number(at), [...(map.get(Number(at)) ?? []), `n${i}`])
+      if (what === 'start') started++
+      else ended++
     }
   }
   const repeated = [...starts].filter(([, by]) => by.length > 1).map(([k, by]) => `${k}:${by.join('+')}`).join(' ')
-  return { started, ended, repeated }
+  return { started, ended, repeated, completed }
 }
 
 async function start (i: number): Promise<LocalNode> {
@@ -94,14 +95,26 @@ test('kill -9 of a worker mid-chunk: exact answer, and at most one chunk is run 
     return s.perMember[victim.peerId]?.running === CHUNK && s.counts.done >= CHUNK && r.ended > before.ended + s.counts.done
   }, { intervalMs: 20, timeoutMs: 60_000 })
   await swarm.kill(victim.index)
-  const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
-  assert.is(r.state, 'done', r.error)
-  assert.equal(r.result, squares)
-  const after = await runs()
-  const extra = after.started - before.started - N
-  assert.ok(extra >= 1, 'the killed chunk was run again')
-  assert.ok(extra <= CHUNK, `${extra} subtask runs repeated (${after.repeated}; victim n${victim.index}); one chunk is ${CHUNK}`)
-  await start(victim.index)
+  try {
+    const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
+    assert.is(r.state, 'done', r.error)
+    assert.equal(r.result, squares)
+    const after = await runs()
+    const extra = after.started - before.started - N
+    assert.ok(extra >= 1, 'the killed chunk was run again')
+    // What the kill costs: subtasks run to the end more than once lie in one chunk, the victim's, and the victim
+    // ran each of them. An optimistic claim race between two live nodes (both take a free chunk; the loser's run
+    // is aborted, its worker terminated, so it logs a start without an end) is a separate cost: only starts, and
+    // bounded, together with the re-run, by two chunks.
+    const again = [...after.completed].filter(([, by]) => by.length > 1)
+    const chunks = new Set(again.map(([k]) => Math.floor(k / CHUNK)))
+    const detail = `${extra} subtask runs repeated (${after.repeated}; victim n${victim.index}); one chunk is ${CHUNK}`
+    assert.ok(chunks.size === 1, `repeats span ${chunks.size} chunks: ${detail}`)
+    assert.ok(again.every(([, by]) => by.includes(`n${victim.index}`)), `a repeat the victim had no part in: ${detail}`)
+    assert.ok(extra <= 2 * CHUNK, detail)
+  } finally {
+    await start(victim.index)
+  }
   await waitUntil('all alive again', async () => (await observer.client.call('swarm.members', { state: 'alive' })).length === 3)
 })
 
