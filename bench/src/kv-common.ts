@@ -10,7 +10,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { resolveConfig, seededRng, silentLogger } from '@shoal/core'
 import type { ConfigInput } from '@shoal/core'
 import { createShoalNode, systemClock } from '@shoal/node'
-import type { ShoalNode } from '@shoal/node'
+import type { ShoalNode, ShoalNodeInit } from '@shoal/node'
 import { DATA_BYTES, sleep } from './common.js'
 
 /** A JSON value of about DATA_BYTES bytes, the size the event benchmarks use for `data`. */
@@ -68,7 +68,7 @@ export class MemoryNodes {
   }
 
   /** Starts (or restarts, same data dir and identity) node `i`, bootstrapping through `bootstrap`. */
-  async start (i: number, bootstrap?: ShoalNode): Promise<ShoalNode> {
+  async start (i: number, bootstrap?: ShoalNode, wrapStore?: ShoalNodeInit['wrapStore']): Promise<ShoalNode> {
     let key = this.keys.get(i)
     if (key === undefined) {
       key = await generateKeyPair('Ed25519')
@@ -78,7 +78,7 @@ export class MemoryNodes {
       defaultDataDir: this.dataDir(i),
       flags: { ...this.config, listen: [`/memory/${this.prefix}-${i}`], bootstrap: bootstrap === undefined ? [] : [bootstrap.info().addresses[0]!] }
     })
-    const node = await createShoalNode({ clock: systemClock, rng: seededRng(i), logger: silentLogger }, { config, privateKey: key, transport: 'memory' })
+    const node = await createShoalNode({ clock: systemClock, rng: seededRng(i), logger: silentLogger }, { config, privateKey: key, transport: 'memory', ...(wrapStore !== undefined ? { wrapStore } : {}) })
     this.nodes.set(i, node)
     return node
   }
