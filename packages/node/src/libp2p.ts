@@ -95,6 +95,9 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
       }),
       pubsub: gossipsub({
         globalSignaturePolicy: 'StrictSign',
+        // Duplicates are dropped before their signature is checked: without it every copy a node gets from its
+        // mesh (up to D of them) is verified before the seen-cache says it was a duplicate.
+        fastMsgIdFn: fastMessageId,
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         // The largest envelope any topic accepts (events carry their own, larger limit), plus framing.
@@ -133,4 +136,13 @@ function gossipScoreParams (topics: string[]): Record<string, unknown> {
     invalidMessageDeliveriesDecay: 0.9
   }
   return { IPColocationFactorWeight: 0, topics: Object.fromEntries(topics.map(t => [t, topicParams])) }
+}
+
+/**
+ * The id gossipsub's StrictSign message id is made of (publisher and seqno), as a string, computed from the raw
+ * message before its signature is checked. Only messages that passed validation enter the cache it keys, so a
+ * forged copy cannot shadow the real one; a message without those fields fails validation as before.
+ */
+export function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array }): string {
+  return `${msg.from === undefined ? '' : Buffer.from(msg.from).toString('base64')}/${msg.seqno === undefined ? '' : Buffer.from(msg.seqno).toString('base64')}`
 }
