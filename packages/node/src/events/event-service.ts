@@ -17,6 +17,7 @@ import { handleRequests } from '../frames.js'
 import { verifyEvent } from './signing.js'
 import { EventRepair } from './event-repair.js'
 import { OwnEvents } from './own-events.js'
+import { GossipInbox } from './gossip-inbox.js'
 import type { SeqReservation } from './seq-reservation.js'
 import { RepeatingTasks, Waiters } from '../tasks.js'
 import type { SerialQueue } from '../tasks.js'
@@ -76,6 +77,7 @@ export class EventService {
   /** Topics the node writes itself (the KV store's): closed to the generic `publish`. */
   private readonly reserved = new Set<string>()
   private readonly own: OwnEvents
+  private readonly inbox: GossipInbox
   private readonly gapTimers = new Set<string>()
   /** Highest seq seen per origin (held or not): a gap is maxSeen > contiguous head. */
   private readonly maxSeen = new Map<string, number>()
@@ -115,6 +117,15 @@ export class EventService {
       peers: () => shuffled(this.livePeers(), this.components.rng),
       now: () => this.components.clock.now(),
       skipGraceMs: 2 * init.config.digestIntervalMs
+    })
+    this.inbox = new GossipInbox({
+      apply: async group => {
+        const vias = new Map(group.map(g => [g.event, g.via]))
+        await this.apply(group.map(g => g.event), undefined, e => vias.get(e))
+      },
+      // A full disk or a broken store: these events are lost here for now; repair brings them back later.
+      failed: err => { this.log.warn({ err: (err as Error).message }, 'could not store gossiped events') },
+      applied: group => { for (const via of new Set(group.map(g => g.via))) this.noteGaps(group.filter(g => g.via === via).map(g => g.event), via) }
     })
     this.own = new OwnEvents(components, {
       self: this.self,
@@ -163,10 +174,7 @@ export class EventService {
     }
     this.components.gossip.register<unknown>(this.init.protocols.topics.events, { [GOSSIP_TYPE]: payload => payload }, (envelope, _from, via) => {
       this.noteSkew(envelope.payload as ShoalEvent)
-      this.apply([envelope.payload as ShoalEvent], via).catch(err => {
-        // A full disk or a broken store: this event is lost here for now; repair brings it back later.
-        this.log.warn({ err: (err as Error).message }, 'could not store a gossiped event')
-      })
+      this.inbox.push(envelope.payload as ShoalEvent, via)
     }, {
       maxBytes: encodedEventLimit(maxPayloadLimit(this.init.config, this.init.topicLimits)) + 1024,
       check: async envelope => await this.check(envelope.payload)
@@ -193,6 +201,7 @@ export class EventService {
     this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
     await this.components.libp2p.unhandle(this.init.protocols.events).catch(() => {})
     await this.own.idle()
+    await this.inbox.idle()
     await this.queue.idle()
   }
 
@@ -280,11 +289,11 @@ export class EventService {
   }
 
   /** Applies checked events through the one queue; a gap behind them triggers a pull from `via`. */
-  private async apply (events: ShoalEvent[], via: string | undefined): Promise<number> {
+  private async apply (events: ShoalEvent[], via: string | undefined, viaOf: (e: ShoalEvent) => string | undefined = () => via): Promise<number> {
     const added = await this.queue.run(async () => {
       const startedAt = this.components.clock.now()
       const result = await this.components.log.append(events, { attach: this.attach })
-      this.traceApplied(result.added, startedAt, via)
+      this.traceApplied(result.added, startedAt, viaOf)
       this.counts.received += result.added.length
       this.counts.duplicates += result.duplicates
       for (const c of result.conflicts) {
@@ -298,12 +307,16 @@ export class EventService {
       this.afterAppend(result.delivered)
       return result.added.length
     })
-    if (via !== undefined && via !== this.self) {
-      for (const origin of new Set(events.map(e => e.origin))) {
-        if (events.some(e => e.origin === origin && e.seq > this.components.log.head(origin))) this.pullGapSoon(via, origin)
-      }
-    }
+    if (via !== undefined) this.noteGaps(events, via)
     return added
+  }
+
+  /** Events from `via` that are still above their origin's head leave a gap behind them: pull it from `via`. */
+  private noteGaps (events: ShoalEvent[], via: string): void {
+    if (via === this.self) return
+    for (const origin of new Set(events.map(e => e.origin))) {
+      if (events.some(e => e.origin === origin && e.seq > this.components.log.head(origin))) this.pullGapSoon(via, origin)
+    }
   }
 
   /**
@@ -320,8 +333,9 @@ export class EventService {
   }
 
   /** An `events.apply` span per newly stored event, child of its `trace`. */
-  private traceApplied (added: ShoalEvent[], startTime: number, via: string | undefined): void {
+  private traceApplied (added: ShoalEvent[], startTime: number, viaOf: (e: ShoalEvent) => string | undefined): void {
     for (const e of added) {
+      const via = viaOf(e)
       const attributes = { 'shoal.origin': e.origin, 'shoal.seq': e.seq, 'shoal.topic': e.topic, ...(via !== undefined ? { 'shoal.via': via } : {}) }
       this.tracing.start('events.apply', { parent: e.trace, attributes, startTime }).end()
       if (e.trace !== undefined) this.log.debug({ origin: e.origin, seq: e.seq, topic: e.topic, traceId: traceIdOf(e.trace) }, 'applied a traced event')
