@@ -4,6 +4,8 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { rename } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { ShoalNode } from '@shoal/node'
 import { MemorySwarm, waitUntil } from '@shoal/test-utils'
 
@@ -51,6 +53,29 @@ test('invariant 7 across a restart: a node that comes back cut off still counts 
     assert.is(again.members().filter(m => m.id !== again.peerId).length, 0, 'a sees nobody after the restart')
     await again.kv.put('q', 'alone', { acks: 'quorum', timeoutMs: 1_000 }).then(
       () => assert.unreachable('a node that knew 3 members acknowledged a quorum write alone after a restart'),
+      (err: Error & { code?: string, data?: { acked: number, required: number } }) => {
+        assert.is(err.code, 'ERR_TIMEOUT')
+        assert.is(err.data?.required, 2)
+      })
+  } finally {
+    await swarm.destroy()
+  }
+})
+
+test('invariant 7 after a lost store: a node whose db/ was moved aside still counts the members it knew', async () => {
+  const swarm = await MemorySwarm.create({ config: FAST })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add({ bootstrap: a })
+    const c = await swarm.add({ bootstrap: a })
+    await waitUntil('a formed swarm of 3', () => swarm.counts('alive').every(n => n === 3))
+    // The memory beside db/ is written a moment after the view changes; a graceful stop flushes it anyway.
+    await a.stop()
+    await rename(join(swarm.dataDir(0), 'db'), join(swarm.dataDir(0), 'db.lost'))
+    const again = await swarm.restart(0, { config: { ...FAST, deny: [b.peerId, c.peerId] } })
+    assert.is(again.members().filter(m => m.id !== again.peerId).length, 0, 'a sees nobody after the restart')
+    await again.kv.put('q', 'alone', { acks: 'quorum', timeoutMs: 1_000 }).then(
+      () => assert.unreachable('a node with a lost store acknowledged a quorum write alone'),
       (err: Error & { code?: string, data?: { acked: number, required: number } }) => {
         assert.is(err.code, 'ERR_TIMEOUT')
         assert.is(err.data?.required, 2)

@@ -22,7 +22,8 @@ import { EventService, encodedEventLimit, maxPayloadLimit } from './events/event
 import { KvService } from './kv/kv-service.js'
 import { TaskService } from './tasks/task-service.js'
 import { StatusReporter } from './status-reporter.js'
-import { SerialQueue } from './tasks.js'
+import { RepeatingTasks, SerialQueue } from './tasks.js'
+import { MEMBER_MEMORY_REFRESH_MS, MemberMemory } from './member-memory.js'
 import { ClockSync } from './clock-sync.js'
 import { SeqReservation } from './events/seq-reservation.js'
 import type { NodeStatus } from './status-reporter.js'
@@ -183,7 +184,10 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     config: config.events,
     topicLimits
   })
-  const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, hlc, writes, tracing, rememberedPeers: async () => await knownPeers.list() }, {
+  // Beside db/, so a node whose store was lost still counts the members it last knew toward quorum.
+  const memberMemory = await MemberMemory.open(config.dataDir, libp2p.peerId.toString())
+  const rememberedPeers = async (): Promise<Array<{ peerId: string, lastSeen: number }>> => [...await knownPeers.list(), ...memberMemory.list()]
+  const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, hlc, writes, tracing, rememberedPeers }, {
     protocols, config: config.kv, rememberMs: config.membership.deadMemberRetentionMs
   })
   const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, tracing, self: libp2p.peerId.toString() }, {
@@ -202,6 +206,10 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   await kv.start()
   await tasks.start()
   discovery.start()
+  const noteMembers = (): void => { memberMemory.note(membership.members(), clock.now()) }
+  const stopNotingMembers = events.on('member:changed', noteMembers)
+  const memberRefresh = new RepeatingTasks(clock, logger)
+  memberRefresh.every(MEMBER_MEMORY_REFRESH_MS, async () => { noteMembers() })
   logger.info({ peerId: libp2p.peerId.toString(), addresses: addresses(), swarm: config.swarm, private: init.swarmKey !== undefined }, 'node started')
 
   let stopping: Promise<void> | undefined
@@ -284,6 +292,9 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     async stop () {
       stopping ??= (async () => {
         status.stop()
+        stopNotingMembers()
+        memberRefresh.stop()
+        await memberMemory.flush()
         loopDelay.disable()
         discovery.stop()
         detachMetrics()
