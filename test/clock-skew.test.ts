@@ -56,8 +56,12 @@ test('invariant 2: a writer whose clock is 2.25x the drift bound ahead cannot ac
     for (const n of swarm.nodes) await waitUntil(`node ${n.peerId.slice(-4)} holds the later write`, async () => await valueOn(n, 'k') === 'from-a', { timeoutMs: 15_000 })
     // The clock comes back: writes are accepted again at once (the estimate lives on the monotonic clock).
     fast.offsetMs = 0
-    await c.kv.put('k2', 'c is back')
+    const back = await c.kv.put('k2', 'c is back')
     assert.is(await valueOn(c, 'k2'), 'c is back')
+    // ... and stamped with the real time: what c received while its clock ran fast left nothing in its HLC (a
+    // write stamped 9 s ahead would overrule every write made elsewhere in the next 9 s; the 30-minute chaos run
+    // found that).
+    assert.ok(back.version.wall <= Date.now() + DRIFT_MS / 2, `c's write after its clock came back is stamped ${back.version.wall - Date.now()} ms ahead`)
     // A jump while running is seen at once too, without waiting for a new sample.
     fast.offsetMs = 3 * DRIFT_MS
     await c.kv.put('k3', 'x').then(() => assert.unreachable('a write right after the clock jumped should be refused'), (err: { code?: string }) => { assert.is(err.code, 'ERR_CLOCK_SKEW') })

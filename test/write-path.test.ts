@@ -35,16 +35,22 @@ async function valueOn (node: ShoalNode, key: string): Promise<unknown> {
   return await node.kv.get(key).then(r => r.value, () => undefined)
 }
 
-test('kind 1: a write after a record arrived by anti-entropy or a store push wins over it, even from a clock 20 s ahead', async () => {
+test('kind 1: a write after a record arrived by anti-entropy or a store push wins over it, even from a clock 12 s ahead; from one further ahead than half the drift bound it is refused, not lost', async () => {
   const swarm = await MemorySwarm.create({ config: FAST })
   try {
     const a = await swarm.add({ bootstrap: null })
-    const theirs = await foreignPut('k', 'from-c', 20_000)
+    const theirs = await foreignPut('k', 'from-c', 12_000)
     // The entry point anti-entropy rounds and store pushes use (kv-sync.ts): no event-log delivery.
     assert.is(await a.kv.applyEvents([theirs]), 1)
     const mine = await a.kv.put('k', 'from-a')
     assert.ok(compareVersions(mine.version, versionOf(theirs)) > 0, `the later write's version ${JSON.stringify(mine.version)} is above ${JSON.stringify(versionOf(theirs))}`)
     assert.is(await valueOn(a, 'k'), 'from-a')
+    // A record further ahead than half the drift bound (15 s of the default 30 s) moves the clock as far: a write
+    // stamped now would overrule writes made elsewhere in the next 20 s, so it is refused until time catches up.
+    assert.is(await a.kv.applyEvents([await foreignPut('far', 'from-c', 20_000)]), 1)
+    await a.kv.put('far', 'from-a').then(() => assert.unreachable('a write from a clock 20 s ahead of the swarm was acknowledged'),
+      (err: { code?: string, message: string }) => { assert.is(err.code, 'ERR_CLOCK_SKEW'); assert.match(err.message, /hybrid clock is 20\.\d s ahead/) })
+    assert.is(await valueOn(a, 'far'), 'from-c')
   } finally {
     await swarm.destroy()
   }
@@ -55,7 +61,7 @@ test('kind 1: after a restart the clock starts above every version on disk, not 
   try {
     const a = await swarm.add({ bootstrap: null })
     await a.kv.put('own', 1)
-    const theirs = await foreignPut('k2', 'from-c', 25_000)
+    const theirs = await foreignPut('k2', 'from-c', 14_000)
     assert.is(await a.kv.applyEvents([theirs]), 1)
     const again = await swarm.restart(0)
     const mine = await again.kv.put('k2', 'from-a')

@@ -19,13 +19,32 @@
  */
 import { ShoalError } from './errors.js'
 
-/** This node's clock is too far from the swarm's to stamp writes (ERR_CLOCK_SKEW). */
+/**
+ * This node's clock is too far from the swarm's to stamp writes (ERR_CLOCK_SKEW): its wall clock (`offsetMs`), or
+ * its hybrid clock, when `hlcAheadMs` is given: the HLC's last time is that far ahead of the swarm's time, because
+ * this node stamped or stored a time while a clock ran fast. Its next stamp would be at least that far ahead, so
+ * writes wait until the swarm's time has caught up.
+ */
 export class ClockSkewError extends ShoalError {
   static readonly code = 'ERR_CLOCK_SKEW'
-  constructor (data: { offsetMs: number, limitMs: number, peers: number }) {
+  constructor (data: { offsetMs: number, limitMs: number, peers: number, hlcAheadMs?: number }) {
     const s = (ms: number): string => `${(Math.abs(ms) / 1000).toFixed(1)} s`
-    super(ClockSkewError.code, `this node's clock is ${s(data.offsetMs)} ${data.offsetMs > 0 ? 'ahead of' : 'behind'} the swarm's (median of ${data.peers} peers); writes are refused beyond ±${s(data.limitMs)} so they cannot overrule later writes elsewhere. Fix this machine's time (NTP) and retry`, data)
+    const message = data.hlcAheadMs !== undefined
+      ? `this node's hybrid clock is ${s(data.hlcAheadMs)} ahead of the swarm's time (a time stamped or stored while a clock ran fast); writes are refused while it is more than ${s(data.limitMs)} ahead, so they cannot overrule later writes elsewhere. Retry in ${s(data.hlcAheadMs - data.limitMs)}`
+      : `this node's clock is ${s(data.offsetMs)} ${data.offsetMs > 0 ? 'ahead of' : 'behind'} the swarm's (median of ${data.peers} peers); writes are refused beyond ±${s(data.limitMs)} so they cannot overrule later writes elsewhere. Fix this machine's time (NTP) and retry`
+    super(ClockSkewError.code, message, data)
   }
+}
+
+/**
+ * How far a hybrid clock's last time (`lastWall`, ms) is ahead of the swarm's time now: this node's wall clock
+ * `wall` corrected by its offset from the swarm (`offsetMs`, positive = ahead). Negative when it is behind. A
+ * write stamped now would be at least this far ahead of every honest node's clock, so invariant 2 (a write
+ * acknowledged more than maxClockDriftMs before another was invoked never wins) needs it bounded as the wall
+ * clock's offset is: by half the drift bound.
+ */
+export function hlcLeadMs (lastWall: number | undefined, wall: number, offsetMs: number): number {
+  return lastWall === undefined ? -Infinity : lastWall - (wall - offsetMs)
 }
 
 export interface ClockSample {

@@ -6,8 +6,8 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import { ClockOffsets, ClockSkewError, sample } from '@shoal/core'
-import type { Clock, Logger, Rng } from '@shoal/core'
+import { ClockOffsets, ClockSkewError, hlcLeadMs, sample } from '@shoal/core'
+import type { Clock, HybridClock, Logger, Rng } from '@shoal/core'
 import type { ShoalLibp2p } from './libp2p.js'
 import type { MembershipService } from './membership-service.js'
 import { handleRequests, request } from './frames.js'
@@ -27,6 +27,8 @@ export interface ClockSyncComponents {
   rng: Rng
   logger: Logger
   membership: MembershipService
+  /** The node's hybrid clock: writes also wait while its last time is too far ahead of the swarm's. */
+  hlc?: Pick<HybridClock, 'last'>
 }
 
 export interface ClockSyncInit {
@@ -74,15 +76,25 @@ export class ClockSync {
     return { ...this.offsets.swarmOffset(this.components.clock.now(), this.mono()), limitMs: this.limitMs }
   }
 
-  /** Throws ClockSkewError while this node's clock is too far from the swarm's to stamp a write. */
+  /**
+   * Throws ClockSkewError while this node's clock is too far from the swarm's to stamp a write: its wall clock
+   * more than maxClockDriftMs / 2 from the swarm's median, or its hybrid clock's last time more than that ahead
+   * of the swarm's time (after a clock ran fast here: the HLC never goes back, so every later stamp would be
+   * as far ahead until real time catches up).
+   */
   guard (): void {
-    const { offsetMs, peers } = this.offsets.swarmOffset(this.components.clock.now(), this.mono())
-    if (Math.abs(offsetMs) <= this.limitMs) { this.warned = false; return }
+    const wall = this.components.clock.now()
+    const { offsetMs, peers } = this.offsets.swarmOffset(wall, this.mono())
+    const lead = hlcLeadMs(this.components.hlc?.last?.wall, wall, offsetMs)
+    if (Math.abs(offsetMs) <= this.limitMs && lead <= this.limitMs) { this.warned = false; return }
+    const data = { offsetMs: Math.round(offsetMs), limitMs: this.limitMs, peers, ...(Math.abs(offsetMs) <= this.limitMs ? { hlcAheadMs: Math.round(lead) } : {}) }
     if (!this.warned) {
       this.warned = true
-      this.log.warn({ offsetMs: Math.round(offsetMs), peers, limitMs: this.limitMs }, 'this node\'s clock is too far from the swarm\'s: refusing writes until it is fixed')
+      this.log.warn(data, data.hlcAheadMs !== undefined
+        ? 'this node\'s hybrid clock is too far ahead of the swarm\'s time: refusing writes until it has caught up'
+        : 'this node\'s clock is too far from the swarm\'s: refusing writes until it is fixed')
     }
-    throw new ClockSkewError({ offsetMs: Math.round(offsetMs), limitMs: this.limitMs, peers })
+    throw new ClockSkewError(data)
   }
 
   private get limitMs (): number {

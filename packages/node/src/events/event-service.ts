@@ -302,7 +302,9 @@ export class EventService {
       }
       for (const e of result.added) {
         if (e.seq > (this.maxSeen.get(e.origin) ?? 0)) this.maxSeen.set(e.origin, e.seq)
-        try { this.components.hlc.receive({ ...e.hlc, node: e.origin }, this.components.clock.now()) } catch {}
+        // Past events only: the local wall clock is taken in when this node stamps (now), not on receive, so a
+        // wall clock that ran fast while writes were refused leaves nothing behind in the HLC.
+        this.components.hlc.observe(e.hlc)
       }
       this.afterAppend(result.delivered)
       return result.added.length
