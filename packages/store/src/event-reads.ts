@@ -4,7 +4,7 @@
  * the end, so a reader never silently misses compacted events.
  */
 import type { BucketHandle } from './store.js'
-import { eventKey, isDecodeError, isLsnEntry, isStoredEvent, originEnd, pad, topicEnd, topicKey } from './event-records.js'
+import { eventKey, isDecodeError, isLsnEntry, isStoredEvent, originEnd, pad, seqOf, topicEnd, topicKey } from './event-records.js'
 import type { Delivered, LsnEntry, StoredEvent, TopicEntry } from './event-records.js'
 
 export type RangeResult = { events: StoredEvent[], more: boolean } | { compactedBelow: number }
@@ -33,14 +33,20 @@ interface ListSource {
  */
 export async function readRange (src: RangeSource, origin: string, from: number, limit: number, maxBytes: number): Promise<RangeResult> {
   // Below compactedBelow a log may still hold events: a gap was skipped on evidence above events it holds (an
-  // origin restarted above its seq reservation). Serve what is held at `from`; only nothing there is `compacted`.
+  // origin restarted above its seq reservation, several times). Serve what is held at `from`; with nothing there,
+  // `compacted` names the next seq this log holds (or compactedBelow, if it holds nothing before it), never
+  // past events it holds: a reader skips at most what this log cannot serve.
   const events: StoredEvent[] = []
   let expect = Math.max(1, from)
   let bytes = 0
   let more = false
+  let nextHeld: number | undefined
   // One past the limit, to learn whether the next seq is held.
   for await (const [key, event] of src.events.entries({ gte: eventKey(origin, expect), lte: originEnd(origin), limit: limit + 1 })) {
-    if (key !== eventKey(origin, expect) || !isStoredEvent(event, origin, expect)) break
+    if (key !== eventKey(origin, expect) || !isStoredEvent(event, origin, expect)) {
+      if (events.length === 0) nextHeld = seqOf(key, origin)
+      break
+    }
     if (events.length >= limit) { more = true; break }
     const size = Buffer.byteLength(JSON.stringify(event))
     if (events.length > 0 && bytes + size > maxBytes) { more = true; break }
@@ -49,7 +55,8 @@ export async function readRange (src: RangeSource, origin: string, from: number,
     expect++
   }
   const now = src.compactedBelow()
-  return from < now && events.length === 0 ? { compactedBelow: now } : { events, more }
+  if (from >= now || events.length > 0) return { events, more }
+  return { compactedBelow: nextHeld !== undefined && nextHeld > from && nextHeld < now ? nextHeld : now }
 }
 
 /**

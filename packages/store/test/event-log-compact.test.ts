@@ -82,4 +82,22 @@ compaction('skipTo: held events inside the skipped gap are delivered first, in s
   assert.equal(await log.range('a', 7, 10, 1 << 20), { compactedBelow: 8 })
 })
 
+compaction('range after several skips: `compacted` names the next held seq, never past events the log holds', async ctx => {
+  // An origin whose log was lost three times: epochs at 1, 10001, 20001 and 30001. This log got 1-3, skipped to
+  // the second epoch (on its first event), held 10001-10002, then skipped to the third and the fourth.
+  const { log } = await openLog(ctx)
+  await log.append([ev('a', 1), ev('a', 2), ev('a', 3)])
+  await log.skipTo('a', 10001)
+  await log.append([ev('a', 10001), ev('a', 10002)])
+  await log.skipTo('a', 20001)
+  await log.append([ev('a', 20001)])
+  await log.skipTo('a', 30001)
+  await log.append([ev('a', 30001)])
+  // A reader at 4 (it had 1-3) may skip to 10001, the next event held here, not to 30001 (that lost 10001-20001).
+  assert.equal(await log.range('a', 4, 10, 1 << 20), { compactedBelow: 10001 })
+  assert.equal((await log.range('a', 10001, 10, 1 << 20) as { events: unknown[] }).events.length, 2)
+  assert.equal(await log.range('a', 10003, 10, 1 << 20), { compactedBelow: 20001 })
+  assert.equal(await log.range('a', 20002, 10, 1 << 20), { compactedBelow: 30001 })
+})
+
 compaction.run()

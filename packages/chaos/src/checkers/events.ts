@@ -6,6 +6,9 @@
  */
 import type { CheckInput, Op, StoredEvent, Violation } from '../types.js'
 
+/** The longest a partition keeps a publisher's event from every peer (the nemesis's partitions last 3-10 s), plus slack. */
+const LOST_WITH_DISK_MS = 15_000
+
 const identity = (e: { topic: string, type: string, data: unknown }): string => JSON.stringify([e.topic, e.type, e.data])
 
 export function checkEvents (input: CheckInput): Violation[] {
@@ -46,7 +49,11 @@ export function checkEvents (input: CheckInput): Violation[] {
   const known = new Map<string, Set<number>>()
   const add = (origin: string, seq: number): void => { const set = known.get(origin) ?? new Set<number>(); set.add(seq); known.set(origin, set) }
   for (const s of input.final) for (const [origin, events] of Object.entries(s.events)) for (const e of events) add(origin, e.seq)
-  for (const p of publishes) add(p.result.origin, p.result.seq)
+  // An acknowledged publish is durable on its node only (docs/protocols/events.md): one whose node lost its disk
+  // soon after, before any peer had it (gossip takes milliseconds; a partition holds it back at most
+  // LOST_WITH_DISK_MS), is gone with that disk. A loss later than that is a violation: peers had time to take it.
+  const lostWithDisk = (p: Op): boolean => (input.wipes ?? []).some(w => w.node === p.node && w.at > (p.completeAt ?? 0) && w.at - (p.completeAt ?? 0) < LOST_WITH_DISK_MS)
+  for (const p of publishes) if (!lostWithDisk(p)) add(p.result.origin, p.result.seq)
   const wiped = (node: number): boolean => (input.wipes ?? []).some(w => w.node === node)
   for (const s of input.final) {
     for (const [origin, all] of known) {
@@ -64,7 +71,7 @@ export function checkEvents (input: CheckInput): Violation[] {
   }
   reportDuplicates()
   for (const p of publishes) {
-    if ((input.wipes ?? []).some(w => w.node === p.node && w.at > p.completeAt)) continue
+    if (lostWithDisk(p)) continue
     const lacking = input.final.filter(s => !(s.events[p.result.origin] ?? []).some(e => e.seq === p.result.seq))
     if (lacking.length > 0) {
       out.push({ invariant: 'inv6-events', message: `acknowledged publish (op ${p.id}, origin ${String(p.result.origin).slice(-6)} seq ${p.result.seq}) is missing on node(s) ${lacking.map(s => s.index).join(',')}`, ops: [p], detail: { origin: p.result.origin, seq: p.result.seq } })
