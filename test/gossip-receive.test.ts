@@ -6,7 +6,8 @@
  *   topic is counted through the public-key class gossipsub uses, and compared with the messages each receiver
  *   took in;
  * - group commit on receivers: a burst of gossiped events is appended in a few LevelDB batches, not one each
- *   (counted through a wrapped store).
+ *   (counted through a wrapped store);
+ * - follow from memory: a subscriber that keeps up is served its events without LevelDB reads.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -81,6 +82,52 @@ test('a burst of gossiped events is appended in groups on each receiver, not one
     const received = receiver.events.stats().received
     assert.ok(received >= BURST * 0.9, `${received} of ${BURST} came by gossip`)
     assert.ok(batches <= BURST / 4, `${batches} LevelDB batches on the receiver for a burst of ${BURST} gossiped events`)
+  } finally {
+    await swarm.destroy()
+  }
+})
+
+test('a subscriber that keeps up is served from memory: no LevelDB iterator or get per delivered event', async () => {
+  const EVENTS = 200
+  let reads = 0
+  let counting = false
+  const counted = (store: Store): Store => ({
+    get path () { return store.path },
+    get created () { return store.created },
+    bucket: <V>(name: Parameters<Store['bucket']>[0]) => {
+      const handle = store.bucket<V>(name)
+      return {
+        get: async (key: string) => { if (counting) reads++; return await handle.get(key) },
+        put: handle.put.bind(handle),
+        del: handle.del.bind(handle),
+        entries: (opts?: Parameters<typeof handle.entries>[0]) => { if (counting) reads++; return handle.entries(opts) },
+        keys: (opts?: Parameters<typeof handle.keys>[0]) => { if (counting) reads++; return handle.keys(opts) }
+      }
+    },
+    batch: async (ops, opts) => { await store.batch(ops, opts) },
+    close: async () => { await store.close() }
+  })
+  const swarm = await MemorySwarm.create({ config: FAST })
+  try {
+    const node = await swarm.add({ bootstrap: null, wrapStore: counted })
+    const controller = new AbortController()
+    const got: number[] = []
+    const following = (async () => {
+      for await (const d of node.events.follow({ topic: 'f' }, controller.signal)) {
+        got.push(d.lsn)
+        if (got.length === EVENTS) break
+      }
+    })()
+    // The first page (from the log) is read before counting starts: a subscriber that starts behind reads the log.
+    await node.events.publish('f', '"first"')
+    await waitUntil('the subscriber has the first event', () => got.length === 1)
+    counting = true
+    for (let i = 1; i < EVENTS; i++) await node.events.publish('f', String(i))
+    await following
+    counting = false
+    controller.abort()
+    assert.is(got.length, EVENTS)
+    assert.ok(reads <= 10, `${reads} LevelDB reads (iterators and gets) on the node while it served ${EVENTS - 1} events to a subscriber that kept up`)
   } finally {
     await swarm.destroy()
   }

@@ -18,6 +18,7 @@ import { verifyEvent } from './signing.js'
 import { EventRepair } from './event-repair.js'
 import { OwnEvents } from './own-events.js'
 import { GossipInbox } from './gossip-inbox.js'
+import { RecentDeliveries } from './recent-deliveries.js'
 import type { SeqReservation } from './seq-reservation.js'
 import { RepeatingTasks, Waiters } from '../tasks.js'
 import type { SerialQueue } from '../tasks.js'
@@ -82,6 +83,7 @@ export class EventService {
   /** Highest seq seen per origin (held or not): a gap is maxSeen > contiguous head. */
   private readonly maxSeen = new Map<string, number>()
   private readonly deliveries = new Waiters()
+  private readonly recent = new RecentDeliveries()
   private tasks!: RepeatingTasks
   private readonly controller = new AbortController()
   private running = false
@@ -245,7 +247,8 @@ export class EventService {
     let cursor = opts.since ?? 0
     while (!signal.aborted && this.running) {
       const waiting = this.deliveries.next(signal)
-      const page = await this.list({ topic: opts.topic, since: cursor, limit: constants.EVENT_PULL_BATCH })
+      // From memory when the cursor is recent (a subscriber keeping up), from the log otherwise.
+      const page = this.recent.after(cursor, constants.EVENT_PULL_BATCH, opts.topic) ?? await this.list({ topic: opts.topic, since: cursor, limit: constants.EVENT_PULL_BATCH })
       for (const d of page.events) yield d
       cursor = page.next
       if (page.events.length < constants.EVENT_PULL_BATCH) await waiting
@@ -346,6 +349,7 @@ export class EventService {
 
   private afterAppend (delivered: Delivered[]): void {
     for (const d of delivered) this.components.events.emit('event:delivered', d)
+    this.recent.add(delivered)
     if (delivered.length > 0) this.deliveries.wake()
   }
 
