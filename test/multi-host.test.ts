@@ -2,7 +2,7 @@
  * Many machines, for real (issue 14): five daemons run from the unpacked release (bin/shoal with its own Node, a
  * PATH with no node on it), each in its own network namespace with its own address on a bridge (HostLab over
  * NetnsLab), each with the built-in listen address and so the same port 7700. They form a private swarm
- * (pre-shared key) from one bootstrap name, replicate a KV write to every host, spread a job over several hosts,
+ * (pre-shared key) from one bootstrap name given to all of them, replicate a KV write to every host, spread a job over several hosts,
  * and mark a host cut off by iptables dead, then alive again once the rules are gone.
  *
  * Needs root (namespaces, veth, iptables; CI runs as root). Elsewhere it prints why and registers every check as
@@ -84,10 +84,10 @@ hostTest('5 hosts form a private swarm from one bootstrap name, each on the defa
   await writeFile(keyFile, made.stdout)
   for (const i of all()) await h.initHost(i, keyFile)
 
-  // Host 1 is the seed; every other host knows only its name (each host's own hosts file), not its peer id.
-  await h.start(1)
+  // Every host gets the same settings, started at once, as a StatefulSet or a compose file starts them: one
+  // bootstrap name (resolved by each host's own hosts file), no peer id. Host 1 finds itself under it and skips it.
   const bootstrap = `/dns4/${h.hostName(1)}/tcp/${P2P_PORT}`
-  await Promise.all(all().slice(1).map(async i => await h.start(i, [bootstrap])))
+  await Promise.all(all().map(async i => await h.start(i, [bootstrap])))
   await waitUntil('every host to see all 5 alive', everyoneSeesAllAlive, { timeoutMs: CONVERGE_MS, intervalMs: 250 })
 
   for (const i of all()) {
