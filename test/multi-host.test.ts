@@ -3,7 +3,8 @@
  * PATH with no node on it), each in its own network namespace with its own address on a bridge (HostLab over
  * NetnsLab), each with the built-in listen address and so the same port 7700. They form a private swarm
  * (pre-shared key) from one bootstrap name given to all of them, replicate a KV write to every host, spread a job over several hosts,
- * and mark a host cut off by iptables dead, then alive again once the rules are gone.
+ * and mark a host cut off by iptables dead, then alive again once the rules are gone. Two more hosts on the same
+ * LAN, given no bootstrap address at all, find each other by mDNS (`--mdns`).
  *
  * Needs root (namespaces, veth, iptables; CI runs as root). Elsewhere it prints why and registers every check as
  * skipped, never as passed. Namespaces `mh<i>`, bridge `mhbr`, subnet 10.79.14.0/24: apart from the chaos runs'.
@@ -19,6 +20,8 @@ import { HostLab, P2P_PORT, run } from './helpers/hosts.js'
 import { unpackedRelease } from './helpers/release.js'
 
 const HOSTS = 5
+/** Hosts 6 and 7: on the same bridge, started later with --mdns and no bootstrap address. */
+const MDNS_HOSTS = [6, 7]
 const PREFIX = 'mh'
 const SUBNET = '10.79.14'
 /** Joining, replication and healing take seconds on a quiet machine; the bound leaves room for a loaded one. */
@@ -43,7 +46,7 @@ const hosts = (): HostLab => {
   if (lab === undefined) throw new Error('the lab did not start')
   return lab
 }
-const all = (): number[] => hosts().indexes
+const all = (): number[] => hosts().indexes.filter(i => i <= HOSTS)
 
 /** What host i sees: member id -> state. */
 async function view (i: number): Promise<Map<string, string>> {
@@ -64,7 +67,7 @@ test.before(async () => {
   process.once('SIGTERM', onSignal)
   dir = await mkdtemp(join(tmpdir(), 'shoal-multihost-'))
   const release = await unpackedRelease(dir)
-  lab = await HostLab.create({ release, hosts: HOSTS, prefix: PREFIX, subnet: SUBNET, dir, args: ['--log-level', 'warn'] })
+  lab = await HostLab.create({ release, hosts: HOSTS + MDNS_HOSTS.length, prefix: PREFIX, subnet: SUBNET, dir, args: ['--log-level', 'warn'] })
   await lab.setup()
 })
 
@@ -162,6 +165,17 @@ hostTest('a host cut off by iptables is marked dead by the others, and alive aga
   await waitUntil('every host to see all 5 alive again', everyoneSeesAllAlive, { timeoutMs: CONVERGE_MS, intervalMs: 250 })
   await waitUntil(`host ${cut} to catch up on the write it missed`, async () =>
     (await h.node(cut).client.call('kv.get', { key: 'multi-host/while-cut' })).value === 'missed it', { timeoutMs: CONVERGE_MS, intervalMs: 250 })
+})
+
+hostTest('mDNS: two hosts given no bootstrap address find each other on the LAN', async () => {
+  const h = hosts()
+  for (const i of MDNS_HOSTS) await h.initHost(i, join(dir, 'swarm.key'))
+  await Promise.all(MDNS_HOSTS.map(async i => await h.start(i, [], ['--mdns'])))
+  const ids = MDNS_HOSTS.map(i => h.node(i).peerId)
+  await waitUntil(`hosts ${MDNS_HOSTS.join(' and ')} to see each other alive`, async () => {
+    const views = await Promise.all(MDNS_HOSTS.map(async i => await view(i)))
+    return views.every(v => ids.every(id => v.get(id) === 'alive'))
+  }, { timeoutMs: CONVERGE_MS, intervalMs: 250 })
 })
 
 test.run()

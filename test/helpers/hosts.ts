@@ -94,6 +94,8 @@ export class HostLab {
     for (const i of this.indexes) {
       await mkdir(join(NETNS_ETC, this.net.ns(i)), { recursive: true })
       await writeFile(join(NETNS_ETC, this.net.ns(i), 'hosts'), hosts)
+      // A LAN host has a default route; these have only their /24. Multicast (mDNS) needs a route of its own.
+      await this.net.exec(i, ['ip', 'route', 'add', '224.0.0.0/4', 'dev', this.net.iface(i)])
     }
   }
 
@@ -109,13 +111,13 @@ export class HostLab {
   }
 
   /** Starts (or restarts) host i's daemon: default listen address and port, RPC on its own address. */
-  async start (i: number, bootstrap: string[] = []): Promise<LocalNode> {
+  async start (i: number, bootstrap: string[] = [], args: string[] = []): Promise<LocalNode> {
     return await this.swarm.start(i, {
       bootstrap,
       wrapper: [this.ip, 'netns', 'exec', this.net.ns(i)],
       listen: null,
       rpc: `${this.addr(i)}:${RPC_PORT}`,
-      args: ['--rpc-allow-remote'],
+      args: ['--rpc-allow-remote', ...args],
       env: this.env(),
       timeoutMs: START_TIMEOUT_MS
     })
