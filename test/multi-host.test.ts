@@ -14,11 +14,14 @@ import * as assert from 'uvu/assert'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { countPrimesBelow, ensureDebianPackages, isRoot } from '@shoal/chaos'
 import { waitUntil } from '@shoal/test-utils'
 import { HostLab, P2P_PORT, run } from './helpers/hosts.js'
 import { unpackedRelease } from './helpers/release.js'
 
+/** Each host's daemon log, kept after the run (the data dirs are not). */
+const LOGS = fileURLToPath(new URL('../../test-output/multi-host/', import.meta.url))
 const HOSTS = 5
 /** Hosts 6 and 7: on the same bridge, started later with --mdns and no bootstrap address. */
 const MDNS_HOSTS = [6, 7]
@@ -32,6 +35,7 @@ const DEAD_MS = 30_000
 const why = await skipReason()
 const hostTest = why === undefined ? test : test.skip
 if (why !== undefined) console.log(`SKIP multi-host: ${why}; not run, not passed`)
+else console.log(`multi-host: daemon logs in ${LOGS}`)
 
 async function skipReason (): Promise<string | undefined> {
   if (!isRoot()) return 'needs root (network namespaces, veth pairs, iptables)'
@@ -66,17 +70,26 @@ test.before(async () => {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   dir = await mkdtemp(join(tmpdir(), 'shoal-multihost-'))
-  const release = await unpackedRelease(dir)
-  lab = await HostLab.create({ release, hosts: HOSTS + MDNS_HOSTS.length, prefix: PREFIX, subnet: SUBNET, dir, args: ['--log-level', 'warn'] })
-  await lab.setup()
+  await rm(LOGS, { recursive: true, force: true })
+  try {
+    const release = await unpackedRelease(dir)
+    lab = await HostLab.create({ release, hosts: HOSTS + MDNS_HOSTS.length, prefix: PREFIX, subnet: SUBNET, dir, args: ['--log-level', 'warn'], logDir: LOGS })
+    await lab.setup()
+  } catch (err) {
+    // uvu skips `after` when `before` throws: clean up here, or the namespaces outlive the run.
+    await cleanUp()
+    throw err
+  }
 })
 
-test.after(async () => {
+async function cleanUp (): Promise<void> {
   process.off('SIGINT', onSignal)
   process.off('SIGTERM', onSignal)
   await lab?.destroy()
   if (dir !== undefined) await rm(dir, { recursive: true, force: true })
-})
+}
+
+test.after(cleanUp)
 
 hostTest('5 hosts form a private swarm from one bootstrap name, each on the default port at its own address', async () => {
   const h = hosts()

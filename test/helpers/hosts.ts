@@ -40,6 +40,8 @@ export interface HostLabInit {
   dir: string
   /** More daemon flags for every host. */
   args?: string[]
+  /** Daemon logs go here as host-<i>.log (kept after destroy(), for a failed run); else into each data dir. */
+  logDir?: string
 }
 
 export interface Run { code: number, stdout: string, stderr: string }
@@ -80,6 +82,7 @@ export class HostLab {
 
   /** Namespaces, bridge, veths, addresses, and each host's hosts file naming all of them. */
   async setup (): Promise<void> {
+    if (this.init.logDir !== undefined) await mkdir(this.init.logDir, { recursive: true })
     this.ip = (await sh('command -v ip')).stdout.trim() || 'ip'
     try {
       await this.net.setup()
@@ -119,7 +122,8 @@ export class HostLab {
       rpc: `${this.addr(i)}:${RPC_PORT}`,
       args: ['--rpc-allow-remote', ...args],
       env: this.env(),
-      timeoutMs: START_TIMEOUT_MS
+      timeoutMs: START_TIMEOUT_MS,
+      ...(this.init.logDir !== undefined ? { logFile: join(this.init.logDir, `host-${i}.log`) } : {})
     })
   }
 
