@@ -2,9 +2,9 @@
  * Many machines, for real (issue 14): five daemons run from the unpacked release (bin/shoal with its own Node, a
  * PATH with no node on it), each in its own network namespace with its own address on a bridge (HostLab over
  * NetnsLab), each with the built-in listen address and so the same port 7700. They form a private swarm
- * (pre-shared key) from one bootstrap name given to all of them, replicate a KV write to every host, spread a job over several hosts,
- * and mark a host cut off by iptables dead, then alive again once the rules are gone. Two more hosts on the same
- * LAN, given no bootstrap address at all, find each other by mDNS (`--mdns`).
+ * (pre-shared key) from one bootstrap name given to all of them, replicate a KV write to every host, spread a
+ * job over several hosts, and mark a host cut off by iptables dead, then alive again once the rules are gone.
+ * Two more hosts on the same LAN, given no bootstrap address at all, find each other by mDNS (`--mdns`).
  *
  * Needs root (namespaces, veth, iptables; CI runs as root). Elsewhere it prints why and registers every check as
  * skipped, never as passed. Namespaces `mh<i>`, bridge `mhbr`, subnet 10.79.14.0/24: apart from the chaos runs'.
