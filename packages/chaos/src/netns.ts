@@ -45,6 +45,8 @@ export class NetnsLab {
   }
 
   ns (i: number): string { return `${this.init.prefix}${i}` }
+  /** Member i's interface inside its namespace (its end of the veth pair). */
+  iface (i: number): string { return `${this.init.prefix}n${i}` }
   addr (i: number): string { return `${this.init.subnet}.${10 + i}` }
   /** The command prefix that runs a process inside member i's namespace. */
   wrapper (i: number): string[] { return ['ip', 'netns', 'exec', this.ns(i)] }
@@ -69,7 +71,7 @@ export class NetnsLab {
     for (const i of this.init.members) {
       const ns = this.ns(i)
       const host = `${prefix}h${i}`
-      const peer = `${prefix}n${i}`
+      const peer = this.iface(i)
       await run('ip', ['netns', 'add', ns])
       await run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer])
       await run('ip', ['link', 'set', peer, 'netns', ns])

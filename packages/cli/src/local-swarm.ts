@@ -40,8 +40,11 @@ export interface StartOptions {
    * the start is recognised and what kill() signals.
    */
   wrapper?: string[]
-  /** Replaces the default listen address /ip4/127.0.0.1/tcp/0. */
-  listen?: string
+  /**
+   * Replaces the default listen address /ip4/127.0.0.1/tcp/0; null passes no --listen, so the daemon listens on
+   * its configured address (the built-in default /ip4/0.0.0.0/tcp/7700: every interface, the default port).
+   */
+  listen?: string | null
   /** Replaces the default RPC address 127.0.0.1:0 (a non-loopback host also needs --rpc-allow-remote). */
   rpc?: string
   /** Where stdout/stderr go instead of <data-dir>/daemon.log (e.g. off a data dir that a test fills up). */
@@ -52,12 +55,17 @@ export class LocalSwarm {
   readonly nodes = new Map<number, LocalNode>()
   private readonly lastStart = new Map<number, StartOptions>()
 
-  private constructor (readonly root: string, private readonly baseArgs: string[]) {}
+  private constructor (readonly root: string, private readonly baseArgs: string[], private readonly command: string[]) {}
 
-  static async create (opts: { root?: string, args?: string[] } = {}): Promise<LocalSwarm> {
+  /**
+   * `command` is what runs the CLI (`daemon ...` is appended): by default this Node with this checkout's bin.js;
+   * a release's `bin/shoal` (an absolute path) runs the daemon from an unpacked release instead. It must exec
+   * the daemon in place (same pid), as the release launcher does.
+   */
+  static async create (opts: { root?: string, args?: string[], command?: string[] } = {}): Promise<LocalSwarm> {
     const root = opts.root ?? await mkdtemp(join(tmpdir(), 'shoal-swarm-'))
     await mkdir(root, { recursive: true })
-    return new LocalSwarm(root, opts.args ?? [])
+    return new LocalSwarm(root, opts.args ?? [], opts.command ?? [process.execPath, BIN_PATH])
   }
 
   dataDir (index: number): string {
@@ -71,11 +79,12 @@ export class LocalSwarm {
     await mkdir(dataDir, { recursive: true })
     const logFile = opts.logFile ?? join(dataDir, 'daemon.log')
     const log = await open(logFile, 'a')
+    const listen = opts.listen === null ? [] : ['--listen', opts.listen ?? '/ip4/127.0.0.1/tcp/0']
     const args = [
-      BIN_PATH, 'daemon', '--data-dir', dataDir, '--listen', opts.listen ?? '/ip4/127.0.0.1/tcp/0', '--rpc', opts.rpc ?? '127.0.0.1:0',
+      'daemon', '--data-dir', dataDir, ...listen, '--rpc', opts.rpc ?? '127.0.0.1:0',
       ...(opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]), ...this.baseArgs, ...(opts.args ?? [])
     ]
-    const [command, ...prefix] = [...(opts.wrapper ?? []), process.execPath]
+    const [command, ...prefix] = [...(opts.wrapper ?? []), ...this.command]
     const child = spawn(command!, [...prefix, ...args], { stdio: ['ignore', log.fd, log.fd], env: { ...process.env, ...opts.env } })
     const exited = new Promise<number | string>(resolve => {
       child.once('exit', (code, signal) => { void log.close(); resolve(code ?? signal ?? 'unknown') })

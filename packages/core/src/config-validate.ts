@@ -26,6 +26,7 @@ export function validateConfig (c: ShoalConfig): ShoalConfig {
   if (!LOG_LEVELS.includes(c.logLevel)) throw new ConfigError('logLevel', c.logLevel, `one of ${LOG_LEVELS.join(', ')}`)
   if (c.logFormat !== 'json' && c.logFormat !== 'pretty') throw new ConfigError('logFormat', c.logFormat, 'json or pretty')
   bool(c.debug, 'debug')
+  bool(c.mdns, 'mdns')
   if (!Array.isArray(c.deny)) throw new ConfigError('deny', c.deny, 'a list of peer ids')
   c.deny.forEach((p, i) => { str(p, `deny[${i}]`) })
   const m = c.membership

@@ -72,6 +72,12 @@ export interface ShoalConfig {
    * /dnsaddr TXT lookups through the servers in resolv.conf.
    */
   dnsServers: string[]
+  /**
+   * mDNS discovery on the local network: answer queries for this swarm's service name and dial the members it
+   * finds (no bootstrap address needed on a LAN). Off by default: it announces this node's peer id and addresses
+   * to everyone on the LAN (a private swarm's key still guards every connection).
+   */
+  mdns: boolean
   logLevel: LogLevel
   logFormat: LogFormat
   /** Enables debug.* RPC methods (partitions for fault tests). */
@@ -113,6 +119,7 @@ export function defaultConfig (dataDir: string): ShoalConfig {
     rpc: { host: C.DEFAULT_RPC_HOST, port: C.DEFAULT_RPC_PORT, allowNonLoopback: false },
     bootstrap: [],
     dnsServers: [],
+    mdns: false,
     logLevel: 'info',
     logFormat: 'json',
     debug: false,
@@ -204,6 +211,7 @@ export function configFromEnv (env: Record<string, string | undefined>): ConfigI
   const level = str('SHOAL_LOG_LEVEL'); if (level !== undefined) out.logLevel = level as LogLevel
   const format = str('SHOAL_LOG_FORMAT'); if (format !== undefined) out.logFormat = format as LogFormat
   const debug = bool('SHOAL_DEBUG', 'debug'); if (debug !== undefined) out.debug = debug
+  const mdns = bool('SHOAL_MDNS', 'mdns'); if (mdns !== undefined) out.mdns = mdns
   return out
 }
 

@@ -276,6 +276,15 @@ errors('metrics.public is a boolean, false by default, settable in the file', ()
   expectConfigError(() => resolve({ file: { metrics: { public: 'yes' } } }), 'metrics.public', 'yes', /true or false/)
 })
 
+errors('mdns is a boolean, off by default, set by the file, SHOAL_MDNS or a flag', () => {
+  assert.is(resolve({}).mdns, false)
+  assert.is(resolve({ file: { mdns: true } }).mdns, true)
+  assert.is(resolve({ file: { mdns: true }, env: { SHOAL_MDNS: 'off' } }).mdns, false)
+  assert.is(resolve({ env: { SHOAL_MDNS: 'off' }, flags: { mdns: true } }).mdns, true)
+  expectConfigError(() => resolve({ file: { mdns: 'yes' } }), 'mdns', 'yes', /true or false/)
+  expectConfigError(() => configFromEnv({ SHOAL_MDNS: 'lan' }), 'mdns', 'lan', 'true or false (from SHOAL_MDNS)')
+})
+
 errors('listen and bootstrap entries must be multiaddrs', () => {
   expectConfigError(() => resolve({ file: { listen: ['tcp://0.0.0.0:7700'] } }), 'listen[0]', 'tcp://0.0.0.0:7700', /^a multiaddr/)
   expectConfigError(() => resolve({ env: { SHOAL_LISTEN: '/ip4/0.0.0.0/tcp/1,0.0.0.0:2' } }), 'listen[1]', '0.0.0.0:2', /^a multiaddr/)

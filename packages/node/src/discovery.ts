@@ -1,12 +1,13 @@
 /**
  * Keeps this node connected to the swarm: dials bootstrap addresses and peers remembered on disk at start,
- * walks the DHT for peers it has not met, dials live members it is not connected to, and remembers every
- * swarm peer it identifies so a restart needs no bootstrap address.
+ * walks the DHT for peers it has not met, dials live members it is not connected to, dials peers that mDNS
+ * finds on the LAN (config `mdns`), and remembers every swarm peer it identifies so a restart needs no
+ * bootstrap address.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, PeerInfo } from '@libp2p/interface'
 import { sample } from '@shoal/core'
 import type { Clock, Logger, Rng, TimerHandle } from '@shoal/core'
 import type { PeerRepository } from '@shoal/store'
@@ -58,6 +59,20 @@ export class DiscoveryService {
       .catch(err => { this.log.debug({ err: (err as Error).message }, 'could not remember peer') })
   }
 
+  /**
+   * A peer answered our swarm's mDNS query (or announced itself): dial it unless already connected. libp2p only
+   * stores what discovery finds; nothing dials it. Answers repeat every query round, hence the connected check.
+   */
+  private readonly onMdnsPeer = (evt: CustomEvent<PeerInfo>): void => {
+    const { libp2p } = this.components
+    const { id, multiaddrs } = evt.detail
+    if (!this.running || id.equals(libp2p.peerId) || libp2p.getConnections(id).length > 0) return
+    this.log.debug({ peer: id.toString(), addrs: multiaddrs.map(a => a.toString()) }, 'found by mDNS')
+    void libp2p.peerStore.merge(id, { multiaddrs })
+      .then(async () => { await this.dialAll([id]) })
+      .catch(err => { this.log.debug({ err: (err as Error).message }, 'could not dial a peer found by mDNS') })
+  }
+
   /** Peers already reported as speaking other protocol versions: one warning per peer per run, not per identify. */
   private readonly reportedIncompatible = new Set<string>()
 
@@ -80,6 +95,7 @@ export class DiscoveryService {
     if (this.running) return
     this.running = true
     this.components.libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.components.libp2p.services.mdns?.addEventListener('peer', this.onMdnsPeer)
     for (const at of FIRST_ROUNDS_MS) this.components.clock.setTimer(() => { void this.maintain() }, at)
     this.schedule()
   }
@@ -89,6 +105,7 @@ export class DiscoveryService {
     this.timer?.cancel()
     this.controller.abort()
     this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    this.components.libp2p.services.mdns?.removeEventListener('peer', this.onMdnsPeer)
   }
 
   private schedule (): void {

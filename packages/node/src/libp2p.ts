@@ -18,11 +18,13 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { preSharedKey } from '@libp2p/pnet'
+import { mdns } from '@libp2p/mdns'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { ShoalConfig } from '@shoal/core'
 import type { DenyList } from './gater.js'
+import { mdnsServiceName } from './protocols.js'
 import type { SwarmProtocols } from './protocols.js'
 
 // A type alias, not an interface: libp2p's ServiceMap needs an implicit index signature.
@@ -31,6 +33,8 @@ export type ShoalServices = {
   ping: Ping
   dht: KadDHT
   pubsub: GossipSub
+  /** mDNS discovery on the LAN (config `mdns`); its 'peer' events are what DiscoveryService dials. */
+  mdns?: PeerDiscovery
 }
 
 export type ShoalLibp2p = Libp2p<ShoalServices>
@@ -51,6 +55,12 @@ export interface Libp2pInit {
   /** Puts libp2p's metrics (connections, streams, DHT, gossipsub) in this registry; one node per process only. */
   metrics?: Registry
 }
+
+/**
+ * How often an mDNS node asks the LAN for members (@libp2p/mdns's default); it asks once at start too, and answers
+ * every query it hears, so a node that starts later is found at its own start, not a period later.
+ */
+const MDNS_QUERY_INTERVAL_MS = 10_000
 
 /** Gossipsub queues at most this much per peer before it drops the peer, instead of growing without bound. */
 const GOSSIP_OUTBOUND_BUFFER_BYTES = 8 * 1024 * 1024
@@ -105,7 +115,8 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
         maxOutboundBufferSize: GOSSIP_OUTBOUND_BUFFER_BYTES,
         scoreParams: gossipScoreParams(init.topics),
         scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80 }
-      })
+      }),
+      ...(config.mdns && init.transport !== 'memory' ? { mdns: mdns({ serviceTag: mdnsServiceName(config.swarm), interval: MDNS_QUERY_INTERVAL_MS }) } : {})
     }
   })
 }

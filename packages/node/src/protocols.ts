@@ -14,6 +14,14 @@ export interface SwarmProtocols {
   topics: { membership: string, events: string, status: string }
 }
 
+/**
+ * The mDNS service name a swarm's members query and answer (DNS-SD style `_name._udp.local`; @libp2p/mdns's
+ * default is `_p2p._udp.local`): scoped by swarm so members of other swarms on the LAN are not even offered.
+ */
+export function mdnsServiceName (swarm: string): string {
+  return `_shoal-${swarm}._udp.local`
+}
+
 export function swarmProtocols (swarm: string): SwarmProtocols {
   const base = `${constants.PROTOCOL_PREFIX}/${swarm}`
   return {

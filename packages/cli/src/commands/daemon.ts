@@ -19,6 +19,7 @@ Settings come from flags, then SHOAL_* environment variables, then <data-dir>/co
   --log-level LEVEL       ${LOG_LEVELS.join(', ')} (default info; $SHOAL_LOG_LEVEL)
   --log-format FORMAT     json (default) or pretty ($SHOAL_LOG_FORMAT)
   --rpc-allow-remote      serve RPC on a non-loopback address (the token then travels in clear text)
+  --mdns                  find members on the local network by mDNS ($SHOAL_MDNS)
   --debug                 enable debug.* RPC methods (fault injection for tests)`
 
 export function daemonFlags (values: Record<string, unknown>): ConfigInput {
@@ -36,6 +37,7 @@ export function daemonFlags (values: Record<string, unknown>): ConfigInput {
     flags.rpc = { ...(rpc !== undefined ? parseHostPort(rpc, 'rpc') : {}), ...(values['rpc-allow-remote'] === true ? { allowNonLoopback: true } : {}) }
   }
   if (values.debug === true) flags.debug = true
+  if (values.mdns === true) flags.mdns = true
   return flags
 }
 
@@ -49,7 +51,8 @@ export const DAEMON_OPTIONS = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   'rpc-allow-remote': { type: 'boolean' },
-  debug: { type: 'boolean' }
+  debug: { type: 'boolean' },
+  mdns: { type: 'boolean' }
 } as const
 
 /** Graceful stop must finish within this, or the process exits anyway (the issue's 5 s bound, with margin). */
