@@ -7,7 +7,7 @@ import { ConfigError, resolveConfig, resolveDataDir } from '@shoal/core'
 import type { ConfigInput, Logger, ShoalConfig } from '@shoal/core'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
-  createLogger, createShoalNode, defaultDataDir, initDataDir, instrumentRpc, isInitialised, loadIdentity, readConfigFile,
+  createLogger, createShoalNode, defaultDataDir, initDataDir, instrumentRpc, instrumentRpcSockets, isInitialised, loadIdentity, readConfigFile,
   readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, traceRpc, writeDaemonInfo, VERSION, exposition
 } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
@@ -83,6 +83,7 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
       warn: (msg, fields) => { rpcLog.warn(fields ?? {}, msg) }
     }
   })
+  instrumentRpcSockets(node.metrics, () => rpc.wsStats())
   rpc.route('GET', '/metrics', async (_req, res) => {
     const text = exposition(await node.metrics.metrics())
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' })
