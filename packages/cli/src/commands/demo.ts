@@ -119,17 +119,26 @@ function renderJob (job: JobProgress): string {
   return `job: [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${job.done}/${job.subtasks} subtasks, ${job.workers} workers, ${job.state}`
 }
 
-export async function demoCommand (argv: string[], io: Io): Promise<number> {
+export interface DemoOptions { help: boolean, count: number, durationS: number, churn: boolean }
+
+/** The demo's flags, checked: `--nodes` 2..20, `--duration` seconds >= 0 (0 = until Ctrl-C), `--no-churn`. */
+export function demoOptions (argv: string[]): DemoOptions {
   const { values } = parse('demo', argv, {
     nodes: { type: 'string', default: '5' },
     duration: { type: 'string', default: '0' },
     churn: { type: 'boolean', default: true }
   })
-  if (values.help === true) { io.out(DEMO_HELP); return 0 }
   const count = Number(str(values.nodes))
   const durationS = Number(str(values.duration))
   if (!Number.isInteger(count) || count < 2 || count > 20) throw new UsageError(`shoal demo: --nodes must be an integer from 2 to 20, got '${str(values.nodes) ?? ''}'`)
   if (!Number.isFinite(durationS) || durationS < 0) throw new UsageError(`shoal demo: --duration must be a number of seconds (0 = until Ctrl-C), got '${str(values.duration) ?? ''}'`)
+  return { help: values.help === true, count, durationS, churn: values.churn === true }
+}
+
+export async function demoCommand (argv: string[], io: Io): Promise<number> {
+  const opts = demoOptions(argv)
+  if (opts.help) { io.out(DEMO_HELP); return 0 }
+  const { count, durationS } = opts
 
   const swarm = await LocalSwarm.create({ args: ['--log-level', 'warn', '--swarm', 'demo'] })
   const started = Date.now()
@@ -150,7 +159,7 @@ export async function demoCommand (argv: string[], io: Io): Promise<number> {
 
     const ids = new Map<number, string>([...swarm.nodes.values()].map(n => [n.index, n.peerId]))
     const live: { rows: Row[], job?: JobProgress } = { rows: [] }
-    const scene = scenario({ swarm, ids, count, churn: values.churn === true, note, live, stopped: () => stopRequested })
+    const scene = scenario({ swarm, ids, count, churn: opts.churn, note, live, stopped: () => stopRequested })
       .catch(err => { note(`scenario stopped: ${(err as Error).message}`) })
     let lastFrame = ''
     while (!stopRequested && (durationS === 0 || Date.now() - started < durationS * 1000)) {
