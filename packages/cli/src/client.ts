@@ -31,8 +31,13 @@ export async function connectClient (values: Record<string, unknown>, env: Recor
   return createRpcClient<ShoalMethods>({ url, token })
 }
 
+/** The dashboard a daemon serves beside its RPC: http://HOST:PORT/ for http://HOST:PORT/rpc. */
+export function dashboardUrl (rpcUrl: string): string {
+  return rpcUrl.replace(/\/rpc$/, '/')
+}
+
 /** The RPC URL (ending in /rpc) and token, from flags, environment or the data dir. */
-async function endpoint (values: Record<string, unknown>, env: Record<string, string | undefined>): Promise<{ url: string, token: string }> {
+export async function endpoint (values: Record<string, unknown>, env: Record<string, string | undefined>): Promise<{ url: string, token: string }> {
   const dataDir = resolveDataDir({ flags: { dataDir: str(values['data-dir']) }, env, defaultDataDir: defaultDataDir() })
   let url = str(values.rpc) ?? nonEmpty(env.SHOAL_RPC)
   if (url === undefined) {

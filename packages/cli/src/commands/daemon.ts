@@ -1,7 +1,8 @@
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { LOG_LEVELS, parseHostPort, resolveDataDir } from '@shoal/core'
 import { defaultDataDir, readConfigFile } from '@shoal/node'
 import type { ConfigInput, LogFormat, LogLevel } from '@shoal/core'
+import { dashboardUrl } from '../client.js'
 import { startDaemon } from '../daemon.js'
 import { parse, str, strs } from '../args.js'
 import type { Io } from '../output.js'
@@ -87,6 +88,7 @@ export async function daemonCommand (argv: string[], io: Io, env: Record<string,
     `swarm:    ${info.swarm}${info.private ? ' (private)' : ''}`,
     ...info.addresses.map((a, i) => `${i === 0 ? 'listen:  ' : '         '} ${a}`),
     `rpc:      ${daemon.rpcUrl}`,
+    `dashboard: ${dashboardUrl(daemon.rpcUrl)} (log in with the token in ${join(daemon.config.dataDir, 'rpc.token')})`,
     `data dir: ${daemon.config.dataDir}`
   ].join('\n'))
 
