@@ -75,6 +75,18 @@ test('libp2p port in use: one line, exit 2, and the new data dir is gone again (
   }
 })
 
+test('a listen address libp2p refuses after the data dir was created: exit 2, and what the start created is removed', async () => {
+  // Not a TCP port the early check can bind (a WebSocket address, no such transport here): libp2p fails later.
+  const fresh = join(dir, 'fresh-ws')
+  const r = await shoal(['daemon', '--data-dir', fresh, '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--rpc', '127.0.0.1:0'])
+  assert.is(r.code, 2, r.stderr)
+  const last = r.stderr.trim().split('\n').at(-1)!
+  assert.match(last, /^shoal: (cannot listen on \/ip4\/127\.0\.0\.1\/tcp\/0\/ws|could not start the node)/)
+  assert.not.match(r.stderr, /^\s+at /m)
+  assert.not.match(r.stderr, 'faultTolerance')
+  assert.not.ok(await exists(fresh), 'the data dir this start created (identity, token, store) is removed')
+})
+
 test('RPC port in use: one line, exit 2; an initialised data dir keeps its identity', async () => {
   const { server, port } = await occupy()
   try {

@@ -17,7 +17,7 @@ import { createRpcServer, isLoopbackHost, shoalMethods, shoalSubscriptions, SHOA
 import { dashboardAssets, DASHBOARD_CSP } from '@shoal/dashboard'
 import type { RpcContext } from '@shoal/rpc'
 import { addHealthRoutes } from './health.js'
-import { explainStartFailure, StartError } from './start-errors.js'
+import { checkPortsFree, explainStartFailure, StartError, tcpListenPort } from './start-errors.js'
 
 export interface DaemonOptions {
   flags: ConfigInput
@@ -58,6 +58,10 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
   const dataDir = resolveDataDir({ flags: opts.flags, env: opts.env, defaultDataDir: defaultDataDir() })
   await checkDataDir(dataDir)
   const config = await loadConfig(opts.flags, opts.env)
+  await checkPortsFree([
+    ...config.listen.flatMap(addr => { const p = tcpListenPort(addr); return p === undefined ? [] : [{ ...p, step: { kind: 'listen' as const, addrs: [addr] } }] }),
+    ...(config.rpc.port > 0 ? [{ host: config.rpc.host, port: config.rpc.port, step: { kind: 'rpc' as const, host: config.rpc.host, port: config.rpc.port } }] : [])
+  ])
   let fresh: FreshDataDir | undefined
   if (!(await isInitialised(dataDir))) fresh = await initFresh(dataDir)
   try {

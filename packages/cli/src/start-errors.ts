@@ -3,6 +3,7 @@
  * use, a data dir that is a file or not writable. The messages name the setting to change and never pass on a
  * library's internals (libp2p's "set transportManager.faultTolerance ..." advice is for embedders, not users).
  */
+import { createServer } from 'node:net'
 import { ShoalError } from '@shoal/core'
 
 export class StartError extends ShoalError {
@@ -70,4 +71,30 @@ export function explainStartFailure (err: unknown, step: StartStep): StartError 
 function firstSentence (err: unknown): string {
   const text = err instanceof Error ? err.message : String(err)
   return text.split(/(?<=[a-z0-9)])\. |\n/)[0]!.replace(/,? ?(please )?(check|set) .*transportManager.*$/i, '').trim()
+}
+
+/** A TCP port this daemon will bind: a libp2p listen address or the RPC endpoint. Port 0 is never checked. */
+export interface PortUse { host: string, port: number, step: StartStep }
+
+/** `/ip4/H/tcp/P` or `/ip6/H/tcp/P` with P > 0; other addresses (dns, ws, port 0) are left to libp2p. */
+export function tcpListenPort (addr: string): { host: string, port: number } | undefined {
+  const m = /^\/ip([46])\/([^/]+)\/tcp\/(\d+)(\/p2p\/[^/]+)?$/.exec(addr)
+  if (m === null || Number(m[3]) === 0) return undefined
+  return { host: m[2]!, port: Number(m[3]) }
+}
+
+/**
+ * Binds and releases each port before anything starts, so a port in use (or an address not on this machine, or
+ * a port the user may not bind) fails the start at once, in one line, before any log line or file. The later binds can still lose a race; their errors are explained the same way.
+ */
+export async function checkPortsFree (uses: PortUse[]): Promise<void> {
+  for (const use of uses) {
+    const server = createServer()
+    const failure = await new Promise<unknown>(resolve => {
+      server.once('error', resolve)
+      server.listen({ port: use.port, host: use.host, exclusive: true }, () => { resolve(undefined) })
+    })
+    await new Promise(resolve => server.close(resolve))
+    if (failure !== undefined && systemCode(failure) !== undefined) throw explainStartFailure(failure, use.step)!
+  }
 }
