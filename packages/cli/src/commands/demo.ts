@@ -177,7 +177,7 @@ export async function demoCommand (argv: string[], io: Io): Promise<number> {
     pin(`starting ${count} daemons in ${swarm.root}…`)
     const first = await swarm.start(1)
     await Promise.all(Array.from({ length: count - 1 }, async (_, i) => await swarm.start(i + 2, { bootstrap: [first.addrs[0]!] })))
-    const ids = new Map<number, string>([...swarm.nodes.values()].map(n => [n.index, n.peerId]))
+    const ids = new Map<number, string>([...swarm.nodes.values()].sort((a, b) => a.index - b.index).map(n => [n.index, n.peerId]))
     pin(`all ${count} daemons running: ${[...ids.values()].map(nodeName).join(', ')}; the others know only ${nodeName(first.peerId)}'s address`)
     const dashboard = first.rpcUrl.replace(/rpc$/, '')
     pin(`dashboard: ${dashboard} (token: ${(await readToken(first.dataDir)).slice(0, 64)})`)
