@@ -63,7 +63,7 @@ Each daemon serves JSON-RPC 2.0 over HTTP for local clients: the \`shoal\` CLI, 
 - **WebSocket:** \`GET ws://127.0.0.1:<port>${path}/ws\` with the same bearer token (or, from a browser, the
   subprotocols \`shoal-rpc, bearer.<token>\`) carries the same calls plus subscriptions (\`events.subscribe\`):
   the answer is \`{ subscription }\`, then notifications \`{ method, params: { subscription, result } }\`;
-  \`rpc.unsubscribe { subscription }\` ends one. A reader that falls too far behind is dropped with
+  \`rpc.unsubscribe { subscription }\` ends one. A reader that falls too far behind or stops reading is dropped with
   -32011 (slow consumer) and close code 1008.
 - **Deadline:** each call has ${timeoutMs / 1000} s unless its method sets its own; past it the answer is
   ${code('TIMEOUT', -32001)}. Calls still running when the daemon stops get ${code('UNAVAILABLE', -32003)}.

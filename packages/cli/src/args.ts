@@ -22,7 +22,8 @@ export interface Parsed {
 export function parse (command: string, argv: string[], options: OptionSpec, maxPositionals = 0): Parsed {
   let result
   try {
-    result = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
+    // allowNegative: a boolean that defaults to on is turned off with --no-NAME (demo --no-churn).
+    result = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, allowNegative: true, strict: true })
   } catch (err) {
     throw new UsageError(`shoal ${command}: ${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}. See \`shoal ${command} --help\`.`)
   }

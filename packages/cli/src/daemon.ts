@@ -2,12 +2,14 @@
  * Starts a daemon: resolves config (flags > SHOAL_* env > config file > defaults), loads the identity, starts
  * the node and the RPC server, and writes daemon.json so the CLI can find it. Used by `shoal daemon` and tests.
  */
+import { rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ConfigError, resolveConfig, resolveDataDir } from '@shoal/core'
 import type { ConfigInput, Logger, ShoalConfig } from '@shoal/core'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
-  createLogger, createShoalNode, defaultDataDir, initDataDir, instrumentRpc, isInitialised, loadIdentity, readConfigFile,
+  createLogger, createShoalNode, dataPath, defaultDataDir, initDataDir, instrumentRpc, instrumentRpcSockets, isInitialised, loadIdentity, readConfigFile,
   readSwarmKey, readToken, removeDaemonInfo, systemClock, systemRng, traceRpc, writeDaemonInfo, VERSION, exposition
 } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
@@ -15,6 +17,7 @@ import { createRpcServer, isLoopbackHost, shoalMethods, shoalSubscriptions, SHOA
 import { dashboardAssets, DASHBOARD_CSP } from '@shoal/dashboard'
 import type { RpcContext } from '@shoal/rpc'
 import { addHealthRoutes } from './health.js'
+import { checkPortsFree, explainStartFailure, StartError, tcpListenPort } from './start-errors.js'
 
 export interface DaemonOptions {
   flags: ConfigInput
@@ -46,14 +49,60 @@ export async function loadConfig (flags: ConfigInput, env: Record<string, string
   return config
 }
 
+/**
+ * Starts a daemon. Nothing is written before the config checks out; a data dir this start initialised is
+ * removed again if the start fails (a port in use must not leave a new identity behind). Failures a person can
+ * fix by a setting throw StartError (one line; exit code 2), bad settings ConfigError.
+ */
 export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
   const dataDir = resolveDataDir({ flags: opts.flags, env: opts.env, defaultDataDir: defaultDataDir() })
-  let initialised = false
-  if (!(await isInitialised(dataDir))) {
-    await initDataDir({ dataDir })
-    initialised = true
-  }
+  await checkDataDir(dataDir)
   const config = await loadConfig(opts.flags, opts.env)
+  await checkPortsFree([
+    ...config.listen.flatMap(addr => { const p = tcpListenPort(addr); return p === undefined ? [] : [{ ...p, step: { kind: 'listen' as const, addrs: [addr] } }] }),
+    ...(config.rpc.port > 0 ? [{ host: config.rpc.host, port: config.rpc.port, step: { kind: 'rpc' as const, host: config.rpc.host, port: config.rpc.port } }] : [])
+  ])
+  let fresh: FreshDataDir | undefined
+  if (!(await isInitialised(dataDir))) fresh = await initFresh(dataDir)
+  try {
+    return await run(opts, dataDir, config, fresh !== undefined)
+  } catch (err) {
+    if (fresh !== undefined) await undoInit(fresh)
+    throw err
+  }
+}
+
+interface FreshDataDir { dataDir: string, created: string[], dirExisted: boolean, dbExisted: boolean }
+
+async function checkDataDir (dataDir: string): Promise<void> {
+  const st = await stat(dataDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
+    throw explainStartFailure(err, { kind: 'dataDir', dataDir }) ?? err
+  })
+  if (st !== undefined && !st.isDirectory()) throw new StartError(`cannot use the data dir ${dataDir}: it is a file, not a directory (check --data-dir or $SHOAL_DATA_DIR)`)
+}
+
+async function initFresh (dataDir: string): Promise<FreshDataDir> {
+  const dirExisted = await stat(dataDir).then(() => true, () => false)
+  const dbExisted = await stat(dataPath(dataDir, 'db')).then(() => true, () => false)
+  try {
+    const { created } = await initDataDir({ dataDir })
+    return { dataDir, created, dirExisted, dbExisted }
+  } catch (err) {
+    throw explainStartFailure(err, { kind: 'dataDir', dataDir }) ?? err
+  }
+}
+
+/** Removes what initFresh and the failed start created: the new identity, token, config and store. */
+async function undoInit (fresh: FreshDataDir): Promise<void> {
+  await Promise.all([
+    ...fresh.created.map(async file => { await rm(join(fresh.dataDir, file), { force: true }) }),
+    ...(fresh.dbExisted ? [] : [rm(dataPath(fresh.dataDir, 'db'), { recursive: true, force: true })])
+  ]).catch(() => {})
+  if (!fresh.dirExisted) await rm(fresh.dataDir, { recursive: true, force: true }).catch(() => {})
+}
+
+async function run (opts: DaemonOptions, dataDir: string, config: ShoalConfig, initialised: boolean): Promise<Daemon> {
   const swarmKey = config.swarmKeyFile !== undefined ? await readSwarmKey(dataDir, config.swarmKeyFile) : undefined
   const privateKey = await loadIdentity(dataDir)
   const token = await readToken(dataDir)
@@ -61,7 +110,9 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { swarm: config.swarm, peerId: peerIdFromPrivateKey(privateKey).toString() }, destination: opts.logDestination })
   // libp2p's own metrics stay off: some of its names break Prometheus conventions (milliseconds, gauges named
   // _total) that `promtool check metrics` rejects, and Shoal's families cover what an operator needs.
-  const node = await createShoalNode({ clock: systemClock, rng: systemRng, logger }, { config, privateKey, swarmKey })
+  const node = await createShoalNode({ clock: systemClock, rng: systemRng, logger }, { config, privateKey, swarmKey }).catch((err: unknown) => {
+    throw (err as { code?: string }).code === 'ERR_START_FAILED' ? explainStartFailure(err, { kind: 'listen', addrs: config.listen }) ?? err : err
+  })
   const rpcLog = logger.child({ component: 'shoal:rpc' })
   const rpc = createRpcServer<RpcContext>({
     methods: shoalMethods,
@@ -83,6 +134,7 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
       warn: (msg, fields) => { rpcLog.warn(fields ?? {}, msg) }
     }
   })
+  instrumentRpcSockets(node.metrics, () => rpc.wsStats())
   rpc.route('GET', '/metrics', async (_req, res) => {
     const text = exposition(await node.metrics.metrics())
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' })
@@ -104,7 +156,7 @@ export async function startDaemon (opts: DaemonOptions): Promise<Daemon> {
     rpcUrl = (await rpc.start()).url
   } catch (err) {
     await node.stop()
-    throw err
+    throw explainStartFailure(err, { kind: 'rpc', host: config.rpc.host, port: config.rpc.port }) ?? err
   }
   await writeDaemonInfo(dataDir, { pid: process.pid, peerId: node.peerId, rpcUrl, listen: node.info().addresses, startedAt: Date.now() })
 

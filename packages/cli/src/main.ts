@@ -6,6 +6,7 @@ import { ConfigError, ShoalError } from '@shoal/core'
 import { VERSION } from '@shoal/node'
 import { RpcConnectionError, RpcError } from '@shoal/rpc'
 import { UsageError } from './args.js'
+import { StartError } from './start-errors.js'
 import { versionLine } from './build-info.js'
 import { processIo } from './output.js'
 import type { Io } from './output.js'
@@ -68,6 +69,7 @@ export async function main (argv: string[], io: Io = processIo, env: Env = proce
 export function report (err: unknown, io: Io): number {
   if (err instanceof UsageError) { io.err(err.message); return 2 }
   if (err instanceof ConfigError) { io.err(`shoal: ${err.message}`); return 2 }
+  if (err instanceof StartError) { io.err(`shoal: ${err.message}`); return 2 }
   if (err instanceof RpcConnectionError) {
     io.err(err.code === 'ERR_RPC_UNREACHABLE'
       ? `shoal: no daemon is answering at ${err.url}. Start one with \`shoal daemon\` (or check --data-dir / --rpc).`

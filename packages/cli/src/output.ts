@@ -6,6 +6,22 @@ export function table (headers: string[], rows: string[][]): string {
   return [line(headers), line(widths.map(w => '-'.repeat(w))), ...rows.map(line)].join('\n')
 }
 
+/** Default width of the CLI's tables: fits a standard 100-column terminal, or a split one. */
+export const TABLE_WIDTH = 100
+
+/**
+ * A table no wider than `width`: the column `shrink` (the last by default) is cut with '…' to fit. Columns
+ * before it keep their width; if even an empty `shrink` column does not fit, the table is returned as is.
+ */
+export function fitTable (headers: string[], rows: string[][], width = TABLE_WIDTH, shrink = headers.length - 1): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
+  const total = widths.reduce((a, b) => a + b, 0) + 2 * (headers.length - 1)
+  const room = widths[shrink]! - (total - width)
+  if (total <= width || room < Math.max(headers[shrink]!.length, 2)) return table(headers, rows)
+  const cut = (c: string): string => c.length > room ? `${c.slice(0, room - 1)}…` : c
+  return table(headers, rows.map(r => r.map((c, i) => i === shrink ? cut(c) : c)))
+}
+
 export function ago (ms: number): string {
   if (ms < 0) return 'now'
   if (ms < 1000) return `${ms}ms ago`

@@ -1,4 +1,9 @@
-/** Structured JSON lines via pino (stderr), scoped by component; 'pretty' prints one readable line each. */
+/**
+ * Structured JSON lines via pino (stderr), scoped by component; 'pretty' prints one readable line each.
+ * Every key appears once per line: a child's bindings replace its parent's (the innermost component wins), a
+ * field equal to a bound one is dropped, and a field that differs from a bound one goes under `fields` (a
+ * line about another peer keeps this node's `peerId` and carries the other's as `fields.peerId`).
+ */
 import { pino } from 'pino'
 import type { Logger, LogLevel, LogFormat } from '@shoal/core'
 
@@ -16,14 +21,16 @@ export function createLogger (init: LoggerInit): Logger {
   if (init.format === 'pretty') {
     return prettyLogger(init.level, init.base ?? {}, destination)
   }
-  const p = pino({ level: init.level, base: init.base ?? {}, timestamp: pino.stdTimeFunctions.isoTime }, destination as pino.DestinationStream)
-  return wrapPino(p)
+  const root = pino({ level: init.level, base: {}, timestamp: pino.stdTimeFunctions.isoTime }, destination as pino.DestinationStream)
+  return wrapPino(root, init.base ?? {})
 }
 
-function wrapPino (p: pino.Logger): Logger {
+/** One pino child per logger, bound once with all its bindings: pino itself repeats keys bound twice. */
+function wrapPino (root: pino.Logger, bindings: Record<string, unknown>): Logger {
+  const p = root.child(bindings)
   const call = (fn: pino.LogFn) => (obj: object | string, msg?: string) => {
     if (typeof obj === 'string') fn(obj)
-    else fn(obj, msg)
+    else fn(withoutBound(obj as Record<string, unknown>, bindings), msg)
   }
   return {
     trace: call(p.trace.bind(p)),
@@ -31,8 +38,24 @@ function wrapPino (p: pino.Logger): Logger {
     info: call(p.info.bind(p)),
     warn: call(p.warn.bind(p)),
     error: call(p.error.bind(p)),
-    child: bindings => wrapPino(p.child(bindings))
+    child: more => wrapPino(root, { ...bindings, ...more })
   }
+}
+
+/** A line's fields without the keys its logger already binds (see the file's comment). */
+export function withoutBound (fields: Record<string, unknown>, bound: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined
+  let moved: Record<string, unknown> | undefined
+  for (const key of Object.keys(fields)) {
+    if (!(key in bound)) continue
+    out ??= { ...fields }
+    delete out[key]
+    if (fields[key] !== bound[key]) (moved ??= {})[key] = fields[key]
+  }
+  if (out === undefined) return fields
+  if (moved === undefined) return out
+  const own = out.fields
+  return { ...out, fields: own !== null && typeof own === 'object' && !Array.isArray(own) ? { ...own, ...moved } : own === undefined ? moved : { ...moved, fields: own } }
 }
 
 const ORDER = ['trace', 'debug', 'info', 'warn', 'error', 'silent']

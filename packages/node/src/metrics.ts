@@ -127,6 +127,20 @@ export function instrumentRpc (registry: Registry): (call: { method: string, cod
   }
 }
 
+/** What the RPC's WebSocket endpoint reports about its sockets (the RPC package's WsStats). */
+export interface RpcSocketStats { connections: number, queuedBytes: number, maxQueuedBytes: number, slowConsumersDropped: number }
+
+/** The WebSocket families, read from `read()` at each scrape. */
+export function instrumentRpcSockets (registry: Registry, read: () => RpcSocketStats): void {
+  const registers = [registry]
+  const stats = perScrape(read)
+  gauge(registers, 'shoal_rpc_ws_connections', 'Open WebSocket connections to the RPC.', () => stats().connections)
+  gauge(registers, 'shoal_rpc_ws_queued_bytes', 'Bytes queued on all RPC WebSockets and not yet taken by the OS.', () => stats().queuedBytes)
+  gauge(registers, 'shoal_rpc_ws_max_queued_bytes', 'The longest queue of any one RPC WebSocket, in bytes (bounded by the slow-consumer cap).', () => stats().maxQueuedBytes)
+  fromTotal(registers, 'shoal_rpc_ws_slow_consumers_total', 'RPC WebSocket clients dropped because they read too slowly or stopped reading.', [],
+    () => [[{}, stats().slowConsumersDropped]])
+}
+
 /** JSON-RPC's "method not found" (the RPC package sits above this one, so the number is repeated here). */
 const METHOD_NOT_FOUND = -32601
 

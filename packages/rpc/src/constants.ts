@@ -57,6 +57,17 @@ export const DEFAULT_WS_MAX_BUFFERED_BYTES = 8 * 1024 * 1024
 /** Requests from one WebSocket being handled at once; past it the socket is not read until some finish. */
 export const WS_MAX_INFLIGHT = 64
 
+/** Bytes of request text from one WebSocket being handled at once; past it the socket is not read until some
+ * finish. Without it 64 requests of the largest accepted size (2 MiB with 1 MiB KV values) could be held per
+ * socket; 8 MiB still lets a client pipeline many ordinary calls or several bulk puts. */
+export const WS_MAX_INFLIGHT_BYTES = 8 * 1024 * 1024
+
+/** A client that takes nothing for this long while data waits for it is dropped as a slow consumer (no write to
+ * its socket completed: the kernel's buffers on both ends are full, so it has not read megabytes). A busy but
+ * live reader takes something every few milliseconds; 15 s also rides out a long GC pause or a debugger stop on
+ * the client, and frees a stuck reader's backlog well before the ping heartbeat (30-60 s) would. */
+export const WS_STALL_MS = 15_000
+
 /** Ping interval. A socket that has not answered the previous ping (nor sent anything) is cut: two intervals
  * find a dead peer (sleeping laptop, killed process behind a proxy) without chatter on a loopback link. */
 export const WS_HEARTBEAT_MS = 30_000

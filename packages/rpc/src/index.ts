@@ -30,7 +30,7 @@ export {
   defineSubscription, subscriptionsFor, WS_PATH, WS_SUBPROTOCOL, UNSUBSCRIBE_METHOD, type SubscriptionDef,
   type SubscriptionSpec, type SubscriptionSink, type SubscriptionTable
 } from './subscription.js'
-export { type WsOptions } from './ws-server.js'
+export { type WsOptions, type WsStats } from './ws-server.js'
 export { type SessionMethod, type SessionMethods } from './dispatch.js'
 export { WS_ERROR_DOCS } from './errors.js'
 export { createWsClient, type WsClient, type WsClientInit, type WsSubscribeHandlers, type WsSubscription } from './ws-client.js'

@@ -3,6 +3,7 @@
  * document, and the Markdown of docs/rpc.md. Subscriptions are listed after the methods, marked WebSocket-only
  * (OpenRPC extension fields `x-transport` and `x-notification`).
  */
+import { DEFAULT_WS_MAX_BUFFERED_BYTES, WS_MAX_INFLIGHT, WS_MAX_INFLIGHT_BYTES, WS_SLOW_CONSUMER_CLOSE_MS, WS_STALL_MS } from './constants.js'
 import { RPC_ERROR_DOCS, RpcErrorCode, WS_ERROR_DOCS } from './errors.js'
 import { listMethods, type MethodDef, type MethodErrorDoc, type MethodTable } from './method-table.js'
 import type { JsonSchema, ObjectSchema, Schema } from './schema.js'
@@ -101,9 +102,13 @@ function wsIntro (): string[] {
     '`{ "jsonrpc": "2.0", "method": "<name>", "params": { "subscription": "<id>", "result": ... } }`. A subscription',
     'that ends with an error sends `params: { subscription, error: { code, message, data } }` instead, and nothing',
     `after it. \`${UNSUBSCRIBE_METHOD} { "subscription": "<id>" }\` ends one and answers true (false for an unknown id).`, '',
-    'A client that reads too slowly (its unsent queue passes the server limit) is dropped: its subscriptions end',
-    'with -32011 and the socket closes with code 1008 "slow consumer". The server pings; a socket that answers no',
-    'ping for a whole interval is cut. On shutdown the server closes sockets with 1001.', '',
+    'A client that reads too slowly is dropped as a slow consumer: when its unsent queue passes',
+    `${DEFAULT_WS_MAX_BUFFERED_BYTES / 1024 / 1024} MiB, when it takes nothing for ${WS_STALL_MS / 1000} s while data waits for it, or when a subscription gives up`,
+    'on it. Every subscription of the socket then ends with -32011, nothing more is queued, the socket closes with',
+    `code 1008 "slow consumer" and is cut ${WS_SLOW_CONSUMER_CLOSE_MS / 1000} s later if the client has not closed it. Requests being handled`,
+    `per socket are bounded too (${WS_MAX_INFLIGHT}, or ${WS_MAX_INFLIGHT_BYTES / 1024 / 1024} MiB of request text): past that the socket is not read until some finish.`,
+    'The server pings; a socket that answers no ping for a whole interval is cut. On shutdown the server closes',
+    'sockets with 1001.', '',
     '| Code | Name | Meaning |', '| ---: | --- | --- |']
   for (const e of WS_ERROR_DOCS) lines.push(`| ${e.code} | ${e.name} | ${cell(e.meaning)} |`)
   lines.push('')

@@ -16,7 +16,7 @@ import { isAuthorized, isLoopbackHost, NotLoopbackError } from './guards.js'
 import type { MethodTable } from './method-table.js'
 import { readBody } from './read-body.js'
 import { WS_PATH, type SubscriptionTable } from './subscription.js'
-import { createWsEndpoint, type WsEndpoint, type WsOptions } from './ws-server.js'
+import { createWsEndpoint, type WsEndpoint, type WsOptions, type WsStats } from './ws-server.js'
 
 export const RPC_PATH = '/rpc'
 
@@ -77,6 +77,8 @@ export interface RpcServer {
   route: (method: 'GET' | 'POST', path: string, handler: RouteHandler, opts?: RouteOptions) => void
   /** Takes over HTTP upgrades other than /rpc/ws. The handler owns the socket; check the token with `isAuthorized`. */
   onUpgrade: (handler: UpgradeHandler) => void
+  /** The WebSocket endpoint's sockets now (all zero while stopped or with `websocket: false`). */
+  wsStats: () => WsStats
 }
 
 interface Route { handler: RouteHandler, public: boolean }
@@ -296,6 +298,7 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
     start,
     stop,
     get address () { return address },
+    wsStats: () => wsEndpoint?.stats() ?? { connections: 0, queuedBytes: 0, maxQueuedBytes: 0, slowConsumersDropped: 0 },
     route (method, path, handler, opts = {}) {
       if (path === RPC_PATH) throw new TypeError(`${RPC_PATH} is reserved for JSON-RPC`)
       const key = `${method} ${path}`

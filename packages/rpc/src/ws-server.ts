@@ -1,15 +1,23 @@
 /**
  * The WebSocket face of the RPC, `GET /rpc/ws` on the RPC's HTTP server: every method (through the same
- * dispatcher as HTTP) plus subscriptions. The token is checked before the upgrade. Memory per socket is capped:
- * a client that reads too slowly is dropped (its subscriptions end with -32011, the socket closes with 1008)
- * instead of the server queueing notifications without bound.
+ * dispatcher as HTTP) plus subscriptions. The token is checked before the upgrade.
+ *
+ * Memory per socket is bounded on both sides:
+ * - out: at most `maxBufferedBytes` (plus the one message that crossed it) queued and not yet taken by the OS;
+ * - in: at most WS_MAX_INFLIGHT requests and WS_MAX_INFLIGHT_BYTES of request text being handled; past either,
+ *   the socket is not read until some finish.
+ * A client that reads too slowly is a slow consumer and is dropped, whichever way it shows: its queue passes
+ * `maxBufferedBytes`, it takes nothing for `stallMs` while data waits for it, or a subscriber ends its
+ * subscription with -32011 (SLOW_CONSUMER) after waiting on it. Dropping ends every subscription of the socket
+ * with -32011, queues nothing more, sends the close frame (1008 "slow consumer") and cuts the socket
+ * WS_SLOW_CONSUMER_CLOSE_MS later if the client has not closed it, which frees everything it held.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import {
   DEFAULT_WS_MAX_BUFFERED_BYTES, DEFAULT_WS_MAX_SOCKETS, DEFAULT_WS_MAX_SUBSCRIPTIONS, WS_CLOSE_GRACE_MS, WS_HEARTBEAT_MS,
-  WS_MAX_INFLIGHT, WS_SLOW_CONSUMER_CLOSE_MS
+  WS_MAX_INFLIGHT, WS_MAX_INFLIGHT_BYTES, WS_SLOW_CONSUMER_CLOSE_MS, WS_STALL_MS
 } from './constants.js'
 import { encodeError, type Dispatcher, type SessionMethod, type SessionMethods } from './dispatch.js'
 import { RpcError, RpcErrorCode, toRpcError, type ErrorTable } from './errors.js'
@@ -28,7 +36,20 @@ export interface WsOptions {
   maxSubscriptionsPerSocket?: number
   /** Queued bytes past which a client is a slow consumer and is dropped. */
   maxBufferedBytes?: number
+  /** Milliseconds a client may take nothing while data waits for it before it is dropped as a slow consumer. */
+  stallMs?: number
   heartbeatMs?: number
+}
+
+/** The endpoint's sockets as seen now, for metrics and tests. */
+export interface WsStats {
+  connections: number
+  /** Bytes queued on all sockets and not yet taken by the OS. */
+  queuedBytes: number
+  /** The largest queue of any one socket. */
+  maxQueuedBytes: number
+  /** Sockets dropped as slow consumers since the server started. */
+  slowConsumersDropped: number
 }
 
 export interface WsEndpointInit<Ctx> extends WsOptions {
@@ -51,6 +72,7 @@ export interface WsEndpoint {
   /** Ends every subscription and closes every socket with 1001; cuts those that do not close in time. */
   close: () => Promise<void>
   readonly connections: number
+  stats: () => WsStats
 }
 
 type AnySub<Ctx> = SubscriptionDef<Ctx, string, any, any>
@@ -65,8 +87,14 @@ interface Conn<Ctx> {
   nextId: number
   alive: boolean
   inflight: number
+  /** Bytes of request text being handled. */
+  inflightBytes: number
   dropping: boolean
   killTimer?: NodeJS.Timeout
+  /** Messages handed to the socket whose write has not completed: the OS has not taken them yet. */
+  pendingWrites: number
+  /** performance.now() when a write last completed, or when writes began to wait after none were pending. */
+  progressAt: number
 }
 
 const UNSUBSCRIBE_PARAMS = s.object({ subscription: s.string({ maxLength: 64 }) })
@@ -75,6 +103,7 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
   const maxSockets = init.maxSockets ?? DEFAULT_WS_MAX_SOCKETS
   const maxSubs = init.maxSubscriptionsPerSocket ?? DEFAULT_WS_MAX_SUBSCRIPTIONS
   const maxBuffered = init.maxBufferedBytes ?? DEFAULT_WS_MAX_BUFFERED_BYTES
+  const stallMs = init.stallMs ?? WS_STALL_MS
   const validate = init.validateNotifications ?? true
   const table = init.errorTable ?? {}
   const log = init.logger ?? {}
@@ -84,6 +113,7 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
   }
   const conns = new Set<Conn<Ctx>>()
   let closing = false
+  let slowConsumersDropped = 0
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
@@ -107,6 +137,17 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
   }, init.heartbeatMs ?? WS_HEARTBEAT_MS)
   heartbeat.unref()
 
+  // A client that takes nothing while data waits for it is dropped after stallMs, whether or not its queue
+  // reached the cap: a producer that paces itself on `bufferedBytes` never fills the queue, and a socket the
+  // client no longer reads must not be held open with its backlog until the heartbeat notices.
+  const stallCheck = setInterval(() => {
+    const now = performance.now()
+    for (const conn of conns) {
+      if (!conn.dropping && conn.pendingWrites > 0 && now - conn.progressAt > stallMs) dropSlowConsumer(conn, 'took nothing')
+    }
+  }, Math.max(10, Math.min(1_000, stallMs / 4)))
+  stallCheck.unref()
+
   function handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (closing) return refuse(socket, '503 Service Unavailable')
     // Auth first: a caller without the token gets nothing upgraded, parsed or run.
@@ -122,7 +163,10 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
   }
 
   function accept (ws: WebSocket): void {
-    const conn: Conn<Ctx> = { ws, controller: new AbortController(), subs: new Map(), nextId: 0, alive: true, inflight: 0, dropping: false }
+    const conn: Conn<Ctx> = {
+      ws, controller: new AbortController(), subs: new Map(), nextId: 0, alive: true, inflight: 0, inflightBytes: 0, dropping: false,
+      pendingWrites: 0, progressAt: performance.now()
+    }
     conns.add(conn)
     ws.on('pong', () => { conn.alive = true })
     ws.on('error', err => { log.debug?.('rpc ws: socket error', { error: String(err) }) })
@@ -134,11 +178,14 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
     })
     ws.on('message', (data, isBinary) => {
       conn.alive = true
+      const size = rawSize(data)
       conn.inflight++
-      if (conn.inflight >= WS_MAX_INFLIGHT) ws.pause()
+      conn.inflightBytes += size
+      if (conn.inflight >= WS_MAX_INFLIGHT || conn.inflightBytes >= WS_MAX_INFLIGHT_BYTES) ws.pause()
       onMessage(conn, data, isBinary).catch(reportInternal).finally(() => {
         conn.inflight--
-        if (ws.isPaused && conn.inflight < WS_MAX_INFLIGHT && !conn.dropping) ws.resume()
+        conn.inflightBytes -= size
+        if (ws.isPaused && conn.inflight < WS_MAX_INFLIGHT && conn.inflightBytes < WS_MAX_INFLIGHT_BYTES && !conn.dropping) ws.resume()
       })
     })
   }
@@ -198,12 +245,18 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
     if (sub.ended) return
     const sink: SubscriptionSink<unknown> = {
       send: notification => notify(conn, sub, notification),
-      error: err => { if (!sub.ended) endSub(conn, sub, 'ended by the server', toRpcError(err, table, reportInternal)) },
+      error: err => { if (!sub.ended) endBySubscriber(conn, sub, 'ended by the server', toRpcError(err, table, reportInternal)) },
       get bufferedBytes () { return conn.ws.bufferedAmount }
     }
     Promise.resolve()
       .then(async () => { await sub.def.subscribe(sub.params, init.context, sink, { signal: sub.controller.signal }) })
-      .catch(err => { if (!sub.ended) endSub(conn, sub, 'subscriber failed', toRpcError(err, table, reportInternal)) })
+      .catch(err => { if (!sub.ended) endBySubscriber(conn, sub, 'subscriber failed', toRpcError(err, table, reportInternal)) })
+  }
+
+  /** A subscriber that gives up on a client that does not read (-32011) drops the client, not only itself. */
+  function endBySubscriber (conn: Conn<Ctx>, sub: Sub<Ctx>, reason: string, error: RpcError): void {
+    if (error.code === RpcErrorCode.SLOW_CONSUMER) dropSlowConsumer(conn, error.message)
+    else endSub(conn, sub, reason, error)
   }
 
   function notify (conn: Conn<Ctx>, sub: Sub<Ctx>, result: unknown): boolean {
@@ -230,18 +283,24 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
   /** Queues a message unless the socket is gone or being dropped; drops the client once its queue is too long. */
   function send (conn: Conn<Ctx>, text: string): boolean {
     if (conn.dropping || conn.ws.readyState !== WebSocket.OPEN) return false
-    conn.ws.send(text)
+    if (conn.pendingWrites++ === 0) conn.progressAt = performance.now()
+    conn.ws.send(text, () => {
+      conn.pendingWrites--
+      conn.progressAt = performance.now()
+    })
     // Checked after queueing, so the queue never exceeds the cap by more than this one message.
     if (conn.ws.bufferedAmount > maxBuffered) {
-      dropSlowConsumer(conn)
+      dropSlowConsumer(conn, `more than ${maxBuffered} bytes queued`)
       return false
     }
     return true
   }
 
-  function dropSlowConsumer (conn: Conn<Ctx>): void {
+  function dropSlowConsumer (conn: Conn<Ctx>, why: string): void {
+    if (conn.dropping) return
     conn.dropping = true
-    log.warn?.('rpc ws: dropping a slow consumer', { bufferedBytes: conn.ws.bufferedAmount, subscriptions: conn.subs.size })
+    slowConsumersDropped++
+    log.warn?.('rpc ws: dropping a slow consumer', { why, bufferedBytes: conn.ws.bufferedAmount, subscriptions: conn.subs.size })
     const error = new RpcError(RpcErrorCode.SLOW_CONSUMER, 'slow consumer')
     // The error notifications are small and go out only if the client ever reads its backlog.
     for (const sub of [...conn.subs.values()]) endSub(conn, sub, 'slow consumer', error, true)
@@ -269,6 +328,7 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
   async function close (): Promise<void> {
     closing = true
     clearInterval(heartbeat)
+    clearInterval(stallCheck)
     const stopping = new RpcError(RpcErrorCode.UNAVAILABLE, 'Server is stopping')
     for (const conn of conns) conn.controller.abort(stopping)
     // Let calls that just aborted put their UNAVAILABLE answers on the wire before the close frame.
@@ -287,7 +347,22 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
     wss.close()
   }
 
-  return { handleUpgrade, close, get connections () { return conns.size } }
+  function stats (): WsStats {
+    let queuedBytes = 0
+    let maxQueuedBytes = 0
+    for (const conn of conns) {
+      const queued = conn.ws.bufferedAmount
+      queuedBytes += queued
+      maxQueuedBytes = Math.max(maxQueuedBytes, queued)
+    }
+    return { connections: conns.size, queuedBytes, maxQueuedBytes, slowConsumersDropped }
+  }
+
+  return { handleUpgrade, close, stats, get connections () { return conns.size } }
+}
+
+function rawSize (data: RawData): number {
+  return Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength
 }
 
 /** The Authorization header, or (browsers) the subprotocols `shoal-rpc, bearer.<token>`. */

@@ -5,7 +5,7 @@
 import { EventEmitter, once } from 'node:events'
 import { setImmediate as tick } from 'node:timers/promises'
 import { WebSocket } from 'ws'
-import { createRpcServer, s, subscriptionsFor, type RpcServer, type RpcServerInit, type SubscriptionSink } from '../src/index.js'
+import { createRpcServer, RpcError, s, subscriptionsFor, type RpcServer, type RpcServerInit, type SubscriptionSink } from '../src/index.js'
 import { errorTable, methods, newContext, TOKEN, type TestContext } from './fixtures.js'
 
 export interface WsTestContext extends TestContext {
@@ -72,7 +72,33 @@ export const firehose = subscription({
   }
 })
 
-export const subscriptions = [ticker, compacted, firehose]
+/**
+ * Paces itself as events.subscribe does: sends only while the socket's queue is under `highWater`, so it never
+ * fills the queue to the cap. With `giveUpMs` it ends the subscription with -32011 after waiting that long.
+ */
+export const paced = subscription({
+  name: 'paced',
+  description: 'Pushes notifications of `size` bytes while bufferedBytes < highWater.',
+  params: s.object({ size: s.integer({ min: 1, max: 1024 * 1024 }), highWater: s.integer({ min: 0 }), giveUpMs: s.optional(s.integer({ min: 1 })) }),
+  notification: s.object({ n: s.integer(), pad: s.string() }),
+  subscribe: async (p, ctx, sink, { signal }) => {
+    report(ctx, 'paced', signal, sink)
+    const pad = 'x'.repeat(p.size)
+    for (let n = 1; !signal.aborted; n++) {
+      const waitingSince = Date.now()
+      while (sink.bufferedBytes > p.highWater && !signal.aborted) {
+        if (p.giveUpMs !== undefined && Date.now() - waitingSince > p.giveUpMs) throw new RpcError(-32011, 'slow consumer: gave up waiting')
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      if (!sink.send({ n, pad })) break
+      ctx.maxBuffered = Math.max(ctx.maxBuffered, sink.bufferedBytes)
+      ctx.firehoseSent++
+      await tick()
+    }
+  }
+})
+
+export const subscriptions = [ticker, compacted, firehose, paced]
 
 export const wsErrorTable = { ...errorTable, ERR_COMPACTED: -32010 }
 

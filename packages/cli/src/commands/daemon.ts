@@ -1,6 +1,8 @@
-import { resolve } from 'node:path'
-import { LOG_LEVELS, parseHostPort } from '@shoal/core'
+import { join, resolve } from 'node:path'
+import { LOG_LEVELS, parseHostPort, resolveDataDir } from '@shoal/core'
+import { defaultDataDir, readConfigFile } from '@shoal/node'
 import type { ConfigInput, LogFormat, LogLevel } from '@shoal/core'
+import { dashboardUrl } from '../client.js'
 import { startDaemon } from '../daemon.js'
 import { parse, str, strs } from '../args.js'
 import type { Io } from '../output.js'
@@ -17,10 +19,24 @@ Settings come from flags, then SHOAL_* environment variables, then <data-dir>/co
   --swarm NAME            swarm name ($SHOAL_SWARM)
   --swarm-key FILE        private swarm: pnet key file ($SHOAL_SWARM_KEY)
   --log-level LEVEL       ${LOG_LEVELS.join(', ')} (default info; $SHOAL_LOG_LEVEL)
-  --log-format FORMAT     json (default) or pretty ($SHOAL_LOG_FORMAT)
+  --log-format FORMAT     pretty (one readable line each; the default when stderr is a terminal) or
+                          json (JSON lines; the default otherwise, e.g. under systemd) ($SHOAL_LOG_FORMAT)
   --rpc-allow-remote      serve RPC on a non-loopback address (the token then travels in clear text)
   --mdns                  find members on the local network by mDNS ($SHOAL_MDNS)
   --debug                 enable debug.* RPC methods (fault injection for tests)`
+
+/**
+ * The log format when no flag, SHOAL_LOG_FORMAT or config file sets one: readable lines for a person at a
+ * terminal, JSON lines for a supervisor or a log shipper. Undefined when a setting decides.
+ */
+export async function defaultLogFormat (flags: ConfigInput, env: Record<string, string | undefined>, stderrIsTTY: boolean): Promise<LogFormat | undefined> {
+  if (flags.logFormat !== undefined || (env.SHOAL_LOG_FORMAT ?? '').trim() !== '') return undefined
+  const dataDir = resolveDataDir({ flags, env, defaultDataDir: defaultDataDir() })
+  // A config file that does not parse is reported by the start itself, with its field and line.
+  const file = await readConfigFile(dataDir).catch(() => undefined) as { logFormat?: unknown } | undefined
+  if (file !== null && typeof file === 'object' && file.logFormat !== undefined) return undefined
+  return stderrIsTTY ? 'pretty' : 'json'
+}
 
 export function daemonFlags (values: Record<string, unknown>): ConfigInput {
   const flags: ConfigInput = {}
@@ -61,7 +77,10 @@ const SHUTDOWN_DEADLINE_MS = 4500
 export async function daemonCommand (argv: string[], io: Io, env: Record<string, string | undefined>): Promise<number> {
   const { values } = parse('daemon', argv, DAEMON_OPTIONS)
   if (values.help === true) { io.out(DAEMON_HELP); return 0 }
-  const daemon = await startDaemon({ flags: daemonFlags(values), env })
+  const flags = daemonFlags(values)
+  const format = await defaultLogFormat(flags, env, process.stderr.isTTY === true)
+  if (format !== undefined) flags.logFormat = format
+  const daemon = await startDaemon({ flags, env })
   // A safety net, not a control path: a bug that leaves a promise unhandled is logged, and the node runs on.
   process.on('unhandledRejection', err => { daemon.logger.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection') })
   const info = daemon.node.info()
@@ -72,6 +91,7 @@ export async function daemonCommand (argv: string[], io: Io, env: Record<string,
     `swarm:    ${info.swarm}${info.private ? ' (private)' : ''}`,
     ...info.addresses.map((a, i) => `${i === 0 ? 'listen:  ' : '         '} ${a}`),
     `rpc:      ${daemon.rpcUrl}`,
+    `dashboard: ${dashboardUrl(daemon.rpcUrl)} (log in with the token in ${join(daemon.config.dataDir, 'rpc.token')})`,
     `data dir: ${daemon.config.dataDir}`
   ].join('\n'))
 

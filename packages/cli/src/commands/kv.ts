@@ -2,9 +2,10 @@ import { connectClient, connectWsClient, CLIENT_HELP, CLIENT_OPTIONS } from '../
 import { parse, str, UsageError } from '../args.js'
 import { table } from '../output.js'
 import type { Io } from '../output.js'
+import { readJsonValue } from '../values.js'
 import { kvExportCommand, kvImportCommand } from './backup.js'
 
-export const KV_HELP = `Usage: shoal kv put KEY VALUE [--acks N|quorum|all]
+export const KV_HELP = `Usage: shoal kv put KEY VALUE|@FILE|- [--acks N|quorum|all]
        shoal kv get KEY
        shoal kv del KEY [--acks N|quorum|all]
        shoal kv list [PREFIX] [--cursor KEY] [--limit N]
@@ -13,8 +14,9 @@ export const KV_HELP = `Usage: shoal kv put KEY VALUE [--acks N|quorum|all]
        shoal kv export [--prefix P] > file.jsonl
        shoal kv import FILE|-
 
-put    writes KEY; VALUE is JSON (a bare word is stored as a string). --acks: how many nodes, this one
-       included, must hold it on disk before the command returns (default 1)
+put    writes KEY; VALUE is JSON, inline, from a file (@FILE) or from stdin (-). Inline text that starts
+       like JSON ({ [ " digit -) must parse; a bare word is stored as a string. --acks: how many nodes,
+       this one included, must hold it on disk before the command returns (default 1)
 get    reads KEY from the local replica (exit code 4 if it does not exist)
 del    deletes KEY (a tombstone: the key stays deleted everywhere)
 list   live keys in order, optionally under PREFIX; prints the cursor for the next page
@@ -41,9 +43,11 @@ export async function kvCommand (argv: string[], io: Io, env: Record<string, str
       const [key, raw] = positionals
       if (key === undefined || (sub === 'put' && raw === undefined)) throw new UsageError(`shoal kv ${sub}: need KEY${sub === 'put' ? ' and VALUE' : ''}, e.g. shoal kv put config/mode '"fast"'`)
       const acks = parseAcks(str(values.acks))
+      // Read and checked before connecting: a bad value is a usage error even with no daemon running.
+      const value = sub === 'put' ? await readJsonValue(raw!, 'kv put', 'VALUE') : undefined
       const client = await connectClient(values, env)
       const result = sub === 'put'
-        ? await client.call('kv.put', { key, value: parseValue(raw!), ...(acks !== undefined ? { acks } : {}) })
+        ? await client.call('kv.put', { key, value: value!, ...(acks !== undefined ? { acks } : {}) })
         : await client.call('kv.delete', { key, ...(acks !== undefined ? { acks } : {}) })
       io.out(json ? JSON.stringify(result) : `${sub === 'put' ? 'stored' : 'deleted'} ${key} (acknowledged by ${result.acked} of ${result.required} required)`)
       return 0
@@ -100,14 +104,6 @@ export async function kvCommand (argv: string[], io: Io, env: Record<string, str
     }
     default:
       throw new UsageError(`shoal kv: unknown subcommand '${sub}'. Use put, get, del, list, watch or stats.`)
-  }
-}
-
-function parseValue (raw: string): unknown {
-  try {
-    return JSON.parse(raw)
-  } catch {
-    return raw
   }
 }
 

@@ -353,10 +353,16 @@ export class KvService {
       const { event } = await this.components.eventService.publish(KV_TOPIC, kvEventData(key, value, this.limits), { type, trace: span.traceparent, internal: true })
       const version = { ...event.hlc, node: this.self }
       if (required <= 1) return { key, version, acked: 1, required }
-      const acked = 1 + await this.sync.pushForAcks(event, required - 1, opts.timeoutMs ?? this.init.config.ackTimeoutMs, opts.signal)
+      const live = this.livePeers().length
+      const timeoutMs = opts.timeoutMs ?? this.init.config.ackTimeoutMs
+      const acked = 1 + await this.sync.pushForAcks(event, required - 1, timeoutMs, opts.signal)
       span.setAttributes({ 'shoal.acked': acked, 'shoal.required': required })
       if (acked < required) {
-        throw new TimeoutError(`only ${acked} of the ${required} required nodes acknowledged the write in time; it stays written and keeps replicating`, { acked, required, key })
+        // Too few live peers to ask is not a slow network: say so rather than "in time" (it answers at once).
+        const why = 1 + live < required
+          ? `this node sees ${live} live peer${live === 1 ? '' : 's'}, so at most ${1 + live} of the ${required} required nodes can hold it`
+          : `only ${acked} of the ${required} required nodes acknowledged it within ${timeoutMs} ms`
+        throw new TimeoutError(`${why}; the write stays here and replicates as peers join or answer`, { acked, required, key })
       }
       return { key, version, acked, required }
     })
