@@ -205,6 +205,11 @@ export class EventLog {
 
   lastLsn (): number { return this.nextLsn - 1 }
 
+  /** The highest LSN compaction removed (0 for none): a list cursor below it has missed events. */
+  lastCompactedLsn (): number {
+    return this.compactedLsn
+  }
+
   stats (): EventLogStats {
     return { events: this.count, origins: Object.keys(this.heads()).length, lastLsn: this.nextLsn - 1, compactedLsn: this.compactedLsn }
   }

@@ -247,8 +247,10 @@ export class EventService {
     let cursor = opts.since ?? 0
     while (!signal.aborted && this.running) {
       const waiting = this.deliveries.next(signal)
-      // From memory when the cursor is recent (a subscriber keeping up), from the log otherwise.
-      const page = this.recent.after(cursor, constants.EVENT_PULL_BATCH, opts.topic) ?? await this.list({ topic: opts.topic, since: cursor, limit: constants.EVENT_PULL_BATCH })
+      // From memory when the cursor is recent (a subscriber keeping up), from the log otherwise; a cursor below
+      // what compaction removed gets CompactedError from the log either way.
+      const fresh = cursor >= this.components.log.lastCompactedLsn() ? this.recent.after(cursor, constants.EVENT_PULL_BATCH, opts.topic) : undefined
+      const page = fresh ?? await this.list({ topic: opts.topic, since: cursor, limit: constants.EVENT_PULL_BATCH })
       for (const d of page.events) yield d
       cursor = page.next
       if (page.events.length < constants.EVENT_PULL_BATCH) await waiting
