@@ -10,7 +10,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Member } from '@shoal/core'
+import type { Clock, Member } from '@shoal/core'
 
 const FILE = 'members.json'
 /** Coalesces bursts of membership changes (a swarm forming) into one write. */
@@ -19,14 +19,14 @@ const WRITE_DELAY_MS = 1_000
 export const MEMBER_MEMORY_REFRESH_MS = 30_000
 
 export class MemberMemory {
-  private members = new Map<string, number>()
-  private timer: NodeJS.Timeout | undefined
+  private readonly members = new Map<string, number>()
+  private timer: { cancel: () => void } | undefined
   private writing: Promise<void> = Promise.resolve()
-  private constructor (private readonly path: string, private readonly self: string) {}
+  private constructor (private readonly path: string, private readonly self: string, private readonly clock: Clock) {}
 
   /** Reads the file; a missing or unreadable one is an empty memory (a new node). */
-  static async open (dataDir: string, self: string): Promise<MemberMemory> {
-    const m = new MemberMemory(join(dataDir, FILE), self)
+  static async open (dataDir: string, self: string, clock: Clock): Promise<MemberMemory> {
+    const m = new MemberMemory(join(dataDir, FILE), self, clock)
     try {
       const parsed = JSON.parse(await readFile(m.path, 'utf8')) as { members?: Record<string, unknown> }
       for (const [id, seen] of Object.entries(parsed.members ?? {})) {
@@ -54,15 +54,14 @@ export class MemberMemory {
       }
     }
     if (changed && this.timer === undefined) {
-      this.timer = setTimeout(() => { this.timer = undefined; void this.write() }, WRITE_DELAY_MS)
-      this.timer.unref()
+      this.timer = this.clock.setTimer(() => { this.timer = undefined; void this.write() }, WRITE_DELAY_MS)
     }
   }
 
   /** Writes what is pending now (at stop). */
   async flush (): Promise<void> {
     if (this.timer !== undefined) {
-      clearTimeout(this.timer)
+      this.timer.cancel()
       this.timer = undefined
       await this.write()
     }

@@ -185,7 +185,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     topicLimits
   })
   // Beside db/, so a node whose store was lost still counts the members it last knew toward quorum.
-  const memberMemory = await MemberMemory.open(config.dataDir, libp2p.peerId.toString())
+  const memberMemory = await MemberMemory.open(config.dataDir, libp2p.peerId.toString(), clock)
   const rememberedPeers = async (): Promise<Array<{ peerId: string, lastSeen: number }>> => [...await knownPeers.list(), ...memberMemory.list()]
   const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, hlc, writes, tracing, rememberedPeers }, {
     protocols, config: config.kv, rememberMs: config.membership.deadMemberRetentionMs

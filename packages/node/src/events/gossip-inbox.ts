@@ -36,11 +36,6 @@ export class GossipInbox {
     while (this.draining !== undefined) await this.draining
   }
 
-  /** Events waiting for the next group. */
-  get pending (): number {
-    return this.waiting.length
-  }
-
   private start (): void {
     // An event pushed between the drain's last look and this callback starts the next drain here.
     this.draining = this.drain().finally(() => {
