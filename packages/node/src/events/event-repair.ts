@@ -27,6 +27,8 @@ export interface RepairHost {
   repaired: (count: number) => void
   /** Live members to ask when a peer cannot serve a gap (in a random order). */
   peers: () => string[]
+  /** Members in the view that are not live now (suspect or dead, not left): holders this node cannot ask. */
+  unreachable: () => number
   /** The node's clock (ms). */
   now: () => number
   /**
@@ -46,8 +48,10 @@ export interface RepairHost {
 export const MAX_PEERS_ASKED_BEFORE_SKIP = 16
 
 /**
- * A gap is skipped no sooner than this after it was first found unservable, however short the digest interval:
- * long enough for a paused or partitioned holder (a few seconds) to answer again.
+ * While some members cannot be asked (suspect or dead: paused, partitioned, restarting), a gap is skipped no
+ * sooner than this after it was first found unservable: long enough for such a holder to answer again. When
+ * every member was asked, skipGraceMs alone applies (a node that lost its log and meets origins restarted
+ * several times must not wait this long per epoch).
  */
 export const MIN_SKIP_GRACE_MS = 10_000
 
@@ -108,7 +112,8 @@ export class EventRepair {
         const since = this.firstCompacted.get(key) ?? host.now()
         if (this.firstCompacted.size >= MAX_GAPS_REMEMBERED) this.firstCompacted.clear()
         this.firstCompacted.set(key, since)
-        if (host.now() - since < Math.max(host.skipGraceMs, MIN_SKIP_GRACE_MS)) break
+        const everyoneAsked = other === undefined && host.unreachable() === 0
+        if (host.now() - since < (everyoneAsked ? host.skipGraceMs : Math.max(host.skipGraceMs, MIN_SKIP_GRACE_MS))) break
         if (!await this.skipWithEvidence(evidence.peer, origin, from, evidence.compactedBelow, evidence.first)) break
         this.firstCompacted.delete(key)
         cannotServe.clear()

@@ -117,6 +117,7 @@ export class EventService {
       },
       repaired: n => { this.counts.repaired += n },
       peers: () => shuffled(this.livePeers(), this.components.rng),
+      unreachable: () => this.components.membership.members().filter(m => m.id !== this.self && (m.state === 'suspect' || m.state === 'dead')).length,
       now: () => this.components.clock.now(),
       skipGraceMs: 2 * init.config.digestIntervalMs
     })
