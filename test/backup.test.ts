@@ -96,10 +96,11 @@ test('back up, lose the disk, restore, converge: nothing lost', async () => {
   const backupDir = join(dir, 'node3-backup')
   const backup = await shoal(['backup', backupDir, '--json', '--data-dir', node(3).dataDir])
   assert.is(backup.code, 0, backup.stderr)
-  const manifest = JSON.parse(backup.stdout) as { peerId: string, records: number }
+  const manifest = JSON.parse(backup.stdout) as { peerId: string, records: number, tombstones: number }
   assert.is(manifest.peerId, node(3).peerId)
   const before3 = await keys(node(3))
-  assert.is(manifest.records, before3.size)
+  assert.is(manifest.records - manifest.tombstones, before3.size, 'every live record (and the tombstones)')
+  assert.ok(manifest.tombstones >= 1, 'the delete of shared/0 is in the backup')
   assert.ok(before3.has('only3/19'))
 
   // The disk is lost.

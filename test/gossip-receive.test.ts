@@ -66,6 +66,7 @@ test('a burst of gossiped events is appended in groups on each receiver, not one
     get created () { return store.created },
     bucket: name => store.bucket(name),
     batch: async (ops, opts) => { if (counting) batches++; await store.batch(ops, opts) },
+    snapshot: () => store.snapshot(),
     close: async () => { await store.close() }
   })
   const swarm = await MemorySwarm.create({ config: FAST })
@@ -105,6 +106,7 @@ test('a subscriber that keeps up is served from memory: no LevelDB iterator or g
       }
     },
     batch: async (ops, opts) => { await store.batch(ops, opts) },
+    snapshot: () => store.snapshot(),
     close: async () => { await store.close() }
   })
   const swarm = await MemorySwarm.create({ config: FAST })

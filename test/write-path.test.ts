@@ -78,6 +78,7 @@ function recordingStore (store: Store, log: Array<{ keys: string[], sync: boolea
     path: store.path,
     created: store.created,
     bucket: name => store.bucket(name),
+    snapshot: () => store.snapshot(),
     close: async () => { await store.close() },
     batch: async (ops, opts) => {
       if (fail.sync && opts?.sync === true) throw Object.assign(new Error('injected: no space left on device'), { code: 'ENOSPC' })

@@ -58,6 +58,7 @@ class Counting {
         for (const op of ops) counts.byBucket.set(op.bucket, (counts.byBucket.get(op.bucket) ?? 0) + 1)
         await store.batch(ops, opts)
       },
+      snapshot: () => store.snapshot(),
       close: async () => { await store.close() }
     }
   }

@@ -53,7 +53,7 @@ export async function readRecords (kv: BucketHandle<StoredKvRecord>, opts: KvLis
 }
 
 /** Every record (tombstones included) whose key starts with `prefix`, strictly after `afterKey`, in key order. */
-export async function * scanRecords (kv: BucketHandle<StoredKvRecord>, opts: { prefix?: string | undefined, afterKey?: string | undefined, limit?: number | undefined }): AsyncIterable<StoredKvRecord> {
+export async function * scanRecords (kv: Pick<BucketHandle<StoredKvRecord>, 'entries'>, opts: { prefix?: string | undefined, afterKey?: string | undefined, limit?: number | undefined }): AsyncIterable<StoredKvRecord> {
   const prefix = opts.prefix ?? ''
   const range: RangeOptions = {}
   if (opts.afterKey !== undefined && (prefix === '' || byteCompare(opts.afterKey, prefix) >= 0)) range.gt = opts.afterKey

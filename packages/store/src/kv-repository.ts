@@ -17,6 +17,7 @@ import {
 } from './kv-records.js'
 import type { ChangeValue, KvChange, KvVersion, LeafValue, StoredKvRecord } from './kv-records.js'
 import { readChanges, readRecords, scanRecords } from './kv-reads.js'
+import { KvSnapshot } from './kv-snapshot.js'
 import { leafKey, readAllLeaves, readLeafDigests, readLeafEntries } from './kv-leaves.js'
 import type { KvChangesOptions, KvChangesResult, KvListOptions, KvPage } from './kv-reads.js'
 
@@ -268,6 +269,14 @@ export class KvRepository {
   async * scan (opts: KvScanOptions = {}): AsyncIterable<StoredKvRecord> {
     if (opts.limit !== undefined) checkLimit(opts.limit)
     yield * scanRecords(this.kv, opts)
+  }
+
+  /**
+   * A point-in-time view of the replica (records with tombstones, and its counters at that instant) that later
+   * writes do not change; see kv-snapshot.ts. The caller must close it.
+   */
+  async snapshot (): Promise<KvSnapshot> {
+    return await KvSnapshot.open(this.store)
   }
 
   /** Local changes after the cursor `since`; see kv-reads.ts. */

@@ -54,8 +54,25 @@ export interface Store {
    * machine crash, not only a process crash. Slower; acknowledged KV writes (docs/protocols/kv.md) use it.
    */
   batch(ops: BatchOp[], opts?: BatchOptions): Promise<void>
+  /**
+   * An explicit LevelDB snapshot (abstract-level `db.snapshot()`): reads through it see the database as it was
+   * at this call, between two batches (a batch is never half in it), whatever is written afterwards. It pins
+   * old data (LevelDB keeps overwritten values while it is open), so the caller must `close()` it; closing the
+   * store, or the reopen after a failed write, closes it too (its reads then fail with LEVEL_SNAPSHOT_NOT_OPEN).
+   */
+  snapshot(): StoreSnapshot
   close(): Promise<void>
 }
+
+/** A point-in-time, read-only view of the store (Store.snapshot). */
+export interface StoreSnapshot {
+  bucket<V>(name: BucketName): ReadBucket<V>
+  /** Releases the snapshot; idempotent. Reads after it fail. */
+  close(): Promise<void>
+}
+
+/** The read half of a BucketHandle. */
+export type ReadBucket<V> = Pick<BucketHandle<V>, 'get' | 'entries' | 'keys'>
 
 /** The narrow face a repository needs from one bucket. */
 export interface BucketHandle<V> {
@@ -145,27 +162,44 @@ export async function openStore (path: string): Promise<Store> {
     }
   }
 
+  type Snapshot = ReturnType<typeof db.snapshot>
+  /** get / entries / keys of one bucket, from the live database or through an explicit snapshot. */
+  const reads = <V>(name: BucketName, snapshot: Snapshot | undefined): ReadBucket<V> => {
+    const sub = sublevel(name)
+    const at = snapshot === undefined ? {} : { snapshot }
+    return {
+      get: async key => await sub.get(key, at) as V | undefined,
+      async * entries (opts) {
+        // Decoded here rather than by level, whose iterator throws (and stops) at the first undecodable value.
+        const raw = db.sublevel<string, string>(name, { valueEncoding: 'utf8' })
+        for await (const [key, text] of raw.iterator({ ...levelRange(opts), ...at })) {
+          let value: V
+          try { value = JSON.parse(text) as V } catch { continue }
+          yield [key, value]
+        }
+      },
+      async * keys (opts) {
+        for await (const key of sub.keys({ ...levelRange(opts), ...at })) yield key
+      }
+    }
+  }
+
   return {
     path,
     created: found === undefined,
     bucket<V>(name: BucketName): BucketHandle<V> {
       const sub = sublevel(name)
       return {
-        get: async key => await sub.get(key) as V | undefined,
+        ...reads<V>(name, undefined),
         put: async (key, value) => { await write(async () => { await sub.put(key, value) }) },
-        del: async key => { await write(async () => { await sub.del(key) }) },
-        async * entries (opts) {
-          // Decoded here rather than by level, whose iterator throws (and stops) at the first undecodable value.
-          const raw = db.sublevel<string, string>(name, { valueEncoding: 'utf8' })
-          for await (const [key, text] of raw.iterator(levelRange(opts))) {
-            let value: V
-            try { value = JSON.parse(text) as V } catch { continue }
-            yield [key, value]
-          }
-        },
-        async * keys (opts) {
-          for await (const key of sub.keys(levelRange(opts))) yield key
-        }
+        del: async key => { await write(async () => { await sub.del(key) }) }
+      }
+    },
+    snapshot () {
+      const snap = db.snapshot()
+      return {
+        bucket: <V>(name: BucketName) => reads<V>(name, snap),
+        close: async () => { await snap.close() }
       }
     },
     async batch (ops, opts) {

@@ -87,6 +87,7 @@ append('a failed write (disk full) changes nothing in memory, and the queue keep
     created: store.created,
     bucket: name => store.bucket(name),
     batch: async ops => { if (full) throw toWriteError(new Error('IO error: /db/000005.log: No space left on device'), store.path); await store.batch(ops) },
+    snapshot: () => store.snapshot(),
     close: async () => { await store.close() }
   }
   const log = await EventLog.open(flaky)

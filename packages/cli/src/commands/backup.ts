@@ -26,9 +26,10 @@ const EXPORT_PAGE = 500
 export const BACKUP_HELP = `Usage: shoal backup DIR [--data-dir DIR]
        shoal restore DIR --data-dir DIR
 
-backup   writes DIR (new or empty): identity.key and config.json from the data dir (not rpc.token or swarm.key), kv.jsonl with every live
-         record of the running daemon (the signed events that wrote them), and backup.json (peer id, time,
-         record count, the KV root when the export started)
+backup   writes DIR (new or empty): identity.key and config.json from the data dir (not rpc.token or swarm.key), kv.jsonl with every
+         record of the running daemon's replica, deleted keys included, as of one instant (one LevelDB snapshot; the
+         signed events that wrote them), and backup.json (peer id, times, record count, and that instant: the
+         applied event-log LSN and greatest version)
 restore  puts a backup's identity.key and config.json, and a new rpc.token, into a data dir that has none; then start the daemon
          and run \`shoal kv import DIR/kv.jsonl\`: the node rejoins under its old peer id, the import merges
          its records back, and anti-entropy brings what the swarm wrote since
@@ -40,22 +41,32 @@ type Env = Record<string, string | undefined>
 const KV_EXPORT_HELP = `Usage: shoal kv export [--prefix P] > file.jsonl
        shoal kv import FILE|-
 
-export  live records with the signed events that wrote them, one JSON line each, in key order
+export  records (deleted keys as tombstones) with the signed events that wrote them, one JSON line each, in key
+        order, all from one snapshot of the replica
 import  merges them into the local replica by the normal rules (older versions lose; importing twice changes
         nothing); exit code 1 if any record was refused (bad signature or malformed)
 
 ${CLIENT_HELP}`
 
-/** Every live record under `prefix`, page by page, as JSON lines passed to `line`. Returns the count. */
-export async function exportRecords (client: RpcClient<ShoalMethods>, prefix: string | undefined, line: (text: string) => void | Promise<void>): Promise<number> {
+/** The instant an export copies (kv.export `snapshot`). */
+interface ExportSnapshot { appliedLsn: number, maxVersion?: { wall: number, logical: number, node: string }, keys: number, tombstones: number, lastChange: number, takenAt: number }
+
+/**
+ * Every record under `prefix` (tombstones included), as JSON lines passed to `line`, all read from one snapshot
+ * of the daemon's replica (kv.export pages share it). Returns the count and the snapshot's instant.
+ */
+export async function exportRecords (client: RpcClient<ShoalMethods>, prefix: string | undefined, line: (text: string) => void | Promise<void>): Promise<{ records: number, tombstones: number, snapshot: ExportSnapshot }> {
   let cursor: string | undefined
-  let count = 0
+  let records = 0
+  let tombstones = 0
+  let snapshot: ExportSnapshot | undefined
   do {
     const page = await client.call('kv.export', { ...(prefix !== undefined ? { prefix } : {}), ...(cursor !== undefined ? { cursor } : {}), limit: EXPORT_PAGE })
-    for (const r of page.records) { await line(JSON.stringify(r)); count++ }
+    snapshot ??= page.snapshot
+    for (const r of page.records) { await line(JSON.stringify(r)); records++; if (r.tombstone === true) tombstones++ }
     cursor = page.next
   } while (cursor !== undefined)
-  return count
+  return { records, tombstones, snapshot: snapshot! }
 }
 
 /** Reads JSON lines from `file` ('-' = stdin) and sends them to kv.import in batches. */
@@ -116,19 +127,21 @@ export async function backupCommand (argv: string[], io: Io, env: Env): Promise<
   const client = await connectClient(values, env)
   const info = await client.call('node.info')
   const startedAt = Date.now()
-  const root = (await client.call('kv.stats')).root
   await copyFile(dataPath(dataDir, 'identity'), join(dir, 'identity.key'))
   await chmod(join(dir, 'identity.key'), 0o600)
   if (await exists(dataPath(dataDir, 'config'))) await copyFile(dataPath(dataDir, 'config'), join(dir, 'config.json'))
   const out = await open(join(dir, 'kv.jsonl'), 'wx', 0o600)
-  let records: number
+  let copied: Awaited<ReturnType<typeof exportRecords>>
   try {
-    records = await exportRecords(client, undefined, async text => { await out.write(text + '\n') })
+    copied = await exportRecords(client, undefined, async text => { await out.write(text + '\n') })
     await out.sync()
   } finally {
     await out.close()
   }
-  const manifest = { peerId: info.peerId, swarm: info.swarm, version: info.version, startedAt, finishedAt: Date.now(), records, rootAtStart: root }
+  // `snapshot` is the instant kv.jsonl holds: the replica after it had applied event-log LSN `appliedLsn`,
+  // its greatest version `maxVersion`, taken at `takenAt` (daemon clock).
+  const { records, tombstones, snapshot } = copied
+  const manifest = { peerId: info.peerId, swarm: info.swarm, version: info.version, startedAt, finishedAt: Date.now(), records, tombstones, snapshot }
   await writeFile(join(dir, 'backup.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 })
   io.out(values.json === true ? JSON.stringify(manifest) : `backed up ${info.peerId}: ${records} records to ${dir}`)
   return 0

@@ -18,6 +18,7 @@ import type { SwarmProtocols } from '../protocols.js'
 import { handleRequests } from '../frames.js'
 import { KvSync } from './kv-sync.js'
 import { KvTree } from './kv-tree.js'
+import { KvExports } from './kv-exports.js'
 import type { KvStats, WriteOptions, WriteResult } from './kv-types.js'
 import { replicationLagMs, requiredAcks } from './kv-types.js'
 import { mergeInto, purgeTombstones } from './kv-merge.js'
@@ -81,6 +82,8 @@ export class KvService {
   private readonly changes = new Waiters()
   private readonly ops = new Map<string, number>()
   readonly sync: KvSync
+  /** Point-in-time exports open across RPC calls (kv.export, `shoal backup`). */
+  readonly exports: KvExports
   /** Peers known before the last restart (see knownMembers). */
   private readonly remembered = new Set<string>()
 
@@ -90,6 +93,7 @@ export class KvService {
     this.limits = { maxKeyBytes: init.config.maxKeyBytes, maxValueBytes: init.config.maxValueBytes }
     this.tree = new KvTree({ repo: components.repo, clock: components.clock, logger: this.log })
     this.sync = new KvSync({ ...components, logger: this.log, kv: this }, { protocol: init.protocols.kv })
+    this.exports = new KvExports({ clock: components.clock, snapshot: async () => await components.repo.snapshot() })
   }
 
   async start (): Promise<void> {
@@ -135,6 +139,7 @@ export class KvService {
     this.controller.abort()
     this.sync.stop()
     this.changes.wake()
+    await this.exports.stop()
     await this.components.libp2p.unhandle(this.init.protocols.kv).catch(() => {})
     await this.components.writes.idle()
   }

@@ -2,15 +2,20 @@
  * kv.export and kv.import: the replica as signed records and back, for `shoal kv export/import` and
  * `shoal backup`. An exported record carries the signed event that wrote it, so an import is an ordinary merge
  * (signature checked, last writer wins by version): importing an older copy never overwrites newer data, and
- * importing twice changes nothing. Live keys only (as kv.list): a key deleted since stays deleted wherever the
- * tombstone still is, and deleted keys are not restored.
+ * importing twice changes nothing.
+ *
+ * An export reads one LevelDB snapshot across all its pages (the node's KvExports): the copy is the replica of
+ * one instant, tombstones included (a deleted key is exported as its delete, so an import deletes it wherever an
+ * older put survives, and a restored node cannot bring it back). The first call opens the snapshot; `cursor`
+ * (the previous `next`) names it and the position in it; the last page, a failed read, or 30 s without a call
+ * release it; at most 4 are open at once (docs/operations.md, "Backup and restore").
  */
 import { s } from '../schema.js'
 import { methodsFor } from '../method-table.js'
-import { RpcErrorCode } from '../errors.js'
+import { RpcError, RpcErrorCode } from '../errors.js'
 import type { RpcContext } from './context.js'
 import { PEER_ID } from './schemas.js'
-import { verifyEvent } from '@shoal/node'
+import { verifyEvent, KV_EXPORT_MAX_OPEN, KV_EXPORT_IDLE_MS } from '@shoal/node'
 
 const define = methodsFor<RpcContext>()
 type ShoalEvent = Parameters<typeof verifyEvent>[0]
@@ -30,23 +35,63 @@ const SIGNED_EVENT = s.object({
   data: s.string({ description: 'the signed payload, JSON text' }),
   sig: s.string({ description: 'base64url Ed25519 signature by origin' })
 }, { description: 'the signed event that wrote a record (docs/protocols/events.md)' })
+const VERSION = s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }), node: PEER_ID })
 const EXPORTED = s.object({
   key: KEY,
-  value: s.any(),
-  version: s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }), node: PEER_ID }),
+  value: s.optional(s.any()),
+  tombstone: s.optional(s.boolean({ description: 'true: the key was deleted (no value); importing it deletes older copies' })),
+  version: VERSION,
   event: SIGNED_EVENT
 })
+const SNAPSHOT = s.object({
+  appliedLsn: s.integer({ min: 0, description: 'the event-log LSN the replica had applied at the snapshot' }),
+  maxVersion: s.optional(VERSION),
+  keys: s.integer({ min: 0 }),
+  tombstones: s.integer({ min: 0 }),
+  lastChange: s.integer({ min: 0, description: 'the last local change number at the snapshot' }),
+  takenAt: s.integer({ min: 0, description: 'when the snapshot was taken, ms since the epoch (node clock)' })
+}, { description: 'the instant the export copies; the same on every page' })
+
+/** `<export id>.<base64url of the last key>`: which snapshot, and where in it. */
+const encodeCursor = (id: string, key: string): string => `${id}.${Buffer.from(key).toString('base64url')}`
+function decodeCursor (cursor: string): { id: string, after: string } {
+  const dot = cursor.indexOf('.')
+  if (dot <= 0) throw new RpcError(RpcErrorCode.INVALID_PARAMS, 'cursor is not a kv.export `next`', { field: 'cursor', value: cursor, expected: 'the `next` of a kv.export page' })
+  return { id: cursor.slice(0, dot), after: Buffer.from(cursor.slice(dot + 1), 'base64url').toString() }
+}
 
 export const kvExport = define({
   name: 'kv.export',
-  description: 'Live records with the signed events that wrote them, in key order, optionally under a prefix; page with `cursor` = the previous `next`. One JSON line each is the `shoal kv export` format.',
-  params: s.object({ prefix: s.optional(s.string({ maxLength: 512 })), cursor: s.optional(KEY), limit: s.optional(s.integer({ min: 1, max: 1000, description: 'default 200' })) }),
-  result: s.object({ records: s.array(EXPORTED), next: s.optional(KEY) }),
+  description: `Records (tombstones included) with the signed events that wrote them, in key order, optionally under a prefix, all from one snapshot of the replica: the first call takes it, later calls pass \`cursor\` = the previous \`next\` (and the same prefix is kept); no \`next\` means done and released. A snapshot idle ${KV_EXPORT_IDLE_MS / 1000} s is released (then the cursor gets NOT_FOUND); at most ${KV_EXPORT_MAX_OPEN} are open (more: UNAVAILABLE). One JSON line per record is the \`shoal kv export\` format.`,
+  params: s.object({ prefix: s.optional(s.string({ maxLength: 512 })), cursor: s.optional(s.string({ minLength: 1, maxLength: 1024 })), limit: s.optional(s.integer({ min: 1, max: 1000, description: 'default 200' })) }),
+  result: s.object({ records: s.array(EXPORTED), next: s.optional(s.string()), snapshot: SNAPSHOT }),
+  errors: [
+    { code: RpcErrorCode.NOT_FOUND, message: 'the cursor\'s snapshot was released (finished, failed or idle): start again' },
+    { code: RpcErrorCode.UNAVAILABLE, message: `${KV_EXPORT_MAX_OPEN} exports are open, or the node is stopping` }
+  ],
   handler: async (p, ctx) => {
-    const page = await ctx.node.kv.list({ prefix: p.prefix, cursor: p.cursor, limit: p.limit ?? 200 })
+    const exports = ctx.node.kv.exports
+    const limit = p.limit ?? 200
+    let id: string
+    let page
+    if (p.cursor === undefined) {
+      page = await exports.start({ prefix: p.prefix, limit })
+      id = page.id
+    } else {
+      const at = decodeCursor(p.cursor)
+      id = at.id
+      page = await exports.page(id, { after: at.after, limit })
+    }
+    const last = page.records.at(-1)
     return {
-      records: page.records.map(r => ({ key: r.key, value: r.value, version: r.version, event: { ...r.event } })),
-      ...(page.next !== undefined ? { next: page.next } : {})
+      records: page.records.map(r => ({
+        key: r.key,
+        ...(r.tombstone ? { tombstone: true } : { value: r.value }),
+        version: r.version,
+        event: { ...r.event }
+      })),
+      ...(page.more && last !== undefined ? { next: encodeCursor(id, last.key) } : {}),
+      snapshot: page.info
     }
   }
 })
