@@ -3,8 +3,8 @@
  */
 import * as C from './constants.js'
 import { ConfigError } from './errors.js'
-import { LOG_LEVELS } from './config.js'
-import type { ShoalConfig, TasksConfig, TracingConfig } from './config.js'
+import { LOG_LEVELS } from './config-types.js'
+import type { ShoalConfig, TasksConfig, TracingConfig } from './config-types.js'
 
 /** What node:dns `setServers` takes: 1.2.3.4, 1.2.3.4:53, ::1, [::1]:53. */
 const DNS_SERVER = /^(?:\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?|\[[0-9a-fA-F:.]+\](?::\d{1,5})?|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/

@@ -15,7 +15,7 @@ import { encodeError, type Dispatcher, type SessionMethod, type SessionMethods }
 import { RpcError, RpcErrorCode, toRpcError, type ErrorTable } from './errors.js'
 import { checkBearer, isAuthorized } from './guards.js'
 import { s } from './schema.js'
-import type { RpcLogger } from './server.js'
+import type { RpcLogger } from './rpc-logger.js'
 import {
   listSubscriptions, UNSUBSCRIBE_METHOD, WS_SUBPROTOCOL, type SubscriptionDef, type SubscriptionSink, type SubscriptionTable
 } from './subscription.js'
