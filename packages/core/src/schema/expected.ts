@@ -30,7 +30,9 @@ function derive (schema: JsonSchema): string {
   }
   if ('const' in schema) return `the value ${JSON.stringify(schema.const)}`
   const choices = schema.enum as unknown[] | undefined
-  switch (schema.type) {
+  // TypeBox's Enum of strings leaves out `type`; it reads as a string all the same.
+  const type = schema.type ?? (choices?.every(c => typeof c === 'string') === true ? 'string' : undefined)
+  switch (type) {
     case 'string': {
       const parts = ['a string']
       if (choices !== undefined) parts.push(`one of ${choices.map(c => JSON.stringify(c)).join(', ')}`)

@@ -19,6 +19,8 @@ export interface SchemaFailure {
   expected: string
   /** Set when the plain "field: expected X, got Y" would mislead (a missing or an unknown field). */
   message?: string
+  /** A `const` did not match: in a union, the sign that this alternative was not meant at all. */
+  mismatchedConst?: true
 }
 
 export interface FirstErrorOptions {
@@ -43,12 +45,12 @@ export function firstError (schema: JsonSchema, value: unknown, path: string, op
     for (const alt of schema.anyOf as JsonSchema[]) {
       const e = firstError(alt, value, path, opts)
       if (e === undefined) return undefined
-      if (e.field.length > path.length && (deepest === undefined || e.field.length > deepest.field.length)) deepest = e
+      if (e.mismatchedConst !== true && e.field.length > path.length && (deepest === undefined || e.field.length > deepest.field.length)) deepest = e
     }
-    // An error inside one alternative (the right shape, one bad field) says more than "one of".
+    // An error inside one alternative (the right shape and tag, one bad field) says more than "one of".
     return deepest ?? fail()
   }
-  if ('const' in schema && value !== schema.const) return fail()
+  if ('const' in schema && value !== schema.const) return { ...fail(), mismatchedConst: true }
   switch (schema.type) {
     case 'string': {
       if (typeof value !== 'string') return fail()

@@ -5,11 +5,11 @@
  * importing twice changes nothing. Live keys only (as kv.list): a key deleted since stays deleted wherever the
  * tombstone still is, and deleted keys are not restored.
  */
-import { s } from '../schema.js'
+import { Type } from '../schema.js'
 import { methodsFor } from '../method-table.js'
 import { RpcErrorCode } from '../errors.js'
 import type { RpcContext } from './context.js'
-import { PEER_ID } from './schemas.js'
+import { KV_KEY, KV_PREFIX, PEER_ID } from './schemas.js'
 import { verifyEvent } from '@shoal/node'
 
 const define = methodsFor<RpcContext>()
@@ -18,30 +18,30 @@ type ShoalEvent = Parameters<typeof verifyEvent>[0]
 /** The most records one import call takes (about 1 MiB of small records; the CLI sends batches of 200). */
 export const KV_IMPORT_MAX_RECORDS = 1000
 
-const KEY = s.string({ minLength: 1, maxLength: 512 })
-const SIGNED_EVENT = s.object({
-  v: s.integer({ min: 1 }),
-  type: s.string(),
-  topic: s.string(),
+const KEY = KV_KEY
+const SIGNED_EVENT = Type.Object({
+  v: Type.Integer({ minimum: 1 }),
+  type: Type.String(),
+  topic: Type.String(),
   origin: PEER_ID,
-  seq: s.integer({ min: 1 }),
-  hlc: s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }) }),
-  trace: s.optional(s.string()),
-  data: s.string({ description: 'the signed payload, JSON text' }),
-  sig: s.string({ description: 'base64url Ed25519 signature by origin' })
-}, { description: 'the signed event that wrote a record (docs/protocols/events.md)' })
-const EXPORTED = s.object({
+  seq: Type.Integer({ minimum: 1 }),
+  hlc: Type.Object({ wall: Type.Integer({ minimum: 0 }), logical: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+  trace: Type.Optional(Type.String()),
+  data: Type.String({ description: 'the signed payload, JSON text' }),
+  sig: Type.String({ description: 'base64url Ed25519 signature by origin' })
+}, { additionalProperties: false, description: 'the signed event that wrote a record (docs/protocols/events.md)' })
+const EXPORTED = Type.Object({
   key: KEY,
-  value: s.any(),
-  version: s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }), node: PEER_ID }),
+  value: Type.Unknown(),
+  version: Type.Object({ wall: Type.Integer({ minimum: 0 }), logical: Type.Integer({ minimum: 0 }), node: PEER_ID }, { additionalProperties: false }),
   event: SIGNED_EVENT
-})
+}, { additionalProperties: false })
 
 export const kvExport = define({
   name: 'kv.export',
   description: 'Live records with the signed events that wrote them, in key order, optionally under a prefix; page with `cursor` = the previous `next`. One JSON line each is the `shoal kv export` format.',
-  params: s.object({ prefix: s.optional(s.string({ maxLength: 512 })), cursor: s.optional(KEY), limit: s.optional(s.integer({ min: 1, max: 1000, description: 'default 200' })) }),
-  result: s.object({ records: s.array(EXPORTED), next: s.optional(KEY) }),
+  params: Type.Object({ prefix: Type.Optional(KV_PREFIX), cursor: Type.Optional(KEY), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 200' })) }, { additionalProperties: false }),
+  result: Type.Object({ records: Type.Array(EXPORTED), next: Type.Optional(KEY) }, { additionalProperties: false }),
   handler: async (p, ctx) => {
     const page = await ctx.node.kv.list({ prefix: p.prefix, cursor: p.cursor, limit: p.limit ?? 200 })
     return {
@@ -54,8 +54,8 @@ export const kvExport = define({
 export const kvImport = define({
   name: 'kv.import',
   description: 'Merges exported records (their signed events) into this replica by the normal rules, fsynced; they then replicate like any write. Returns how many records changed here and how many were refused (bad signature, malformed, past the tombstone horizon).',
-  params: s.object({ records: s.array(s.object({ event: SIGNED_EVENT }, { additionalProperties: true }), { maxItems: KV_IMPORT_MAX_RECORDS }) }),
-  result: s.object({ received: s.integer({ min: 0 }), changed: s.integer({ min: 0 }), refused: s.integer({ min: 0 }) }),
+  params: Type.Object({ records: Type.Array(Type.Object({ event: SIGNED_EVENT }, { additionalProperties: true }), { maxItems: KV_IMPORT_MAX_RECORDS }) }, { additionalProperties: false }),
+  result: Type.Object({ received: Type.Integer({ minimum: 0 }), changed: Type.Integer({ minimum: 0 }), refused: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: `more than ${KV_IMPORT_MAX_RECORDS} records, or a record without its signed event` }],
   handler: async (p, ctx) => {
     // The door for records from a file: the KV service's merge trusts its callers to have checked signatures
