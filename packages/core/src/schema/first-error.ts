@@ -42,13 +42,23 @@ export function firstError (schema: JsonSchema, value: unknown, path: string, op
     const inner = nullableInner(schema)
     if (inner !== undefined) return value === null ? undefined : firstError(inner, value, path, opts)
     let deepest: SchemaFailure | undefined
+    const tags: SchemaFailure[] = []
     for (const alt of schema.anyOf as JsonSchema[]) {
       const e = firstError(alt, value, path, opts)
       if (e === undefined) return undefined
-      if (e.mismatchedConst !== true && e.field.length > path.length && (deepest === undefined || e.field.length > deepest.field.length)) deepest = e
+      // A tag of this very object (not one deeper inside an alternative that did match its own tag).
+      if (e.mismatchedConst === true && isOwnField(path, e.field)) tags.push(e)
+      else if (e.field.length > path.length && (deepest === undefined || e.field.length > deepest.field.length)) deepest = e
     }
     // An error inside one alternative (the right shape and tag, one bad field) says more than "one of".
-    return deepest ?? fail()
+    if (deepest !== undefined) return deepest
+    // Every alternative refused the same tag field (`type`, `kind`): name that field and the tags it may hold.
+    const first = tags[0]
+    if (first !== undefined && tags.length === (schema.anyOf as unknown[]).length && tags.every(t => t.field === first.field)) {
+      const choices = [...new Set(tags.map(t => t.expected.replace(/^the value /, '')))]
+      return { field: first.field, value: first.value, expected: choices.length === 1 ? first.expected : `one of ${choices.join(', ')}`, mismatchedConst: true }
+    }
+    return fail()
   }
   if ('const' in schema && value !== schema.const) return { ...fail(), mismatchedConst: true }
   switch (schema.type) {
@@ -87,6 +97,8 @@ function arrayError (schema: JsonSchema, value: unknown, path: string, opts: Fir
   const items = schema.items as JsonSchema | undefined
   if (items === undefined) return undefined
   for (let i = 0; i < value.length; i++) {
+    // Holes are skipped, as the compiled check's Array.every does (JSON never has them).
+    if (!(i in value)) continue
     const e = firstError(items, value[i], `${path}[${i}]`, opts)
     if (e !== undefined) return e
   }
@@ -103,6 +115,11 @@ function objectError (schema: JsonSchema, value: unknown, path: string, opts: Fi
   const keys = Object.keys(input)
   const max = schema.maxProperties as number | undefined
   if (max !== undefined && keys.length > max) return { field: path, value, expected: expectedOf(schema) }
+  // Tags first: in a union of objects, a wrong `type` or `kind` means "not this shape", whatever else is wrong.
+  for (const [name, field] of Object.entries(properties)) {
+    if (!('const' in field) || !Object.hasOwn(input, name) || input[name] === field.const) continue
+    return { field: childPath(path, name), value: input[name], expected: expectedOf(field), mismatchedConst: true }
+  }
   for (const key of keys) {
     const at = childPath(path, key)
     if (names !== undefined && firstError(names, key, at) !== undefined) return { field: at, value: key, expected: expectedOf(names) }
@@ -140,6 +157,12 @@ function objectError (schema: JsonSchema, value: unknown, path: string, opts: Fi
     if (e !== undefined) return e
   }
   return undefined
+}
+
+function isOwnField (path: string, field: string): boolean {
+  if (!field.startsWith(path) || field.length === path.length) return false
+  const rest = field.slice(path.length)
+  return /^\.?[A-Za-z_$][\w$]*$/.test(rest) || /^\["(?:[^"\\]|\\.)*"\]$/.test(rest)
 }
 
 /** `a.b` for identifier keys, `a["odd key"]` otherwise. */
