@@ -107,6 +107,18 @@ function cases (): Case[] {
   return out
 }
 
+test('findings of earlier fuzz runs stay fixed', async () => {
+  // Seed 1377001395, 100000 bodies: integers beyond 2^53 reached events.list as cursors and answered -32603.
+  for (const body of [
+    '{"jsonrpc":"2.0","id":40,"method":"events.list","params":{"since":1.797693134862315e+308,"limit":25}}',
+    '{"jsonrpc":"2.0","id":754,"method":"events.list","params":{"since":4.441168937799166e+263,"limit":59}}'
+  ]) {
+    const answer = JSON.parse((await post(body)).text)
+    assert.is(answer.error?.code, RpcErrorCode.INVALID_PARAMS, JSON.stringify(answer))
+    assert.is(answer.error.data.field, 'params.since')
+  }
+})
+
 test(`${BODIES} fuzzed bodies (seed ${SEED}): no -32603, no 5xx, results follow their schemas, errors are documented`, async () => {
   const all = cases()
   const before = await rss()

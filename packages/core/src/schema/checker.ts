@@ -28,8 +28,8 @@ export function checkerOf<S extends TSchema> (schema: S): Checker<Static<S>> {
 }
 
 function compile<S extends TSchema> (schema: S): Checker<Static<S>> {
-  const compiled = Compile(schema)
-  const json = schema as unknown as JsonSchema
+  const json = exactIntegers(schema as unknown as JsonSchema)
+  const compiled = Compile(json as unknown as S)
   const check = (value: unknown): value is Static<S> => compiled.Check(value)
   return {
     schema,
@@ -40,4 +40,34 @@ function compile<S extends TSchema> (schema: S): Checker<Static<S>> {
       return firstError(json, value, path, opts) ?? { field: path, value, expected: expectedOf(json) }
     }
   }
+}
+
+/**
+ * The schema as checked: every `integer` bounded to what a double holds exactly (±(2^53 - 1)) unless it gives
+ * narrower bounds. JSON Schema's `integer` is any whole number, so 1e308 passes it, and such a cursor or count
+ * reached a handler as an inexact number (the fuzz run found events.list { since: 1.8e308 } answering -32603).
+ * The published schema stays as written; the phrase leaves these bounds out (expected.ts).
+ */
+function exactIntegers (schema: JsonSchema): JsonSchema {
+  const seen = new Map<object, unknown>()
+  const walk = (node: unknown): unknown => {
+    if (typeof node !== 'object' || node === null) return node
+    const done = seen.get(node)
+    if (done !== undefined) return done
+    if (Array.isArray(node)) {
+      const out: unknown[] = []
+      seen.set(node, out)
+      for (const item of node) out.push(walk(item))
+      return out
+    }
+    const out: Record<string, unknown> = {}
+    seen.set(node, out)
+    for (const [k, v] of Object.entries(node)) out[k] = walk(v)
+    if (out.type === 'integer') {
+      out.minimum = Math.max(typeof out.minimum === 'number' ? out.minimum : -Infinity, Number.MIN_SAFE_INTEGER)
+      out.maximum = Math.min(typeof out.maximum === 'number' ? out.maximum : Infinity, Number.MAX_SAFE_INTEGER)
+    }
+    return out
+  }
+  return walk(schema) as JsonSchema
 }

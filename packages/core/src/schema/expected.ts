@@ -45,7 +45,9 @@ function derive (schema: JsonSchema): string {
     }
     case 'integer':
     case 'number': {
-      const { minimum: min, maximum: max } = schema as { minimum?: number, maximum?: number }
+      // The bounds of an exact double (Type.Integer's default) are no bound a person needs to read.
+      const min = schema.minimum === Number.MIN_SAFE_INTEGER ? undefined : schema.minimum as number | undefined
+      const max = schema.maximum === Number.MAX_SAFE_INTEGER ? undefined : schema.maximum as number | undefined
       const noun = schema.type === 'integer' ? 'an integer' : 'a number'
       if (min !== undefined && max !== undefined) return `${noun} from ${min} to ${max}`
       if (min !== undefined) return `${noun} of at least ${min}`

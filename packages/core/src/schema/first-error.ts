@@ -74,6 +74,10 @@ export function firstError (schema: JsonSchema, value: unknown, path: string, op
     case 'number': {
       if (typeof value !== 'number' || !(schema.type === 'integer' ? Number.isInteger(value) : Number.isFinite(value))) return fail()
       const { minimum: min, maximum: max } = schema as { minimum?: number, maximum?: number }
+      if (schema.type === 'integer' && !Number.isSafeInteger(value) && (min === undefined || value >= min) && (max === undefined || value <= max || max === Number.MAX_SAFE_INTEGER)) {
+        // Out only by the exact-double bound checker.ts adds, which the phrase leaves out: say it here.
+        return { field: path, value, expected: `${expectedOf(schema)} (within ±${Number.MAX_SAFE_INTEGER})` }
+      }
       if ((min !== undefined && value < min) || (max !== undefined && value > max)) return fail()
       break
     }
