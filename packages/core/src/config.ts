@@ -1,166 +1,20 @@
 /**
- * Node configuration: types, defaults and the pure precedence rule flags > SHOAL_* env > config file >
- * defaults. Each value is checked here; a bad one raises ConfigError naming field, value and expectation.
+ * Node configuration: the pure precedence rule flags > SHOAL_* env > config file > defaults, then one check
+ * against CONFIG_SCHEMA (config-schema.ts, where the shape, defaults and env names live). A bad value raises
+ * ConfigError naming field, value and expectation.
  */
-import * as C from './constants.js'
-import { validateConfig } from './config-validate.js'
-export { validateConfig } from './config-validate.js'
+import { CONFIG_SCHEMA, type ConfigInput, type ShoalConfig } from './config-schema.js'
+import { configFromEnv, nonEmpty } from './config-env.js'
 import { ConfigError } from './errors.js'
-import type { MembershipTimings } from './membership/types.js'
+import { checkerOf, type JsonSchema } from './schema/index.js'
+import Value from 'typebox/value'
 
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
-export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'silent']
-export type LogFormat = 'json' | 'pretty'
+export * from './config-schema.js'
+export { configFromEnv, envSettings, parseHostPort, type EnvSetting } from './config-env.js'
 
-/** The SWIM timings, set in config as `membership.*`. */
-export type MembershipConfig = MembershipTimings
-
-export interface EventsConfig {
-  /** Largest `data` of one event, in UTF-8 bytes. */
-  maxPayloadBytes: number
-  /** A remote clock further ahead than this is rejected, not adopted. */
-  maxClockDriftMs: number
-  /** How often heads are compared with a random live member. */
-  digestIntervalMs: number
-  /** Events older than this are compacted... */
-  retentionMs: number
-  /** ...and so are the oldest beyond this many. */
-  retentionMaxEvents: number
-  compactIntervalMs: number
-}
-
-export interface KvConfig {
-  maxKeyBytes: number
-  maxValueBytes: number
-  /** Tombstones older than this are collected; a node away longer may bring a deleted key back. */
-  tombstoneHorizonMs: number
-  antiEntropyIntervalMs: number
-  /** How long a write waits for the acknowledgements it asked for. */
-  ackTimeoutMs: number
-  /** Local change-log entries kept for kv.watch cursors. */
-  changesRetention: number
-  /** How often the change log is trimmed to changesRetention. */
-  compactIntervalMs: number
-}
-
-export interface ExecCommand { command: string, args?: string[], timeoutMs?: number }
-
-export interface TasksConfig {
-  /** Subtasks this node runs at once; 0 = one per CPU core. */
-  slots: number
-  leaseMs: number
-  /** A finished job's records are deleted this long after its final state (TASK_RETENTION_MS). */
-  retentionMs: number
-  /** Module handlers: name -> path of a JS module exporting run (and optionally split, reduce). */
-  modules: Record<string, string>
-  /** `exec:<name>` handlers: off unless enabled, and only allowlisted commands. */
-  exec: { enabled: boolean, allow: Record<string, ExecCommand> }
-}
-
-export interface ShoalConfig {
-  dataDir: string
-  /** Scopes protocol ids and topics. */
-  swarm: string
-  /** Path to a libp2p pnet pre-shared key; set = private swarm. */
-  swarmKeyFile?: string
-  listen: string[]
-  rpc: { host: string, port: number, allowNonLoopback: boolean }
-  bootstrap: string[]
-  /**
-   * DNS servers ('IP' or 'IP:PORT') that resolve /dnsaddr, /dns4, /dns6 and /dns bootstrap and peer addresses.
-   * Empty (the default): /dns4 and friends go through the system resolver (hosts file, then resolv.conf) and
-   * /dnsaddr TXT lookups through the servers in resolv.conf.
-   */
-  dnsServers: string[]
-  /**
-   * mDNS discovery on the local network: answer queries for this swarm's service name and dial the members it
-   * finds (no bootstrap address needed on a LAN). Off by default: it announces this node's peer id and addresses
-   * to everyone on the LAN (a private swarm's key still guards every connection).
-   */
-  mdns: boolean
-  logLevel: LogLevel
-  logFormat: LogFormat
-  /** Enables debug.* RPC methods (partitions for fault tests). */
-  debug: boolean
-  /** Peer ids the connection gater refuses. */
-  deny: string[]
-  membership: MembershipConfig
-  events: EventsConfig
-  kv: KvConfig
-  tasks: TasksConfig
-  gossip: { maxMessageBytes: number }
-  connections: { maxConnections: number, inboundPerSecondPerHost: number, maxIncomingPending: number }
-  /** GET /metrics (Prometheus text) on the RPC port; `public` serves it without the bearer token. */
-  metrics: { public: boolean }
-  /** OpenTelemetry traces over OTLP/HTTP (JSON); off unless `endpoint` is set (docs/operations.md, "Tracing"). */
-  tracing: TracingConfig
-}
-
-export interface TracingConfig {
-  /** OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces. Unset = tracing off. */
-  endpoint?: string
-  /** service.name of the exported resource. */
-  serviceName?: string
-  /** Share of new (root) traces recorded, 0-1; a remote parent's sampling decision is followed. */
-  sampleRatio: number
-}
-
-/** What the user can set: the same shape, every field optional. */
-export type ConfigInput = {
-  [K in keyof ShoalConfig]?: ShoalConfig[K] extends string[] ? string[]
-    : ShoalConfig[K] extends object ? Partial<ShoalConfig[K]> : ShoalConfig[K]
-}
-
+/** Every default, fresh objects each call (a caller may mutate its copy). */
 export function defaultConfig (dataDir: string): ShoalConfig {
-  return {
-    dataDir,
-    swarm: C.DEFAULT_SWARM,
-    listen: [...C.DEFAULT_LISTEN],
-    rpc: { host: C.DEFAULT_RPC_HOST, port: C.DEFAULT_RPC_PORT, allowNonLoopback: false },
-    bootstrap: [],
-    dnsServers: [],
-    mdns: false,
-    logLevel: 'info',
-    logFormat: 'json',
-    debug: false,
-    deny: [],
-    membership: {
-      probeIntervalMs: C.PROBE_INTERVAL_MS,
-      probeTimeoutMs: C.PROBE_TIMEOUT_MS,
-      indirectProbes: C.INDIRECT_PROBES,
-      suspicionTimeoutMs: C.SUSPICION_TIMEOUT_MS,
-      pushPullIntervalMs: C.PUSH_PULL_INTERVAL_MS,
-      deadMemberRetentionMs: C.DEAD_MEMBER_RETENTION_MS
-    },
-    events: {
-      maxPayloadBytes: C.EVENT_MAX_PAYLOAD_BYTES,
-      maxClockDriftMs: C.EVENT_MAX_CLOCK_DRIFT_MS,
-      digestIntervalMs: C.EVENT_DIGEST_INTERVAL_MS,
-      retentionMs: C.EVENT_RETENTION_MS,
-      retentionMaxEvents: C.EVENT_RETENTION_MAX_EVENTS,
-      compactIntervalMs: C.EVENT_COMPACT_INTERVAL_MS
-    },
-    kv: {
-      maxKeyBytes: C.KV_MAX_KEY_BYTES,
-      maxValueBytes: C.KV_MAX_VALUE_BYTES,
-      tombstoneHorizonMs: C.KV_TOMBSTONE_HORIZON_MS,
-      antiEntropyIntervalMs: C.KV_ANTI_ENTROPY_INTERVAL_MS,
-      ackTimeoutMs: C.KV_ACK_TIMEOUT_MS,
-      changesRetention: C.KV_CHANGES_RETENTION,
-      compactIntervalMs: C.EVENT_COMPACT_INTERVAL_MS
-    },
-    tasks: { slots: 0, leaseMs: C.TASK_LEASE_MS, retentionMs: C.TASK_RETENTION_MS, modules: {}, exec: { enabled: false, allow: {} } },
-    gossip: { maxMessageBytes: C.MAX_GOSSIP_MESSAGE_BYTES },
-    connections: {
-      maxConnections: C.MAX_CONNECTIONS,
-      inboundPerSecondPerHost: C.INBOUND_CONNECTIONS_PER_SECOND_PER_HOST,
-      maxIncomingPending: C.MAX_INCOMING_PENDING_CONNECTIONS
-    },
-    // Token-protected by default: metrics reveal peer counts, traffic and method use.
-    metrics: { public: false },
-    // Off until an endpoint is set; the keys are listed so a config file may name them.
-    tracing: { endpoint: undefined, serviceName: undefined, sampleRatio: 1 }
-  }
+  return Value.Default(CONFIG_SCHEMA, { dataDir }) as ShoalConfig
 }
 
 export interface ConfigSources {
@@ -174,9 +28,11 @@ export interface ConfigSources {
   defaultDataDir: string
 }
 
+const DATA_DIR_ENV = (CONFIG_SCHEMA.properties.dataDir as unknown as JsonSchema).env as string
+
 /** Where the data dir comes from (the config file lives inside it, so it cannot come from the file). */
 export function resolveDataDir (sources: Pick<ConfigSources, 'env' | 'flags' | 'defaultDataDir'>): string {
-  const dir = sources.flags?.dataDir ?? nonEmpty(sources.env?.SHOAL_DATA_DIR) ?? sources.defaultDataDir
+  const dir = sources.flags?.dataDir ?? nonEmpty(sources.env?.[DATA_DIR_ENV]) ?? sources.defaultDataDir
   if (typeof dir !== 'string' || dir.length === 0) throw new ConfigError('dataDir', dir, 'a directory path')
   return dir
 }
@@ -187,54 +43,33 @@ export function resolveConfig (sources: ConfigSources): ShoalConfig {
   const fromEnv = configFromEnv(sources.env ?? {})
   const merged = mergeInputs(defaultConfig(dataDir), fromFile, fromEnv, sources.flags ?? {})
   merged.dataDir = dataDir
-  return validateConfig(merged)
+  // A section given in part deeper than one level (tasks.exec without `allow`) gets its defaults back.
+  return validateConfig(Value.Default(CONFIG_SCHEMA, merged) as ShoalConfig)
 }
 
-/** Environment variables: SHOAL_<FIELD>, lists comma-separated. */
-export function configFromEnv (env: Record<string, string | undefined>): ConfigInput {
-  const out: ConfigInput = {}
-  const str = (name: string): string | undefined => nonEmpty(env[name])
-  const list = (name: string): string[] | undefined => str(name)?.split(',').map(s => s.trim()).filter(Boolean)
-  const bool = (name: string, field: string): boolean | undefined => {
-    const v = str(name)
-    if (v === undefined) return undefined
-    if (/^(1|true|yes|on)$/i.test(v)) return true
-    if (/^(0|false|no|off)$/i.test(v)) return false
-    throw new ConfigError(field, v, `true or false (from ${name})`)
+/** Checks a fully merged config against CONFIG_SCHEMA, then the rules between fields; returns it unchanged. */
+export function validateConfig (c: ShoalConfig): ShoalConfig {
+  const failure = checkerOf(CONFIG_SCHEMA).failure(c, '', {
+    unknownField: (field, value, known) => ({ field, value, expected: `a known field (${known.join(', ')})` })
+  })
+  if (failure !== undefined) throw new ConfigError(failure.field, failure.value, failure.expected)
+  const m = c.membership
+  if (m.probeTimeoutMs >= m.probeIntervalMs) {
+    throw new ConfigError('membership.probeTimeoutMs', m.probeTimeoutMs, `less than membership.probeIntervalMs (${m.probeIntervalMs})`)
   }
-  const swarm = str('SHOAL_SWARM'); if (swarm !== undefined) out.swarm = swarm
-  const key = str('SHOAL_SWARM_KEY'); if (key !== undefined) out.swarmKeyFile = key
-  const listen = list('SHOAL_LISTEN'); if (listen !== undefined) out.listen = listen
-  const bootstrap = list('SHOAL_BOOTSTRAP'); if (bootstrap !== undefined) out.bootstrap = bootstrap
-  const dnsServers = list('SHOAL_DNS_SERVERS'); if (dnsServers !== undefined) out.dnsServers = dnsServers
-  const rpc = str('SHOAL_RPC'); if (rpc !== undefined) out.rpc = parseHostPort(rpc, 'rpc')
-  const level = str('SHOAL_LOG_LEVEL'); if (level !== undefined) out.logLevel = level as LogLevel
-  const format = str('SHOAL_LOG_FORMAT'); if (format !== undefined) out.logFormat = format as LogFormat
-  const debug = bool('SHOAL_DEBUG', 'debug'); if (debug !== undefined) out.debug = debug
-  const mdns = bool('SHOAL_MDNS', 'mdns'); if (mdns !== undefined) out.mdns = mdns
-  return out
+  return c
 }
 
-/** "HOST:PORT", "[::1]:PORT" or ":PORT"; an RPC URL (http://HOST:PORT/rpc) is read the same way. */
-export function parseHostPort (text: string, field: string): { host?: string, port: number } {
-  const bare = text.trim().replace(/^https?:\/\//, '').replace(/\/(rpc)?$/, '')
-  const m = /^(?:\[([^\]]+)\]|([^:/]*)):(\d{1,5})$/.exec(bare)
-  const port = m === null ? NaN : Number(m[3])
-  if (m === null || !(port >= 0 && port <= 65535)) {
-    throw new ConfigError(field, text, 'HOST:PORT, e.g. 127.0.0.1:7701 (port 0 picks a free one)')
-  }
-  const host = m[1] ?? m[2]
-  return host === undefined || host === '' ? { port } : { host, port }
-}
-
-const NESTED = ['rpc', 'membership', 'events', 'kv', 'tasks', 'gossip', 'connections', 'metrics', 'tracing'] as const
+const PROPERTIES = CONFIG_SCHEMA.properties as unknown as Record<string, JsonSchema>
+/** Sections merged key by key across layers (objects with named fields). */
+const SECTIONS = Object.keys(PROPERTIES).filter(k => PROPERTIES[k]?.type === 'object' && PROPERTIES[k]?.properties !== undefined)
 
 function mergeInputs (base: ShoalConfig, ...layers: ConfigInput[]): ShoalConfig {
   const out: Record<string, unknown> = { ...base }
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) {
       if (v === undefined) continue
-      if ((NESTED as readonly string[]).includes(k) && isPlainObject(v)) {
+      if (SECTIONS.includes(k) && isPlainObject(v)) {
         out[k] = { ...(out[k] as object), ...stripUndefined(v) }
       } else {
         out[k] = v
@@ -244,28 +79,23 @@ function mergeInputs (base: ShoalConfig, ...layers: ConfigInput[]): ShoalConfig 
   return out as unknown as ShoalConfig
 }
 
-const TOP_FIELDS: ReadonlySet<string> = new Set(Object.keys(defaultConfig('x')).concat('swarmKeyFile'))
+const TOP_FIELDS = Object.keys(PROPERTIES)
 
+/** The file's own shape, before it is merged: an object of known fields and sections, and no dataDir. */
 function checkFileShape (file: unknown): ConfigInput {
   if (file === undefined) return {}
   if (!isPlainObject(file)) throw new ConfigError('(config file)', file, 'a JSON object')
-  const defaults = defaultConfig('x') as unknown as Record<string, unknown>
   for (const [k, v] of Object.entries(file)) {
-    if (!TOP_FIELDS.has(k)) throw new ConfigError(k, v, `a known field (${[...TOP_FIELDS].join(', ')})`)
+    if (!Object.hasOwn(PROPERTIES, k)) throw new ConfigError(k, v, `a known field (${TOP_FIELDS.join(', ')})`)
     if (k === 'dataDir') throw new ConfigError('dataDir', v, 'no dataDir in the config file (use --data-dir or SHOAL_DATA_DIR)')
-    const nested = defaults[k]
-    if (isPlainObject(nested)) {
-      if (!isPlainObject(v)) throw new ConfigError(k, v, 'an object')
-      for (const sub of Object.keys(v)) {
-        if (!Object.hasOwn(nested, sub)) throw new ConfigError(`${k}.${sub}`, v[sub], `a known field (${Object.keys(nested).join(', ')})`)
-      }
+    if (!SECTIONS.includes(k)) continue
+    if (!isPlainObject(v)) throw new ConfigError(k, v, 'an object')
+    const fields = PROPERTIES[k]?.properties as Record<string, JsonSchema>
+    for (const sub of Object.keys(v)) {
+      if (!Object.hasOwn(fields, sub)) throw new ConfigError(`${k}.${sub}`, v[sub], `a known field (${Object.keys(fields).join(', ')})`)
     }
   }
   return file as ConfigInput
-}
-
-function nonEmpty (v: string | undefined): string | undefined {
-  return v === undefined || v.trim() === '' ? undefined : v.trim()
 }
 
 function isPlainObject (v: unknown): v is Record<string, unknown> {

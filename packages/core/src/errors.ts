@@ -75,3 +75,25 @@ export function describeValue (value: unknown, max = 60): string {
   }
   return text.length > max ? `${text.slice(0, max)}…` : text
 }
+
+/** Characters of a bad input echoed back in an error's `data.value`: enough to recognise it, never the whole input. */
+export const PREVIEW_CHARS = 64
+
+/**
+ * A copy of a bad value small enough to echo back to its sender: primitives as they are, strings and structures
+ * cut to `maxChars` (structures as JSON text).
+ */
+export function previewValue (value: unknown, maxChars = PREVIEW_CHARS): unknown {
+  if (value === null || typeof value === 'number' || typeof value === 'boolean' || value === undefined) return value
+  const text = typeof value === 'string' ? value : safeJson(value)
+  return text.length > maxChars ? `${text.slice(0, maxChars)}…` : text
+}
+
+function safeJson (value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    // Cycles, BigInt, or nesting too deep for the stack: the preview is only a hint.
+    return `[unprintable ${typeof value}]`
+  }
+}

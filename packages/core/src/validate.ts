@@ -2,11 +2,10 @@
  * Small checks for untrusted input (peers, disk). Each failure names the path and what was expected, so a
  * rejected message can be counted by reason and logged precisely.
  */
-import { InvalidInputError } from './errors.js'
-import { describeValue } from './errors.js'
+import { InvalidInputError, describeValue, previewValue } from './errors.js'
 
 export function fail (path: string, value: unknown, expected: string): never {
-  throw new InvalidInputError(`${path}: expected ${expected}, got ${describeValue(value)}`, { field: path, expected })
+  throw new InvalidInputError(`${path}: expected ${expected}, got ${describeValue(value)}`, { field: path, value: previewValue(value), expected })
 }
 
 export function isRecord (v: unknown): v is Record<string, unknown> {

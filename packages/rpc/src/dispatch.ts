@@ -8,7 +8,7 @@
 import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_PARAMS_DEPTH } from './constants.js'
 import { RpcError, RpcErrorCode, toRpcError, type ErrorTable } from './errors.js'
 import { listMethods, type HandlerOptions, type MethodDef, type MethodTable } from './method-table.js'
-import type { ObjectSchema } from './schema.js'
+import { validate, type ObjectSchema } from './schema.js'
 import { listSubscriptions, UNSUBSCRIBE_METHOD, WS_PATH, type SubscriptionTable } from './subscription.js'
 import { ValidationError } from './validation-error.js'
 import { toOpenRpc, type OpenRpcInfo } from './openrpc.js'
@@ -58,7 +58,7 @@ export interface CallReport { method: string, code: number, durationMs: number }
 
 /** A method that exists only on one connection (a WebSocket's subscribe and unsubscribe), bound to its state. */
 export interface SessionMethod {
-  params: ObjectSchema<any>
+  params: ObjectSchema
   handler: (params: any, opts: HandlerOptions) => unknown
 }
 
@@ -157,7 +157,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
       return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, 'Invalid params: named params (an object) are required, not an array'))
     }
     const tooDeep = findTooDeep(params, maxParamsDepth)
-    const valid = tooDeep ?? (def ?? local as SessionMethod).params.validate(params ?? {}, 'params')
+    const valid = tooDeep ?? validate((def ?? local as SessionMethod).params, params ?? {}, 'params')
     if (valid instanceof ValidationError) {
       return fail(new RpcError(RpcErrorCode.INVALID_PARAMS, `Invalid params: ${valid.message}`, valid.toJSON()))
     }
@@ -168,7 +168,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
       }
       const result = await runCall(def, valid, signal, trace)
       if (validateResults) {
-        const checked = def.result.validate(result, 'result')
+        const checked = validate(def.result, result, 'result')
         if (checked instanceof ValidationError) {
           reportInternal(new TypeError(`${method} returned a result that does not match its schema: ${checked.message}`))
           return fail(new RpcError(RpcErrorCode.INTERNAL_ERROR, 'Internal error'))
@@ -176,7 +176,7 @@ export function createDispatcher<Ctx> (init: DispatcherInit<Ctx>): Dispatcher {
       }
       return reply(result ?? null)
     } catch (err) {
-      return fail(toRpcError(err, table, reportInternal))
+      return fail(underParams(toRpcError(err, table, reportInternal), (def ?? local as SessionMethod).params))
     }
   }
 
@@ -321,4 +321,17 @@ export function encodeError (id: RpcId, error: RpcError): string {
 
 function abortToRpcError (reason: unknown): RpcError {
   return reason instanceof RpcError ? reason : new RpcError(RpcErrorCode.UNAVAILABLE, 'Request aborted')
+}
+
+/**
+ * A handler's invalid-input error names the field from the service's side (`key`, `value`: the node checks what
+ * only it knows, e.g. kv.maxKeyBytes of the running config). When that field is one of the method's params, the
+ * caller gets the same path a schema error gives: `params.key`.
+ */
+function underParams (err: RpcError, params: ObjectSchema): RpcError {
+  const data = err.data as { field?: unknown } | undefined
+  if (err.code !== RpcErrorCode.INVALID_PARAMS || typeof data !== 'object' || data === null || typeof data.field !== 'string') return err
+  const top = /^[^.[]+/.exec(data.field)?.[0]
+  if (top === undefined || !Object.hasOwn(params.properties, top)) return err
+  return new RpcError(err.code, err.message, { ...data, field: `params.${data.field}` })
 }

@@ -3,7 +3,7 @@
  * handler) from which the HTTP server, the typed client and the docs (OpenRPC, Markdown) are derived.
  * The generic parts know nothing of Shoal; Shoal's own methods live in src/methods and are defined with `defineMethod`.
  */
-export { s, type Infer, type Schema, type ObjectSchema, type OptionalSchema, type JsonSchema, type ObjectOf } from './schema.js'
+export { Type, validate, toJSONSchema, isRequired, type Infer, type Schema, type ObjectSchema, type JsonSchema } from './schema.js'
 export { ValidationError } from './validation-error.js'
 export { RpcError, RpcErrorCode, RPC_ERROR_DOCS, toRpcError, type ErrorTable, type RpcErrorCodeName } from './errors.js'
 export {

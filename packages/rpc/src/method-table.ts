@@ -17,7 +17,7 @@ export interface MethodErrorDoc {
   message: string
 }
 
-export interface MethodDef<Ctx, N extends string = string, P extends ObjectSchema<any> = ObjectSchema<any>, R extends Schema<any> = Schema<any>> {
+export interface MethodDef<Ctx, N extends string = string, P extends ObjectSchema = ObjectSchema, R extends Schema = Schema> {
   name: N
   description: string
   /** Named params only: always an object schema. */
@@ -36,7 +36,7 @@ export type MethodTable<Ctx> = readonly MethodDef<Ctx, string, any, any>[] | Rea
  * Identity function that fixes the types: params are inferred from the schema and checked in the handler.
  * Ctx is taken from the handler's annotation; use `methodsFor<Ctx>()` to fix it once for a whole table.
  */
-export function defineMethod<const N extends string, P extends ObjectSchema<any>, R extends Schema<any>, Ctx = unknown> (
+export function defineMethod<const N extends string, P extends ObjectSchema, R extends Schema, Ctx = unknown> (
   def: MethodDef<Ctx, N, P, R>
 ): MethodDef<Ctx, N, P, R> {
   if (def.name.startsWith('rpc.')) throw new TypeError(`method names starting with "rpc." are reserved: ${def.name}`)
@@ -45,7 +45,7 @@ export function defineMethod<const N extends string, P extends ObjectSchema<any>
 
 /** `const define = methodsFor<NodeContext>()` then `define({ ... })`: handlers see ctx typed without annotations. */
 export function methodsFor<Ctx> () {
-  return <const N extends string, P extends ObjectSchema<any>, R extends Schema<any>>(def: MethodDef<Ctx, N, P, R>): MethodDef<Ctx, N, P, R> =>
+  return <const N extends string, P extends ObjectSchema, R extends Schema>(def: MethodDef<Ctx, N, P, R>): MethodDef<Ctx, N, P, R> =>
     defineMethod<N, P, R, Ctx>(def)
 }
 

@@ -6,7 +6,8 @@
 import { DEFAULT_WS_MAX_BUFFERED_BYTES, WS_MAX_INFLIGHT, WS_MAX_INFLIGHT_BYTES, WS_SLOW_CONSUMER_CLOSE_MS, WS_STALL_MS } from './constants.js'
 import { RPC_ERROR_DOCS, RpcErrorCode, WS_ERROR_DOCS } from './errors.js'
 import { listMethods, type MethodDef, type MethodErrorDoc, type MethodTable } from './method-table.js'
-import type { JsonSchema, ObjectSchema, Schema } from './schema.js'
+import { expectedOf } from '@shoal/core'
+import { isRequired, toJSONSchema, type JsonSchema, type ObjectSchema, type Schema } from './schema.js'
 import { listSubscriptions, UNSUBSCRIBE_METHOD, WS_PATH, WS_SUBPROTOCOL, type SubscriptionDef, type SubscriptionTable } from './subscription.js'
 
 export interface OpenRpcInfo { title: string, version: string, description?: string }
@@ -28,7 +29,7 @@ export function toOpenRpc<Ctx> (methods: MethodTable<Ctx>, info: OpenRpcInfo, su
     description: def.description,
     paramStructure: 'by-name',
     params: paramDocs(def.params),
-    result: { name: 'result', schema: def.result.toJSONSchema() },
+    result: { name: 'result', schema: toJSONSchema(def.result) },
     errors: errorsOf(def)
   }))
   for (const def of subs) {
@@ -40,7 +41,7 @@ export function toOpenRpc<Ctx> (methods: MethodTable<Ctx>, info: OpenRpcInfo, su
       result: { name: 'subscription', schema: structuredClone(SUBSCRIBED) },
       errors: errorsOf({ errors: [...(def.errors ?? []), ...SUB_ERRORS] }),
       'x-transport': 'websocket',
-      'x-notification': { name: 'result', schema: def.notification.toJSONSchema() }
+      'x-notification': { name: 'result', schema: toJSONSchema(def.notification) }
     })
   }
   if (subs.length > 0) {
@@ -62,9 +63,10 @@ export function toOpenRpc<Ctx> (methods: MethodTable<Ctx>, info: OpenRpcInfo, su
 }
 
 function paramDocs (params: ObjectSchema): Array<Record<string, unknown>> {
-  return Object.entries(params.fields).map(([name, schema]) => {
-    const param: Record<string, unknown> = { name, required: params.isRequired(name), schema: schema.toJSONSchema() }
-    if (schema.description !== undefined) param.description = schema.description
+  return Object.entries(params.properties).map(([name, schema]) => {
+    const param: Record<string, unknown> = { name, required: isRequired(params, name), schema: toJSONSchema(schema) }
+    const description = descriptionOf(schema)
+    if (description !== undefined) param.description = description
     return param
   })
 }
@@ -117,8 +119,8 @@ function wsIntro (): string[] {
 
 function subscriptionSection (def: SubscriptionDef<any, string, any, any>): string[] {
   const lines = [`### ${def.name}`, '', `${def.description} *WebSocket only.*`, '', ...paramsTable(def.params)]
-  lines.push(`Result: \`{ "subscription": "<id>" }\`. Notification \`result\`: ${def.notification.expected}.`, '',
-    '```json', JSON.stringify(def.notification.toJSONSchema() as JsonSchema, null, 2), '```', '')
+  lines.push(`Result: \`{ "subscription": "<id>" }\`. Notification \`result\`: ${phrase(def.notification)}.`, '',
+    '```json', JSON.stringify(toJSONSchema(def.notification), null, 2), '```', '')
   lines.push('| Error code | Message |', '| ---: | --- |')
   for (const e of errorsOf({ errors: [...(def.errors ?? []), ...SUB_ERRORS] })) lines.push(`| ${e.code} | ${cell(e.message)} |`)
   lines.push('')
@@ -127,7 +129,7 @@ function subscriptionSection (def: SubscriptionDef<any, string, any, any>): stri
 
 function methodSection (def: MethodDef<any, string, any, any>): string[] {
   const lines = [`### ${def.name}`, '', def.description, '', ...paramsTable(def.params)]
-  lines.push(`Result: ${def.result.expected}.`, '', '```json', JSON.stringify(def.result.toJSONSchema() as JsonSchema, null, 2), '```', '')
+  lines.push(`Result: ${phrase(def.result)}.`, '', '```json', JSON.stringify(toJSONSchema(def.result), null, 2), '```', '')
   lines.push('| Error code | Message |', '| ---: | --- |')
   for (const e of errorsOf(def)) lines.push(`| ${e.code} | ${cell(e.message)} |`)
   lines.push('')
@@ -136,29 +138,36 @@ function methodSection (def: MethodDef<any, string, any, any>): string[] {
 
 function paramsTable (params: ObjectSchema): string[] {
   const lines: string[] = []
-  const fields = Object.entries(params.fields)
+  const fields = Object.entries(params.properties)
   if (fields.length === 0) {
     lines.push('Params: none (send `{}` or omit `params`).', '')
   } else {
     lines.push('| Param | Type | Required | Description |', '| --- | --- | --- | --- |')
     for (const [name, schema] of fields) {
-      lines.push(`| \`${name}\` | ${cell(schema.expected)} | ${params.isRequired(name) ? 'yes' : 'no'} | ${cell(schema.description ?? '')} |`)
+      lines.push(`| \`${name}\` | ${cell(phrase(schema))} | ${isRequired(params, name) ? 'yes' : 'no'} | ${cell(descriptionOf(schema) ?? '')} |`)
     }
     lines.push('')
     // The type phrase flattens nested structures; spell them out as JSON Schema.
-    if (fields.some(([, schema]) => NESTED.has(schema.kind === 'optional' || schema.kind === 'nullable' ? nestedKind(schema) : schema.kind))) {
-      lines.push('Params schema:', '', '```json', JSON.stringify(params.toJSONSchema(), null, 2), '```', '')
+    if (fields.some(([, schema]) => isNested(toJSONSchema(schema)))) {
+      lines.push('Params schema:', '', '```json', JSON.stringify(toJSONSchema(params), null, 2), '```', '')
     }
   }
   return lines
 }
 
-const NESTED = new Set(['object', 'array', 'record', 'oneOf'])
+/** Objects, arrays and alternatives: what the one-line type phrase flattens. */
+function isNested (json: JsonSchema): boolean {
+  return json.type === 'object' || json.type === 'array' || 'anyOf' in json
+}
 
-/** Optional and nullable wrappers hide the inner kind; their JSON Schema tells it. */
-function nestedKind (schema: Schema<unknown>): string {
-  const json = schema.toJSONSchema()
-  return json.type === 'object' || json.type === 'array' || 'anyOf' in json ? 'object' : 'scalar'
+function descriptionOf (schema: Schema): string | undefined {
+  const d = (schema as { description?: unknown }).description
+  return typeof d === 'string' ? d : undefined
+}
+
+/** The docs' type phrase: the same one a -32602 error's `expected` uses. */
+function phrase (schema: Schema): string {
+  return expectedOf(schema as unknown as JsonSchema)
 }
 
 function errorsOf (def: { errors?: readonly MethodErrorDoc[] | undefined }): MethodErrorDoc[] {

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_BODY_BYTES, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, REQU
 import { createDispatcher, encodeError } from './dispatch.js'
 import type { CallReport, DispatcherInit } from './dispatch.js'
 import type { OpenRpcInfo } from './openrpc.js'
+import type { RpcLogger } from './rpc-logger.js'
 import { RpcError, RpcErrorCode, type ErrorTable } from './errors.js'
 import { isAuthorized, isLoopbackHost, NotLoopbackError } from './guards.js'
 import type { MethodTable } from './method-table.js'
@@ -20,8 +21,7 @@ import { createWsEndpoint, type WsEndpoint, type WsOptions, type WsStats } from 
 
 export const RPC_PATH = '/rpc'
 
-export type LogFn = (message: string, fields?: Record<string, unknown>) => void
-export interface RpcLogger { debug?: LogFn, info?: LogFn, warn?: LogFn, error?: LogFn }
+export type { LogFn, RpcLogger } from './rpc-logger.js'
 
 export interface RpcServerInit<Ctx> {
   methods: MethodTable<Ctx>

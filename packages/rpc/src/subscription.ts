@@ -28,7 +28,7 @@ export interface SubscriptionSink<T> {
   readonly bufferedBytes: number
 }
 
-export interface SubscriptionSpec<Ctx, N extends string = string, P extends ObjectSchema<any> = ObjectSchema<any>, T extends Schema<any> = Schema<any>> {
+export interface SubscriptionSpec<Ctx, N extends string = string, P extends ObjectSchema = ObjectSchema, T extends Schema = Schema> {
   name: N
   description: string
   /** Named params only: always an object schema. */
@@ -44,7 +44,7 @@ export interface SubscriptionSpec<Ctx, N extends string = string, P extends Obje
   subscribe: (params: Infer<P>, ctx: Ctx, sink: SubscriptionSink<Infer<T>>, opts: HandlerOptions) => Promise<void> | void
 }
 
-export interface SubscriptionDef<Ctx, N extends string = string, P extends ObjectSchema<any> = ObjectSchema<any>, T extends Schema<any> = Schema<any>>
+export interface SubscriptionDef<Ctx, N extends string = string, P extends ObjectSchema = ObjectSchema, T extends Schema = Schema>
   extends SubscriptionSpec<Ctx, N, P, T> {
   readonly kind: 'subscription'
 }
@@ -54,7 +54,7 @@ export type SubscriptionTable<Ctx> = readonly SubscriptionDef<Ctx, string, any, 
 Readonly<Record<string, SubscriptionDef<Ctx, string, any, any>>>
 
 /** Identity function that fixes the types: params and notifications are inferred from their schemas. */
-export function defineSubscription<const N extends string, P extends ObjectSchema<any>, T extends Schema<any>, Ctx = unknown> (
+export function defineSubscription<const N extends string, P extends ObjectSchema, T extends Schema, Ctx = unknown> (
   spec: SubscriptionSpec<Ctx, N, P, T>
 ): SubscriptionDef<Ctx, N, P, T> {
   if (spec.name.startsWith('rpc.')) throw new TypeError(`subscription names starting with "rpc." are reserved: ${spec.name}`)
@@ -63,7 +63,7 @@ export function defineSubscription<const N extends string, P extends ObjectSchem
 
 /** `const subscription = subscriptionsFor<NodeContext>()`: ctx typed once for a whole table. */
 export function subscriptionsFor<Ctx> () {
-  return <const N extends string, P extends ObjectSchema<any>, T extends Schema<any>>(spec: SubscriptionSpec<Ctx, N, P, T>): SubscriptionDef<Ctx, N, P, T> =>
+  return <const N extends string, P extends ObjectSchema, T extends Schema>(spec: SubscriptionSpec<Ctx, N, P, T>): SubscriptionDef<Ctx, N, P, T> =>
     defineSubscription<N, P, T, Ctx>(spec)
 }
 

@@ -2,6 +2,7 @@
  * The one error a schema produces: which field, what it held, what was expected. The server turns it into a
  * JSON-RPC -32602 whose `data` is exactly { field, value, expected }.
  */
+import { previewValue as corePreview } from '@shoal/core'
 import { PREVIEW_CHARS } from './constants.js'
 
 export class ValidationError extends Error {
@@ -29,9 +30,7 @@ export class ValidationError extends Error {
 
 /** A copy of a bad value small enough to echo back: we never return a large input to its sender. */
 export function previewValue (value: unknown): unknown {
-  if (value === null || typeof value === 'number' || typeof value === 'boolean' || value === undefined) return value
-  if (typeof value === 'string') return truncate(value)
-  return truncate(safeJson(value))
+  return corePreview(value, PREVIEW_CHARS)
 }
 
 /** A short phrase for messages: `"abc"`, `42`, `an array [1,2]`, `nothing`. */

@@ -22,8 +22,8 @@ import {
 import { encodeError, type Dispatcher, type SessionMethod, type SessionMethods } from './dispatch.js'
 import { RpcError, RpcErrorCode, toRpcError, type ErrorTable } from './errors.js'
 import { checkBearer, isAuthorized } from './guards.js'
-import { s } from './schema.js'
-import type { RpcLogger } from './server.js'
+import { Type, validate as validateSchema } from './schema.js'
+import type { RpcLogger } from './rpc-logger.js'
 import {
   listSubscriptions, UNSUBSCRIBE_METHOD, WS_SUBPROTOCOL, type SubscriptionDef, type SubscriptionSink, type SubscriptionTable
 } from './subscription.js'
@@ -97,7 +97,7 @@ interface Conn<Ctx> {
   progressAt: number
 }
 
-const UNSUBSCRIBE_PARAMS = s.object({ subscription: s.string({ maxLength: 64 }) })
+const UNSUBSCRIBE_PARAMS = Type.Object({ subscription: Type.String({ maxLength: 64 }) }, { additionalProperties: false })
 
 export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
   const maxSockets = init.maxSockets ?? DEFAULT_WS_MAX_SOCKETS
@@ -262,7 +262,7 @@ export function createWsEndpoint<Ctx> (init: WsEndpointInit<Ctx>): WsEndpoint {
   function notify (conn: Conn<Ctx>, sub: Sub<Ctx>, result: unknown): boolean {
     if (sub.ended) return false
     if (validate) {
-      const checked = sub.def.notification.validate(result, 'result')
+      const checked = validateSchema(sub.def.notification, result, 'result')
       if (checked instanceof ValidationError) {
         reportInternal(new TypeError(`${sub.def.name} sent a notification that does not match its schema: ${checked.message}`))
         endSub(conn, sub, 'bad notification', new RpcError(RpcErrorCode.INTERNAL_ERROR, 'Internal error'))

@@ -1,7 +1,7 @@
 /**
  * A small method table and helpers shared by the server and client tests.
  */
-import { createRpcServer, defineMethod, s, type RpcServer, type RpcServerInit } from '../src/index.js'
+import { createRpcServer, defineMethod, Type, type RpcServer, type RpcServerInit } from '../src/index.js'
 
 export const TOKEN = 'test-token-0123456789'
 
@@ -38,8 +38,8 @@ class AppError extends Error {
 export const echo = defineMethod({
   name: 'echo',
   description: 'Returns its message.',
-  params: s.object({ message: s.string({ maxLength: 256, description: 'Text to echo' }) }),
-  result: s.object({ message: s.string() }),
+  params: Type.Object({ message: Type.String({ maxLength: 256, description: 'Text to echo' }) }, { additionalProperties: false }),
+  result: Type.Object({ message: Type.String() }, { additionalProperties: false }),
   handler: (p, ctx: TestContext) => {
     ctx.calls.push('echo')
     return { message: p.message }
@@ -49,8 +49,8 @@ export const echo = defineMethod({
 export const add = defineMethod({
   name: 'add',
   description: 'Adds two integers.',
-  params: s.object({ a: s.integer({ min: -1000, max: 1000 }), b: s.integer({ min: -1000, max: 1000 }) }),
-  result: s.integer(),
+  params: Type.Object({ a: Type.Integer({ minimum: -1000, maximum: 1000 }), b: Type.Integer({ minimum: -1000, maximum: 1000 }) }, { additionalProperties: false }),
+  result: Type.Integer(),
   handler: (p, ctx: TestContext) => {
     ctx.calls.push('add')
     return p.a + p.b
@@ -60,8 +60,8 @@ export const add = defineMethod({
 export const missing = defineMethod({
   name: 'missing',
   description: 'Always fails with an app error that the table maps to NOT_FOUND.',
-  params: s.object({ key: s.optional(s.string()) }),
-  result: s.null(),
+  params: Type.Object({ key: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  result: Type.Null(),
   errors: [{ code: -32004, message: 'Not found' }],
   handler: (p, ctx: TestContext) => {
     ctx.calls.push('missing')
@@ -72,8 +72,8 @@ export const missing = defineMethod({
 export const boom = defineMethod({
   name: 'boom',
   description: 'Throws a plain Error full of internals.',
-  params: s.object({}),
-  result: s.null(),
+  params: Type.Object({}, { additionalProperties: false }),
+  result: Type.Null(),
   handler: (_p, ctx: TestContext) => {
     ctx.calls.push('boom')
     throw new Error('SECRET /var/lib/shoal/db exploded')
@@ -83,8 +83,8 @@ export const boom = defineMethod({
 export const badResult = defineMethod({
   name: 'badResult',
   description: 'Returns something its result schema does not allow.',
-  params: s.object({}),
-  result: s.integer(),
+  params: Type.Object({}, { additionalProperties: false }),
+  result: Type.Integer(),
   handler: () => 'not a number' as unknown as number
 })
 
@@ -92,8 +92,8 @@ export const badResult = defineMethod({
 export const slow = defineMethod({
   name: 'slow',
   description: 'Waits until its signal aborts.',
-  params: s.object({}),
-  result: s.null(),
+  params: Type.Object({}, { additionalProperties: false }),
+  result: Type.Null(),
   handler: async (_p, ctx: TestContext, { signal }) => {
     ctx.calls.push('slow')
     ctx.slowStarted.resolve(signal)
@@ -110,8 +110,8 @@ export const slow = defineMethod({
 export const stuck = defineMethod({
   name: 'stuck',
   description: 'Never settles.',
-  params: s.object({}),
-  result: s.null(),
+  params: Type.Object({}, { additionalProperties: false }),
+  result: Type.Null(),
   timeoutMs: 50,
   handler: async (_p, ctx: TestContext) => {
     ctx.calls.push('stuck')

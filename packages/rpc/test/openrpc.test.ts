@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { defineMethod, s, toMarkdown, toOpenRpc } from '../src/index.js'
+import { defineMethod, Type, toMarkdown, toOpenRpc } from '../src/index.js'
 import { add, echo, missing } from './fixtures.js'
 import { compacted, ticker } from './ws-fixtures.js'
 
@@ -30,8 +30,8 @@ test('Markdown: sections, params table, result schema, error codes', () => {
   const nested = toMarkdown([defineMethod({
     name: 'put',
     description: 'Puts.',
-    params: s.object({ items: s.array(s.object({ key: s.string({ maxLength: 9 }) })) }),
-    result: s.null(),
+    params: Type.Object({ items: Type.Array(Type.Object({ key: Type.String({ maxLength: 9 }) }, { additionalProperties: false })) }, { additionalProperties: false }),
+    result: Type.Null(),
     handler: () => null
   })])
   assert.ok(nested.includes('Params schema:'))

@@ -5,7 +5,7 @@
 import { EventEmitter, once } from 'node:events'
 import { setImmediate as tick } from 'node:timers/promises'
 import { WebSocket } from 'ws'
-import { createRpcServer, RpcError, s, subscriptionsFor, type RpcServer, type RpcServerInit, type SubscriptionSink } from '../src/index.js'
+import { createRpcServer, RpcError, Type, subscriptionsFor, type RpcServer, type RpcServerInit, type SubscriptionSink } from '../src/index.js'
 import { errorTable, methods, newContext, TOKEN, type TestContext } from './fixtures.js'
 
 export interface WsTestContext extends TestContext {
@@ -31,8 +31,8 @@ function report (ctx: WsTestContext, name: string, signal: AbortSignal, sink: Su
 export const ticker = subscription({
   name: 'ticker',
   description: 'Sends n = 1..count at once, then stays open until ended.',
-  params: s.object({ count: s.integer({ min: 0, max: 1000 }) }),
-  notification: s.object({ n: s.integer() }),
+  params: Type.Object({ count: Type.Integer({ minimum: 0, maximum: 1000 }) }, { additionalProperties: false }),
+  notification: Type.Object({ n: Type.Integer() }, { additionalProperties: false }),
   subscribe: (p, ctx, sink, { signal }) => {
     report(ctx, 'ticker', signal, sink)
     for (let n = 1; n <= p.count; n++) sink.send({ n })
@@ -42,8 +42,8 @@ export const ticker = subscription({
 export const compacted = subscription({
   name: 'compacted',
   description: 'Sends one notification, then ends with the app error ERR_COMPACTED.',
-  params: s.object({ viaThrow: s.optional(s.boolean()) }),
-  notification: s.object({ n: s.integer() }),
+  params: Type.Object({ viaThrow: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+  notification: Type.Object({ n: Type.Integer() }, { additionalProperties: false }),
   errors: [{ code: -32010, message: 'Cursor below the compacted part of the log' }],
   subscribe: async (p, ctx, sink, { signal }) => {
     report(ctx, 'compacted', signal, sink)
@@ -57,8 +57,8 @@ export const compacted = subscription({
 export const firehose = subscription({
   name: 'firehose',
   description: 'Pushes notifications of `size` bytes for as long as the sink takes them.',
-  params: s.object({ size: s.integer({ min: 1, max: 1024 * 1024 }) }),
-  notification: s.object({ n: s.integer(), pad: s.string() }),
+  params: Type.Object({ size: Type.Integer({ minimum: 1, maximum: 1024 * 1024 }) }, { additionalProperties: false }),
+  notification: Type.Object({ n: Type.Integer(), pad: Type.String() }, { additionalProperties: false }),
   subscribe: async (p, ctx, sink, { signal }) => {
     report(ctx, 'firehose', signal, sink)
     const pad = 'x'.repeat(p.size)
@@ -79,8 +79,8 @@ export const firehose = subscription({
 export const paced = subscription({
   name: 'paced',
   description: 'Pushes notifications of `size` bytes while bufferedBytes < highWater.',
-  params: s.object({ size: s.integer({ min: 1, max: 1024 * 1024 }), highWater: s.integer({ min: 0 }), giveUpMs: s.optional(s.integer({ min: 1 })) }),
-  notification: s.object({ n: s.integer(), pad: s.string() }),
+  params: Type.Object({ size: Type.Integer({ minimum: 1, maximum: 1024 * 1024 }), highWater: Type.Integer({ minimum: 0 }), giveUpMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+  notification: Type.Object({ n: Type.Integer(), pad: Type.String() }, { additionalProperties: false }),
   subscribe: async (p, ctx, sink, { signal }) => {
     report(ctx, 'paced', signal, sink)
     const pad = 'x'.repeat(p.size)

@@ -6,14 +6,30 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { LEAF_DEPTH, ZERO_HASH, compareVersions, constants, validateKvSyncRequest, validateKvSyncResponse } from '@shoal/core'
-import type { Clock, KvSyncRequest, KvSyncResponse, Logger, ShoalEvent } from '@shoal/core'
+import type { Clock, KvLimits, KvSyncRequest, KvSyncResponse, Logger, ShoalEvent } from '@shoal/core'
 import type { KvRepository } from '@shoal/store'
 import type { EventService } from '../events/event-service.js'
 import type { ShoalLibp2p } from '../libp2p.js'
 import { request } from '../frames.js'
-import type { KvService } from './kv-service.js'
 import { noopTracing } from '../tracing.js'
 import type { Tracing } from '../tracing.js'
+
+/**
+ * What anti-entropy needs from the replica it repairs (KvService provides it). A narrow view, so the sync loop
+ * does not import the service that owns it.
+ */
+export interface KvReplica {
+  readonly limits: KvLimits
+  /** Aborts when the replica stops. */
+  readonly signal: AbortSignal
+  /** Brings root() and treeChildren() up to date with every committed write. */
+  freshTree: () => Promise<void>
+  root: () => string
+  treeChildren: (id: string) => Array<{ id: string, hash: string }>
+  applyEvents: (events: ShoalEvent[], opts?: { lsn?: number, sync?: boolean }) => Promise<number>
+  /** Peer ids of the live members other than this node. */
+  livePeers: () => string[]
+}
 
 export interface KvSyncComponents {
   libp2p: ShoalLibp2p
@@ -21,7 +37,7 @@ export interface KvSyncComponents {
   logger: Logger
   eventService: EventService
   repo: KvRepository
-  kv: KvService
+  kv: KvReplica
   tracing?: Tracing
 }
 

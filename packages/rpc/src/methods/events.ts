@@ -1,5 +1,5 @@
 /** events.* methods: publish, list and stats over HTTP; the WebSocket subscription lives beside them. */
-import { s } from '../schema.js'
+import { Type } from '../schema.js'
 import { methodsFor } from '../method-table.js'
 import { RpcError, RpcErrorCode } from '../errors.js'
 import { subscriptionsFor } from '../subscription.js'
@@ -14,19 +14,19 @@ export const COMPACTED_CODE = -32010
 /** Same code the WebSocket server uses when it drops a reader that fell behind. */
 const SLOW_CONSUMER_CODE = -32011
 
-export const TOPIC = s.string({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:/-]+$', description: 'topic name: letters, digits and . _ : / -' })
-export const CURSOR = s.integer({ min: 0, description: 'a local sequence number (LSN) from an earlier event or `next`; 0 = from the start' })
+export const TOPIC = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:/-]+$', description: 'topic name: letters, digits and . _ : / -' })
+export const CURSOR = Type.Integer({ minimum: 0, description: 'a local sequence number (LSN) from an earlier event or `next`; 0 = from the start' })
 
-export const EVENT = s.object({
-  lsn: s.integer({ min: 1, description: "this node's delivery order: the cursor to resume after this event" }),
+export const EVENT = Type.Object({
+  lsn: Type.Integer({ minimum: 1, description: "this node's delivery order: the cursor to resume after this event" }),
   origin: PEER_ID,
-  seq: s.integer({ min: 1, description: 'per-origin sequence number' }),
-  topic: s.string(),
-  type: s.string(),
-  hlc: s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }) }),
-  trace: s.optional(s.string()),
-  data: s.any({ description: 'the published JSON value' })
-})
+  seq: Type.Integer({ minimum: 1, description: 'per-origin sequence number' }),
+  topic: Type.String(),
+  type: Type.String(),
+  hlc: Type.Object({ wall: Type.Integer({ minimum: 0 }), logical: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+  trace: Type.Optional(Type.String()),
+  data: Type.Unknown({ description: 'the published JSON value' })
+}, { additionalProperties: false })
 
 export function toWire (d: Delivered): {
   lsn: number, origin: string, seq: number, topic: string, type: string, hlc: { wall: number, logical: number }, trace?: string, data: unknown
@@ -38,12 +38,12 @@ export function toWire (d: Delivered): {
 export const eventsPublish = define({
   name: 'events.publish',
   description: 'Publishes an event on a topic: signed, stored durably here, then gossiped; peers that miss the gossip pull it later. Returns its identity.',
-  params: s.object({
+  params: Type.Object({
     topic: TOPIC,
-    data: s.any({ description: 'any JSON value; at most events.maxPayloadBytes (default 64 KiB) when serialised' }),
-    type: s.optional(s.string({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9._-]*$', description: "event type (default 'user')" }))
-  }),
-  result: s.object({ origin: PEER_ID, seq: s.integer({ min: 1 }), hlc: s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }) }), lsn: s.integer({ min: 1 }) }),
+    data: Type.Unknown({ description: 'any JSON value; at most events.maxPayloadBytes (default 64 KiB) when serialised' }),
+    type: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9._-]*$', description: "event type (default 'user')" }))
+  }, { additionalProperties: false }),
+  result: Type.Object({ origin: PEER_ID, seq: Type.Integer({ minimum: 1 }), hlc: Type.Object({ wall: Type.Integer({ minimum: 0 }), logical: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }), lsn: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'data too large, or not JSON' }],
   handler: async (params, ctx, { trace }) => {
     const r = await ctx.node.events.publish(params.topic, JSON.stringify(params.data ?? null), { ...(params.type === undefined ? {} : { type: params.type }), trace })
@@ -54,12 +54,12 @@ export const eventsPublish = define({
 export const eventsList = define({
   name: 'events.list',
   description: "Events this node has delivered after a cursor, in delivery order (per origin always in seq order). Page with `next`.",
-  params: s.object({
-    topic: s.optional(TOPIC),
-    since: s.optional(CURSOR),
-    limit: s.optional(s.integer({ min: 1, max: 1000, description: 'default 100' }))
-  }),
-  result: s.object({ events: s.array(EVENT), next: CURSOR }),
+  params: Type.Object({
+    topic: Type.Optional(TOPIC),
+    since: Type.Optional(CURSOR),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 100' }))
+  }, { additionalProperties: false }),
+  result: Type.Object({ events: Type.Array(EVENT), next: CURSOR }, { additionalProperties: false }),
   errors: [{ code: COMPACTED_CODE, message: 'compacted: the cursor is older than the retention window (data.compactedLsn says where to resume)' }],
   handler: async (params, ctx) => {
     const page = await ctx.node.events.list({ topic: params.topic, since: params.since, limit: params.limit ?? 100 })
@@ -70,20 +70,20 @@ export const eventsList = define({
 export const eventsStats = define({
   name: 'events.stats',
   description: "The event log here: last LSN, events stored, per-origin contiguous heads, and counters (published, received, duplicates, repaired, rejected by reason).",
-  params: s.object({}),
-  result: s.object({
+  params: Type.Object({}, { additionalProperties: false }),
+  result: Type.Object({
     origin: PEER_ID,
-    lastLsn: s.integer({ min: 0 }),
-    stored: s.integer({ min: 0 }),
-    origins: s.integer({ min: 0 }),
-    heads: s.record(s.integer({ min: 0 })),
-    published: s.integer({ min: 0 }),
-    received: s.integer({ min: 0 }),
-    duplicates: s.integer({ min: 0 }),
-    repaired: s.integer({ min: 0 }),
-    gapsSkipped: s.integer({ min: 0 }),
-    rejected: s.record(s.integer({ min: 0 }))
-  }),
+    lastLsn: Type.Integer({ minimum: 0 }),
+    stored: Type.Integer({ minimum: 0 }),
+    origins: Type.Integer({ minimum: 0 }),
+    heads: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+    published: Type.Integer({ minimum: 0 }),
+    received: Type.Integer({ minimum: 0 }),
+    duplicates: Type.Integer({ minimum: 0 }),
+    repaired: Type.Integer({ minimum: 0 }),
+    gapsSkipped: Type.Integer({ minimum: 0 }),
+    rejected: Type.Record(Type.String(), Type.Integer({ minimum: 0 }))
+  }, { additionalProperties: false }),
   handler: (_params, ctx) => ctx.node.events.stats()
 })
 
@@ -97,7 +97,7 @@ const subscription = subscriptionsFor<RpcContext>()
 export const eventsSubscribe = subscription({
   name: 'events.subscribe',
   description: 'WebSocket only. Sends every event delivered after `since` (an LSN cursor; default: only new events), then each new one as it is delivered, in delivery order (per origin in seq order). Resume after a disconnect with the last `lsn` you received. A cursor older than retention ends the subscription with `compacted` (-32010); a reader too slow for 30 s is dropped.',
-  params: s.object({ topic: s.optional(TOPIC), since: s.optional(CURSOR) }),
+  params: Type.Object({ topic: Type.Optional(TOPIC), since: Type.Optional(CURSOR) }, { additionalProperties: false }),
   notification: EVENT,
   errors: [{ code: COMPACTED_CODE, message: 'compacted: the cursor is older than the retention window' }],
   subscribe: async (params, ctx, sink, { signal }) => {

@@ -2,7 +2,7 @@
  * Shoal's JSON-RPC methods. This table is the single source for the server's validation, the typed client,
  * the CLI and docs/rpc.md (scripts/gen-rpc-docs.mjs).
  */
-import { s } from '../schema.js'
+import { Type } from '../schema.js'
 import { methodsFor } from '../method-table.js'
 import { RpcError, RpcErrorCode } from '../errors.js'
 import type { ErrorTable } from '../errors.js'
@@ -22,46 +22,46 @@ const define = methodsFor<RpcContext>()
 export const nodeInfo = define({
   name: 'node.info',
   description: "This node's identity, addresses, swarm, version, uptime and DHT mode.",
-  params: s.object({}),
-  result: s.object({
+  params: Type.Object({}, { additionalProperties: false }),
+  result: Type.Object({
     peerId: PEER_ID,
-    addresses: s.array(s.string()),
-    swarm: s.string(),
-    private: s.boolean({ description: 'true when a swarm key protects every connection' }),
-    version: s.string(),
-    startedAt: s.integer({ min: 0 }),
-    uptimeMs: s.integer({ min: 0 }),
-    dht: s.object({
-      mode: s.string({ enum: ['client', 'server'] as const, description: "'server' answers DHT queries (required on a LAN or loopback swarm)" }),
-      routingTableSize: s.integer({ min: 0, description: 'peers in the Kademlia routing table' })
-    })
-  }),
+    addresses: Type.Array(Type.String()),
+    swarm: Type.String(),
+    private: Type.Boolean({ description: 'true when a swarm key protects every connection' }),
+    version: Type.String(),
+    startedAt: Type.Integer({ minimum: 0 }),
+    uptimeMs: Type.Integer({ minimum: 0 }),
+    dht: Type.Object({
+      mode: Type.Enum(['client', 'server'], { description: "'server' answers DHT queries (required on a LAN or loopback swarm)" }),
+      routingTableSize: Type.Integer({ minimum: 0, description: 'peers in the Kademlia routing table' })
+    }, { additionalProperties: false })
+  }, { additionalProperties: false }),
   handler: (_params, ctx) => ctx.node.info()
 })
 
 export const swarmPeers = define({
   name: 'swarm.peers',
   description: 'Peers this node has an open libp2p connection to.',
-  params: s.object({}),
-  result: s.array(PEER),
+  params: Type.Object({}, { additionalProperties: false }),
+  result: Type.Array(PEER),
   handler: (_params, ctx) => ctx.node.peers()
 })
 
 export const swarmMembers = define({
   name: 'swarm.members',
   description: "This node's membership view (SWIM): every member it knows, itself included, with state (alive, suspect, dead, left), incarnation, addresses, version, capabilities and last-seen time.",
-  params: s.object({
-    state: s.optional(s.string({ enum: ['alive', 'suspect', 'dead', 'left'] as const, description: 'only members in this state' }))
-  }),
-  result: s.array(MEMBER),
+  params: Type.Object({
+    state: Type.Optional(Type.Enum(['alive', 'suspect', 'dead', 'left'], { description: 'only members in this state' }))
+  }, { additionalProperties: false }),
+  result: Type.Array(MEMBER),
   handler: (params, ctx) => ctx.node.members().filter(m => params.state === undefined || m.state === params.state)
 })
 
 export const swarmConnect = define({
   name: 'swarm.connect',
   description: 'Dials a multiaddr (with or without /p2p/<peer id>) and returns the peer id that answered.',
-  params: s.object({ addr: MULTIADDR }),
-  result: s.object({ peerId: PEER_ID }),
+  params: Type.Object({ addr: MULTIADDR }, { additionalProperties: false }),
+  result: Type.Object({ peerId: PEER_ID }, { additionalProperties: false }),
   errors: [
     { code: RpcErrorCode.UNAVAILABLE, message: 'could not connect (nothing listening, handshake failed, or refused)' },
     { code: RpcErrorCode.TIMEOUT, message: 'the dial timed out' }
@@ -72,8 +72,8 @@ export const swarmConnect = define({
 export const debugPartition = define({
   name: 'debug.partition',
   description: 'Fault injection for tests (daemon started with --debug only): refuse connections to and from these peers, closing any open ones. An empty list heals.',
-  params: s.object({ deny: s.array(PEER_ID, { maxItems: 1024 }) }),
-  result: s.object({ denied: s.array(PEER_ID) }),
+  params: Type.Object({ deny: Type.Array(PEER_ID, { maxItems: 1024 }) }, { additionalProperties: false }),
+  result: Type.Object({ denied: Type.Array(PEER_ID) }, { additionalProperties: false }),
   errors: [{ code: RpcErrorCode.FORBIDDEN, message: 'debug methods are off' }],
   handler: async (params, ctx) => {
     if (!ctx.debug) throw new RpcError(RpcErrorCode.FORBIDDEN, 'debug methods are off; start the daemon with --debug')

@@ -10,11 +10,11 @@
  * (the previous `next`) names it and the position in it; the last page, a failed read, or 30 s without a call
  * release it; at most 4 are open at once (docs/operations.md, "Backup and restore").
  */
-import { s } from '../schema.js'
+import { Type } from '../schema.js'
 import { methodsFor } from '../method-table.js'
 import { RpcError, RpcErrorCode } from '../errors.js'
 import type { RpcContext } from './context.js'
-import { PEER_ID } from './schemas.js'
+import { KV_KEY, KV_PREFIX, PEER_ID } from './schemas.js'
 import { verifyEvent, KV_EXPORT_MAX_OPEN, KV_EXPORT_IDLE_MS } from '@shoal/node'
 
 const define = methodsFor<RpcContext>()
@@ -23,34 +23,34 @@ type ShoalEvent = Parameters<typeof verifyEvent>[0]
 /** The most records one import call takes (about 1 MiB of small records; the CLI sends batches of 200). */
 export const KV_IMPORT_MAX_RECORDS = 1000
 
-const KEY = s.string({ minLength: 1, maxLength: 512 })
-const SIGNED_EVENT = s.object({
-  v: s.integer({ min: 1 }),
-  type: s.string(),
-  topic: s.string(),
+const KEY = KV_KEY
+const SIGNED_EVENT = Type.Object({
+  v: Type.Integer({ minimum: 1 }),
+  type: Type.String(),
+  topic: Type.String(),
   origin: PEER_ID,
-  seq: s.integer({ min: 1 }),
-  hlc: s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }) }),
-  trace: s.optional(s.string()),
-  data: s.string({ description: 'the signed payload, JSON text' }),
-  sig: s.string({ description: 'base64url Ed25519 signature by origin' })
-}, { description: 'the signed event that wrote a record (docs/protocols/events.md)' })
-const VERSION = s.object({ wall: s.integer({ min: 0 }), logical: s.integer({ min: 0 }), node: PEER_ID })
-const EXPORTED = s.object({
+  seq: Type.Integer({ minimum: 1 }),
+  hlc: Type.Object({ wall: Type.Integer({ minimum: 0 }), logical: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+  trace: Type.Optional(Type.String()),
+  data: Type.String({ description: 'the signed payload, JSON text' }),
+  sig: Type.String({ description: 'base64url Ed25519 signature by origin' })
+}, { additionalProperties: false, description: 'the signed event that wrote a record (docs/protocols/events.md)' })
+const VERSION = Type.Object({ wall: Type.Integer({ minimum: 0 }), logical: Type.Integer({ minimum: 0 }), node: PEER_ID }, { additionalProperties: false })
+const EXPORTED = Type.Object({
   key: KEY,
-  value: s.optional(s.any()),
-  tombstone: s.optional(s.boolean({ description: 'true: the key was deleted (no value); importing it deletes older copies' })),
+  value: Type.Optional(Type.Unknown()),
+  tombstone: Type.Optional(Type.Boolean({ description: 'true: the key was deleted (no value); importing it deletes older copies' })),
   version: VERSION,
   event: SIGNED_EVENT
-})
-const SNAPSHOT = s.object({
-  appliedLsn: s.integer({ min: 0, description: 'the event-log LSN the replica had applied at the snapshot' }),
-  maxVersion: s.optional(VERSION),
-  keys: s.integer({ min: 0 }),
-  tombstones: s.integer({ min: 0 }),
-  lastChange: s.integer({ min: 0, description: 'the last local change number at the snapshot' }),
-  takenAt: s.integer({ min: 0, description: 'when the snapshot was taken, ms since the epoch (node clock)' })
-}, { description: 'the instant the export copies; the same on every page' })
+}, { additionalProperties: false })
+const SNAPSHOT = Type.Object({
+  appliedLsn: Type.Integer({ minimum: 0, description: 'the event-log LSN the replica had applied at the snapshot' }),
+  maxVersion: Type.Optional(VERSION),
+  keys: Type.Integer({ minimum: 0 }),
+  tombstones: Type.Integer({ minimum: 0 }),
+  lastChange: Type.Integer({ minimum: 0, description: 'the last local change number at the snapshot' }),
+  takenAt: Type.Integer({ minimum: 0, description: 'when the snapshot was taken, ms since the epoch (node clock)' })
+}, { additionalProperties: false, description: 'the instant the export copies; the same on every page' })
 
 /** `<export id>.<base64url of the last key>`: which snapshot, and where in it. */
 const encodeCursor = (id: string, key: string): string => `${id}.${Buffer.from(key).toString('base64url')}`
@@ -63,8 +63,8 @@ function decodeCursor (cursor: string): { id: string, after: string } {
 export const kvExport = define({
   name: 'kv.export',
   description: `Records (tombstones included) with the signed events that wrote them, in key order, optionally under a prefix, all from one snapshot of the replica: the first call takes it, later calls pass \`cursor\` = the previous \`next\` (and the same prefix is kept); no \`next\` means done and released. A snapshot idle ${KV_EXPORT_IDLE_MS / 1000} s is released (then the cursor gets NOT_FOUND); at most ${KV_EXPORT_MAX_OPEN} are open (more: UNAVAILABLE). One JSON line per record is the \`shoal kv export\` format.`,
-  params: s.object({ prefix: s.optional(s.string({ maxLength: 512 })), cursor: s.optional(s.string({ minLength: 1, maxLength: 1024 })), limit: s.optional(s.integer({ min: 1, max: 1000, description: 'default 200' })) }),
-  result: s.object({ records: s.array(EXPORTED), next: s.optional(s.string()), snapshot: SNAPSHOT }),
+  params: Type.Object({ prefix: Type.Optional(KV_PREFIX), cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 200' })) }, { additionalProperties: false }),
+  result: Type.Object({ records: Type.Array(EXPORTED), next: Type.Optional(Type.String()), snapshot: SNAPSHOT }, { additionalProperties: false }),
   errors: [
     { code: RpcErrorCode.NOT_FOUND, message: 'the cursor\'s snapshot was released (finished, failed or idle): start again' },
     { code: RpcErrorCode.UNAVAILABLE, message: `${KV_EXPORT_MAX_OPEN} exports are open, or the node is stopping` }
@@ -99,8 +99,8 @@ export const kvExport = define({
 export const kvImport = define({
   name: 'kv.import',
   description: 'Merges exported records (their signed events) into this replica by the normal rules, fsynced; they then replicate like any write. Returns how many records changed here and how many were refused (bad signature, malformed, past the tombstone horizon).',
-  params: s.object({ records: s.array(s.object({ event: SIGNED_EVENT }, { additionalProperties: true }), { maxItems: KV_IMPORT_MAX_RECORDS }) }),
-  result: s.object({ received: s.integer({ min: 0 }), changed: s.integer({ min: 0 }), refused: s.integer({ min: 0 }) }),
+  params: Type.Object({ records: Type.Array(Type.Object({ event: SIGNED_EVENT }, { additionalProperties: true }), { maxItems: KV_IMPORT_MAX_RECORDS }) }, { additionalProperties: false }),
+  result: Type.Object({ received: Type.Integer({ minimum: 0 }), changed: Type.Integer({ minimum: 0 }), refused: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: `more than ${KV_IMPORT_MAX_RECORDS} records, or a record without its signed event` }],
   handler: async (p, ctx) => {
     // The door for records from a file: the KV service's merge trusts its callers to have checked signatures

@@ -2,7 +2,7 @@
  * swarm.overview: everything the dashboard draws, in one call: this node, its membership view, every node's
  * reported status (gossiped every 3 s by each node's status reporter), KV convergence and recent jobs.
  */
-import { s } from '../schema.js'
+import { Type } from '../schema.js'
 import { methodsFor } from '../method-table.js'
 import type { RpcContext } from './context.js'
 import { MEMBER, PEER_ID } from './schemas.js'
@@ -18,26 +18,26 @@ const CONVERGENCE_CACHE_MS = 1000
 /** A mismatch is asked again once after this long: a status write in flight makes roots differ for a few ms. */
 const CONVERGENCE_RETRY_MS = 150
 
-const COUNT = s.integer({ min: 0 })
-const NODE_STATUS = s.object({
+const COUNT = Type.Integer({ minimum: 0 })
+const NODE_STATUS = Type.Object({
   peerId: PEER_ID,
-  at: s.integer({ min: 0, description: 'ms since the epoch of the report' }),
-  neighbours: s.array(PEER_ID, { description: 'live members the node has a connection to' }),
-  load: s.object({ eventLoopP99Ms: s.number({ min: 0 }), rssBytes: COUNT, runningSubtasks: COUNT }),
-  rates: s.object({ eventsPerSec: s.number({ min: 0 }), kvOpsPerSec: s.number({ min: 0 }) }),
-  kvRoot: s.string()
+  at: Type.Integer({ minimum: 0, description: 'ms since the epoch of the report' }),
+  neighbours: Type.Array(PEER_ID, { description: 'live members the node has a connection to' }),
+  load: Type.Object({ eventLoopP99Ms: Type.Number({ minimum: 0 }), rssBytes: COUNT, runningSubtasks: COUNT }, { additionalProperties: false }),
+  rates: Type.Object({ eventsPerSec: Type.Number({ minimum: 0 }), kvOpsPerSec: Type.Number({ minimum: 0 }) }, { additionalProperties: false }),
+  kvRoot: Type.String()
 }, { additionalProperties: true })
-const STATE = s.string({ enum: ['pending', 'running', 'done', 'failed', 'cancelled'] as const })
-const JOB = s.object({
-  jobId: s.string(),
-  handler: s.string(),
+const STATE = Type.Enum(['pending', 'running', 'done', 'failed', 'cancelled'])
+const JOB = Type.Object({
+  jobId: Type.String(),
+  handler: Type.String(),
   state: STATE,
   subtasks: COUNT,
   submittedAt: COUNT,
   submittedBy: PEER_ID,
-  counts: s.object({ pending: COUNT, running: COUNT, done: COUNT, failed: COUNT }),
-  perMember: s.record(s.object({ running: COUNT, done: COUNT }))
-})
+  counts: Type.Object({ pending: COUNT, running: COUNT, done: COUNT, failed: COUNT }, { additionalProperties: false }),
+  perMember: Type.Record(Type.String(), Type.Object({ running: COUNT, done: COUNT }, { additionalProperties: false }))
+}, { additionalProperties: false })
 
 type Convergence = { root: string, converged: boolean, peers: Record<string, { root?: string, match: boolean }> }
 const cache = new WeakMap<object, { at: number, value: Promise<Convergence> }>()
@@ -60,23 +60,23 @@ async function convergence (ctx: RpcContext, signal: AbortSignal): Promise<Conve
 export const swarmOverview = define({
   name: 'swarm.overview',
   description: "What the dashboard shows, in one call: this node's info, its membership view, every node's reported status (neighbours, load, event and KV rates, KV root; gossiped every 3 s on the swarm's status topic), KV convergence (this node's root against every live member's, asked now), job counts by state and the most recent jobs with per-member progress.",
-  params: s.object({}),
-  result: s.object({
-    self: s.object({ peerId: PEER_ID, swarm: s.string(), version: s.string(), uptimeMs: COUNT, addresses: s.array(s.string()) }),
-    now: s.integer({ min: 0, description: "this node's clock (ms since the epoch), to age the statuses" }),
-    members: s.array(MEMBER),
-    statuses: s.array(NODE_STATUS),
-    kv: s.object({
-      root: s.string(),
-      converged: s.boolean({ description: 'every live member answered with our root' }),
-      peers: s.record(s.object({ root: s.optional(s.string()), match: s.boolean() }), { description: 'per live member: its root and whether it matches' })
-    }),
-    jobs: s.object({
+  params: Type.Object({}, { additionalProperties: false }),
+  result: Type.Object({
+    self: Type.Object({ peerId: PEER_ID, swarm: Type.String(), version: Type.String(), uptimeMs: COUNT, addresses: Type.Array(Type.String()) }, { additionalProperties: false }),
+    now: Type.Integer({ minimum: 0, description: "this node's clock (ms since the epoch), to age the statuses" }),
+    members: Type.Array(MEMBER),
+    statuses: Type.Array(NODE_STATUS),
+    kv: Type.Object({
+      root: Type.String(),
+      converged: Type.Boolean({ description: 'every live member answered with our root' }),
+      peers: Type.Record(Type.String(), Type.Object({ root: Type.Optional(Type.String()), match: Type.Boolean() }, { additionalProperties: false }), { description: 'per live member: its root and whether it matches' })
+    }, { additionalProperties: false }),
+    jobs: Type.Object({
       total: COUNT,
-      byState: s.record(COUNT, { description: 'jobs per state' }),
-      recent: s.array(JOB, { description: `the ${RECENT_JOBS} newest jobs` })
-    })
-  }),
+      byState: Type.Record(Type.String(), COUNT, { description: 'jobs per state' }),
+      recent: Type.Array(JOB, { description: `the ${RECENT_JOBS} newest jobs` })
+    }, { additionalProperties: false })
+  }, { additionalProperties: false }),
   handler: async (_p, ctx, { signal }) => {
     const node = ctx.node
     const info = node.info()
