@@ -70,10 +70,10 @@ test('bad input is refused at submit, naming the field; nothing is created', asy
   const before = (await a.client.call('task.list', {})).length
   const cases: Array<[Record<string, unknown>, string, RegExp]> = [
     [{ handler: 'primes', input: { from: 0 } }, 'to', /primes: to = undefined/],
-    [{ handler: 'primes', inputs: [{ from: 0, to: 5 }, { from: 3, to: 1 }] }, 'inputs[1].from', /inputs\[1\]: primes: from = 3/],
+    [{ handler: 'primes', inputs: [{ from: 0, to: 5 }, { from: 3, to: 1 }] }, 'params.inputs[1].from', /inputs\[1\]: primes: from = 3/],
     [{ handler: 'sleep', input: { ms: -1 } }, 'ms', /sleep: ms = -1/],
-    [{ handler: 'flaky', input: -1 }, 'input', /input must be a number/],
-    [{ handler: 'flaky', input: 5000, split: 2 }, 'input', /too big to split/]
+    [{ handler: 'flaky', input: -1 }, 'params.input', /input must be a number/],
+    [{ handler: 'flaky', input: 5000, split: 2 }, 'params.input', /too big to split/]
   ]
   for (const [params, field, message] of cases) {
     const err = await refused(params)

@@ -89,7 +89,7 @@ test('input a built-in handler cannot take is refused at submit, naming the subt
     assert.unreachable('must be refused')
   } catch (err) {
     assert.is((err as RpcError).code, -32602, (err as Error).message)
-    assert.is(((err as RpcError).data as { field?: string }).field, 'inputs[1].input[1]')
+    assert.is(((err as RpcError).data as { field?: string }).field, 'params.inputs[1].input[1]')
     assert.match((err as Error).message, /inputs\[1\]: hash: input\[1\] = 42; expected a string/)
   }
 })
