@@ -113,13 +113,14 @@ try {
 
 // Each fix's own piece of work, alone.
 const hlc = new HybridClock({ node: 'a1b2c3d4', maxDriftMs: 5000 })
-const observeNs = nsPer(1_000_000, i => hlc.observe({ wall: 1_700_000_000_000 + i, logical: i % 7 }))
-const nowNs = nsPer(1_000_000, i => hlc.now(1_700_000_000_000 + i))
+const LOOP = SMOKE ? 10_000 : 1_000_000
+const observeNs = nsPer(LOOP, i => hlc.observe({ wall: 1_700_000_000_000 + i, logical: i % 7 }))
+const nowNs = nsPer(LOOP, i => hlc.now(1_700_000_000_000 + i))
 const sig = 'A'.repeat(86)
-const digestNs = nsPer(200_000, i => recordDigest(`user/key/${i}`, { wall: 1_700_000_000_000 + i, logical: 0, node: 'a1b2c3d4' }, sig))
+const digestNs = nsPer(LOOP / 5, i => recordDigest(`user/key/${i}`, { wall: 1_700_000_000_000 + i, logical: 0, node: 'a1b2c3d4' }, sig))
 const offsets = new ClockOffsets({ maxAgeMs: 60_000, maxRttMs: 1000 })
 for (let p = 0; p < 7; p++) offsets.add(`peer${p}`, { sentMono: 100, receivedMono: 102, remoteWall: 1_700_000_000_000 + p * 10 - 30 })
-const guardNs = nsPer(200_000, () => offsets.swarmOffset(1_700_000_000_000, 1000))
+const guardNs = nsPer(LOOP / 5, () => offsets.swarmOffset(1_700_000_000_000, 1000))
 const reservation = await SeqReservation.open(dir)
 const covers: number[] = []
 for (let i = 1; i <= (SMOKE ? 5 : 20); i++) {
