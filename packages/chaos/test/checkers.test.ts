@@ -158,6 +158,19 @@ events('identical gap-free logs holding every acknowledged publish are fine', ()
   assert.is(checkEvents(input([pub], [state(1, {}, { [A]: log }), state(2, {}, { [A]: log })])).length, 0)
 })
 
+events('a lost disk: the publisher itself may lack its own earlier events; others may not, unless the loss came within 15 s', () => {
+  const pub = op({ kind: 'events.publish', node: 1, args: { topic: 't', data: { p: 1 } }, result: { origin: A, seq: 2 }, completeAt: 1000 })
+  const full = [ev(1, { p: 0 }), ev(2, { p: 1 })]
+  const wipedLater = { wipes: [{ node: 1, at: 60_000 }] }
+  const publisher = { ...state(1), peerId: A }
+  // Node 1 (the publisher, wiped a minute later) lacks its own events: the documented limit.
+  assert.is(checkEvents(input([pub], [publisher, state(2, {}, { [A]: full })], wipedLater)).length, 0)
+  // Node 2 lacks it too: it had a minute to take it, so it is lost.
+  assert.match(checkEvents(input([pub], [publisher, state(2, {}, { [A]: [ev(1, { p: 0 })] })], wipedLater)).map(f => f.message).join('\n'), /missing on node\(s\) 2/)
+  // A wipe 2 s after the ack may have taken it before any peer had it.
+  assert.is(checkEvents(input([pub], [publisher, state(2, {}, { [A]: [ev(1, { p: 0 })] })], { wipes: [{ node: 1, at: 3000 }] })).length, 0)
+})
+
 const quorum = suite('inv7 quorum')
 quorum('a quorum write acknowledged by fewer than a majority of all members is a violation', () => {
   const w = put(1, 'k', 'w1', [0, 10], v(5), { args: { key: 'k', value: 'w1', acks: 'quorum' } })
