@@ -109,7 +109,9 @@ test('kill -9 of a worker mid-chunk: exact answer, and at most one chunk is run 
     const again = [...after.completed].filter(([, by]) => by.length > 1)
     const chunks = new Set(again.map(([k]) => Math.floor(k / CHUNK)))
     const detail = `${extra} subtask runs repeated (${after.repeated}; victim n${victim.index}); one chunk is ${CHUNK}`
-    assert.ok(chunks.size === 1, `repeats span ${chunks.size} chunks: ${detail}`)
+    // None when the victim died before finishing any of its chunk's subtasks (only the one it was running starts
+    // again elsewhere), one chunk at most otherwise.
+    assert.ok(chunks.size <= 1, `repeats span ${chunks.size} chunks: ${detail}`)
     assert.ok(again.every(([, by]) => by.includes(`n${victim.index}`)), `a repeat the victim had no part in: ${detail}`)
     assert.ok(extra <= 2 * CHUNK, detail)
   } finally {

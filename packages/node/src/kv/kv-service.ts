@@ -92,7 +92,7 @@ export class KvService {
     this.self = components.libp2p.peerId.toString()
     this.limits = { maxKeyBytes: init.config.maxKeyBytes, maxValueBytes: init.config.maxValueBytes }
     this.tree = new KvTree({ repo: components.repo, clock: components.clock, logger: this.log })
-    this.sync = new KvSync({ ...components, logger: this.log, kv: this }, { protocol: init.protocols.kv })
+    this.sync = new KvSync({ ...components, logger: this.log, kv: this }, { protocol: init.protocols.kv, pushBackAfterMs: init.config.antiEntropyIntervalMs })
     this.exports = new KvExports({ clock: components.clock, snapshot: async () => await components.repo.snapshot() })
   }
 
@@ -124,7 +124,7 @@ export class KvService {
     this.sync.start()
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
     this.tasks.every(this.init.config.antiEntropyIntervalMs, async () => {
-      const [peer] = sample(this.livePeers(), 1, this.components.rng)
+      const [peer] = sample(this.syncCandidates(), 1, this.components.rng)
       if (peer !== undefined) await this.sync.round(peer)
     })
     this.tasks.every(Math.min(this.init.config.tombstoneHorizonMs, 3_600_000), async () => { await this.collectTombstones() })
@@ -394,6 +394,26 @@ export class KvService {
     }
     for (const id of this.remembered) if (!left.has(id)) ids.add(id)
     return ids.size
+  }
+
+  /**
+   * One anti-entropy round with `peer` now (the periodic rounds pick a peer at random): pulls what is newer
+   * there, and the peer pulls back what is newer here. Never throws; see stats().peers for the outcome.
+   */
+  async syncWith (peer: string): Promise<void> {
+    await this.sync.round(peer)
+  }
+
+  /**
+   * Whom a periodic round may pick: the live members we hold a connection to, or every live member when we hold
+   * none. A member killed a moment ago stays alive in the membership until SWIM suspects it, but its
+   * connections close at once; a round spent on it would delay repair by a whole interval.
+   */
+  private syncCandidates (): string[] {
+    const live = this.livePeers()
+    const connected = new Set(this.components.libp2p.getConnections().map(c => c.remotePeer.toString()))
+    const reachable = live.filter(p => connected.has(p))
+    return reachable.length > 0 ? reachable : live
   }
 
   livePeers (): string[] {

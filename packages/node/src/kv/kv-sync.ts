@@ -46,6 +46,8 @@ interface PeerStatus { root?: string, match: boolean, lastRound?: number, lastMa
 export class KvSync {
   private readonly status = new Map<string, PeerStatus>()
   private readonly rounds = new Map<string, Promise<void>>()
+  /** When we last pulled back from each peer because it pulled from us (ms, clock.now()). */
+  private readonly pushedBack = new Map<string, number>()
   private readonly bytes = { sent: 0, received: 0 }
   /** Rounds since start by outcome: 'in_sync' (equal roots), 'repaired' (equal after pulling), 'diverged', 'error'. */
   private readonly outcomes = new Map<string, number>()
@@ -53,7 +55,12 @@ export class KvSync {
     if (evt.detail.protocols.includes(this.init.protocol)) void this.round(evt.detail.peerId.toString())
   }
 
-  constructor (private readonly components: KvSyncComponents, private readonly init: { protocol: string }) {}
+  /**
+   * `pushBackAfterMs`: a peer that walks our tree down to the leaves (its root differs from ours) gets a round
+   * back from us, so one round repairs both sides (push-pull anti-entropy, Demers et al. 1987); at most one such
+   * round per peer in this many ms. Default: never (pull only).
+   */
+  constructor (private readonly components: KvSyncComponents, private readonly init: { protocol: string, pushBackAfterMs?: number }) {}
 
   start (): void {
     this.components.libp2p.addEventListener('peer:identify', this.onIdentify)
@@ -188,6 +195,7 @@ export class KvSync {
       case 'nodes':
         return { v: 1, type: 'nodes', nodes: msg.ids.flatMap(id => kv.treeChildren(id)).filter(n => n.hash !== ZERO_HASH) }
       case 'leaves': {
+        this.pushBack(from)
         const page = await repo.leafEntries(msg.ids, { after: msg.after, limit: constants.KV_SYNC_BATCH * 4 })
         return { v: 1, type: 'leaves', entries: page.entries, more: page.more }
       }
@@ -210,6 +218,21 @@ export class KvSync {
         return { v: 1, type: 'stored', ok: true }
       }
     }
+  }
+
+  /**
+   * Pull-back for a peer that is pulling from us at the leaf level: it holds something we may lack. None while a
+   * round with it runs, at most one per `pushBackAfterMs` (so two replicas whose roots differ while writes flow do
+   * not bounce rounds forever), and only with live members.
+   */
+  private pushBack (from: string): void {
+    const every = this.init.pushBackAfterMs
+    if (every === undefined || this.rounds.has(from) || !this.components.kv.livePeers().includes(from)) return
+    const now = this.components.clock.now()
+    const last = this.pushedBack.get(from)
+    if (last !== undefined && now - last < every) return
+    this.pushedBack.set(from, now)
+    void this.round(from)
   }
 
   /** Asks every live member for its root now: is the swarm converged? */

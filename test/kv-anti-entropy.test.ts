@@ -1,0 +1,51 @@
+/**
+ * Anti-entropy is push-pull (docs/protocols/kv.md): one round started by either replica repairs both. Two real
+ * in-process nodes (real LevelDB, libp2p memory transport) whose periodic rounds are an hour apart, so only the
+ * round the test starts can move records; each holds a record the other lacks, put there through the entry point
+ * rounds and store pushes use (no gossip, no event log).
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { EVENT_WIRE_VERSION, KV_TOPIC, kvEventData } from '@shoal/core'
+import type { ShoalEvent } from '@shoal/core'
+import { signEvent } from '@shoal/node'
+import type { ShoalNode } from '@shoal/node'
+import { MemorySwarm, waitUntil } from '@shoal/test-utils'
+
+const CONFIG = { membership: { probeIntervalMs: 200, probeTimeoutMs: 150, suspicionTimeoutMs: 600 }, kv: { antiEntropyIntervalMs: 3_600_000 } }
+
+/** A kv put signed by a third node that is not in the swarm. */
+async function foreignPut (key: string, value: unknown): Promise<ShoalEvent> {
+  const privateKey = await generateKeyPair('Ed25519')
+  const origin = peerIdFromPrivateKey(privateKey).toString()
+  return await signEvent({ v: EVENT_WIRE_VERSION, type: 'kv.put', topic: KV_TOPIC, origin, seq: 1, hlc: { wall: Date.now(), logical: 0 }, data: kvEventData(key, value) }, privateKey)
+}
+
+async function valueOn (node: ShoalNode, key: string): Promise<unknown> {
+  return await node.kv.get(key).then(r => r.value, () => undefined)
+}
+
+test('one round started by A pulls B\'s record to A and makes B pull A\'s record back', async () => {
+  const swarm = await MemorySwarm.create({ config: CONFIG, seed: 7 })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add()
+    await waitUntil('A and B see each other alive', () => swarm.counts('alive').every(c => c === 2), { timeoutMs: 10_000 })
+    assert.is(await a.kv.applyEvents([await foreignPut('only-on-a', 'a')]), 1)
+    assert.is(await b.kv.applyEvents([await foreignPut('only-on-b', 'b')]), 1)
+    assert.is(await valueOn(b, 'only-on-a'), undefined, 'B lacks A\'s record before the round')
+
+    await a.kv.syncWith(b.peerId)
+    assert.is(await valueOn(a, 'only-on-b'), 'b', 'A pulled B\'s record')
+    await waitUntil('B to pull A\'s record back', async () => await valueOn(b, 'only-on-a') === 'a', { timeoutMs: 5000, intervalMs: 50 })
+    await a.kv.freshTree()
+    await b.kv.freshTree()
+    assert.is(a.kv.root(), b.kv.root(), 'equal Merkle roots after one round')
+  } finally {
+    await swarm.destroy()
+  }
+})
+
+test.run()
