@@ -26,6 +26,7 @@ import type { ShoalConfig } from '@shoal/core'
 import type { DenyList } from './gater.js'
 import { mdnsServiceName } from './protocols.js'
 import type { SwarmProtocols } from './protocols.js'
+import { cachedSigningKey } from './events/signing.js'
 
 // A type alias, not an interface: libp2p's ServiceMap needs an implicit index signature.
 export type ShoalServices = {
@@ -72,7 +73,7 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
   const names = dnsOptions(config.dnsServers)
   return await createLibp2p<ShoalServices>({
     ...(names.dns !== undefined ? { dns: names.dns } : {}),
-    privateKey: init.privateKey,
+    privateKey: cachedSigningKey(init.privateKey),
     addresses: { listen: config.listen },
     // Only TCP (or memory for tests): pnet does not protect WebRTC or WebTransport, so a private swarm must
     // never enable them.

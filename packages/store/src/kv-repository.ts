@@ -18,7 +18,7 @@ import {
 import type { ChangeValue, KvChange, KvVersion, LeafValue, StoredKvRecord } from './kv-records.js'
 import { readChanges, readRecords, scanRecords } from './kv-reads.js'
 import { KvSnapshot } from './kv-snapshot.js'
-import { leafKey, readAllLeaves, readLeafDigests, readLeafEntries } from './kv-leaves.js'
+import { leafKey, readAllLeaves, readLeafDigests, readLeafEntries, leafRunGap } from './kv-leaves.js'
 import type { KvChangesOptions, KvChangesResult, KvListOptions, KvPage } from './kv-reads.js'
 
 /** Change entries removed per compaction batch: bounds one write, and lets KV writes run in between. */
@@ -119,7 +119,6 @@ export class KvRepository {
     return isKvRecord(value, key) ? value : undefined
   }
 
-  /** The stored records (tombstones included) of those keys that have one, in the order asked. */
   /** One Merkle leaf's records with their digests (for the tree's lazy recompute). */
   async leafDigests (leaf: string): Promise<LeafEntry[]> {
     return await readLeafDigests(this.leaves, leaf, this.digestOf)
@@ -138,9 +137,11 @@ export class KvRepository {
 
   /** Keys and versions in the given Merkle leaves, in (leaf, key) order, resuming after key `after`. */
   async leafEntries (leaves: string[], opts: { after?: string | undefined, limit: number }): Promise<{ entries: Array<{ key: string, version: StoredKvRecord['version'] }>, more: boolean }> {
-    return await readLeafEntries(this.leaves, leaves, opts)
+    const { keys, tombstones } = this.stats()
+    return await readLeafEntries(this.leaves, leaves, { ...opts, gap: leafRunGap(keys + tombstones) })
   }
 
+  /** The stored records (tombstones included) of those keys that have one, in the order asked; gets run in parallel. */
   async byKeys (keys: string[]): Promise<StoredKvRecord[]> {
     const found = await Promise.all(keys.map(async key => await this.get(key)))
     return found.filter((r): r is StoredKvRecord => r !== undefined)

@@ -6,6 +6,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { BUCKETS, KV_COUNT_KEY } from '../src/buckets.js'
 import { KvRepository } from '../src/kv-repository.js'
+import { LEAF_RUN_SKIP_ENTRIES, leafRunGap, leafRuns, readLeafEntries } from '../src/kv-leaves.js'
 import { STORE_ERRORS, toWriteError } from '../src/store.js'
 import type { Store, StoreError } from '../src/store.js'
 import { expectCode, withTempDir } from './event-log-helpers.js'
@@ -69,6 +70,43 @@ writes('the leaf index keeps each record\'s digest: what the Merkle tree hashes,
   assert.equal(all.map(l => l.leaf), [leafOf('a'), leafOf('b')].sort())
   // Listings for anti-entropy carry the version only.
   assert.equal((await kv.leafEntries([leafOf('b')], { limit: 9 })).entries, [{ key: 'b', version: put('b', 2).version }])
+})
+
+writes('leaf listings: adjacent leaves read as one run, far ones alone; pages resume exactly; unasked leaves never leak', async ctx => {
+  const { kv, store } = await openKv(ctx)
+  const keys = Array.from({ length: 600 }, (_, i) => `k${i}`)
+  await kv.write(keys.map((k, i) => change(put(k, i + 1))))
+  const leaves = [...new Set(keys.map(leafOf))].sort()
+  // Every third leaf (runs: neighbours a few leaf numbers apart) plus a far one, asked in shuffled order.
+  const asked = leaves.filter((_, i) => i % 3 === 0)
+  const expected = keys.filter(k => asked.includes(leafOf(k))).sort((a, b) => leafOf(a) === leafOf(b) ? (a < b ? -1 : 1) : (leafOf(a) < leafOf(b) ? -1 : 1))
+  const pages = async (list: typeof kv.leafEntries): Promise<string[]> => {
+    const got: string[] = []
+    let after: string | undefined
+    for (let page = 0; page < 100; page++) {
+      const r = await list([...asked].reverse(), { after, limit: 7 })
+      got.push(...r.entries.map(e => e.key))
+      assert.ok(r.entries.length <= 7)
+      if (!r.more) break
+      after = r.entries[r.entries.length - 1]!.key
+    }
+    return got
+  }
+  // Through the repository (600 records: every asked leaf in one run), then with every leaf read alone, and with
+  // runs of a few leaves.
+  assert.equal(await pages(async (l, o) => await kv.leafEntries(l, o)), expected)
+  for (const gap of [1, 4]) {
+    assert.equal(await pages(async (l, o) => await readLeafEntries(store.bucket(BUCKETS.kvLeaf), l, { ...o, gap })), expected, `gap ${gap}`)
+  }
+})
+
+writes('leaf runs: asked leaves close enough share one range read; how close follows the store\'s size', () => {
+  assert.equal(leafRuns(['0001', '0003', '0008', '0009', '000d', '00ff'], 4), [['0001', '0003'], ['0008', '0009', '000d'], ['00ff']])
+  assert.equal(leafRuns([], 4), [])
+  // About LEAF_RUN_SKIP_ENTRIES records in the skipped leaves: 65,536 leaves, 10,000 records -> 52 leaves apart.
+  assert.is(leafRunGap(10_000), Math.floor(LEAF_RUN_SKIP_ENTRIES * 65_536 / 10_000))
+  assert.is(leafRunGap(0), LEAF_RUN_SKIP_ENTRIES * 65_536)
+  assert.is(leafRunGap(10_000_000), 1)
 })
 
 writes('records the store cannot keep are refused before anything is written', async ctx => {

@@ -109,7 +109,7 @@ export class EventService {
       protocol: init.protocols.events,
       signal: this.controller.signal,
       running: () => this.running,
-      check: async raw => await this.check(raw),
+      check: async raw => await this.check(raw, { offload: true }),
       apply: async events => await this.apply(events, undefined),
       skipTo: async (origin, below) => {
         this.afterAppend(await this.queue.run(async () => await this.components.log.skipTo(origin, below, { attach: this.attach })))
@@ -280,12 +280,12 @@ export class EventService {
    * Shape, size, signature and clock; returns a reject reason, counted, or undefined. The event signature is
    * checked even when gossipsub's own signature proves the sender: an event must verify wherever it is served.
    */
-  async check (raw: unknown): Promise<string | undefined> {
+  async check (raw: unknown, opts: { offload?: boolean } = {}): Promise<string | undefined> {
     const classified = classifyEvent(raw, { maxPayloadBytes: maxPayloadLimit(this.init.config, this.init.topicLimits) })
     let reason: string | undefined
     if (!classified.ok) reason = classified.reason
     else if (Buffer.byteLength(classified.event.data) > this.payloadLimit(classified.event.topic)) reason = 'oversized'
-    else if (!(await verifyEvent(classified.event))) reason = 'bad-signature'
+    else if (!(await verifyEvent(classified.event, opts))) reason = 'bad-signature'
     else if (!checkEventClock(classified.event, this.components.clock.now(), this.init.config.maxClockDriftMs)) reason = 'future'
     if (reason !== undefined) {
       this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)

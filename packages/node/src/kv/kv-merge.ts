@@ -26,17 +26,23 @@ export interface MergeContext {
  * Returns how many records changed.
  */
 export async function mergeInto (changes: MergedChange[], pending: Map<string, StoredKvRecord | undefined>, events: ShoalEvent[], ctx: MergeContext): Promise<number> {
-  let changed = 0
+  const records: KvRecord[] = []
   for (const event of events) {
-    let record: KvRecord
     try {
-      record = recordFromEvent(event, ctx.limits)
+      const record = recordFromEvent(event, ctx.limits)
+      if ((record.tombstone || ctx.eventPath === true) && record.version.wall < ctx.horizon) continue
+      records.push(record)
     } catch (err) {
       ctx.rejected(event, err as Error)
-      continue
     }
-    if ((record.tombstone || ctx.eventPath === true) && record.version.wall < ctx.horizon) continue
-    const previous = pending.has(record.key) ? pending.get(record.key) : await ctx.repo.get(record.key)
+  }
+  // The stored records of every key not already changed in this batch, read in parallel (a group of G writes
+  // waits for one round of reads, not G round trips one after another).
+  const unread = [...new Set(records.map(r => r.key).filter(k => !pending.has(k)))]
+  const stored = new Map((await ctx.repo.byKeys(unread)).map(r => [r.key, r]))
+  let changed = 0
+  for (const record of records) {
+    const previous = pending.has(record.key) ? pending.get(record.key) : stored.get(record.key)
     const winner = mergeRecords(previous as KvRecord | undefined, record)
     if (previous !== undefined && winner !== record) continue
     if (previous !== undefined && compareVersions(previous.version, record.version) === 0) continue

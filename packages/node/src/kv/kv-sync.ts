@@ -41,6 +41,12 @@ export interface KvSyncComponents {
   tracing?: Tracing
 }
 
+/**
+ * Leaf batches (of KV_SYNC_BATCH leaves) one anti-entropy round works on at once. Memory stays bounded by a few
+ * batches; 3 keeps the peer, the wire and this node busy at once (10,000 keys behind: see docs/benchmarks.md).
+ */
+const LEAF_BATCHES_IN_FLIGHT = 3
+
 interface PeerStatus { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }
 
 export class KvSync {
@@ -120,8 +126,8 @@ export class KvSync {
           }
           differing = next
         }
-        // Leaves, one batch at a time: list, compare versions, fetch what is newer there.
-        for (const batch of chunks(differing, constants.KV_SYNC_BATCH)) await this.syncLeaves(peer, batch)
+        // Leaves, a few batches at a time: list, compare versions, fetch what is newer there.
+        await this.syncLeafBatches(peer, [...chunks(differing, constants.KV_SYNC_BATCH)])
         const after = await this.send(peer, { v: 1, type: 'root' })
         await this.components.kv.freshTree()
         status.match = after.type === 'root' && after.hash === this.components.kv.root()
@@ -145,6 +151,26 @@ export class KvSync {
     }
   }
 
+  /**
+   * Runs syncLeaves over the batches, LEAF_BATCHES_IN_FLIGHT at a time, so that the peer's reads, the wire, our
+   * signature checks and our merges overlap (a full catch-up is thousands of leaves). The first failure stops the
+   * others from taking another batch and fails the round.
+   */
+  private async syncLeafBatches (peer: string, batches: string[][]): Promise<void> {
+    let failed = false
+    const worker = async (): Promise<void> => {
+      for (let batch = batches.shift(); batch !== undefined && !failed; batch = batches.shift()) {
+        try {
+          await this.syncLeaves(peer, batch)
+        } catch (err) {
+          failed = true
+          throw err
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(LEAF_BATCHES_IN_FLIGHT, batches.length) }, worker))
+  }
+
   private async syncLeaves (peer: string, leaves: string[]): Promise<void> {
     const wanted: string[] = []
     let reply = await this.send(peer, { v: 1, type: 'leaves', ids: leaves })
@@ -158,29 +184,42 @@ export class KvSync {
       if (reply.more !== true || reply.entries.length === 0) break
       reply = await this.send(peer, { v: 1, type: 'leaves', ids: leaves, after: reply.entries[reply.entries.length - 1]!.key })
     }
-    for (const keys of chunks(wanted, constants.KV_SYNC_BATCH)) {
-      let pending = keys
-      while (pending.length > 0) {
-        const got = await this.send(peer, { v: 1, type: 'get', keys: pending })
+    // Pipelined: the next batch's records are on their way while this batch is checked and merged, and one merge
+    // may still be running while the next batch is checked.
+    const queue = [...chunks(wanted, constants.KV_SYNC_BATCH)]
+    const fetch = (keys: string[]): { keys: string[], reply: Promise<KvSyncResponse> } => {
+      const reply = this.send(peer, { v: 1, type: 'get', keys })
+      reply.catch(() => {}) // awaited below; a round that fails early must not leave it unhandled
+      return { keys, reply }
+    }
+    let next = queue.length > 0 ? fetch(queue.shift()!) : undefined
+    let merging: Promise<unknown> = Promise.resolve()
+    try {
+      while (next !== undefined) {
+        const { keys, reply } = next
+        const got = await reply
         if (got.type !== 'records') throw new Error(`expected records, got ${got.type}`)
+        const received = new Set(got.records.map(raw => keyOf(raw as ShoalEvent)))
+        // A reply cut short by its size limit: the rest of its keys go round again.
+        const rest = got.more === true && received.size > 0 ? keys.filter(k => !received.has(k)) : []
+        if (rest.length > 0) queue.unshift(rest)
+        next = queue.length > 0 ? fetch(queue.shift()!) : undefined
+        const reasons = await Promise.all(got.records.map(async raw => await this.components.eventService.check(raw, { offload: true })))
         const events: ShoalEvent[] = []
-        const received = new Set<string>()
-        for (const raw of got.records) {
-          const reason = await this.components.eventService.check(raw)
+        got.records.forEach((raw, i) => {
+          const reason = reasons[i]
           // A record dated past our drift bound is refused for now (offered again later, it is taken once our
           // clock is within the bound); it must not cost us the rest of the round. Anything else is the peer's fault.
-          if (reason === 'future') {
-            this.components.logger.debug({ peer, key: keyOf(raw as ShoalEvent) }, 'deferred a record dated past our drift bound')
-            received.add(keyOf(raw as ShoalEvent))
-            continue
-          }
-          if (reason !== undefined) throw new Error(`peer sent an invalid record (${reason})`)
-          events.push(raw as ShoalEvent)
-          received.add(keyOf(raw as ShoalEvent))
-        }
-        await this.components.kv.applyEvents(events)
-        pending = got.more === true && received.size > 0 ? pending.filter(k => !received.has(k)) : []
+          if (reason === 'future') this.components.logger.debug({ peer, key: keyOf(raw as ShoalEvent) }, 'deferred a record dated past our drift bound')
+          else if (reason !== undefined) throw new Error(`peer sent an invalid record (${reason})`)
+          else events.push(raw as ShoalEvent)
+        })
+        await merging
+        merging = this.components.kv.applyEvents(events)
+        merging.catch(() => {}) // awaited above or in finally; not unhandled while the next reply is awaited
       }
+    } finally {
+      await merging
     }
   }
 
