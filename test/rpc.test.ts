@@ -51,6 +51,15 @@ test('node.info answers with the peer id and swarm', async () => {
   assert.type(json.result.uptimeMs, 'number')
 })
 
+test('node.ping answers with the node\'s clock and takes no params', async () => {
+  const before = Date.now()
+  const { json } = await post(call('node.ping', {}))
+  assert.equal(Object.keys(json.result), ['time'])
+  assert.ok(json.result.time >= before && json.result.time <= Date.now(), `time ${json.result.time}`)
+  const wrong = await post(call('node.ping', { now: true }))
+  assert.is(wrong.json.error.code, -32602)
+})
+
 test('parse error -32700, invalid request -32600, unknown method -32601', async () => {
   assert.is((await post('{"jsonrpc": "2.0", "method": ')).json.error.code, -32700)
   assert.is((await post(JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'node.info' }))).json.error.code, -32600)

@@ -1,42 +1,73 @@
 /**
- * KV through JSON-RPC: a real daemon answering kv.put / kv.get over HTTP from C concurrent keep-alive
- * clients, beside a bare node:http server in a child process answering the same payloads with a canned
- * result, driven by the same client code in the same run. Prints one Markdown section.
+ * KV through JSON-RPC: a real daemon answering kv.put, kv.get and node.ping over HTTP, beside a bare node:http
+ * server doing the same storage work with classic-level (kv-http-peer.ts), both driven in the same run by the
+ * same independent load generator (load-generator.ts: autocannon in its own process, closed loop, 32
+ * keep-alive connections), whose own CPU time is reported beside the result. Prints one Markdown section.
  */
 import { fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { readToken } from '@shoal/node'
 import { DATA_BYTES, SMOKE, log, nodes, withSwarm } from './common.js'
-import { drive, kvValue } from './kv-common.js'
+import type { LoadJob, LoadResult } from './load-generator.js'
 import { rate, ratio, table } from './stats.js'
 
-const COUNT = SMOKE ? 300 : 5000
-const CLIENTS = 16
-const WARMUP = 100
+const COUNT = SMOKE ? 500 : 20_000
+const CONNECTIONS = 32
+const WARMUP = SMOKE ? 100 : 2000
 const PEER_PATH = fileURLToPath(new URL('./kv-http-peer.js', import.meta.url))
+const GENERATOR_PATH = fileURLToPath(new URL('./load-generator.js', import.meta.url))
+const METHODS = ['kv.put', 'kv.get', 'node.ping'] as const
+type Method = typeof METHODS[number]
 
-interface Target { url: string, headers: Record<string, string> }
+interface Target { url: string, headers: Record<string, string>, pid: number }
+interface Measured { result: LoadResult, serverCpuMs: number }
 
-let rpcId = 0
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
+const CLK_TCK = ((): number => {
+  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100 } catch { return 100 }
+})()
 
-/** One JSON-RPC call with fetch (undici keeps connections alive); throws on an HTTP or JSON-RPC error. */
-async function call (t: Target, method: string, params: Record<string, unknown>): Promise<unknown> {
-  const res = await fetch(t.url, { method: 'POST', headers: t.headers, body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }), signal: AbortSignal.timeout(30_000) })
-  const body = await res.json() as { result?: unknown, error?: { message: string } }
-  if (!res.ok || body.error !== undefined) throw new Error(`${method}: HTTP ${res.status} ${body.error?.message ?? ''}`)
-  return body.result
+async function cpuMs (pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(rest[11]) + Number(rest[12])) * 1000 / CLK_TCK
 }
 
-async function measure (t: Target, run: string): Promise<{ put: number, get: number }> {
-  const key = (i: number): string => `bench/${run}/${i}`
-  await drive(WARMUP, CLIENTS, async i => await call(t, 'kv.put', { key: `warm/${run}/${i}`, value: kvValue(i) }))
-  const put = await drive(COUNT, CLIENTS, async i => await call(t, 'kv.put', { key: key(i), value: kvValue(i) }))
-  const get = await drive(COUNT, CLIENTS, async i => await call(t, 'kv.get', { key: key(i) }))
-  return { put, get }
+/** One load job in a fresh generator process. */
+async function load (job: LoadJob): Promise<LoadResult> {
+  const child = fork(GENERATOR_PATH, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  return await new Promise<LoadResult>((resolve, reject) => {
+    child.once('message', m => {
+      const r = m as LoadResult & { error?: string }
+      if (r.error !== undefined) reject(new Error(`load generator: ${r.error}`))
+      else resolve(r)
+    })
+    child.once('exit', code => { reject(new Error(`load generator exited (${code ?? 'signal'}) without a result`)) })
+    child.send(job)
+  })
 }
 
-async function baseline (): Promise<{ put: number, get: number }> {
-  const child = fork(PEER_PATH, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+async function measure (t: Target, run: string): Promise<Record<Method, Measured>> {
+  const job = (method: Method, prefix: string, amount: number): LoadJob => ({ url: t.url, headers: t.headers, method, prefix, keySpace: COUNT, connections: CONNECTIONS, amount })
+  await load(job('kv.put', `warm/${run}/`, WARMUP))
+  const out: Partial<Record<Method, Measured>> = {}
+  for (const method of METHODS) {
+    const before = await cpuMs(t.pid)
+    const result = await load(job(method, `bench/${run}/`, COUNT))
+    const serverCpuMs = await cpuMs(t.pid) - before
+    if (result.failed > 0 || result.errors > 0) throw new Error(`${run} ${method}: ${result.failed} failed answers, ${result.errors} errors`)
+    out[method] = { result, serverCpuMs }
+    log(`kv-rpc: ${run} ${method} ${Math.round(result.requestsPerSecond)} req/s, generator ${result.cpuMs.toFixed(0)} ms CPU, server ${serverCpuMs.toFixed(0)} ms CPU`)
+  }
+  return out as Record<Method, Measured>
+}
+
+async function withChild<T> (child: ChildProcess, fn: (port: number) => Promise<T>): Promise<T> {
   const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -44,7 +75,7 @@ async function baseline (): Promise<{ put: number, get: number }> {
       child.once('message', m => { clearTimeout(timer); resolve((m as { port: number }).port) })
       child.once('exit', () => { clearTimeout(timer); reject(new Error('http baseline exited')) })
     })
-    return await measure({ url: `http://127.0.0.1:${port}/rpc`, headers: { 'content-type': 'application/json' } }, 'base')
+    return await fn(port)
   } finally {
     child.disconnect()
     const timer = setTimeout(() => { child.kill('SIGKILL') }, 5000)
@@ -53,29 +84,44 @@ async function baseline (): Promise<{ put: number, get: number }> {
   }
 }
 
+async function baseline (): Promise<Record<Method, Measured>> {
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-rpc-base-'))
+  try {
+    const child = fork(PEER_PATH, [join(dir, 'db')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    return await withChild(child, async port => await measure({ url: `http://127.0.0.1:${port}/rpc`, headers: {}, pid: child.pid! }, 'base'))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
 const shoal = await withSwarm(1, async swarm => {
   const [node] = nodes(swarm)
-  log(`kv-rpc: daemon, ${COUNT} requests each from ${CLIENTS} clients`)
+  log(`kv-rpc: daemon, ${COUNT} requests per method from ${CONNECTIONS} connections`)
   const token = await readToken(node!.dataDir)
-  return await measure({ url: node!.rpcUrl, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } }, 'shoal')
+  return await measure({ url: node!.rpcUrl, headers: { authorization: `Bearer ${token}` }, pid: node!.child.pid! }, 'shoal')
 })
-log(`kv-rpc: daemon ${JSON.stringify(shoal)}`)
 const base = await baseline()
-log(`kv-rpc: bare http ${JSON.stringify(base)}`)
 
 const req = (v: number): string => rate(v, 'req/s')
+const perReq = (m: Measured, cpu: number): string => `${(cpu * 1000 / COUNT).toFixed(0)} µs`
+const rows = METHODS.map(method => {
+  const s = shoal[method]
+  const b = base[method]
+  return [`${method}`, req(s.result.requestsPerSecond), req(b.result.requestsPerSecond), ratio(s.result.requestsPerSecond, b.result.requestsPerSecond),
+    `${s.result.p99Ms} ms / ${b.result.p99Ms} ms`, `${perReq(s, s.serverCpuMs)} / ${perReq(b, b.serverCpuMs)}`, `${perReq(s, s.result.cpuMs)} / ${perReq(b, b.result.cpuMs)}`]
+})
 process.stdout.write(`## KV through JSON-RPC: daemon vs bare node:http${SMOKE ? ' (smoke)' : ''}
 
-Method: one daemon on 127.0.0.1 (LocalSwarm, its own process); the bench process sends ${COUNT.toLocaleString('en-US')} \`kv.put\` (fresh keys,
-about ${DATA_BYTES} B JSON values, default acks = 1, so each is fsync'd) and then ${COUNT.toLocaleString('en-US')} \`kv.get\` of those keys, one JSON-RPC
-request per HTTP POST from C = ${CLIENTS} concurrent clients over keep-alive fetch, after ${WARMUP} warm-up requests. Baseline: a
-bare node:http server in a child process answering the same requests with a canned result of the same shape
-(no auth, no validation, no storage), driven by the same client code in the same run; so the ratio is the
-cost of the daemon's RPC layer plus the KV work behind it.
+Method: one daemon on 127.0.0.1 (LocalSwarm, its own process) and, in the same run, a bare node:http server in
+its own process doing the same storage work with classic-level and none of the daemon's layers (no token, no
+validation, no events, no replication): \`kv.put\` is a put with \`sync: true\` (an acknowledged Shoal put is
+fsync'd; default acks = 1), \`kv.get\` a get, \`node.ping\` answers the time. Load: autocannon in a separate process
+(bench/src/load-generator.ts), closed loop over ${CONNECTIONS} keep-alive connections, one JSON-RPC request per HTTP POST,
+${COUNT.toLocaleString('en-US')} requests per method (puts on fresh keys with about ${DATA_BYTES} B JSON values, then gets of those keys, then pings),
+after ${WARMUP.toLocaleString('en-US')} warm-up puts; each job in a fresh generator process. CPU: the server's from /proc/<pid>/stat (all its
+threads, LevelDB's included), the generator's from its own process.cpuUsage(). The box has 2 cores, so the
+generator's CPU is taken from the same cores as the server's, for both targets alike.
 
-${table(['operation', 'Shoal daemon', 'bare node:http', 'Shoal / baseline'], [
-  [`kv.put, ${CLIENTS} clients`, req(shoal.put), req(base.put), ratio(shoal.put, base.put)],
-  [`kv.get, ${CLIENTS} clients`, req(shoal.get), req(base.get), ratio(shoal.get, base.get)]
-])}
+${table(['method', 'Shoal daemon', 'bare node:http + classic-level', 'Shoal / baseline', 'p99 (Shoal / baseline)', 'server CPU per request (Shoal / baseline)', 'generator CPU per request (Shoal run / baseline run)'], rows)}
 `)
 process.exit(0)

@@ -39,6 +39,14 @@ export const nodeInfo = define({
   handler: (_params, ctx) => ctx.node.info()
 })
 
+export const nodePing = define({
+  name: 'node.ping',
+  description: 'Answers at once with this node\'s wall clock (ms since the epoch): a liveness check for clients, and a measure of what the RPC layer alone costs.',
+  params: Type.Object({}, { additionalProperties: false }),
+  result: Type.Object({ time: Type.Integer({ minimum: 0, description: 'this node\'s wall clock, ms since the epoch' }) }, { additionalProperties: false }),
+  handler: () => ({ time: Date.now() })
+})
+
 export const swarmPeers = define({
   name: 'swarm.peers',
   description: 'Peers this node has an open libp2p connection to.',
@@ -81,7 +89,7 @@ export const debugPartition = define({
   }
 })
 
-export const shoalMethods = [nodeInfo, nodeDiagnostics, swarmPeers, swarmMembers, swarmOverview, swarmConnect, debugPartition, eventsPublish, eventsList, eventsStats, kvPut, kvDelete, kvGet, kvList, kvStats, kvSyncStatus, kvExport, kvImport, taskSubmit, taskStatus, taskResult, taskList, taskCancel] as const
+export const shoalMethods = [nodeInfo, nodePing, nodeDiagnostics, swarmPeers, swarmMembers, swarmOverview, swarmConnect, debugPartition, eventsPublish, eventsList, eventsStats, kvPut, kvDelete, kvGet, kvList, kvStats, kvSyncStatus, kvExport, kvImport, taskSubmit, taskStatus, taskResult, taskList, taskCancel] as const
 export type ShoalMethods = typeof shoalMethods
 export const shoalSubscriptions = [eventsSubscribe, kvWatch, taskWatch] as const
 
