@@ -17,6 +17,8 @@ import type { FromPeer, ToPeer } from './gossip-ipc.js'
 
 export interface Cluster {
   readonly n: number
+  /** The processes of the nodes (for their CPU time). */
+  pids: () => number[]
   /** Average open connections per node, to compare the two topologies. */
   connections: () => Promise<number>
   /** Sends one message from node 1; resolves when the publisher has accepted it. */
@@ -51,6 +53,10 @@ export class ShoalCluster implements Cluster {
       await cluster.close()
       throw err
     }
+  }
+
+  pids (): number[] {
+    return nodes(this.swarm).map(n => n.child.pid!)
   }
 
   private get first (): LocalNode {
@@ -159,6 +165,10 @@ export class GossipCluster implements Cluster {
       this.waiters.add(waiter)
       this.peers[i]!.child.send(msg)
     })
+  }
+
+  pids (): number[] {
+    return this.peers.map(p => p!.child.pid!)
   }
 
   async connections (): Promise<number> {

@@ -7,6 +7,7 @@ import { DATA_BYTES, SMOKE, log, sleep } from './common.js'
 import { GossipCluster, ShoalCluster, shoalMessageBytes } from './clusters.js'
 import type { Cluster } from './clusters.js'
 import { Recorder } from './recorder.js'
+import { totalCpuMs } from './proc-cpu.js'
 import { ms, pct, rate, ratio, table } from './stats.js'
 
 const SIZES = SMOKE ? [3] : [5, 10]
@@ -20,9 +21,21 @@ const CONCURRENCY = 8
 const DRAIN_MS = SMOKE ? 5000 : 15_000
 const BURST_DEADLINE_MS = SMOKE ? 15_000 : 90_000
 const WARMUP_BASE = 1_000_000
+/**
+ * The first events after the swarm formed, at the paced rate, measured on their own: the cold start a user sees
+ * (connections, meshes, JIT). Then STEADY_WARMUP more at the same rate, not measured, before the steady-state run.
+ */
+const COLD = SMOKE ? 20 : 50
+const COLD_BASE = 2_000_000
+const STEADY_WARMUP = SMOKE ? 50 : 300
+const STEADY_WARMUP_BASE = 3_000_000
 
 interface Result {
   connections: number
+  coldP50: number
+  coldP99: number
+  /** Swarm-wide CPU time per event in the throughput run (every node's process, all threads), ms. */
+  cpuPerEventMs: number
   allP50: number
   allP99: number
   nodeP50: number
@@ -54,16 +67,14 @@ async function warmUp (cluster: Cluster, recorder: Recorder): Promise<void> {
   await sleep(1500)
 }
 
-async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
-  await warmUp(cluster, recorder)
-  const connections = await cluster.connections()
-
-  // Paced: message i leaves at start + i / RATE, whatever the previous ones are doing.
+/** Paced: message i leaves at start + i / RATE, whatever the previous ones are doing. Ids first .. first + count - 1. */
+async function paced (cluster: Cluster, recorder: Recorder, first: number, count: number): Promise<void> {
   const failures: unknown[] = []
   const inFlight = new Set<Promise<void>>()
   const start = performance.now()
-  for (let id = 1; id <= M; id++) {
-    const due = start + (id - 1) * 1000 / RATE
+  for (let k = 0; k < count; k++) {
+    const id = first + k
+    const due = start + k * 1000 / RATE
     const wait = due - performance.now()
     if (wait > 1) await sleep(wait)
     recorder.markSent(id)
@@ -72,19 +83,30 @@ async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
   }
   await Promise.all(inFlight)
   if (failures.length > 0) throw new Error(`${failures.length} publishes failed: ${String(failures[0])}`)
-  await waitUntil(() => recorder.complete(1, M), DRAIN_MS)
+  await waitUntil(() => recorder.complete(first, first + count - 1), DRAIN_MS)
+}
+
+async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
+  await warmUp(cluster, recorder)
+  const connections = await cluster.connections()
+  await paced(cluster, recorder, COLD_BASE, COLD)
+  const cold = recorder.latency(COLD_BASE, COLD_BASE + COLD - 1)
+  await paced(cluster, recorder, STEADY_WARMUP_BASE, STEADY_WARMUP)
+  await paced(cluster, recorder, 1, M)
   const lat = recorder.latency(1, M)
 
   // Throughput: as fast as the publisher takes them.
   await sleep(1000)
   const first = M + 1
   const last = M + BURST
+  const cpu0 = await totalCpuMs(cluster.pids())
   const t0 = performance.now()
   await cluster.burst(first, BURST, CONCURRENCY)
   await waitUntil(() => recorder.complete(first, last), BURST_DEADLINE_MS)
+  const cpuPerEventMs = (await totalCpuMs(cluster.pids()) - cpu0) / BURST
   const delivered = recorder.countAll(first, last)
   const throughput = delivered / ((recorder.lastAll(first, last) - t0) / 1000)
-  return { connections, ...lat, throughput, burstDeliveredToAll: delivered / BURST }
+  return { connections, coldP50: cold.allP50, coldP99: cold.allP99, cpuPerEventMs, ...lat, throughput, burstDeliveredToAll: delivered / BURST }
 }
 
 async function run (n: number, kind: 'shoal' | 'gossipsub', size: number): Promise<Result> {
@@ -112,6 +134,8 @@ for (const n of SIZES) {
   const base = await run(n, 'gossipsub', messageBytes)
   const row = (metric: string, a: number, b: number, fmt: (v: number) => string): string[] => [String(n), metric, fmt(a), fmt(b), ratio(a, b)]
   rows.push(
+    row(`cold start: first ${COLD} events to all nodes, p50`, shoal.coldP50, base.coldP50, ms),
+    row(`cold start: first ${COLD} events to all nodes, p99`, shoal.coldP99, base.coldP99, ms),
     row('latency to all nodes, p50', shoal.allP50, base.allP50, ms),
     row('latency to all nodes, p99', shoal.allP99, base.allP99, ms),
     row('latency to one node, p50', shoal.nodeP50, base.nodeP50, ms),
@@ -120,6 +144,7 @@ for (const n of SIZES) {
     row('delivered to every node', shoal.deliveredToAll, base.deliveredToAll, pct),
     row(`throughput to all nodes (${BURST.toLocaleString('en-US')} events)`, shoal.throughput, base.throughput, v => rate(v)),
     row('throughput run delivered to every node', shoal.burstDeliveredToAll, base.burstDeliveredToAll, pct),
+    row('CPU per event in the throughput run, all nodes', shoal.cpuPerEventMs, base.cpuPerEventMs, v => `${v.toFixed(2)} ms`),
     row('open connections per node', shoal.connections, base.connections, v => v.toFixed(1))
   )
 }
@@ -136,7 +161,11 @@ Baseline: N plain libp2p nodes (the daemon's buildLibp2p stack: tcp, noise, yamu
 score and IP-colocation settings), one process each, fully connected; node 1's process publishes ${messageBytes} B messages
 on the bench's command over IPC at the same rate (the throughput run: ${CONCURRENCY} concurrent publish loops) and every process
 reports receipt over IPC, timestamped by the bench the same way. Both wait for a warm-up message to reach every
-node first. Lost events wait ${DRAIN_MS / 1000} s (throughput run ${BURST_DEADLINE_MS / 1000} s) before they count as undelivered.
+node first. Then, at the paced rate: the first ${COLD} events, measured on their own as the cold start (what a user
+sees right after the swarm formed: fresh connections and meshes, code not yet optimised); ${STEADY_WARMUP} more, not measured;
+then the M measured events, the steady state. CPU per event: the CPU time (all threads) of every node's process
+during the throughput run, summed, divided by its events (Shoal's includes the daemon answering the publishing
+JSON-RPC calls; the baseline's publisher takes its commands over IPC). Lost events wait ${DRAIN_MS / 1000} s (throughput run ${BURST_DEADLINE_MS / 1000} s) before they count as undelivered.
 
 ${table(['N', 'metric', 'Shoal', 'gossipsub baseline', 'Shoal / baseline'], rows)}
 `)

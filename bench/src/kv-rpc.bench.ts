@@ -6,14 +6,14 @@
  */
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { readToken } from '@shoal/node'
 import { DATA_BYTES, SMOKE, log, nodes, withSwarm } from './common.js'
 import type { LoadJob, LoadResult } from './load-generator.js'
+import { cpuMs } from './proc-cpu.js'
 import { rate, ratio, table } from './stats.js'
 
 const COUNT = SMOKE ? 500 : 20_000
@@ -26,17 +26,6 @@ type Method = typeof METHODS[number]
 
 interface Target { url: string, headers: Record<string, string>, pid: number }
 interface Measured { result: LoadResult, serverCpuMs: number }
-
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
-const CLK_TCK = ((): number => {
-  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100 } catch { return 100 }
-})()
-
-async function cpuMs (pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(rest[11]) + Number(rest[12])) * 1000 / CLK_TCK
-}
 
 /** One load job in a fresh generator process. */
 async function load (job: LoadJob): Promise<LoadResult> {
