@@ -80,10 +80,18 @@ export class EventRepair {
     this.pulling.add(origin)
     const cannotServe = new Set<string>()
     let evidence: { peer: string, compactedBelow: number, first: unknown } | undefined
+    // The next batch, asked for while this one is checked and stored (used only if it starts where we then are).
+    let ahead: { peer: string, from: number, reply: Promise<RepairMessage> } | undefined
+    const ask = (to: string, from: number): Promise<RepairMessage> => {
+      const reply = this.send(to, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
+      reply.catch(() => {}) // awaited when used; an unused one must not become an unhandled rejection
+      return reply
+    }
     try {
       for (let rounds = 0; host.running() && rounds < MAX_PULL_ROUNDS; rounds++) {
         const from = host.log.head(origin) + 1
-        const reply = await this.send(peer, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
+        const reply = await (ahead !== undefined && ahead.peer === peer && ahead.from === from ? ahead.reply : ask(peer, from))
+        ahead = undefined
         if (reply.type === 'error' && reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
         if (reply.type !== 'error' && reply.type !== 'events') throw new Error(`unexpected ${reply.type} reply to pull`)
         if (reply.type === 'events' && reply.events.length > 0) {
@@ -95,6 +103,10 @@ export class EventRepair {
           cannotServe.clear()
           evidence = undefined
           const before = host.log.head(origin)
+          if (reply.more) {
+            const next = accepted.reduce((max, e) => Math.max(max, e.seq), 0) + 1
+            ahead = { peer, from: next, reply: ask(peer, next) }
+          }
           host.repaired(await host.apply(accepted))
           if (!reply.more || host.log.head(origin) <= before) break
           continue
