@@ -1,10 +1,10 @@
 /**
- * Waiting for replicas to agree after the last heal: polls full dumps of the given nodes until every node's
- * fingerprint is equal or the deadline passes, and times each key (when it last became equal on every node,
+ * Waiting for replicas to agree after the last heal: polls full dumps of the given nodes until they agree
+ * (statesAgree) or the deadline passes, and times each key (when it last became equal on every node,
  * measured from `since`), which gives the convergence p50/p99 of the report.
  */
 import type { ChaosCluster } from './cluster.js'
-import { dumpNode, fingerprint, keyFingerprints } from './state.js'
+import { dumpNode, keyFingerprints, statesAgree } from './state.js'
 import { kvDifferences } from './checkers/index.js'
 import type { NodeState } from './types.js'
 
@@ -39,7 +39,7 @@ export async function waitForConvergence (cluster: ChaosCluster, nodes: number[]
         else if (!equalSince.has(k)) equalSince.set(k, polled)
       }
       for (const k of [...equalSince.keys()]) if (!keys.has(k)) equalSince.delete(k)
-      if (new Set(states.map(fingerprint)).size === 1) {
+      if (statesAgree(states, new Set(cluster.wipeLog.map(w => w.node)))) {
         return { converged: true, afterMs: polled - since, perKeyMs: [...equalSince.values()].map(t => Math.max(0, t - since)), states, differences: [] }
       }
     }

@@ -29,13 +29,24 @@ export async function dumpNode (index: number, peerId: string, client: RpcClient
   return { index, peerId, kv, events }
 }
 
-/** A fingerprint of what must be equal across replicas: KV records and per-origin event heads. */
-export function fingerprint (s: NodeState): string {
-  const kv = Object.keys(s.kv).sort().map(k => [k, s.kv[k]!.value, s.kv[k]!.version])
-  // Per origin the highest seq only: an origin whose db/ was moved aside does not fetch back its own events from
-  // before the loss (docs/protocols/invariants.md), so counts may differ there; inv6 checks the sequences themselves.
-  const heads = Object.keys(s.events).sort().map(o => [o, s.events[o]!.reduce((m, e) => Math.max(m, e.seq), 0)])
-  return JSON.stringify([kv, heads])
+/**
+ * Whether the replicas agree on what must be equal: every KV record (key, value, version), and per origin the
+ * highest seq held. Only the highest seq: an origin whose db/ was moved aside does not fetch back its own events
+ * from before the loss (docs/protocols/invariants.md), so counts may differ there; inv6 checks the sequences
+ * themselves. For the same reason a node in `wiped` is not compared on its own origin: until it publishes again
+ * it may hold none of its own events, while every other node must still agree on that origin's head.
+ */
+export function statesAgree (states: NodeState[], wiped: ReadonlySet<number> = new Set()): boolean {
+  const kv = new Set(states.map(s => JSON.stringify(Object.keys(s.kv).sort().map(k => [k, s.kv[k]!.value, s.kv[k]!.version]))))
+  if (kv.size > 1) return false
+  const origins = new Set(states.flatMap(s => Object.keys(s.events)))
+  for (const origin of origins) {
+    const heads = new Set(states
+      .filter(s => !(wiped.has(s.index) && s.peerId === origin))
+      .map(s => (s.events[origin] ?? []).reduce((m, e) => Math.max(m, e.seq), 0)))
+    if (heads.size > 1) return false
+  }
+  return true
 }
 
 /** Per key, a fingerprint of its record (absent = ''): used to time when each key became equal everywhere. */

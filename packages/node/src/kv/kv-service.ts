@@ -75,6 +75,7 @@ export class KvService {
   private readonly incoming: PendingApply[] = []
   private draining = false
   private tasks!: RepeatingTasks
+  private stopWatchingMembers = (): void => {}
   private readonly controller = new AbortController()
   private running = false
   private rejected = 0
@@ -122,6 +123,12 @@ export class KvService {
       maxBytes: constants.MAX_FRAME_BYTES
     })
     this.sync.start()
+    // A member back from suspect or dead (a healed partition, a paused process resumed) may hold writes we missed
+    // and lack ours: one round with it now rather than when a periodic round happens to pick it. Its connection
+    // may have survived the partition, so the round on a new connection (identify) does not cover this.
+    this.stopWatchingMembers = this.components.events.on('member:changed', ({ member, previous }) => {
+      if (member.state === 'alive' && (previous === 'suspect' || previous === 'dead') && member.id !== this.self) void this.sync.round(member.id)
+    })
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
     this.tasks.every(this.init.config.antiEntropyIntervalMs, async () => {
       const [peer] = sample(this.syncCandidates(), 1, this.components.rng)
@@ -135,6 +142,7 @@ export class KvService {
     if (!this.running) return
     this.running = false
     this.tasks.stop()
+    this.stopWatchingMembers()
     this.tree.stop()
     this.controller.abort()
     this.sync.stop()
