@@ -42,19 +42,21 @@ export const NEXT_LSN_KEY = 'next-lsn'
 export const COMPACTED_LSN_KEY = 'compacted-lsn'
 
 /**
- * Meta keys of the KV repository: the next change number to give, the highest change number compaction removed
- * (0 if none), live keys, tombstones, approximate bytes of live values, and the event-log LSN the KV applier has
- * consumed up to (absent until first written).
+ * The KV repository's state in one meta key (kv-state.ts), written in every batch that changes any part of it:
+ * the next change number, live keys, tombstones, approximate bytes of live values, the event-log LSN the KV
+ * applier has consumed, and the greatest record version ever stored. One op per batch where there were six.
+ */
+export const KV_STATE_KEY = 'kv-state'
+/** The highest change number compaction removed (0 if none); written by compaction only. */
+export const KV_COMPACTED_CHANGE_KEY = 'kv-compacted-change'
+/**
+ * Where stores written before KV_STATE_KEY kept its parts, one key each. Read when kv-state is absent, and
+ * deleted by the first batch that writes kv-state.
  */
 export const KV_NEXT_CHANGE_KEY = 'kv-next-change'
-export const KV_COMPACTED_CHANGE_KEY = 'kv-compacted-change'
 export const KV_COUNT_KEY = 'kv-count'
 export const KV_BYTES_KEY = 'kv-bytes'
 export const KV_TOMBSTONES_KEY = 'kv-tombstones'
 export const KV_APPLIED_LSN_KEY = 'kv-applied-lsn'
-/**
- * The greatest record version the replica ever stored, written in the batch that stores it: a restarted node's
- * hybrid clock starts above it (docs/protocols/kv.md, "Causality"), even after the record was overwritten,
- * collected or its event compacted.
- */
 export const KV_MAX_VERSION_KEY = 'kv-max-version'
+export const LEGACY_KV_STATE_KEYS = [KV_NEXT_CHANGE_KEY, KV_COUNT_KEY, KV_BYTES_KEY, KV_TOMBSTONES_KEY, KV_APPLIED_LSN_KEY, KV_MAX_VERSION_KEY] as const

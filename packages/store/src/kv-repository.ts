@@ -5,9 +5,7 @@
  * stores what it is given, a record with its leaf entry, change entry and counters in one atomic batch. Every mutation runs through
  * one queue, so concurrent callers never interleave and change numbers stay contiguous.
  */
-import {
-  BUCKETS, KV_APPLIED_LSN_KEY, KV_BYTES_KEY, KV_COMPACTED_CHANGE_KEY, KV_COUNT_KEY, KV_MAX_VERSION_KEY, KV_NEXT_CHANGE_KEY, KV_TOMBSTONES_KEY
-} from './buckets.js'
+import { BUCKETS, KV_COMPACTED_CHANGE_KEY } from './buckets.js'
 import type { BatchOp, BucketHandle, Store } from './store.js'
 import { isCounter, isDecodeError } from './event-records.js'
 import { recordDigest } from '@shoal/core'
@@ -18,6 +16,8 @@ import {
 import type { ChangeValue, KvChange, KvVersion, LeafValue, StoredKvRecord } from './kv-records.js'
 import { readChanges, readRecords, scanRecords } from './kv-reads.js'
 import { KvSnapshot } from './kv-snapshot.js'
+import { kvStateOps, readKvState, sameKvState } from './kv-state.js'
+import type { KvState } from './kv-state.js'
 import { leafKey, readAllLeaves, readLeafDigests, readLeafEntries, leafRunGap } from './kv-leaves.js'
 import type { KvChangesOptions, KvChangesResult, KvListOptions, KvPage } from './kv-reads.js'
 
@@ -64,6 +64,8 @@ export class KvRepository {
   private counters: Counters = { nextChange: 1, keys: 0, tombstones: 0, bytes: 0 }
   private compactedChange = 0
   private appliedLsn = 0
+  /** The state was read from the separate keys of an older store (until the first batch writes kv-state). */
+  private legacyState = false
   private maxVersion: KvVersion | undefined
   private tail: Promise<unknown> = Promise.resolve()
 
@@ -83,16 +85,15 @@ export class KvRepository {
 
   private async load (): Promise<void> {
     const meta = this.store.bucket<unknown>(BUCKETS.meta)
-    const read = async (key: string): Promise<number | undefined> => {
-      const v = await meta.get(key).catch(err => { if (isDecodeError(err)) return undefined; throw err })
-      return isCounter(v) ? v : undefined
-    }
-    const [next, compacted, keys, tombstones, bytes, applied] = await Promise.all(
-      [KV_NEXT_CHANGE_KEY, KV_COMPACTED_CHANGE_KEY, KV_COUNT_KEY, KV_TOMBSTONES_KEY, KV_BYTES_KEY, KV_APPLIED_LSN_KEY].map(read))
-    this.compactedChange = compacted ?? 0
-    this.appliedLsn = applied ?? 0
-    const highest = await meta.get(KV_MAX_VERSION_KEY).catch(err => { if (isDecodeError(err)) return undefined; throw err })
-    this.maxVersion = isVersion(highest) ? highest : undefined
+    const [state, compacted] = await Promise.all([
+      readKvState(meta),
+      meta.get(KV_COMPACTED_CHANGE_KEY).catch(err => { if (isDecodeError(err)) return undefined; throw err })
+    ])
+    const { nextChange: next, keys, tombstones, bytes } = state
+    this.legacyState = state.legacy
+    this.compactedChange = isCounter(compacted) ? compacted : 0
+    this.appliedLsn = state.appliedLsn ?? 0
+    this.maxVersion = state.maxVersion
     let last = 0
     for await (const key of this.changeLog.keys({ reverse: true, limit: 1 })) last = Number(key)
     // The counter is written with every change; the log and compactedChange only guard against a damaged counter.
@@ -190,16 +191,17 @@ export class KvRepository {
     }
     // A caller's wrong `previous` must not drive a counter negative.
     c.keys = Math.max(0, c.keys); c.tombstones = Math.max(0, c.tombstones); c.bytes = Math.max(0, c.bytes)
-    if (changes.length > 0) this.counterOps(ops, c)
-    if (opts.appliedLsn !== undefined) ops.push({ bucket: BUCKETS.meta, type: 'put', key: KV_APPLIED_LSN_KEY, value: opts.appliedLsn })
-    if (maxVersion !== this.maxVersion) ops.push({ bucket: BUCKETS.meta, type: 'put', key: KV_MAX_VERSION_KEY, value: maxVersion })
+    const appliedLsn = Math.max(this.appliedLsn, opts.appliedLsn ?? 0)
+    const stateOps = this.stateOps({ ...c, appliedLsn, maxVersion })
+    ops.push(...stateOps)
     return {
       ops,
       written,
       commit: () => {
         this.counters = c
-        if (opts.appliedLsn !== undefined) this.appliedLsn = Math.max(this.appliedLsn, opts.appliedLsn)
+        this.appliedLsn = appliedLsn
         this.maxVersion = maxVersion
+        if (stateOps.length > 0) this.legacyState = false
       }
     }
   }
@@ -250,9 +252,11 @@ export class KvRepository {
         ops.push({ bucket: BUCKETS.kvLeaf, type: 'del', key: leafKey(key) })
       }
       const c = { ...this.counters, tombstones: Math.max(0, this.counters.tombstones - items.length) }
-      this.counterOps(ops, c)
+      const stateOps = this.stateOps({ ...c, appliedLsn: this.appliedLsn, maxVersion: this.maxVersion })
+      ops.push(...stateOps)
       await this.store.batch(ops, { sync: opts.sync === true })
       this.counters = c
+      if (stateOps.length > 0) this.legacyState = false
       return { purged: items.length, stale: [] }
     })
   }
@@ -312,12 +316,10 @@ export class KvRepository {
     return await run
   }
 
-  private counterOps (ops: BatchOp[], c: Counters): void {
-    const meta = (key: string, value: number): void => { ops.push({ bucket: BUCKETS.meta, type: 'put', key, value }) }
-    if (c.nextChange !== this.counters.nextChange) meta(KV_NEXT_CHANGE_KEY, c.nextChange)
-    meta(KV_COUNT_KEY, c.keys)
-    meta(KV_TOMBSTONES_KEY, c.tombstones)
-    meta(KV_BYTES_KEY, c.bytes)
+  /** The op that stores `next` (none if nothing in it changed); a legacy store's separate keys go with it. */
+  private stateOps (next: KvState): BatchOp[] {
+    const current: KvState = { ...this.counters, appliedLsn: this.appliedLsn, maxVersion: this.maxVersion }
+    return sameKvState(next, current) && !this.legacyState ? [] : kvStateOps(next, this.legacyState)
   }
 
   private async compactBatch (keep: number): Promise<number> {

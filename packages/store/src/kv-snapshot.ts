@@ -4,10 +4,10 @@
  * change entries and the counters (applied LSN, max version) in one batch, and a LevelDB snapshot falls between
  * batches, so what a snapshot reads is exactly the replica after one batch: the state of one instant.
  */
-import { BUCKETS, KV_APPLIED_LSN_KEY, KV_COUNT_KEY, KV_MAX_VERSION_KEY, KV_NEXT_CHANGE_KEY, KV_TOMBSTONES_KEY } from './buckets.js'
+import { BUCKETS } from './buckets.js'
 import type { ReadBucket, Store, StoreSnapshot } from './store.js'
-import { isCounter, isDecodeError } from './event-records.js'
-import { checkLimit, isVersion } from './kv-records.js'
+import { checkLimit } from './kv-records.js'
+import { readKvState } from './kv-state.js'
 import type { KvVersion, StoredKvRecord } from './kv-records.js'
 import { scanRecords } from './kv-reads.js'
 
@@ -35,16 +35,13 @@ export class KvSnapshot {
   static async open (store: Store): Promise<KvSnapshot> {
     const snap = store.snapshot()
     try {
-      const meta = snap.bucket<unknown>(BUCKETS.meta)
-      const read = async (key: string): Promise<unknown> => await meta.get(key).catch(err => { if (isDecodeError(err)) return undefined; throw err })
-      const [applied, keys, tombstones, next, max] = await Promise.all([KV_APPLIED_LSN_KEY, KV_COUNT_KEY, KV_TOMBSTONES_KEY, KV_NEXT_CHANGE_KEY, KV_MAX_VERSION_KEY].map(read))
-      const n = (v: unknown): number => isCounter(v) ? v : 0
+      const state = await readKvState(snap.bucket<unknown>(BUCKETS.meta))
       return new KvSnapshot(snap, {
-        appliedLsn: n(applied),
-        keys: n(keys),
-        tombstones: n(tombstones),
-        lastChange: Math.max(0, n(next) - 1),
-        ...(isVersion(max) ? { maxVersion: { ...max } } : {})
+        appliedLsn: state.appliedLsn ?? 0,
+        keys: state.keys ?? 0,
+        tombstones: state.tombstones ?? 0,
+        lastChange: Math.max(0, (state.nextChange ?? 0) - 1),
+        ...(state.maxVersion !== undefined ? { maxVersion: { ...state.maxVersion } } : {})
       })
     } catch (err) {
       await snap.close()

@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { BUCKETS, KV_COUNT_KEY } from '../src/buckets.js'
+import { BUCKETS, KV_COUNT_KEY, KV_STATE_KEY, LEGACY_KV_STATE_KEYS } from '../src/buckets.js'
 import { KvRepository } from '../src/kv-repository.js'
 import { LEAF_RUN_SKIP_ENTRIES, leafRunGap, leafRuns, readLeafEntries } from '../src/kv-leaves.js'
 import { STORE_ERRORS, toWriteError } from '../src/store.js'
@@ -109,6 +109,31 @@ writes('leaf runs: asked leaves close enough share one range read; how close fol
   assert.is(leafRunGap(10_000_000), 1)
 })
 
+writes('the state is one meta key: a write carries one meta op; a store with the old separate keys is read and migrated', async ctx => {
+  const { store, kv } = await openKv(ctx)
+  const staged = kv.stage([change(put('a', 1))], { appliedLsn: 7 })
+  assert.equal(staged.ops.filter(op => op.bucket === BUCKETS.meta).map(op => op.key), [KV_STATE_KEY])
+  await store.batch(staged.ops, { sync: true })
+  staged.commit()
+  // Nothing changed: no meta op at all.
+  assert.equal(kv.stage([], { appliedLsn: 7 }).ops, [])
+
+  // An older store: the same state under six keys, no kv-state.
+  const meta = store.bucket<unknown>(BUCKETS.meta)
+  const old = { 'kv-next-change': 2, 'kv-count': 1, 'kv-tombstones': 0, 'kv-bytes': 3, 'kv-applied-lsn': 7, 'kv-max-version': put('a', 1).version }
+  for (const [k, v] of Object.entries(old)) await meta.put(k, v)
+  await meta.del(KV_STATE_KEY)
+  const { store: s2, kv: legacy } = await reopenKv(ctx, store)
+  assert.equal(legacy.stats(), { keys: 1, tombstones: 0, bytes: 3, lastChange: 1, compactedChange: 0, appliedLsn: 7 })
+  assert.equal(legacy.highestVersion(), put('a', 1).version)
+  await legacy.write([change(put('b', 2))])
+  const meta2 = s2.bucket<unknown>(BUCKETS.meta)
+  for (const k of LEGACY_KV_STATE_KEYS) assert.is(await meta2.get(k), undefined, `${k} dropped`)
+  const { kv: again } = await reopenKv(ctx, s2)
+  assert.equal(again.stats(), { keys: 2, tombstones: 0, bytes: 3 + bytesOf(put('b', 2).value), lastChange: 2, compactedChange: 0, appliedLsn: 7 })
+  assert.equal(again.highestVersion(), put('b', 2).version)
+})
+
 writes('records the store cannot keep are refused before anything is written', async ctx => {
   const { kv } = await openKv(ctx)
   await expectCode(kv.write([change(put('a', 1)), change(put('', 2))]), STORE_ERRORS.invalid)
@@ -145,7 +170,7 @@ writes('a failed batch writes nothing and leaves the counters; a full disk is ER
   assert.equal(kv.stats(), before)
   assert.is(await kv.get('b'), undefined)
   assert.equal(await kv.get('a'), put('a', 1))
-  assert.is(await store.bucket(BUCKETS.meta).get(KV_COUNT_KEY), 1)
+  assert.is((await store.bucket<{ keys: number }>(BUCKETS.meta).get(KV_STATE_KEY))?.keys, 1)
   const changes = await kv.changes({ limit: 10 })
   assert.equal('changes' in changes ? keysOf(changes.changes) : changes, ['a'])
   // The queue keeps going, with the next change number.
