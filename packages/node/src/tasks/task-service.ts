@@ -91,8 +91,19 @@ export class TaskService {
   async start (): Promise<void> {
     if (this.active) return
     this.active = true
-    this.unsubscribe = this.components.events.on('kv:changed', ({ key }) => {
-      if (key.startsWith(JOB_PREFIX)) void this.queue.run(async () => { await this.refresh(key) }).then(() => { this.scheduleTick() })
+    this.unsubscribe = this.components.events.on('kv:changed', change => {
+      if (!change.key.startsWith(JOB_PREFIX)) return
+      // A record of a job already known, with its value in the change: folded in at once (changes come in commit
+      // order), without reading it back from the store. Job records themselves, records of jobs not known here
+      // (orphans, or records ahead of their job record) and changes without a value go through refresh().
+      const parsed = parseJobKey(change.key)
+      const carried = change.tombstone || 'value' in change
+      if (carried && parsed !== undefined && parsed.kind !== 'job' && this.views.has(parsed.jobId)) {
+        this.absorb(change.key, change.tombstone ? undefined : change.value)
+        this.scheduleTick()
+        return
+      }
+      void this.queue.run(async () => { await this.refresh(change.key) }).then(() => { this.scheduleTick() })
     })
     for (let cursor: string | undefined; ;) {
       const page = await this.components.kv.list({ prefix: JOB_PREFIX, cursor, limit: 1000 })
