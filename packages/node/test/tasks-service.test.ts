@@ -46,7 +46,8 @@ class MemoryKv {
 }
 
 const SELF = '12D3KooWSelf'
-const add: Handler = { name: 'add', run: async (x: unknown) => (x as number) + 1, reduce: (rs: unknown[]) => (rs as number[]).reduce((a, b) => a + b, 0) }
+let runs = 0
+const add: Handler = { name: 'add', run: async (x: unknown) => { runs++; return (x as number) + 1 }, reduce: (rs: unknown[]) => (rs as number[]).reduce((a, b) => a + b, 0) }
 const handlers: HandlerRegistry = { names: () => ['add'], get: name => name === 'add' ? add : undefined, close: async () => {} }
 
 async function service (retentionMs = 60_000): Promise<{ tasks: TaskService, kv: MemoryKv, clock: ManualClock }> {
@@ -100,6 +101,35 @@ test('a finished job is deleted after tasks.retentionMs, records and view alike;
   await until(clock, 'the job to be collected', () => kv.live(`${JOB_PREFIX}${jobId}`).length === 0)
   assert.throws(() => tasks.status(jobId), (err: Error) => err instanceof NotFoundError)
   assert.equal(tasks.list().map(j => j.jobId), [])
+  await tasks.stop()
+})
+
+test('a chunk runs while its lease is written, but its result is never recorded before the lease; a failed lease write is a failure, retried', async () => {
+  const { tasks, kv, clock } = await service()
+  const put = kv.put.bind(kv)
+  let held: string | undefined
+  let fail: ((err: Error) => void) | undefined
+  kv.put = async (key: string, value: unknown) => {
+    if (held === undefined && key.includes('/lease/')) {
+      held = key
+      await new Promise((_resolve, reject) => { fail = reject })
+    }
+    return await put(key, value)
+  }
+  runs = 0
+  const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2, 3], reduce: 'handler' })
+  await until(clock, 'a lease write to be held', () => fail !== undefined, 10)
+  const unit = held!.split('/lease/')[1]!.split('/')[0]
+  await until(clock, 'the other chunks to finish', () => kv.live(`${JOB_PREFIX}${jobId}/done/`).length === 2, 10)
+  assert.is(runs, 3, 'the held chunk ran too (its run overlaps the lease write)')
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/${unit}/`).length, 0, 'no result before its lease')
+  fail!(new ShoalError('ERR_STORE', 'the disk is full'))
+  await until(clock, 'the failure to be recorded', () => kv.live(`${JOB_PREFIX}${jobId}/fail/${unit}`).length === 1, 10)
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/${unit}/0`).length, 0, 'the run under the unwritten lease records no result')
+  await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done')
+  const final = (await kv.record(`${JOB_PREFIX}${jobId}/state`))?.value as { state: string, result: unknown }
+  assert.equal([final.state, final.result], ['done', 2 + 3 + 4])
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/${unit}/1`).length, 1, 'the retry under token 1 recorded it')
   await tasks.stop()
 })
 
