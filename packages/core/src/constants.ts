@@ -138,12 +138,14 @@ export const TASK_DEFAULT_RETRIES = 3
 /** A whole job's default deadline; past it the finisher fails the job ("timed out"). */
 export const TASK_DEFAULT_TIMEOUT_MS = 10 * 60 * 1000
 /**
- * Chunks per slot when a job's chunk size is chosen at submit (docs/decisions/0006-chunked-job-leases.md): enough
- * units that a slow member or a lost one costs about a quarter of a slot's share (the tail, and the re-run after a
+ * Chunks per slot when a job's chunk size is chosen at submit (docs/decisions/0006-chunked-job-leases.md, 0009):
+ * enough units that a slow member or a lost one costs about half a slot's share (the tail, and the re-run after a
  * kill -9, are at most one chunk), few enough that the per-unit cost (a lease and a done record, each a
- * replicated, signed, fsync'd KV write) is paid about 4 x slots times per job, not once per subtask.
+ * replicated, signed, fsync'd KV write, measured at 15-25 ms of CPU swarm-wide on 3-5 daemons) is paid about
+ * 2 x slots times per job. Was 4: halving it took 3 daemons from ~600 to ~1,500 trivial subtasks/s and 5 from
+ * ~200 to ~550 on the 2-core bench box, where the writes' CPU is what bounds throughput.
  */
-export const TASK_CHUNKS_PER_SLOT = 4
+export const TASK_CHUNKS_PER_SLOT = 2
 /** Retry backoff after a handler error: base x 2^(attempts-1), capped at TASK_BACKOFF_MAX_MS. */
 export const TASK_BACKOFF_BASE_MS = 200
 export const TASK_BACKOFF_MAX_MS = 30_000

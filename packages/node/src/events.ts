@@ -11,8 +11,11 @@ export interface ShoalEvents {
   /** An event became deliverable here (per origin in seq order), with its local sequence number. */
   'event:delivered': Delivered
   'event:rejected': { reason: string }
-  /** A KV record changed in this replica (from any path). */
-  'kv:changed': { key: string, version: { wall: number, logical: number, node: string }, tombstone: boolean }
+  /**
+   * A KV record changed in this replica (from any path). `value` is the record's value as of this change (absent
+   * for a tombstone), so a listener need not read the record back.
+   */
+  'kv:changed': { key: string, version: { wall: number, logical: number, node: string }, tombstone: boolean, value?: unknown }
   /** This node claimed a subtask: a first run, a retry after an error, or a takeover from a lost worker. */
   'subtask:leased': { jobId: string, index: number, attempt: number, kind: 'first' | 'retry' | 'takeover' }
   /** A subtask run here ended: its handler returned ('done') or threw ('error'), or the run was aborted. */

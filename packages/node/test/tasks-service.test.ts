@@ -46,19 +46,22 @@ class MemoryKv {
 }
 
 const SELF = '12D3KooWSelf'
-const add: Handler = { name: 'add', run: async (x: unknown) => (x as number) + 1, reduce: (rs: unknown[]) => (rs as number[]).reduce((a, b) => a + b, 0) }
+let runs = 0
+const add: Handler = { name: 'add', run: async (x: unknown) => { runs++; return (x as number) + 1 }, reduce: (rs: unknown[]) => (rs as number[]).reduce((a, b) => a + b, 0) }
 const handlers: HandlerRegistry = { names: () => ['add'], get: name => name === 'add' ? add : undefined, close: async () => {} }
 
-async function service (retentionMs = 60_000): Promise<{ tasks: TaskService, kv: MemoryKv, clock: ManualClock }> {
+const OTHER = '12D3KooWOther'
+
+async function service (retentionMs = 60_000, others: string[] = []): Promise<{ tasks: TaskService, kv: MemoryKv, clock: ManualClock, events: EventBus }> {
   const clock = new ManualClock(1_000_000)
   const events = new EventBus()
   const kv = new MemoryKv(events)
-  const membership = { members: () => [{ id: SELF, state: 'alive', capabilities: ['handler:add', 'slots:4'] }] }
+  const membership = { members: () => [{ id: SELF, state: 'alive', capabilities: ['handler:add', 'slots:4'] }, ...others.map(id => ({ id, state: 'alive', capabilities: [] }))] }
   const tasks = new TaskService({ clock, logger: silentLogger, events, kv: kv as any, membership: membership as any, handlers, self: SELF }, {
     config: { slots: 4, leaseMs: 10_000, retentionMs, modules: {}, exec: { enabled: false, allow: {} } }
   })
   await tasks.start()
-  return { tasks, kv, clock }
+  return { tasks, kv, clock, events }
 }
 
 /** Lets microtasks, setImmediate ticks and the store's change events run, then moves the clock. */
@@ -100,6 +103,65 @@ test('a finished job is deleted after tasks.retentionMs, records and view alike;
   await until(clock, 'the job to be collected', () => kv.live(`${JOB_PREFIX}${jobId}`).length === 0)
   assert.throws(() => tasks.status(jobId), (err: Error) => err instanceof NotFoundError)
   assert.equal(tasks.list().map(j => j.jobId), [])
+  await tasks.stop()
+})
+
+test('a chunk runs while its lease is written, but its result is never recorded before the lease; a failed lease write is a failure, retried', async () => {
+  const { tasks, kv, clock } = await service()
+  const put = kv.put.bind(kv)
+  let held: string | undefined
+  let fail: ((err: Error) => void) | undefined
+  kv.put = async (key: string, value: unknown) => {
+    if (held === undefined && key.includes('/lease/')) {
+      held = key
+      await new Promise((_resolve, reject) => { fail = reject })
+    }
+    return await put(key, value)
+  }
+  runs = 0
+  const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2, 3], reduce: 'handler' })
+  await until(clock, 'a lease write to be held', () => fail !== undefined, 10)
+  const unit = held!.split('/lease/')[1]!.split('/')[0]
+  await until(clock, 'the other chunks to finish', () => kv.live(`${JOB_PREFIX}${jobId}/done/`).length === 2, 10)
+  assert.is(runs, 3, 'the held chunk ran too (its run overlaps the lease write)')
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/${unit}/`).length, 0, 'no result before its lease')
+  fail!(new ShoalError('ERR_STORE', 'the disk is full'))
+  await until(clock, 'the failure to be recorded', () => kv.live(`${JOB_PREFIX}${jobId}/fail/${unit}`).length === 1, 10)
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/${unit}/0`).length, 0, 'the run under the unwritten lease records no result')
+  await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done')
+  const final = (await kv.record(`${JOB_PREFIX}${jobId}/state`))?.value as { state: string, result: unknown }
+  assert.equal([final.state, final.result], ['done', 2 + 3 + 4])
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/${unit}/1`).length, 1, 'the retry under token 1 recorded it')
+  await tasks.stop()
+})
+
+test('a rival lease under the same token seen before our own lease write lands does not abort our run when ours wins', async () => {
+  const { tasks, kv, clock, events } = await service(60_000, [OTHER])
+  const put = kv.put.bind(kv)
+  let held: string | undefined
+  let release: (() => void) | undefined
+  kv.put = async (key: string, value: unknown) => {
+    if (held === undefined && key.includes('/lease/')) {
+      held = key
+      await new Promise<void>(resolve => { release = resolve })
+    }
+    return await put(key, value)
+  }
+  const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2, 3], reduce: 'handler' })
+  await until(clock, 'a lease write to be held', () => release !== undefined, 10)
+  // Another node's claim of the same chunk under the same token (0) reaches this replica first...
+  const rival = { holder: OTHER, token: 0, expiresAt: clock.now() + 10_000, attempt: 1 }
+  kv.records.set(held!, { key: held!, value: rival, tombstone: false })
+  events.emit('kv:changed', { key: held!, version: { wall: 1, logical: 0, node: OTHER }, tombstone: false, value: rival })
+  await settle(clock, 10)
+  // ...then ours lands and wins the KV's last-writer-wins (the stand-in's put replaces the record and says so).
+  release!()
+  // Within 2 s of clock, far below the 10 s lease: an abandoned run would show only after the lease expired. (Who
+  // finishes the job depends on the ranking with OTHER, which does not run here, so done chunks are what count.)
+  await until(clock, 'every chunk to be done', () => tasks.status(jobId).counts.done === 3, 10, 200)
+  const unit = held!.split('/lease/')[1]!.split('/')[0]
+  assert.equal((await kv.record(`${JOB_PREFIX}${jobId}/done/${unit}/0`))?.value, { result: Number(unit) + 2, by: SELF, token: 0, attempts: 1 })
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/lease/${unit}/1`).length, 0, 'no takeover under token 1: the run was not abandoned')
   await tasks.stop()
 })
 

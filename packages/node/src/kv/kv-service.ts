@@ -315,7 +315,7 @@ export class KvService {
     this.tree.changed(changes.map(c => c.record))
     for (const c of changes) {
       this.components.hlc.observe(c.record.version)
-      this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone })
+      this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone, ...(c.record.tombstone ? {} : { value: c.record.value }) })
     }
     this.changes.wake()
   }

@@ -61,7 +61,8 @@ function refuseAtSubmit<T> (where: string, fn: () => T): T {
 
 export interface JobSummary { jobId: string, handler: string, subtasks: number, state: JobStatus['state'], submittedAt: number, submittedBy: string }
 
-interface Running { controller: AbortController, token: number }
+/** A run of one chunk here; `leasePending` until its lease write has landed in the local replica (or failed). */
+interface Running { controller: AbortController, token: number, leasePending: boolean }
 
 /** A final-state write in flight or failed: another is not started before `retryAt`. */
 interface Finishing { inFlight: boolean, retryAt: number }
@@ -91,8 +92,19 @@ export class TaskService {
   async start (): Promise<void> {
     if (this.active) return
     this.active = true
-    this.unsubscribe = this.components.events.on('kv:changed', ({ key }) => {
-      if (key.startsWith(JOB_PREFIX)) void this.queue.run(async () => { await this.refresh(key) }).then(() => { this.scheduleTick() })
+    this.unsubscribe = this.components.events.on('kv:changed', change => {
+      if (!change.key.startsWith(JOB_PREFIX)) return
+      // A record of a job already known, with its value in the change: folded in at once (changes come in commit
+      // order), without reading it back from the store. Job records themselves, records of jobs not known here
+      // (orphans, or records ahead of their job record) and changes without a value go through refresh().
+      const parsed = parseJobKey(change.key)
+      const carried = change.tombstone || 'value' in change
+      if (carried && parsed !== undefined && parsed.kind !== 'job' && this.views.has(parsed.jobId)) {
+        this.absorb(change.key, change.tombstone ? undefined : change.value)
+        this.scheduleTick()
+        return
+      }
+      void this.queue.run(async () => { await this.refresh(change.key) }).then(() => { this.scheduleTick() })
     })
     for (let cursor: string | undefined; ;) {
       const page = await this.components.kv.list({ prefix: JOB_PREFIX, cursor, limit: 1000 })
@@ -314,7 +326,7 @@ export class TaskService {
         view.leases.set(action.index, action.lease)
         let job = this.running.get(jobId)
         if (job === undefined) this.running.set(jobId, job = new Map())
-        job.set(action.index, { controller: new AbortController(), token: action.lease.token })
+        job.set(action.index, { controller: new AbortController(), token: action.lease.token, leasePending: true })
         this.runningTotal++
         void this.runSubtask(view, action.index, action.lease.token, action.lease.attempt)
         break
@@ -324,7 +336,13 @@ export class TaskService {
         this.write(leaseKey(jobId, action.index, action.lease.token), action.lease)
         break
       case 'abort': {
-        this.running.get(jobId)?.get(action.index)?.controller.abort()
+        const run = this.running.get(jobId)?.get(action.index)
+        // A rival's lease under our own token, seen before our own lease write landed here: the KV's
+        // last-writer-wins has not chosen yet. If ours wins, its change puts it back in the view; aborting now
+        // would leave a lease that nobody runs until it expires (seen: 10 s stalls with 3 daemons). Decided again
+        // once our write has landed (runSubtask's onLeased schedules a round).
+        if (action.reason === 'lost-lease' && run?.leasePending === true && view.leases.get(action.index)?.token === run.token) break
+        run?.controller.abort()
         this.forget(jobId, action.index)
         break
       }
@@ -354,7 +372,7 @@ export class TaskService {
     try {
       outcome = await workOnSubtask({
         ...this.components, logger: this.log, tracing: this.tracing, active: () => this.active, absorb: (key, value) => { this.absorb(key, value) }
-      }, { view, index, token, attempt, signal: run.controller.signal })
+      }, { view, index, token, attempt, signal: run.controller.signal, onLeased: () => { run.leasePending = false; this.scheduleTick() } })
     } finally {
       this.forget(jobId, index, run)
       this.components.events.emit('subtask:finished', { jobId, index, outcome, durationMs: performance.now() - started })
