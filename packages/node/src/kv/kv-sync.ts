@@ -46,6 +46,10 @@ export interface KvSyncComponents {
  * batches; 3 keeps the peer, the wire and this node busy at once (10,000 keys behind: see docs/benchmarks.md).
  */
 const LEAF_BATCHES_IN_FLIGHT = 3
+/** Members pushed to beyond the acks a write needs, so that one slow or failed member does not hold it up. */
+const ACK_PUSH_SPARES = 1
+/** After timeoutMs / this without enough acks, the write is pushed to every remaining live member. */
+const ACK_HEDGE_DIVISOR = 4
 
 interface PeerStatus { root?: string, match: boolean, lastRound?: number, lastMatch?: number, lastError?: string }
 
@@ -55,6 +59,8 @@ export class KvSync {
   /** When we last pulled back from each peer because it pulled from us (ms, clock.now()). */
   private readonly pushedBack = new Map<string, number>()
   private readonly bytes = { sent: 0, received: 0 }
+  /** Writes pushed for acks so far (rotates where each push starts). */
+  private pushes = 0
   /** Rounds since start by outcome: 'in_sync' (equal roots), 'repaired' (equal after pulling), 'diverged', 'error'. */
   private readonly outcomes = new Map<string, number>()
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
@@ -291,24 +297,46 @@ export class KvSync {
     return { root, converged: Object.values(peers).every(p => p.match), peers }
   }
 
-  /** Pushes a write to the live members in parallel; resolves with how many stored it durably (up to `want`). */
+  /**
+   * Pushes a write for acknowledgements: to `want` live members plus ACK_PUSH_SPARES at first (connected ones
+   * first, a different starting member each write so the work spreads), one more for each that fails, and to all
+   * the rest once a quarter of `timeoutMs` has passed without enough acks (a slow member must not cost the write).
+   * Every member gets the write by gossip anyway; a push only makes a copy durable before the writer answers, so
+   * pushing to every member (as before) made each of them fsync twice. Resolves with how many stored it durably
+   * (up to `want`).
+   */
   async pushForAcks (event: ShoalEvent, want: number, timeoutMs: number, signal?: AbortSignal): Promise<number> {
-    const peers = this.components.kv.livePeers()
+    const peers = this.pushOrder()
     const deadline = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.components.kv.signal, ...(signal !== undefined ? [signal] : [])])
     let acked = 0
+    let next = 0
+    let inFlight = 0
     await new Promise<void>(resolve => {
-      let settled = 0
-      if (peers.length === 0) { resolve(); return }
-      const done = (): void => { if (acked >= want || settled === peers.length || deadline.aborted) resolve() }
-      deadline.addEventListener('abort', () => { resolve() }, { once: true })
-      for (const peer of peers) {
+      if (peers.length === 0 || want <= 0) { resolve(); return }
+      const finish = (): void => { clearTimeout(hedge); resolve() }
+      const check = (): void => { if (acked >= want || (inFlight === 0 && next === peers.length) || deadline.aborted) finish() }
+      const push = (): void => {
+        const peer = peers[next++]
+        if (peer === undefined) return
+        inFlight++
         this.send(peer, { v: 1, type: 'store', event }, deadline)
-          .then(reply => { if (reply.type === 'stored' && reply.ok) acked++ })
-          .catch(() => {})
-          .finally(() => { settled++; done() })
+          .then(reply => { if (reply.type === 'stored' && reply.ok) acked++; else push() }, () => { if (!deadline.aborted) push() })
+          .finally(() => { inFlight--; check() })
       }
+      const hedge = setTimeout(() => { while (acked < want && next < peers.length) push() }, timeoutMs / ACK_HEDGE_DIVISOR)
+      deadline.addEventListener('abort', finish, { once: true })
+      for (let i = 0; i < Math.min(peers.length, want + ACK_PUSH_SPARES); i++) push()
     })
     return Math.min(acked, want)
+  }
+
+  /** Live members for a push: connected ones first, each group rotated by one more place every write. */
+  private pushOrder (): string[] {
+    const live = this.components.kv.livePeers()
+    const connected = new Set(this.components.libp2p.getConnections().map(c => c.remotePeer.toString()))
+    const turn = this.pushes++
+    const rotate = (xs: string[]): string[] => xs.length === 0 ? xs : [...xs.slice(turn % xs.length), ...xs.slice(0, turn % xs.length)]
+    return [...rotate(live.filter(p => connected.has(p))), ...rotate(live.filter(p => !connected.has(p)))]
   }
 
   private async send (peer: string, message: KvSyncRequest, signal?: AbortSignal): Promise<KvSyncResponse> {
