@@ -11,10 +11,17 @@ export const EVENT_WIRE_VERSION = 1
 
 const strict = { additionalProperties: false } as const
 
-/** Kind of event: 'user' for events.publish; 'kv.put', 'task.*', ... for the node's own. */
-export const EVENT_TYPE = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'event type: a lowercase letter or digit, then up to 63 of a-z 0-9 . _ -' })
-/** Application topic; the one definition the RPC methods use too. */
-export const EVENT_TOPIC = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:/-]+$', description: 'topic name: letters, digits and . _ : / -' })
+/**
+ * Kind of event: 'user' for events.publish; 'kv.put', 'task.*', ... for the node's own. A factory so the RPC
+ * layer can add its own description to the one rule.
+ */
+export const eventTypeSchema = (options: { description?: string } = {}) =>
+  Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9._-]*$', description: 'event type: a lowercase letter or digit, then a-z 0-9 . _ -', ...options })
+export const EVENT_TYPE = eventTypeSchema()
+/** Application topic; the one definition the RPC methods use too (rpc methods/events.ts). */
+export const eventTopicSchema = (options: { description?: string } = {}) =>
+  Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:/-]+$', description: 'topic name: letters, digits and . _ : / -', ...options })
+export const EVENT_TOPIC = eventTopicSchema()
 /**
  * Origins are peer ids (base58btc or base32: letters and digits). We allow a little more for test ids, but never
  * '/', so `<origin>/<seq>` keys are unambiguous and a prefix scan over one origin sees no other; and never
