@@ -94,7 +94,7 @@ function messages (): Msg[] {
     const valid = arbitraryOf(toJSONSchema(def.params) as JsonSchema, OVERRIDES[def.name] ?? {})
     const params = fc.sample(fc.oneof({ weight: 2, arbitrary: valid }, { weight: 1, arbitrary: nearMiss(valid) }), { seed: SEED + i, numRuns: perMethod })
     params.forEach((p, k) => {
-      if (def.name === 'task.result' && typeof p === 'object' && p !== null && (p as { wait?: unknown }).wait === true) (p as { timeoutMs?: unknown }).timeoutMs = 1 + (k % 2000)
+      if (def.name === 'task.result' && typeof p === 'object' && p !== null && (p as { wait?: unknown }).wait === true) (p as { timeoutMs?: unknown }).timeoutMs = 1 + (k % 200)
       out.push({ kind: 'call', method: def.name, params: p })
     })
   })
