@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-/** Nine benchmark files on tiny inputs: about 80 s on a quiet 2-core machine, up to twice that under load. */
+/** Ten benchmark files on tiny inputs: about 80 s on a quiet 2-core machine, up to twice that under load. */
 const SMOKE_DEADLINE_MS = 200_000
 
 test('node scripts/run-bench.mjs --smoke exits 0 and prints every table', async () => {
@@ -48,6 +48,9 @@ test('node scripts/run-bench.mjs --smoke exits 0 and prints every table', async 
   assert.match(stdout, /\| local worker_threads pool \(\d+ workers\) \| .* \| 348,513 \| 1\.00x \|/)
   assert.match(stdout, "## KV put path: what issue 9's correctness fixes cost (smoke)")
   assert.match(stdout, '| writers | Shoal put | classic-level fsync\'d put | Shoal / level | batches per put | fsyncs per put | ops per put | gets per put |')
+  assert.match(stdout, '## Wire-message checks: schema kit vs the hand-made checks it replaced (smoke)')
+  assert.match(stdout, '| check | Shoal (schema kit) | baseline (old hand-made checks) | Shoal / baseline |')
+  assert.match(stdout, /\| whole receive check: envelope \+ classifyEvent \| [\d,]+ ns \| [\d,]+ ns \| [\d.]+x \|/)
   assert.not.match(stdout, 'wrote docs/benchmarks.md')
 })
 

@@ -3,9 +3,22 @@
  * throws: it returns the envelope or a reject reason that validators count and map to a peer-score penalty.
  */
 import { InvalidInputError } from './errors.js'
-import { fail, isRecord, onlyKeys, safeInt, string } from './validate.js'
+import { checkerOf, failureText, Type } from './schema/index.js'
 
 export const ENVELOPE_VERSION = 1
+
+/**
+ * The envelope around every gossip payload: exactly these four fields. `payload` is checked by the validator of
+ * its `type`; `v` is checked first and on its own, so a newer version is counted as 'unsupported-version', not
+ * as 'malformed'.
+ */
+export const ENVELOPE = Type.Object({
+  v: Type.Literal(ENVELOPE_VERSION),
+  type: Type.String({ minLength: 1, maxLength: 64 }),
+  sentAt: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  payload: Type.Unknown({ expected: 'a payload' })
+}, { additionalProperties: false })
+const envelopeChecker = checkerOf(ENVELOPE)
 
 export interface Envelope<T = unknown> {
   v: typeof ENVELOPE_VERSION
@@ -60,23 +73,20 @@ export class EnvelopeCodec<T = unknown> {
     } catch {
       return reject('malformed', 'not UTF-8 JSON')
     }
-    if (!isRecord(raw)) return reject('malformed', 'not a JSON object')
-    if (raw.v !== ENVELOPE_VERSION) return reject('unsupported-version', `v = ${String(raw.v)}`)
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return reject('malformed', 'not a JSON object')
+    const v = (raw as { v?: unknown }).v
+    if (v !== ENVELOPE_VERSION) return reject('unsupported-version', `v = ${String(v)}`)
+    if (!envelopeChecker.check(raw)) {
+      const failure = envelopeChecker.failure(raw, 'envelope', { known: 'invalid' })
+      return reject('malformed', failure === undefined ? 'envelope: not an envelope' : failureText(failure))
+    }
+    const { type, sentAt } = raw
+    const validator = Object.hasOwn(this.validators, type) ? this.validators[type] : undefined
+    if (validator === undefined) return reject('unknown-type', type)
     try {
-      onlyKeys(raw, 'envelope', ['v', 'type', 'sentAt', 'payload'])
-      const type = string(raw.type, 'envelope.type', 64)
-      const sentAt = safeInt(raw.sentAt, 'envelope.sentAt')
-      // A missing payload is an envelope error, not something each validator must remember to refuse.
-      if (!Object.hasOwn(raw, 'payload')) fail('envelope.payload', undefined, 'a payload')
-      const validator = Object.hasOwn(this.validators, type) ? this.validators[type] : undefined
-      if (validator === undefined) return reject('unknown-type', type)
-      try {
-        return { ok: true, envelope: { v: ENVELOPE_VERSION, type, sentAt, payload: validator(raw.payload) } }
-      } catch (err) {
-        return reject('invalid-payload', errorText(err))
-      }
+      return { ok: true, envelope: { v: ENVELOPE_VERSION, type, sentAt, payload: validator(raw.payload) } }
     } catch (err) {
-      return reject('malformed', errorText(err))
+      return reject('invalid-payload', errorText(err))
     }
   }
 }

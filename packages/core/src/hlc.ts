@@ -7,7 +7,7 @@
  * cannot drag every HLC in the swarm into the future.
  */
 import { ShoalError } from './errors.js'
-import { fail } from './validate.js'
+import { fail } from './schema/index.js'
 
 export interface Hlc {
   /** Milliseconds since the epoch: the largest wall time this clock has seen. */

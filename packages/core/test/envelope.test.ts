@@ -9,17 +9,16 @@ import type { DecodeResult, RejectReason } from '../src/envelope.js'
 import { InvalidInputError } from '../src/errors.js'
 import { seededRng } from '../src/rng.js'
 import type { Rng } from '../src/rng.js'
-import { onlyKeys, record, safeInt } from '../src/validate.js'
+import { checked, Type } from '../src/schema/index.js'
 
 interface Ping { n: number }
 
 const MAX = 256
 
 /** A strict validator: exactly { n: integer }. */
+const PING = Type.Object({ n: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })
 function ping (payload: unknown): Ping {
-  const o = record(payload, 'payload')
-  onlyKeys(o, 'payload', ['n'])
-  return { n: safeInt(o.n, 'payload.n') }
+  return { n: checked(PING, payload, 'payload').n }
 }
 
 function codec (maxBytes = MAX): EnvelopeCodec<Ping> {

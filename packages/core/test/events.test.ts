@@ -219,7 +219,7 @@ repair('each wrong field is named by its path', () => {
     [null, 'message'], [{ v: 2, type: 'digest', heads: {} }, 'message.v'], [{ v: 1, type: 'push' }, 'message.type'],
     [{ v: 1, type: 'digest', heads: {}, x: 1 }, 'message.x'], [{ v: 1, type: 'digest', heads: [] }, 'message.heads'],
     [{ v: 1, type: 'digest', heads: heads(EVENT_MAX_DIGEST_ORIGINS + 1) }, 'message.heads'],
-    [{ v: 1, type: 'digest', heads: { 'a/b': 1 } }, 'message.heads.a/b'], [{ v: 1, type: 'digest', heads: { a: -1 } }, 'message.heads.a'],
+    [{ v: 1, type: 'digest', heads: { 'a/b': 1 } }, 'message.heads["a/b"]'], [{ v: 1, type: 'digest', heads: { a: -1 } }, 'message.heads.a'],
     [{ v: 1, type: 'digest', heads: { a: '1' } }, 'message.heads.a'],
     [{ v: 1, type: 'pull', origin: '', from: 1, limit: 1 }, 'message.origin'], [{ v: 1, type: 'pull', origin: 'a', from: 0, limit: 1 }, 'message.from'],
     [{ v: 1, type: 'pull', origin: 'a', from: 1, limit: 0 }, 'message.limit'], [{ v: 1, type: 'pull', origin: 'a', from: 1, limit: EVENT_MAX_PULL_LIMIT + 1 }, 'message.limit'],

@@ -7,6 +7,11 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { checkerOf, expectedOf, firstError, Type, type JsonSchema, type TSchema } from '../src/schema/index.js'
 import { MEMBER_UPDATE, SWIM_MESSAGE } from '../src/membership/codec.js'
+import { SHOAL_EVENT } from '../src/events/event.js'
+import { REPAIR_MESSAGE } from '../src/events/repair-codec.js'
+import { KV_SYNC_REQUESTS, KV_SYNC_RESPONSES } from '../src/kv/sync-codec.js'
+import { ENVELOPE } from '../src/envelope.js'
+import { JOB_RECORD } from '../src/tasks/validate.js'
 import { CONFIG_SCHEMA, defaultConfig } from '../src/config.js'
 import { seededRng, type Rng } from '../src/rng.js'
 
@@ -62,6 +67,32 @@ test('compiled check and first-error agree: SWIM messages (random values and mut
   assert.ok(accepted > 0, 'some mutations stay valid (the test exercises both answers)')
 })
 
+test('compiled check and first-error agree: wire messages (events, repair, kv sync, envelope, job records)', () => {
+  const rng = seededRng(13)
+  const event = { v: 1, type: 'user', topic: 'a/b', origin: 'peer-a', seq: 1, hlc: { wall: 5, logical: 0 }, data: '1', sig: 'AA' }
+  const version = { wall: 1, logical: 0, node: 'p' }
+  const hash = 'a'.repeat(64)
+  const cases: Array<[TSchema, unknown]> = [
+    [SHOAL_EVENT, event], [SHOAL_EVENT, { ...event, trace: '00-' + '0'.repeat(32) + '-' + '0'.repeat(16) + '-01' }],
+    [REPAIR_MESSAGE, { v: 1, type: 'digest', heads: { a: 1, constructor: 2 } }], [REPAIR_MESSAGE, { v: 1, type: 'pull', origin: 'a', from: 1, limit: 5 }],
+    [REPAIR_MESSAGE, { v: 1, type: 'error', code: 'compacted', compactedBelow: 3, first: event }], [REPAIR_MESSAGE, { v: 1, type: 'events', events: [event], more: true }],
+    [KV_SYNC_REQUESTS.leaves, { v: 1, type: 'leaves', ids: ['abcd'], after: 'k' }], [KV_SYNC_REQUESTS.store, { v: 1, type: 'store', event }],
+    [KV_SYNC_RESPONSES.leaves, { v: 1, type: 'leaves', entries: [{ key: 'k', version }], more: false }],
+    [KV_SYNC_RESPONSES.nodes, { v: 1, type: 'nodes', nodes: [{ id: 'a', hash }] }],
+    [ENVELOPE, { v: 1, type: 'events.event', sentAt: 1, payload: event }],
+    [JOB_RECORD, { v: 1, id: 'a'.repeat(32), handler: 'echo', inputs: [1], reduce: null, retries: 0, timeoutMs: 1000, priority: 0, submittedBy: 'p', submittedAt: 1 }]
+  ]
+  let accepted = 0
+  for (let i = 0; i < 8_000; i++) {
+    const [schema, base] = cases[i % cases.length]!
+    agree(schema, randomValue(rng))
+    const m = mutate(base, rng)
+    agree(schema, m)
+    if (checkerOf(schema).check(m)) accepted++
+  }
+  assert.ok(accepted > 0, 'some mutations stay valid')
+})
+
 test('compiled check and first-error agree: the config', () => {
   const rng = seededRng(11)
   const base = defaultConfig('/d')
@@ -76,12 +107,17 @@ test('compiled check and first-error agree: the config', () => {
 
 test('a wrong tag names the tag field and the tags it may hold', () => {
   const f = checkerOf(SWIM_MESSAGE).failure({ v: 1, type: 'pong', seq: 1, updates: [] }, 'message')
-  assert.equal(f, { field: 'message.type', value: 'pong', expected: 'one of "ping", "ping-req", "ack", "sync"', mismatchedConst: true })
+  assert.equal(f, { field: 'message.type', value: 'pong', expected: 'one of "ping", "ping-req", "ack", "sync"', mismatchedConst: true, tagsMatched: 1 })
   const u = checkerOf(MEMBER_UPDATE).failure({ kind: 'zombie', id: 'a', incarnation: 1, addrs: [] }, 'u')
   assert.is(u?.field, 'u.kind')
   // Inside the alternative whose tag matched, the real error speaks.
   const deep = checkerOf(SWIM_MESSAGE).failure({ v: 1, type: 'ping', seq: 1, updates: [{ kind: 'left', id: '', incarnation: 1 }] }, 'message')
   assert.is(deep?.field, 'message.updates[0].id')
+  // Two tag levels (type, then code): the alternatives that matched `type` speak about `code`.
+  const code = checkerOf(REPAIR_MESSAGE).failure({ v: 1, type: 'error', code: 'nope' }, 'message')
+  assert.equal(code, { field: 'message.code', value: 'nope', expected: 'one of "compacted", "bad-request"', mismatchedConst: true, tagsMatched: 2 })
+  assert.is(checkerOf(REPAIR_MESSAGE).failure({ v: 1, type: 'push' }, 'message')?.field, 'message.type')
+  assert.is(checkerOf(REPAIR_MESSAGE).failure({ v: 2, type: 'error', code: 'nope' }, 'message')?.field, 'message.v')
 })
 
 test('phrases: derived from keywords, or the schema\'s own `expected`', () => {

@@ -5,7 +5,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
-import { MembershipMachine, validateSwimMessage, validateMemberUpdate, list, onlyKeys, record, constants } from '@shoal/core'
+import { MembershipMachine, validateSwimMessage, validateMembershipGossip, constants } from '@shoal/core'
 import type { Clock, Logger, Member, MemberMeta, MemberUpdate, MembershipEffect, MembershipInput, MembershipTimings, Rng, SwimMessage, TimerHandle } from '@shoal/core'
 import type { EventBus } from './events.js'
 import type { GossipService } from './gossip.js'
@@ -69,11 +69,7 @@ export class MembershipService {
       timeoutMs: this.init.timings.probeIntervalMs * 2
     })
     this.components.gossip.register<{ updates: MemberUpdate[] }>(this.init.protocols.topics.membership, {
-      [UPDATE_TYPE]: payload => {
-        const o = record(payload, 'payload')
-        onlyKeys(o, 'payload', ['updates'])
-        return { updates: list(o.updates, 'payload.updates', constants.MAX_PIGGYBACK_UPDATES).map((u, i) => validateMemberUpdate(u, `payload.updates[${i}]`)) }
-      }
+      [UPDATE_TYPE]: payload => validateMembershipGossip(payload)
     }, envelope => {
       // No `from`: gossip may be relayed, and lastSeen counts only what a member told us itself.
       this.input({ type: 'updates', now: this.components.clock.now(), updates: envelope.payload.updates })

@@ -6,7 +6,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Clock, Logger } from '@shoal/core'
-import { list, onlyKeys, record, safeInt, string, stringList } from '@shoal/core'
+import { checked, Type } from '@shoal/core'
 import { RepeatingTasks } from './tasks.js'
 import type { GossipService } from './gossip.js'
 
@@ -130,26 +130,28 @@ export class StatusReporter {
 }
 
 const MAX_NEIGHBOURS = 4096
+const strict = { additionalProperties: false } as const
+const COUNT = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+const RATE = Type.Number({ minimum: 0 })
 
-/** Gossiped reports are untrusted input like any other message: checked field by field. */
+/** A gossiped report: untrusted input like any other message, checked field by field. */
+export const NODE_STATUS = Type.Object({
+  peerId: Type.String({ minLength: 1, maxLength: 128 }),
+  at: COUNT,
+  neighbours: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: MAX_NEIGHBOURS }),
+  load: Type.Object({ eventLoopP99Ms: RATE, rssBytes: COUNT, runningSubtasks: COUNT }, strict),
+  rates: Type.Object({ eventsPerSec: RATE, kvOpsPerSec: RATE }, strict),
+  kvRoot: Type.String({ minLength: 1, maxLength: 64 })
+}, strict)
+
 function validateStatus (v: unknown): NodeStatus {
-  const o = record(v, 'status')
-  onlyKeys(o, 'status', ['peerId', 'at', 'neighbours', 'load', 'rates', 'kvRoot'])
-  const load = record(o.load, 'status.load')
-  onlyKeys(load, 'status.load', ['eventLoopP99Ms', 'rssBytes', 'runningSubtasks'])
-  const rates = record(o.rates, 'status.rates')
-  onlyKeys(rates, 'status.rates', ['eventsPerSec', 'kvOpsPerSec'])
-  const num = (x: unknown, path: string): number => {
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new TypeError(`${path}: expected a number >= 0`)
-    return x
-  }
-  list(o.neighbours, 'status.neighbours', MAX_NEIGHBOURS)
+  const o = checked(NODE_STATUS, v, 'status')
   return {
-    peerId: string(o.peerId, 'status.peerId', 128),
-    at: safeInt(o.at, 'status.at'),
-    neighbours: stringList(o.neighbours, 'status.neighbours', MAX_NEIGHBOURS, 128),
-    load: { eventLoopP99Ms: num(load.eventLoopP99Ms, 'status.load.eventLoopP99Ms'), rssBytes: safeInt(load.rssBytes, 'status.load.rssBytes'), runningSubtasks: safeInt(load.runningSubtasks, 'status.load.runningSubtasks') },
-    rates: { eventsPerSec: num(rates.eventsPerSec, 'status.rates.eventsPerSec'), kvOpsPerSec: num(rates.kvOpsPerSec, 'status.rates.kvOpsPerSec') },
-    kvRoot: string(o.kvRoot, 'status.kvRoot', 64)
+    peerId: o.peerId,
+    at: o.at,
+    neighbours: o.neighbours.slice(),
+    load: { eventLoopP99Ms: o.load.eventLoopP99Ms, rssBytes: o.load.rssBytes, runningSubtasks: o.load.runningSubtasks },
+    rates: { eventsPerSec: o.rates.eventsPerSec, kvOpsPerSec: o.rates.kvOpsPerSec },
+    kvRoot: o.kvRoot
   }
 }

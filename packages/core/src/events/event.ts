@@ -4,29 +4,61 @@
  * this file decides only what can be decided from the event alone.
  */
 import { InvalidInputError } from '../errors.js'
-import { fail, onlyKeys, record, safeInt } from '../validate.js'
+import { checked, fail, Type, type Static } from '../schema/index.js'
 import { HLC_MAX_LOGICAL, HLC_MAX_WALL } from '../hlc.js'
 
 export const EVENT_WIRE_VERSION = 1
 
-export interface ShoalEvent {
-  v: typeof EVENT_WIRE_VERSION
-  /** Kind of event: 'user' for events.publish; later 'task.*', 'state.*'. */
-  type: string
-  /** Application topic. */
-  topic: string
+const strict = { additionalProperties: false } as const
+
+/**
+ * Kind of event: 'user' for events.publish; 'kv.put', 'task.*', ... for the node's own. A factory so the RPC
+ * layer can add its own description to the one rule.
+ */
+export const eventTypeSchema = (options: { description?: string } = {}) =>
+  Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9._-]*$', description: 'event type: a lowercase letter or digit, then a-z 0-9 . _ -', ...options })
+export const EVENT_TYPE = eventTypeSchema()
+/** Application topic; the one definition the RPC methods use too (rpc methods/events.ts). */
+export const eventTopicSchema = (options: { description?: string } = {}) =>
+  Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:/-]+$', description: 'topic name: letters, digits and . _ : / -', ...options })
+export const EVENT_TOPIC = eventTopicSchema()
+/**
+ * Origins are peer ids (base58btc or base32: letters and digits). We allow a little more for test ids, but never
+ * '/', so `<origin>/<seq>` keys are unambiguous and a prefix scan over one origin sees no other; and never
+ * '__proto__', so an origin can key a plain object.
+ */
+export const EVENT_ORIGIN = Type.String({ pattern: '^(?!__proto__$)[A-Za-z0-9._:-]{1,128}$', expected: 'a peer id of 1-128 letters, digits or . _ : - (not __proto__)' })
+/** W3C traceparent, version 00. */
+export const TRACEPARENT = Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$', expected: 'a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)' })
+/** Per-origin sequence number: 1, 2, 3, ... */
+export const EVENT_SEQ = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+/** Bounded so every valid event's clock can be merged into a HybridClock and written by hlcToString. */
+export const EVENT_HLC = Type.Object({
+  wall: Type.Integer({ minimum: 0, maximum: HLC_MAX_WALL }),
+  logical: Type.Integer({ minimum: 0, maximum: HLC_MAX_LOGICAL })
+}, strict)
+
+/**
+ * The signed event on the wire. `data` is checked further by code (validateEvent): its UTF-8 size against the
+ * running config, well-formed Unicode, valid JSON text.
+ */
+export const SHOAL_EVENT = Type.Object({
+  v: Type.Literal(EVENT_WIRE_VERSION),
+  type: EVENT_TYPE,
+  topic: EVENT_TOPIC,
   /** Publisher's peer id; also the node id of `hlc`. */
-  origin: string
+  origin: EVENT_ORIGIN,
   /** Per origin 1, 2, 3, ...; (origin, seq) identifies the event. */
-  seq: number
-  hlc: { wall: number, logical: number }
-  /** W3C traceparent. */
-  trace?: string
+  seq: EVENT_SEQ,
+  hlc: EVENT_HLC,
+  trace: Type.Optional(TRACEPARENT),
   /** The payload as JSON text, signed byte for byte. */
-  data: string
+  data: Type.String({ expected: 'JSON text (a string)' }),
   /** base64url Ed25519 signature by origin's key over signingBytes(event). */
-  sig: string
-}
+  sig: Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$', expected: 'base64url text of 1-200 characters' })
+}, strict)
+
+export type ShoalEvent = Static<typeof SHOAL_EVENT>
 
 export type EventRejectReason = 'malformed' | 'oversized' | 'unsigned' | 'bad-signature' | 'future' | 'equivocation'
 export const EVENT_REJECT_REASONS: readonly EventRejectReason[] = ['malformed', 'oversized', 'unsigned', 'bad-signature', 'future', 'equivocation']
@@ -40,16 +72,6 @@ export type ClassifyResult =
   | { ok: true, event: ShoalEvent }
   | { ok: false, reason: EventRejectReason, detail: string }
 
-export const EVENT_TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/
-export const EVENT_TOPIC_PATTERN = /^[A-Za-z0-9._:/-]{1,128}$/
-/**
- * Origins are peer ids (base58btc or base32: letters and digits). We allow a little more for test ids, but never
- * '/', so `<origin>/<seq>` keys are unambiguous and a prefix scan over one origin sees no other.
- */
-export const EVENT_ORIGIN_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/
-export const TRACEPARENT_PATTERN = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
-const SIG_PATTERN = /^[A-Za-z0-9_-]{1,200}$/
-const EVENT_KEYS = ['v', 'type', 'topic', 'origin', 'seq', 'hlc', 'trace', 'data', 'sig'] as const
 const SIGNING_DOMAIN = 'shoal-event/1'
 const SEQ_DIGITS = 16
 
@@ -60,12 +82,9 @@ export function signingBytes (e: ShoalEvent): Uint8Array {
   return encoder.encode(JSON.stringify([SIGNING_DOMAIN, e.type, e.topic, e.origin, e.seq, e.hlc.wall, e.hlc.logical, e.trace ?? null, e.data]))
 }
 
-/** A peer id usable as a key: the origin pattern, and never '__proto__'. */
+/** A peer id usable as a key: EVENT_ORIGIN (never '/', never '__proto__'). */
 export function validateOrigin (v: unknown, path: string): string {
-  if (typeof v !== 'string' || !EVENT_ORIGIN_PATTERN.test(v) || v === '__proto__') {
-    fail(path, v, `a peer id matching ${String(EVENT_ORIGIN_PATTERN)}`)
-  }
-  return v
+  return checked(EVENT_ORIGIN, v, path)
 }
 
 /**
@@ -73,22 +92,15 @@ export function validateOrigin (v: unknown, path: string): string {
  * Throws InvalidInputError naming the first wrong field. Does not check the signature or the clock.
  */
 export function validateEvent (v: unknown, limits: EventLimits, path = 'event'): ShoalEvent {
-  const o = record(v, path)
-  onlyKeys(o, path, EVENT_KEYS)
-  if (o.v !== EVENT_WIRE_VERSION) fail(`${path}.v`, o.v, `version ${EVENT_WIRE_VERSION}`)
-  const type = pattern(o.type, `${path}.type`, EVENT_TYPE_PATTERN)
-  const topic = pattern(o.topic, `${path}.topic`, EVENT_TOPIC_PATTERN)
-  const origin = validateOrigin(o.origin, `${path}.origin`)
-  const seq = safeInt(o.seq, `${path}.seq`, 1)
-  const h = record(o.hlc, `${path}.hlc`)
-  onlyKeys(h, `${path}.hlc`, ['wall', 'logical'])
-  // Bounded so every valid event's clock can be merged into a HybridClock and written by hlcToString.
-  const hlc = { wall: safeInt(h.wall, `${path}.hlc.wall`, 0, HLC_MAX_WALL), logical: safeInt(h.logical, `${path}.hlc.logical`, 0, HLC_MAX_LOGICAL) }
-  const trace = o.trace === undefined ? undefined : pattern(o.trace, `${path}.trace`, TRACEPARENT_PATTERN)
-  const data = validateData(o.data, `${path}.data`, limits.maxPayloadBytes)
-  const sig = pattern(o.sig, `${path}.sig`, SIG_PATTERN)
-  const event: ShoalEvent = { v: EVENT_WIRE_VERSION, type, topic, origin, seq, hlc, data, sig }
-  if (trace !== undefined) event.trace = trace
+  return checkEvent(v, limits, path, false)
+}
+
+/** validateEvent; `sized`: the caller has already held `data`'s UTF-8 size against the limit (classifyEvent). */
+function checkEvent (v: unknown, limits: EventLimits, path: string, sized: boolean): ShoalEvent {
+  const e = checked(SHOAL_EVENT, v, path)
+  validateData(e.data, `${path}.data`, sized ? Infinity : limits.maxPayloadBytes)
+  const event: ShoalEvent = { v: EVENT_WIRE_VERSION, type: e.type, topic: e.topic, origin: e.origin, seq: e.seq, hlc: { wall: e.hlc.wall, logical: e.hlc.logical }, data: e.data, sig: e.sig }
+  if (e.trace !== undefined) event.trace = e.trace
   return event
 }
 
@@ -105,7 +117,8 @@ export function classifyEvent (raw: unknown, limits: EventLimits): ClassifyResul
   }
   if (!Object.hasOwn(o, 'sig') || o.sig === undefined || o.sig === null || o.sig === '') return reject('unsigned', 'event.sig: missing')
   try {
-    return { ok: true, event: validateEvent(raw, limits) }
+    // The size was held against the limit just above; do not count the bytes twice on the receive path.
+    return { ok: true, event: checkEvent(raw, limits, 'event', typeof o.data === 'string') }
   } catch (err) {
     if (err instanceof InvalidInputError) return reject('malformed', err.message)
     return reject('malformed', err instanceof Error ? err.message : String(err))
@@ -120,7 +133,7 @@ export function checkEventClock (event: ShoalEvent, wallNow: number, maxDriftMs:
 /** Store key `<origin>/<seq, 16 digits>`: keys of one origin sort by seq. */
 export function eventKey (origin: string, seq: number): string {
   validateOrigin(origin, 'origin')
-  safeInt(seq, 'seq', 1)
+  checked(EVENT_SEQ, seq, 'seq')
   return `${origin}/${String(seq).padStart(SEQ_DIGITS, '0')}`
 }
 
@@ -128,7 +141,7 @@ export function parseEventKey (key: string): { origin: string, seq: number } {
   const slash = key.lastIndexOf('/')
   const digits = key.slice(slash + 1)
   if (slash < 0 || !/^[0-9]{16}$/.test(digits)) fail('key', key, '<origin>/<seq, 16 digits>')
-  return { origin: validateOrigin(key.slice(0, slash), 'key.origin'), seq: safeInt(Number(digits), 'key.seq', 1) }
+  return { origin: validateOrigin(key.slice(0, slash), 'key.origin'), seq: checked(EVENT_SEQ, Number(digits), 'key.seq') }
 }
 
 /** UTF-8 length without allocating the encoded bytes. Lone surrogates count as 3 (U+FFFD), as TextEncoder does. */
@@ -144,10 +157,11 @@ export function utf8Length (s: string): number {
   return n
 }
 
-function validateData (v: unknown, path: string, maxBytes: number): string {
-  if (typeof v !== 'string') fail(path, v, 'JSON text (a string)')
-  const size = utf8Length(v)
-  if (size > maxBytes) fail(path, `${size} bytes`, `at most ${maxBytes} UTF-8 bytes`)
+function validateData (v: string, path: string, maxBytes: number): void {
+  if (maxBytes !== Infinity) {
+    const size = utf8Length(v)
+    if (size > maxBytes) fail(path, `${size} bytes`, `at most ${maxBytes} UTF-8 bytes`)
+  }
   // Lone surrogates would be signed as escapes but stored and counted as U+FFFD: refuse them.
   if (!v.isWellFormed()) fail(path, v, 'well-formed Unicode text')
   try {
@@ -155,12 +169,6 @@ function validateData (v: unknown, path: string, maxBytes: number): string {
   } catch {
     fail(path, v, 'valid JSON text')
   }
-  return v
-}
-
-function pattern (v: unknown, path: string, re: RegExp): string {
-  if (typeof v !== 'string' || !re.test(v)) fail(path, v, `a string matching ${String(re)}`)
-  return v
 }
 
 function reject (reason: EventRejectReason, detail: string): ClassifyResult {

@@ -4,78 +4,66 @@
  * reply are checked one by one by the node (classifyEvent, then signature and clock).
  */
 import { EVENT_MAX_DIGEST_ORIGINS, EVENT_MAX_PULL_LIMIT } from '../constants.js'
-import { fail, list, oneOf, onlyKeys, record, safeInt, string } from '../validate.js'
-import { validateOrigin } from './event.js'
+import { checked, Type, type Static } from '../schema/index.js'
+import { EVENT_ORIGIN, EVENT_SEQ } from './event.js'
 
 export const REPAIR_WIRE_VERSION = 1
 
 /** origin -> contiguous: every seq 1..contiguous is held (or was compacted). A null-prototype object. */
 export type EventHeads = Record<string, number>
 
-export type RepairMessage =
-  | { v: 1, type: 'digest', heads: EventHeads }
-  | { v: 1, type: 'pull', origin: string, from: number, limit: number }
-  | { v: 1, type: 'events', events: unknown[], more: boolean }
+const strict = { additionalProperties: false } as const
+const V = Type.Literal(REPAIR_WIRE_VERSION)
+const MAX_ERROR_MESSAGE = 256
+
+/**
+ * origin -> contiguous: keys are origins (never '__proto__'), values counts >= 0, at most EVENT_MAX_DIGEST_ORIGINS
+ * of them.
+ */
+export const EVENT_HEADS = Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), {
+  propertyNames: EVENT_ORIGIN,
+  maxProperties: EVENT_MAX_DIGEST_ORIGINS
+})
+
+export const REPAIR_MESSAGE = Type.Union([
+  Type.Object({ v: V, type: Type.Literal('digest'), heads: EVENT_HEADS }, strict),
+  Type.Object({ v: V, type: Type.Literal('pull'), origin: EVENT_ORIGIN, from: EVENT_SEQ, limit: Type.Integer({ minimum: 1, maximum: EVENT_MAX_PULL_LIMIT }) }, strict),
+  Type.Object({ v: V, type: Type.Literal('events'), events: Type.Array(Type.Unknown(), { maxItems: EVENT_MAX_PULL_LIMIT }), more: Type.Boolean() }, strict),
   /**
    * Every seq below `compactedBelow` is compacted at the answering peer. `first` is the event it holds at
    * `compactedBelow`, signed by its origin: the only evidence a node accepts for skipping a gap (a peer's word
    * alone must not make a node skip an origin). Absent when the peer holds nothing from there.
    */
-  | { v: 1, type: 'error', code: 'compacted', compactedBelow: number, first?: unknown }
-  | { v: 1, type: 'error', code: 'bad-request', message: string }
+  Type.Object({ v: V, type: Type.Literal('error'), code: Type.Literal('compacted'), compactedBelow: EVENT_SEQ, first: Type.Optional(Type.Unknown()) }, strict),
+  Type.Object({ v: V, type: Type.Literal('error'), code: Type.Literal('bad-request'), message: Type.String({ minLength: 1, maxLength: MAX_ERROR_MESSAGE }) }, strict)
+])
+
+/** The events inside an 'events' reply stay unknown here: the node checks each (classifyEvent, signature, clock). */
+export type RepairMessage = Exclude<Static<typeof REPAIR_MESSAGE>, { type: 'digest' }> | { v: 1, type: 'digest', heads: EventHeads }
 
 export type RepairMessageType = RepairMessage['type']
 
-const MAX_ERROR_MESSAGE = 256
-
 /** Checks an untrusted repair frame; throws InvalidInputError naming the path of the first wrong field. */
 export function validateRepairMessage (v: unknown): RepairMessage {
-  const o = record(v, 'message')
-  if (o.v !== REPAIR_WIRE_VERSION) fail('message.v', o.v, `version ${REPAIR_WIRE_VERSION}`)
-  const type = oneOf(o.type, 'message.type', ['digest', 'pull', 'events', 'error'] as const)
-  switch (type) {
-    case 'digest':
-      onlyKeys(o, 'message', ['v', 'type', 'heads'])
-      return { v: 1, type, heads: validateHeads(o.heads, 'message.heads') }
-    case 'pull':
-      onlyKeys(o, 'message', ['v', 'type', 'origin', 'from', 'limit'])
-      return {
-        v: 1,
-        type,
-        origin: validateOrigin(o.origin, 'message.origin'),
-        from: safeInt(o.from, 'message.from', 1),
-        limit: safeInt(o.limit, 'message.limit', 1, EVENT_MAX_PULL_LIMIT)
-      }
-    case 'events':
-      onlyKeys(o, 'message', ['v', 'type', 'events', 'more'])
-      if (typeof o.more !== 'boolean') fail('message.more', o.more, 'true or false')
-      return { v: 1, type, events: list(o.events, 'message.events', EVENT_MAX_PULL_LIMIT).slice(), more: o.more }
-    case 'error': {
-      const code = oneOf(o.code, 'message.code', ['compacted', 'bad-request'] as const)
-      if (code === 'compacted') {
-        onlyKeys(o, 'message', ['v', 'type', 'code', 'compactedBelow', 'first'])
-        const compactedBelow = safeInt(o.compactedBelow, 'message.compactedBelow', 1)
-        return { v: 1, type, code, compactedBelow, ...(o.first !== undefined ? { first: o.first } : {}) }
-      }
-      onlyKeys(o, 'message', ['v', 'type', 'code', 'message'])
-      return { v: 1, type, code, message: string(o.message, 'message.message', MAX_ERROR_MESSAGE) }
-    }
+  const m = checked(REPAIR_MESSAGE, v, 'message')
+  switch (m.type) {
+    case 'digest': return { v: 1, type: m.type, heads: copyHeads(m.heads) }
+    case 'pull': return { v: 1, type: m.type, origin: m.origin, from: m.from, limit: m.limit }
+    case 'events': return { v: 1, type: m.type, events: m.events.slice(), more: m.more }
+    case 'error':
+      if (m.code === 'compacted') return { v: 1, type: m.type, code: m.code, compactedBelow: m.compactedBelow, ...(m.first !== undefined ? { first: m.first } : {}) }
+      return { v: 1, type: m.type, code: m.code, message: m.message }
   }
 }
 
-/**
- * A heads map from a peer, copied into a null-prototype object: keys are checked origins (never '__proto__'),
- * values are safe integers >= 0, and there are at most EVENT_MAX_DIGEST_ORIGINS of them.
- */
+/** A heads map from a peer (EVENT_HEADS), copied into a null-prototype object. */
 export function validateHeads (v: unknown, path: string): EventHeads {
-  const o = record(v, path)
-  const keys = Object.keys(o)
-  if (keys.length > EVENT_MAX_DIGEST_ORIGINS) fail(path, `${keys.length} origins`, `at most ${EVENT_MAX_DIGEST_ORIGINS} origins`)
+  return copyHeads(checked(EVENT_HEADS, v, path))
+}
+
+function copyHeads (checkedHeads: Record<string, number>): EventHeads {
   const heads: EventHeads = Object.create(null) as EventHeads
-  for (const k of keys) {
-    validateOrigin(k, `${path}.${k}`)
-    heads[k] = safeInt(o[k], `${path}.${k}`)
-  }
+  for (const k of Object.keys(checkedHeads)) heads[k] = checkedHeads[k]!
   return heads
 }
 

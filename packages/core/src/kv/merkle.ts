@@ -18,7 +18,7 @@
  * function of its input, so using the platform's implementation keeps that property.
  */
 import { createHash } from 'node:crypto'
-import { fail } from '../validate.js'
+import { fail } from '../schema/index.js'
 import { versionString } from './record.js'
 import type { KvVersion } from './record.js'
 

@@ -7,7 +7,7 @@ import { KV_MAX_KEY_BYTES, KV_MAX_VALUE_BYTES } from '../constants.js'
 import type { ShoalEvent } from '../events/event.js'
 import { utf8Length, validateOrigin } from '../events/event.js'
 import { compareHlc, hlcToString } from '../hlc.js'
-import { fail, onlyKeys, record } from '../validate.js'
+import { checked, fail, Type } from '../schema/index.js'
 
 /** The version of a record: its event's HLC, with the origin as the node. */
 export interface KvVersion {
@@ -110,6 +110,12 @@ export function kvEventData (key: string, value?: unknown, limits: KvLimits = DE
   return `{"key":${JSON.stringify(key)},"value":${validateValue(value, limits.maxValueBytes, 'value')}}`
 }
 
+const KEY_FIELD = Type.Unknown({ expected: 'a key' })
+/** The `data` of a kv.put event: exactly key and value (their limits are validateKey's and validateValue's). */
+const KV_PUT_DATA = Type.Object({ key: KEY_FIELD, value: Type.Unknown({ expected: 'a JSON value (required for kv.put)' }) }, { additionalProperties: false })
+/** The `data` of a kv.del event: exactly the key. */
+const KV_DEL_DATA = Type.Object({ key: KEY_FIELD }, { additionalProperties: false })
+
 /**
  * The record an event writes. The event must be of type kv.put or kv.del on topic kv, with data holding exactly
  * `key` (and `value` for a put). Throws InvalidInputError naming the field (event.type, event.topic,
@@ -126,13 +132,14 @@ export function recordFromEvent (event: ShoalEvent, limits: KvLimits): KvRecord 
   } catch {
     fail('event.data', event.data, 'JSON text')
   }
-  const data = record(parsed, 'event.data')
   const put = event.type === KV_EVENT_TYPES.put
-  onlyKeys(data, 'event.data', put ? ['key', 'value'] : ['key'])
-  const key = validateKey(data.key, limits.maxKeyBytes, 'event.data.key')
   const version: KvVersion = { wall: event.hlc.wall, logical: event.hlc.logical, node }
-  if (!put) return { key, tombstone: true, version, event }
-  if (!Object.hasOwn(data, 'value')) fail('event.data.value', undefined, 'a JSON value (required for kv.put)')
+  if (!put) {
+    const data = checked(KV_DEL_DATA, parsed, 'event.data')
+    return { key: validateKey(data.key, limits.maxKeyBytes, 'event.data.key'), tombstone: true, version, event }
+  }
+  const data = checked(KV_PUT_DATA, parsed, 'event.data')
+  const key = validateKey(data.key, limits.maxKeyBytes, 'event.data.key')
   validateValue(data.value, limits.maxValueBytes, 'event.data.value')
   return { key, value: data.value, tombstone: false, version, event }
 }

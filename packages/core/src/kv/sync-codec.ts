@@ -8,9 +8,8 @@
  * one direction, which is what a stream handler and a client want.
  */
 import { KV_MAX_KEY_BYTES, KV_SYNC_BATCH, KV_SYNC_MAX_LEAF_ENTRIES } from '../constants.js'
-import { validateOrigin } from '../events/event.js'
-import { HLC_MAX_LOGICAL, HLC_MAX_WALL } from '../hlc.js'
-import { fail, list, oneOf, onlyKeys, record, safeInt, string } from '../validate.js'
+import { EVENT_HLC, EVENT_ORIGIN } from '../events/event.js'
+import { checked, fail, Type } from '../schema/index.js'
 import { LEAF_DEPTH } from './merkle.js'
 import type { MerkleNode } from './merkle.js'
 import { validateKey } from './record.js'
@@ -44,12 +43,46 @@ export interface KvSyncLimits {
 }
 
 const TYPES = ['root', 'nodes', 'leaves', 'get', 'records', 'store', 'stored'] as const
-const INTERNAL_ID = /^[0-9a-f]{0,3}$/
-const LEAF_ID = /^[0-9a-f]{4}$/
-const CHILD_ID = /^[0-9a-f]{1,4}$/
-const HASH = /^[0-9a-f]{64}$/
 const MAX_REASON = 256
 const DEFAULT_LIMITS: KvSyncLimits = { maxKeyBytes: KV_MAX_KEY_BYTES }
+const strict = { additionalProperties: false } as const
+const V = Type.Literal(KV_SYNC_WIRE_VERSION)
+/** Keys pass this shape here; their byte limit (running config), NUL and Unicode rules are validateKey's. */
+const KEY = Type.String({ minLength: 1, expected: 'a non-empty key' })
+const HASH = Type.String({ pattern: '^[0-9a-f]{64}$', expected: '64 lowercase hex digits' })
+const ids = (pattern: string, expected: string) => Type.Array(Type.String({ pattern, expected }), { maxItems: KV_SYNC_BATCH })
+
+/** {wall, logical, node}: the bounds of an event's HLC and origin. */
+export const KV_VERSION = Type.Object({ wall: EVENT_HLC.properties.wall, logical: EVENT_HLC.properties.logical, node: EVENT_ORIGIN }, strict)
+
+/** The frame header: the version, then a type of either direction. */
+const HEADER = Type.Object({ v: V, type: Type.Union(TYPES.map(t => Type.Literal(t)), { expected: `one of ${TYPES.join(', ')}` }) })
+
+/** Requests by type: what a server reads. */
+export const KV_SYNC_REQUESTS = {
+  root: Type.Object({ v: V, type: Type.Literal('root') }, strict),
+  /** The 16 children of each internal node id (0..3 hex digits). */
+  nodes: Type.Object({ v: V, type: Type.Literal('nodes'), ids: ids('^[0-9a-f]{0,3}$', `an internal node id (0-${LEAF_DEPTH - 1} hex digits)`) }, strict),
+  /** The {key, version} of every record under each leaf id (4 hex digits); `after` resumes a cut reply. */
+  leaves: Type.Object({ v: V, type: Type.Literal('leaves'), ids: ids('^[0-9a-f]{4}$', `a leaf id (${LEAF_DEPTH} hex digits)`), after: Type.Optional(KEY) }, strict),
+  get: Type.Object({ v: V, type: Type.Literal('get'), keys: Type.Array(KEY, { maxItems: KV_SYNC_BATCH }) }, strict),
+  /** The event is checked by the node (classifyEvent, signature, recordFromEvent). */
+  store: Type.Object({ v: V, type: Type.Literal('store'), event: Type.Record(Type.String(), Type.Unknown(), { expected: 'an object' }) }, strict)
+} as const
+
+/** Responses by type: what a client reads. */
+export const KV_SYNC_RESPONSES = {
+  root: Type.Object({ v: V, type: Type.Literal('root'), hash: HASH, count: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, strict),
+  nodes: Type.Object({
+    v: V,
+    type: Type.Literal('nodes'),
+    nodes: Type.Array(Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{1,4}$', expected: `a child node id (1-${LEAF_DEPTH} hex digits)` }), hash: HASH }, strict), { maxItems: 16 * KV_SYNC_BATCH })
+  }, strict),
+  leaves: Type.Object({ v: V, type: Type.Literal('leaves'), entries: Type.Array(Type.Object({ key: KEY, version: KV_VERSION }, strict), { maxItems: KV_SYNC_MAX_LEAF_ENTRIES }), more: Type.Boolean() }, strict),
+  /** Each record's event is checked by the node. */
+  records: Type.Object({ v: V, type: Type.Literal('records'), records: Type.Array(Type.Unknown(), { maxItems: KV_SYNC_BATCH }), more: Type.Boolean() }, strict),
+  stored: Type.Object({ v: V, type: Type.Literal('stored'), ok: Type.Boolean(), reason: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_REASON })) }, strict)
+} as const
 
 /** Checks an untrusted frame of either direction; throws InvalidInputError naming the path of the first wrong field. */
 export function validateKvSyncMessage (v: unknown, limits: KvSyncLimits = DEFAULT_LIMITS): KvSyncMessage {
@@ -76,114 +109,54 @@ export function validateKvSyncResponse (v: unknown, limits: KvSyncLimits = DEFAU
 
 /** {wall, logical, node}: the bounds of an event's HLC and origin. */
 export function validateKvVersion (v: unknown, path: string): KvVersion {
-  const o = record(v, path)
-  onlyKeys(o, path, ['wall', 'logical', 'node'])
-  return {
-    wall: safeInt(o.wall, `${path}.wall`, 0, HLC_MAX_WALL),
-    logical: safeInt(o.logical, `${path}.logical`, 0, HLC_MAX_LOGICAL),
-    node: validateOrigin(o.node, `${path}.node`)
-  }
+  const o = checked(KV_VERSION, v, path)
+  return { wall: o.wall, logical: o.logical, node: o.node }
 }
 
 type Frame = Record<string, unknown> & { type: typeof TYPES[number] }
 
 function header (v: unknown): Frame {
-  const o = record(v, 'message')
-  if (o.v !== KV_SYNC_WIRE_VERSION) fail('message.v', o.v, `version ${KV_SYNC_WIRE_VERSION}`)
-  oneOf(o.type, 'message.type', TYPES)
-  return o as Frame
+  return checked(HEADER, v, 'message') as Frame
 }
 
 function request (o: Frame, limits: KvSyncLimits): KvSyncRequest {
-  switch (o.type) {
-    case 'root':
-      onlyKeys(o, 'message', ['v', 'type'])
-      return { v: 1, type: 'root' }
-    case 'nodes':
-      onlyKeys(o, 'message', ['v', 'type', 'ids'])
-      return { v: 1, type: 'nodes', ids: ids(o.ids, 'message.ids', INTERNAL_ID, `an internal node id (0-${LEAF_DEPTH - 1} hex digits)`) }
+  const schema = Object.hasOwn(KV_SYNC_REQUESTS, o.type) ? KV_SYNC_REQUESTS[o.type as keyof typeof KV_SYNC_REQUESTS] : undefined
+  if (schema === undefined) return fail('message.type', o.type, 'a request type (root, nodes, leaves, get, store)')
+  const m = checked(schema, o, 'message')
+  switch (m.type) {
+    case 'root': return { v: 1, type: 'root' }
+    case 'nodes': return { v: 1, type: 'nodes', ids: m.ids.slice() }
     case 'leaves': {
-      onlyKeys(o, 'message', ['v', 'type', 'ids', 'after'])
-      const out: KvSyncRequest = { v: 1, type: 'leaves', ids: ids(o.ids, 'message.ids', LEAF_ID, `a leaf id (${LEAF_DEPTH} hex digits)`) }
-      if (o.after !== undefined) out.after = validateKey(o.after, limits.maxKeyBytes, 'message.after')
+      const out: KvSyncRequest = { v: 1, type: 'leaves', ids: m.ids.slice() }
+      if (m.after !== undefined) out.after = validateKey(m.after, limits.maxKeyBytes, 'message.after')
       return out
     }
-    case 'get':
-      onlyKeys(o, 'message', ['v', 'type', 'keys'])
-      return { v: 1, type: 'get', keys: items(o.keys, 'message.keys', KV_SYNC_BATCH, (k, path) => validateKey(k, limits.maxKeyBytes, path)) }
-    case 'store':
-      onlyKeys(o, 'message', ['v', 'type', 'event'])
-      record(o.event, 'message.event')
-      return { v: 1, type: 'store', event: o.event }
-    default:
-      return fail('message.type', o.type, 'a request type (root, nodes, leaves, get, store)')
+    case 'get': return { v: 1, type: 'get', keys: m.keys.map((k, i) => validateKey(k, limits.maxKeyBytes, `message.keys[${i}]`)) }
+    case 'store': return { v: 1, type: 'store', event: m.event }
   }
 }
 
 function response (o: Frame, limits: KvSyncLimits): KvSyncResponse {
-  switch (o.type) {
-    case 'root':
-      onlyKeys(o, 'message', ['v', 'type', 'hash', 'count'])
-      return { v: 1, type: 'root', hash: hash(o.hash, 'message.hash'), count: safeInt(o.count, 'message.count') }
-    case 'nodes':
-      onlyKeys(o, 'message', ['v', 'type', 'nodes'])
-      return {
-        v: 1,
-        type: 'nodes',
-        nodes: items(o.nodes, 'message.nodes', 16 * KV_SYNC_BATCH, (n, path) => {
-          const e = record(n, path)
-          onlyKeys(e, path, ['id', 'hash'])
-          if (typeof e.id !== 'string' || !CHILD_ID.test(e.id)) fail(`${path}.id`, e.id, `a child node id (1-${LEAF_DEPTH} hex digits)`)
-          return { id: e.id, hash: hash(e.hash, `${path}.hash`) }
-        })
-      }
-    case 'leaves':
-      onlyKeys(o, 'message', ['v', 'type', 'entries', 'more'])
-      return {
-        v: 1,
-        type: 'leaves',
-        entries: items(o.entries, 'message.entries', KV_SYNC_MAX_LEAF_ENTRIES, (n, path) => {
-          const e = record(n, path)
-          onlyKeys(e, path, ['key', 'version'])
-          return { key: validateKey(e.key, limits.maxKeyBytes, `${path}.key`), version: validateKvVersion(e.version, `${path}.version`) }
-        }),
-        more: bool(o.more, 'message.more')
-      }
-    case 'records':
-      onlyKeys(o, 'message', ['v', 'type', 'records', 'more'])
-      return { v: 1, type: 'records', records: Array.from(list(o.records, 'message.records', KV_SYNC_BATCH)), more: bool(o.more, 'message.more') }
+  const schema = Object.hasOwn(KV_SYNC_RESPONSES, o.type) ? KV_SYNC_RESPONSES[o.type as keyof typeof KV_SYNC_RESPONSES] : undefined
+  if (schema === undefined) return fail('message.type', o.type, 'a response type (root, nodes, leaves, records, stored)')
+  const m = checked(schema, o, 'message')
+  switch (m.type) {
+    case 'root': return { v: 1, type: 'root', hash: m.hash, count: m.count }
+    case 'nodes': return { v: 1, type: 'nodes', nodes: m.nodes.map(n => ({ id: n.id, hash: n.hash })) }
+    case 'leaves': return {
+      v: 1,
+      type: 'leaves',
+      entries: m.entries.map((e, i) => ({
+        key: validateKey(e.key, limits.maxKeyBytes, `message.entries[${i}].key`),
+        version: { wall: e.version.wall, logical: e.version.logical, node: e.version.node }
+      })),
+      more: m.more
+    }
+    case 'records': return { v: 1, type: 'records', records: m.records.slice(), more: m.more }
     case 'stored': {
-      onlyKeys(o, 'message', ['v', 'type', 'ok', 'reason'])
-      const out: KvSyncResponse = { v: 1, type: 'stored', ok: bool(o.ok, 'message.ok') }
-      if (o.reason !== undefined) out.reason = string(o.reason, 'message.reason', MAX_REASON)
+      const out: KvSyncResponse = { v: 1, type: 'stored', ok: m.ok }
+      if (m.reason !== undefined) out.reason = m.reason
       return out
     }
-    default:
-      return fail('message.type', o.type, 'a response type (root, nodes, leaves, records, stored)')
   }
-}
-
-function ids (v: unknown, path: string, re: RegExp, expected: string): string[] {
-  return items(v, path, KV_SYNC_BATCH, (id, p) => {
-    if (typeof id !== 'string' || !re.test(id)) fail(p, id, expected)
-    return id
-  })
-}
-
-/** Checks each item of a bounded list; a hole counts as undefined (Array.prototype.map would skip it). */
-function items<T> (v: unknown, path: string, max: number, check: (item: unknown, path: string) => T): T[] {
-  const l = list(v, path, max)
-  const out: T[] = []
-  for (let i = 0; i < l.length; i++) out.push(check(l[i], `${path}[${i}]`))
-  return out
-}
-
-function hash (v: unknown, path: string): string {
-  if (typeof v !== 'string' || !HASH.test(v)) fail(path, v, '64 lowercase hex digits')
-  return v
-}
-
-function bool (v: unknown, path: string): boolean {
-  if (typeof v !== 'boolean') fail(path, v, 'true or false')
-  return v
 }

@@ -3,9 +3,8 @@
  * JSON in length-prefixed frames; every field is checked before it reaches the state machine. The shapes are
  * schemas (schema/): the types, the check and the message naming the first bad field all follow from them.
  */
-import { MAX_ADDRS_PER_MEMBER, MAX_CAPABILITIES, MAX_MEMBERS_PER_SYNC } from '../constants.js'
-import { checkerOf, Type, type Static, type TSchema } from '../schema/index.js'
-import { fail } from '../validate.js'
+import { MAX_ADDRS_PER_MEMBER, MAX_CAPABILITIES, MAX_MEMBERS_PER_SYNC, MAX_PIGGYBACK_UPDATES } from '../constants.js'
+import { checked, Type, type Static } from '../schema/index.js'
 import type { MemberUpdate } from './types.js'
 
 export const MEMBERSHIP_WIRE_VERSION = 1
@@ -45,11 +44,12 @@ export const SWIM_MESSAGE = Type.Union([
 
 export type SwimMessage = Static<typeof SWIM_MESSAGE>
 
-/** The value when it matches `schema`, else InvalidInputError naming the first bad field under `path`. */
-function checked<S extends TSchema> (schema: S, v: unknown, path: string): Static<S> {
-  const failure = checkerOf(schema).failure(v, path)
-  if (failure !== undefined) fail(failure.field, failure.value, failure.expected)
-  return v as Static<S>
+/** The payload of a 'membership.update' gossip message: updates piggybacked on the topic. */
+export const MEMBERSHIP_GOSSIP = Type.Object({ updates: Type.Array(MEMBER_UPDATE, { maxItems: MAX_PIGGYBACK_UPDATES }) }, strict)
+
+export function validateMembershipGossip (v: unknown, path = 'payload'): { updates: MemberUpdate[] } {
+  const p = checked(MEMBERSHIP_GOSSIP, v, path)
+  return { updates: p.updates }
 }
 
 export function validateMemberUpdate (v: unknown, path = 'update'): MemberUpdate {

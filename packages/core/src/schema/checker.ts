@@ -35,7 +35,7 @@ function compile<S extends TSchema> (schema: S): Checker<Static<S>> {
     schema,
     check,
     failure: (value, path, opts) => {
-      if (check(value)) return undefined
+      if (opts?.known !== 'invalid' && check(value)) return undefined
       // The walker mirrors the compiled check; should they ever disagree, the value is still refused.
       return firstError(json, value, path, opts) ?? { field: path, value, expected: expectedOf(json) }
     }

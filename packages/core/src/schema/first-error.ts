@@ -21,11 +21,15 @@ export interface SchemaFailure {
   message?: string
   /** A `const` did not match: in a union, the sign that this alternative was not meant at all. */
   mismatchedConst?: true
+  /** With mismatchedConst: how many tags (`const` fields) of the object matched before this one did not. */
+  tagsMatched?: number
 }
 
 export interface FirstErrorOptions {
   /** How an unknown field is reported; default: `<path>: unknown field (known fields: a, b)`. */
   unknownField?: (field: string, value: unknown, known: readonly string[]) => SchemaFailure
+  /** 'invalid': the caller has just seen the compiled check say no (Checker.failure skips checking again). */
+  known?: 'invalid'
 }
 
 export function firstError (schema: JsonSchema, value: unknown, path: string, opts: FirstErrorOptions = {}): SchemaFailure | undefined {
@@ -52,11 +56,15 @@ export function firstError (schema: JsonSchema, value: unknown, path: string, op
     }
     // An error inside one alternative (the right shape and tag, one bad field) says more than "one of".
     if (deepest !== undefined) return deepest
-    // Every alternative refused the same tag field (`type`, `kind`): name that field and the tags it may hold.
-    const first = tags[0]
-    if (first !== undefined && tags.length === (schema.anyOf as unknown[]).length && tags.every(t => t.field === first.field)) {
-      const choices = [...new Set(tags.map(t => t.expected.replace(/^the value /, '')))]
-      return { field: first.field, value: first.value, expected: choices.length === 1 ? first.expected : `one of ${choices.join(', ')}`, mismatchedConst: true }
+    // Every alternative refused a tag (`type`, `kind`): the ones that matched the most tags before refusing one
+    // speak (`{ type: 'error', code: 'nope' }` is about `code`, not `type`), if they refused the same field; name
+    // that field and the tags it may hold.
+    const most = Math.max(...tags.map(t => t.tagsMatched ?? 0))
+    const top = tags.filter(t => (t.tagsMatched ?? 0) === most)
+    const first = top[0]
+    if (first !== undefined && tags.length === (schema.anyOf as unknown[]).length && top.every(t => t.field === first.field)) {
+      const choices = [...new Set(top.map(t => t.expected.replace(/^the value /, '')))]
+      return { field: first.field, value: first.value, expected: choices.length === 1 ? first.expected : `one of ${choices.join(', ')}`, mismatchedConst: true, tagsMatched: most }
     }
     return fail()
   }
@@ -120,9 +128,11 @@ function objectError (schema: JsonSchema, value: unknown, path: string, opts: Fi
   const max = schema.maxProperties as number | undefined
   if (max !== undefined && keys.length > max) return { field: path, value, expected: expectedOf(schema) }
   // Tags first: in a union of objects, a wrong `type` or `kind` means "not this shape", whatever else is wrong.
+  let tagsMatched = 0
   for (const [name, field] of Object.entries(properties)) {
-    if (!('const' in field) || !Object.hasOwn(input, name) || input[name] === field.const) continue
-    return { field: childPath(path, name), value: input[name], expected: expectedOf(field), mismatchedConst: true }
+    if (!('const' in field) || !Object.hasOwn(input, name)) continue
+    if (input[name] === field.const) { tagsMatched++; continue }
+    return { field: childPath(path, name), value: input[name], expected: expectedOf(field), mismatchedConst: true, tagsMatched }
   }
   for (const key of keys) {
     const at = childPath(path, key)

@@ -6,5 +6,6 @@
 export { Type } from 'typebox'
 export type { Static, TSchema, TObject, TProperties } from 'typebox'
 export { checkerOf, type Checker } from './checker.js'
+export { checked, fail, failureText } from './checked.js'
 export { expectedOf, type JsonSchema } from './expected.js'
 export { childPath, firstError, type FirstErrorOptions, type SchemaFailure } from './first-error.js'

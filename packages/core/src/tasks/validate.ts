@@ -3,8 +3,8 @@
  * Each failure is an InvalidInputError naming the field. Validators return fresh objects with only schema fields.
  */
 import { TASK_DEFAULT_RETRIES, TASK_DEFAULT_TIMEOUT_MS, TASK_MAX_ERROR_CHARS, TASK_MAX_SUBTASKS } from '../constants.js'
-import { validateOrigin } from '../events/event.js'
-import { fail, list, oneOf, onlyKeys, record, safeInt, string } from '../validate.js'
+import { EVENT_ORIGIN } from '../events/event.js'
+import { checked, fail, Type } from '../schema/index.js'
 import type { Cancel, Done, Final, Failure, JobRecord, Lease } from './types.js'
 
 /** `primes`, a module handler's name, or `exec:<allowlisted name>`. */
@@ -17,108 +17,131 @@ export const TASK_MIN_PRIORITY = -1000
 export const TASK_MAX_PRIORITY = 1000
 const MAX_TRACE_CHARS = 128
 
-const time = (v: unknown, path: string): number => safeInt(v, path)
-const member = (v: unknown, path: string): string => validateOrigin(v, path)
-const errorText = (v: unknown, path: string): string => string(v, path, TASK_MAX_ERROR_CHARS)
+const strict = { additionalProperties: false } as const
+export const HANDLER_NAME = Type.String({ pattern: HANDLER_NAME_PATTERN.source, expected: `a handler name matching ${String(HANDLER_NAME_PATTERN)}` })
+export const JOB_ID = Type.String({ pattern: JOB_ID_PATTERN.source, expected: 'a job id of 32 lowercase hex characters' })
+const TIME = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+const COUNT = TIME
+const MEMBER = EVENT_ORIGIN
+const ERROR_TEXT = Type.String({ minLength: 1, maxLength: TASK_MAX_ERROR_CHARS })
+const RETRIES = Type.Integer({ minimum: 0, maximum: TASK_MAX_RETRIES })
+const TIMEOUT_MS = Type.Integer({ minimum: TASK_MIN_TIMEOUT_MS, maximum: TASK_MAX_TIMEOUT_MS })
+const PRIORITY = Type.Integer({ minimum: TASK_MIN_PRIORITY, maximum: TASK_MAX_PRIORITY })
+const REDUCE = Type.Union([HANDLER_NAME, Type.Null()])
+const INPUTS = Type.Array(Type.Unknown(), { minItems: 1, maxItems: TASK_MAX_SUBTASKS, expected: `a list of 1 to ${TASK_MAX_SUBTASKS} inputs` })
+const SUBTASK = Type.Integer({ minimum: 0, maximum: TASK_MAX_SUBTASKS })
+const CHUNK = Type.Integer({ minimum: 1, maximum: TASK_MAX_SUBTASKS })
+
+export const JOB_RECORD = Type.Object({
+  v: Type.Literal(1),
+  id: JOB_ID,
+  handler: HANDLER_NAME,
+  inputs: INPUTS,
+  reduce: REDUCE,
+  retries: RETRIES,
+  timeoutMs: TIMEOUT_MS,
+  priority: PRIORITY,
+  submittedBy: MEMBER,
+  submittedAt: TIME,
+  trace: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TRACE_CHARS })),
+  chunk: Type.Optional(CHUNK)
+}, strict)
+export const LEASE = Type.Object({ holder: MEMBER, token: COUNT, expiresAt: TIME, attempt: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }, strict)
+export const FAILURE = Type.Object({
+  token: Type.Optional(COUNT),
+  attempts: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  error: ERROR_TEXT,
+  retryAt: TIME,
+  by: MEMBER,
+  subtask: Type.Optional(SUBTASK)
+}, strict)
+/** A done record carries a result or an error (poison), never both: that rule is validateDone's. */
+export const DONE = Type.Object({
+  result: Type.Optional(Type.Unknown()),
+  results: Type.Optional(Type.Array(Type.Unknown(), { maxItems: TASK_MAX_SUBTASKS })),
+  error: Type.Optional(ERROR_TEXT),
+  subtask: Type.Optional(SUBTASK),
+  by: MEMBER,
+  token: COUNT,
+  attempts: COUNT
+}, strict)
+export const FINAL = Type.Object({
+  state: Type.Union([Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')], { expected: 'one of done, failed, cancelled' }),
+  result: Type.Optional(Type.Unknown()),
+  error: Type.Optional(ERROR_TEXT),
+  by: MEMBER,
+  at: TIME
+}, strict)
+export const CANCEL = Type.Object({ by: MEMBER, at: TIME }, strict)
 
 export function handlerName (v: unknown, path: string): string {
-  if (typeof v !== 'string' || !HANDLER_NAME_PATTERN.test(v)) fail(path, v, `a handler name matching ${String(HANDLER_NAME_PATTERN)}`)
-  return v
+  return checked(HANDLER_NAME, v, path)
 }
 
 export function jobId (v: unknown, path: string): string {
-  if (typeof v !== 'string' || !JOB_ID_PATTERN.test(v)) fail(path, v, 'a job id of 32 lowercase hex characters')
-  return v
-}
-
-const retries = (v: unknown, path: string): number => safeInt(v, path, 0, TASK_MAX_RETRIES)
-const timeoutMs = (v: unknown, path: string): number => safeInt(v, path, TASK_MIN_TIMEOUT_MS, TASK_MAX_TIMEOUT_MS)
-const priority = (v: unknown, path: string): number => safeInt(v, path, TASK_MIN_PRIORITY, TASK_MAX_PRIORITY)
-const reduceName = (v: unknown, path: string): string | null => v === null ? null : handlerName(v, path)
-
-function inputsList (v: unknown, path: string): unknown[] {
-  const items = list(v, path, TASK_MAX_SUBTASKS)
-  if (items.length === 0) fail(path, v, `a list of 1 to ${TASK_MAX_SUBTASKS} inputs`)
-  return items
+  return checked(JOB_ID, v, path)
 }
 
 export function validateJobRecord (v: unknown, path = 'job'): JobRecord {
-  const o = record(v, path)
-  onlyKeys(o, path, ['v', 'id', 'handler', 'inputs', 'reduce', 'retries', 'timeoutMs', 'priority', 'submittedBy', 'submittedAt', 'trace', 'chunk'])
-  if (o.v !== 1) fail(`${path}.v`, o.v, '1')
+  const o = checked(JOB_RECORD, v, path)
   const job: JobRecord = {
     v: 1,
-    id: jobId(o.id, `${path}.id`),
-    handler: handlerName(o.handler, `${path}.handler`),
-    inputs: [...inputsList(o.inputs, `${path}.inputs`)],
-    reduce: reduceName(o.reduce, `${path}.reduce`),
-    retries: retries(o.retries, `${path}.retries`),
-    timeoutMs: timeoutMs(o.timeoutMs, `${path}.timeoutMs`),
-    priority: priority(o.priority, `${path}.priority`),
-    submittedBy: member(o.submittedBy, `${path}.submittedBy`),
-    submittedAt: time(o.submittedAt, `${path}.submittedAt`)
+    id: o.id,
+    handler: o.handler,
+    inputs: [...o.inputs],
+    reduce: o.reduce,
+    retries: o.retries,
+    timeoutMs: o.timeoutMs,
+    priority: o.priority,
+    submittedBy: o.submittedBy,
+    submittedAt: o.submittedAt
   }
-  if (o.trace !== undefined) job.trace = string(o.trace, `${path}.trace`, MAX_TRACE_CHARS)
-  if (o.chunk !== undefined) job.chunk = safeInt(o.chunk, `${path}.chunk`, 1, TASK_MAX_SUBTASKS)
+  if (o.trace !== undefined) job.trace = o.trace
+  if (o.chunk !== undefined) job.chunk = o.chunk
   return job
 }
 
 export function validateLease (v: unknown, path = 'lease'): Lease {
-  const o = record(v, path)
-  onlyKeys(o, path, ['holder', 'token', 'expiresAt', 'attempt'])
-  return {
-    holder: member(o.holder, `${path}.holder`),
-    token: safeInt(o.token, `${path}.token`),
-    expiresAt: time(o.expiresAt, `${path}.expiresAt`),
-    attempt: safeInt(o.attempt, `${path}.attempt`, 1)
-  }
+  const o = checked(LEASE, v, path)
+  return { holder: o.holder, token: o.token, expiresAt: o.expiresAt, attempt: o.attempt }
 }
 
 export function validateFailure (v: unknown, path = 'failure'): Failure {
-  const o = record(v, path)
-  onlyKeys(o, path, ['token', 'attempts', 'error', 'retryAt', 'by', 'subtask'])
-  const failure: Failure = {
-    attempts: safeInt(o.attempts, `${path}.attempts`, 1),
-    error: errorText(o.error, `${path}.error`),
-    retryAt: time(o.retryAt, `${path}.retryAt`),
-    by: member(o.by, `${path}.by`)
-  }
-  if (o.token !== undefined) failure.token = safeInt(o.token, `${path}.token`)
-  if (o.subtask !== undefined) failure.subtask = safeInt(o.subtask, `${path}.subtask`, 0, TASK_MAX_SUBTASKS)
+  const o = checked(FAILURE, v, path)
+  const failure: Failure = { attempts: o.attempts, error: o.error, retryAt: o.retryAt, by: o.by }
+  if (o.token !== undefined) failure.token = o.token
+  if (o.subtask !== undefined) failure.subtask = o.subtask
   return failure
 }
 
 /** A done record carries a result or an error (poison), never both; a result may be absent (the handler returned undefined). */
 export function validateDone (v: unknown, path = 'done'): Done {
-  const o = record(v, path)
-  onlyKeys(o, path, ['result', 'results', 'error', 'subtask', 'by', 'token', 'attempts'])
-  const done: Done = { by: member(o.by, `${path}.by`), token: safeInt(o.token, `${path}.token`), attempts: safeInt(o.attempts, `${path}.attempts`) }
+  const o = checked(DONE, v, path)
+  const done: Done = { by: o.by, token: o.token, attempts: o.attempts }
   if (o.error !== undefined) {
     if (o.result !== undefined) fail(`${path}.result`, o.result, 'absent when error is given')
     if (o.results !== undefined) fail(`${path}.results`, o.results, 'absent when error is given')
-    done.error = errorText(o.error, `${path}.error`)
-    if (o.subtask !== undefined) done.subtask = safeInt(o.subtask, `${path}.subtask`, 0, TASK_MAX_SUBTASKS)
+    done.error = o.error
+    if (o.subtask !== undefined) done.subtask = o.subtask
   } else {
     if (o.result !== undefined && o.results !== undefined) fail(`${path}.results`, o.results, 'absent when result is given')
     if (o.result !== undefined) done.result = o.result
-    if (o.results !== undefined) done.results = [...list(o.results, `${path}.results`, TASK_MAX_SUBTASKS)]
+    if (o.results !== undefined) done.results = [...o.results]
   }
   return done
 }
 
 export function validateFinal (v: unknown, path = 'final'): Final {
-  const o = record(v, path)
-  onlyKeys(o, path, ['state', 'result', 'error', 'by', 'at'])
-  const final: Final = { state: oneOf(o.state, `${path}.state`, ['done', 'failed', 'cancelled'] as const), by: member(o.by, `${path}.by`), at: time(o.at, `${path}.at`) }
+  const o = checked(FINAL, v, path)
+  const final: Final = { state: o.state, by: o.by, at: o.at }
   if (o.result !== undefined) final.result = o.result
-  if (o.error !== undefined) final.error = errorText(o.error, `${path}.error`)
+  if (o.error !== undefined) final.error = o.error
   return final
 }
 
 export function validateCancel (v: unknown, path = 'cancel'): Cancel {
-  const o = record(v, path)
-  onlyKeys(o, path, ['by', 'at'])
-  return { by: member(o.by, `${path}.by`), at: time(o.at, `${path}.at`) }
+  const o = checked(CANCEL, v, path)
+  return { by: o.by, at: o.at }
 }
 
 interface SubmitCommon {
@@ -146,30 +169,40 @@ export const SUBMIT_FIELDS = ['handler', 'input', 'inputs', 'split', 'reduce', '
  * set to undefined counts as absent (JSON cannot carry it); `input: null` is an input. Errors name bare fields
  * ('split', 'inputs') unless a `path` prefix is given.
  */
+/** task.submit params, field by field; which combination of input, inputs and split is validateSubmit's rule. */
+export const SUBMIT_PARAMS = Type.Object({
+  handler: HANDLER_NAME,
+  input: Type.Optional(Type.Unknown()),
+  inputs: Type.Optional(INPUTS),
+  split: Type.Optional(CHUNK),
+  reduce: Type.Optional(REDUCE),
+  retries: Type.Optional(RETRIES),
+  timeoutMs: Type.Optional(TIMEOUT_MS),
+  priority: Type.Optional(PRIORITY),
+  chunk: Type.Optional(CHUNK)
+}, strict)
+
 export function validateSubmit (params: unknown, path = ''): SubmitSpec {
-  const o = record(params, path === '' ? 'params' : path)
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) fail(path === '' ? 'params' : path, params, 'an object')
+  const o = checked(SUBMIT_PARAMS, params, path)
   const field = (name: string): string => path === '' ? name : `${path}.${name}`
-  for (const k of Object.keys(o)) {
-    if (!(SUBMIT_FIELDS as readonly string[]).includes(k)) fail(field(k), o[k], `no such field (allowed: ${SUBMIT_FIELDS.join(', ')})`)
-  }
   const common: SubmitCommon = {
-    handler: handlerName(o.handler, field('handler')),
-    retries: o.retries === undefined ? TASK_DEFAULT_RETRIES : retries(o.retries, field('retries')),
-    timeoutMs: o.timeoutMs === undefined ? TASK_DEFAULT_TIMEOUT_MS : timeoutMs(o.timeoutMs, field('timeoutMs')),
-    priority: o.priority === undefined ? 0 : priority(o.priority, field('priority'))
+    handler: o.handler,
+    retries: o.retries ?? TASK_DEFAULT_RETRIES,
+    timeoutMs: o.timeoutMs ?? TASK_DEFAULT_TIMEOUT_MS,
+    priority: o.priority ?? 0
   }
-  if (o.reduce !== undefined) common.reduce = reduceName(o.reduce, field('reduce'))
-  if (o.chunk !== undefined) common.chunk = safeInt(o.chunk, field('chunk'), 1, TASK_MAX_SUBTASKS)
+  if (o.reduce !== undefined) common.reduce = o.reduce
+  if (o.chunk !== undefined) common.chunk = o.chunk
   const hasInput = o.input !== undefined
   if (o.inputs !== undefined) {
     if (hasInput) fail(field('input'), o.input, 'absent when inputs is given')
     if (o.split !== undefined) fail(field('split'), o.split, 'absent when inputs is given (split needs one input)')
-    return { ...common, kind: 'list', inputs: [...inputsList(o.inputs, field('inputs'))] }
+    return { ...common, kind: 'list', inputs: [...o.inputs] }
   }
   if (o.split !== undefined) {
-    const split = safeInt(o.split, field('split'), 1, TASK_MAX_SUBTASKS)
     if (!hasInput) fail(field('input'), o.input, 'an input to split')
-    return { ...common, kind: 'split', input: o.input, split }
+    return { ...common, kind: 'split', input: o.input, split: o.split }
   }
   if (!hasInput) fail(field('input'), o.input, 'an input (or inputs, or input with split)')
   return { ...common, kind: 'single', input: o.input }

@@ -4,6 +4,7 @@ import { methodsFor } from '../method-table.js'
 import { RpcError, RpcErrorCode } from '../errors.js'
 import { subscriptionsFor } from '../subscription.js'
 import type { Delivered } from '@shoal/node'
+import { EVENT_TOPIC, eventTypeSchema } from '@shoal/core'
 import type { RpcContext } from './context.js'
 import { PEER_ID } from './schemas.js'
 
@@ -14,7 +15,8 @@ export const COMPACTED_CODE = -32010
 /** Same code the WebSocket server uses when it drops a reader that fell behind. */
 const SLOW_CONSUMER_CODE = -32011
 
-export const TOPIC = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:/-]+$', description: 'topic name: letters, digits and . _ : / -' })
+/** The wire event's topic rule (core EVENT_TOPIC): what publish accepts is what every peer's check accepts. */
+export const TOPIC = EVENT_TOPIC
 export const CURSOR = Type.Integer({ minimum: 0, description: 'a local sequence number (LSN) from an earlier event or `next`; 0 = from the start' })
 
 export const EVENT = Type.Object({
@@ -41,7 +43,7 @@ export const eventsPublish = define({
   params: Type.Object({
     topic: TOPIC,
     data: Type.Unknown({ description: 'any JSON value; at most events.maxPayloadBytes (default 64 KiB) when serialised' }),
-    type: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9._-]*$', description: "event type (default 'user')" }))
+    type: Type.Optional(eventTypeSchema({ description: "event type (default 'user'): a lowercase letter or digit, then a-z 0-9 . _ -" }))
   }, { additionalProperties: false }),
   result: Type.Object({ origin: PEER_ID, seq: Type.Integer({ minimum: 1 }), hlc: Type.Object({ wall: Type.Integer({ minimum: 0 }), logical: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }), lsn: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'data too large, or not JSON' }],
