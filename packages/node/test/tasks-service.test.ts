@@ -48,7 +48,8 @@ class MemoryKv {
 const SELF = '12D3KooWSelf'
 let runs = 0
 const add: Handler = { name: 'add', run: async (x: unknown) => { runs++; return (x as number) + 1 }, reduce: (rs: unknown[]) => (rs as number[]).reduce((a, b) => a + b, 0) }
-const handlers: HandlerRegistry = { names: () => ['add'], get: name => name === 'add' ? add : undefined, close: async () => {} }
+const boom: Handler = { name: 'boom', run: async () => { throw new Error('boom') } }
+const handlers: HandlerRegistry = { names: () => ['add', 'boom'], get: name => name === 'add' ? add : name === 'boom' ? boom : undefined, close: async () => {} }
 
 const OTHER = '12D3KooWOther'
 
@@ -56,7 +57,7 @@ async function service (retentionMs = 60_000, others: string[] = []): Promise<{ 
   const clock = new ManualClock(1_000_000)
   const events = new EventBus()
   const kv = new MemoryKv(events)
-  const membership = { members: () => [{ id: SELF, state: 'alive', capabilities: ['handler:add', 'slots:4'] }, ...others.map(id => ({ id, state: 'alive', capabilities: [] }))] }
+  const membership = { members: () => [{ id: SELF, state: 'alive', capabilities: ['handler:add', 'handler:boom', 'slots:4'] }, ...others.map(id => ({ id, state: 'alive', capabilities: [] }))] }
   const tasks = new TaskService({ clock, logger: silentLogger, events, kv: kv as any, membership: membership as any, handlers, self: SELF }, {
     config: { slots: 4, leaseMs: 10_000, retentionMs, modules: {}, exec: { enabled: false, allow: {} } }
   })
@@ -162,6 +163,34 @@ test('a rival lease under the same token seen before our own lease write lands d
   const unit = held!.split('/lease/')[1]!.split('/')[0]
   assert.equal((await kv.record(`${JOB_PREFIX}${jobId}/done/${unit}/0`))?.value, { result: Number(unit) + 2, by: SELF, token: 0, attempts: 1 })
   assert.is(kv.live(`${JOB_PREFIX}${jobId}/lease/${unit}/1`).length, 0, 'no takeover under token 1: the run was not abandoned')
+  await tasks.stop()
+})
+
+test('a run that lost a same-token race records nothing when its handler fails: the winner\'s attempt count stands', async () => {
+  const { tasks, kv, clock, events } = await service(60_000, [OTHER])
+  const put = kv.put.bind(kv)
+  let held: string | undefined
+  let release: (() => void) | undefined
+  kv.put = async (key: string, value: unknown) => {
+    if (held === undefined && key.includes('/lease/')) {
+      held = key
+      await new Promise<void>(resolve => { release = resolve })
+      return { key } // durable here, but the rival's version is greater: last-writer-wins keeps the rival's record
+    }
+    return await put(key, value)
+  }
+  const { jobId } = await tasks.submit({ handler: 'boom', inputs: [1], retries: 2, chunk: 1 })
+  await until(clock, 'a lease write to be held', () => release !== undefined, 10)
+  // The other node's claim under the same token reaches this replica while our write is on its way, and wins.
+  const rival = { holder: OTHER, token: 0, expiresAt: clock.now() + 10_000, attempt: 1 }
+  kv.records.set(held!, { key: held!, value: rival, tombstone: false })
+  events.emit('kv:changed', { key: held!, version: { wall: 9, logical: 0, node: OTHER }, tombstone: false, value: rival })
+  await settle(clock)
+  release!()
+  await settle(clock, 10)
+  // The loser's failed run must not write a failure (nor a poison result): the winner's run is the attempt.
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/fail/`).length, 0, 'no failure recorded by the loser')
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/`).length, 0, 'no result recorded by the loser')
   await tasks.stop()
 })
 

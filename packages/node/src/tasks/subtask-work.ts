@@ -115,8 +115,13 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     c.absorb(doneKey(jobId, index, token), done)
   } catch (err) {
     // A failure is recorded after the lease it releases (the run may have failed while the lease write was on its way).
-    await leased?.catch(() => {})
+    const leaseWritten = await leased?.then(() => true, () => false)
     if (signal.aborted || !c.active()) return 'aborted'
+    // Fencing, as for a result: a run whose lease lost a same-token race records no failure either. The winner's run
+    // is this attempt; a second failure record would count one attempt twice (the loser's run fails as fast as the
+    // winner's) and could poison the subtask a retry early. A run whose lease write failed records its failure.
+    const current = view.leases.get(index)
+    if (leaseWritten === true && (current?.holder !== c.self || current.token !== token)) return 'aborted'
     const message = (err as Error)?.message ?? String(err)
     const next = afterError(view, index, message, c.self, c.clock.now(), token, failedAt)
     c.logger.info({ jobId, index: failedAt, attempt, err: message, ...(traceId !== undefined ? { traceId } : {}) }, next.write === 'done' ? 'subtask failed for good' : 'subtask failed; will retry')
