@@ -1,84 +1,10 @@
 /**
- * Records of a distributed job (docs/protocols/tasks.md) and their KV keys under `_shoal/job/`. Pure types and
- * key helpers; the node's driver reads these records into a JobView and hands it to decide().
+ * Records of a distributed job (docs/protocols/tasks.md; their types follow from the schemas in records.ts) and
+ * their KV keys under `_shoal/job/`. Pure types and key helpers; the node's driver reads these records into a JobView and hands it to decide().
  */
 
-export interface JobRecord {
-  v: 1
-  id: string
-  handler: string
-  /** One per subtask (explicit list, or the handler's split at submit time). */
-  inputs: unknown[]
-  /** null: the result is the list of subtask results in order. */
-  reduce: string | null
-  /** Application errors allowed per subtask before it is poison. */
-  retries: number
-  /** Whole job; past it the finisher fails the job. */
-  timeoutMs: number
-  /** Higher first. */
-  priority: number
-  submittedBy: string
-  submittedAt: number
-  trace?: string
-  /**
-   * Subtasks per lease (a chunk: one contiguous range of inputs, leased, run and recorded as one unit). Absent:
-   * 1. Chosen at submit from the members and their slots (docs/decisions/0006-chunked-job-leases.md).
-   */
-  chunk?: number
-}
-
-export interface Lease {
-  holder: string
-  /** Fencing token: previous lease's token + 1, 0 for the first claim. */
-  token: number
-  expiresAt: number
-  /** Failure attempts + 1. */
-  attempt: number
-}
-
-export interface Failure {
-  /** The subtask (job-wide index) whose handler failed; absent: the unit's first. */
-  subtask?: number
-  /**
-   * The fencing token of the lease whose run failed. A failure written by the holder of the current lease
-   * releases that lease at once (the retry waits for `retryAt`, not for the lease to expire). Absent in
-   * records written before tokens were checked.
-   */
-  token?: number
-  attempts: number
-  error: string
-  retryAt: number
-  by: string
-}
-
-export interface Done {
-  /** The subtask's result, for a job of one subtask per chunk. */
-  result?: unknown
-  /** The chunk's results in order, for a job with chunk > 1 (a result may be null: undefined has no JSON). */
-  results?: unknown[]
-  /** With `error`: the subtask (job-wide index) whose handler failed. */
-  subtask?: number
-  /** Present when the subtask gave up (poison). */
-  error?: string
-  by: string
-  token: number
-  attempts: number
-}
-
-export interface Cancel {
-  by: string
-  at: number
-}
-
-export type FinalState = 'done' | 'failed' | 'cancelled'
-
-export interface Final {
-  state: FinalState
-  result?: unknown
-  error?: string
-  by: string
-  at: number
-}
+export type { Cancel, Done, Failure, Final, FinalState, JobRecord, Lease } from './records.js'
+import type { Cancel, Done, Failure, Final, JobRecord, Lease } from './records.js'
 
 /**
  * Everything known about one job, as read from the KV (maps keyed by subtask index). `leases` holds the current

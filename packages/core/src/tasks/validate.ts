@@ -2,77 +2,11 @@
  * Checks for job records read from the KV (any member may have written them) and for `task.submit` params.
  * Each failure is an InvalidInputError naming the field. Validators return fresh objects with only schema fields.
  */
-import { TASK_DEFAULT_RETRIES, TASK_DEFAULT_TIMEOUT_MS, TASK_MAX_ERROR_CHARS, TASK_MAX_SUBTASKS } from '../constants.js'
-import { EVENT_ORIGIN } from '../events/event.js'
+import { TASK_DEFAULT_RETRIES, TASK_DEFAULT_TIMEOUT_MS } from '../constants.js'
 import { checked, fail, Type } from '../schema/index.js'
-import type { Cancel, Done, Final, Failure, JobRecord, Lease } from './types.js'
-
-/** `primes`, a module handler's name, or `exec:<allowlisted name>`. */
-export const HANDLER_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}(:[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/
-export const JOB_ID_PATTERN = /^[0-9a-f]{32}$/
-export const TASK_MAX_RETRIES = 100
-export const TASK_MIN_TIMEOUT_MS = 100
-export const TASK_MAX_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000
-export const TASK_MIN_PRIORITY = -1000
-export const TASK_MAX_PRIORITY = 1000
-const MAX_TRACE_CHARS = 128
-
-const strict = { additionalProperties: false } as const
-export const HANDLER_NAME = Type.String({ pattern: HANDLER_NAME_PATTERN.source, expected: `a handler name matching ${String(HANDLER_NAME_PATTERN)}` })
-export const JOB_ID = Type.String({ pattern: JOB_ID_PATTERN.source, expected: 'a job id of 32 lowercase hex characters' })
-const TIME = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
-const COUNT = TIME
-const MEMBER = EVENT_ORIGIN
-const ERROR_TEXT = Type.String({ minLength: 1, maxLength: TASK_MAX_ERROR_CHARS })
-const RETRIES = Type.Integer({ minimum: 0, maximum: TASK_MAX_RETRIES })
-const TIMEOUT_MS = Type.Integer({ minimum: TASK_MIN_TIMEOUT_MS, maximum: TASK_MAX_TIMEOUT_MS })
-const PRIORITY = Type.Integer({ minimum: TASK_MIN_PRIORITY, maximum: TASK_MAX_PRIORITY })
-const REDUCE = Type.Union([HANDLER_NAME, Type.Null()])
-const INPUTS = Type.Array(Type.Unknown(), { minItems: 1, maxItems: TASK_MAX_SUBTASKS, expected: `a list of 1 to ${TASK_MAX_SUBTASKS} inputs` })
-const SUBTASK = Type.Integer({ minimum: 0, maximum: TASK_MAX_SUBTASKS })
-const CHUNK = Type.Integer({ minimum: 1, maximum: TASK_MAX_SUBTASKS })
-
-export const JOB_RECORD = Type.Object({
-  v: Type.Literal(1),
-  id: JOB_ID,
-  handler: HANDLER_NAME,
-  inputs: INPUTS,
-  reduce: REDUCE,
-  retries: RETRIES,
-  timeoutMs: TIMEOUT_MS,
-  priority: PRIORITY,
-  submittedBy: MEMBER,
-  submittedAt: TIME,
-  trace: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TRACE_CHARS })),
-  chunk: Type.Optional(CHUNK)
-}, strict)
-export const LEASE = Type.Object({ holder: MEMBER, token: COUNT, expiresAt: TIME, attempt: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }, strict)
-export const FAILURE = Type.Object({
-  token: Type.Optional(COUNT),
-  attempts: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-  error: ERROR_TEXT,
-  retryAt: TIME,
-  by: MEMBER,
-  subtask: Type.Optional(SUBTASK)
-}, strict)
-/** A done record carries a result or an error (poison), never both: that rule is validateDone's. */
-export const DONE = Type.Object({
-  result: Type.Optional(Type.Unknown()),
-  results: Type.Optional(Type.Array(Type.Unknown(), { maxItems: TASK_MAX_SUBTASKS })),
-  error: Type.Optional(ERROR_TEXT),
-  subtask: Type.Optional(SUBTASK),
-  by: MEMBER,
-  token: COUNT,
-  attempts: COUNT
-}, strict)
-export const FINAL = Type.Object({
-  state: Type.Union([Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')], { expected: 'one of done, failed, cancelled' }),
-  result: Type.Optional(Type.Unknown()),
-  error: Type.Optional(ERROR_TEXT),
-  by: MEMBER,
-  at: TIME
-}, strict)
-export const CANCEL = Type.Object({ by: MEMBER, at: TIME }, strict)
+import { CANCEL, DONE, FAILURE, FINAL, HANDLER_NAME, INPUTS, JOB_ID, JOB_RECORD, LEASE, PRIORITY, REDUCE, RETRIES, TIMEOUT_MS, CHUNK } from './records.js'
+import type { Cancel, Done, Final, Failure, JobRecord, Lease } from './records.js'
+export { CANCEL, DONE, FAILURE, FINAL, HANDLER_NAME, HANDLER_NAME_PATTERN, JOB_ID, JOB_ID_PATTERN, JOB_RECORD, LEASE, TASK_MAX_PRIORITY, TASK_MAX_RETRIES, TASK_MAX_TIMEOUT_MS, TASK_MIN_PRIORITY, TASK_MIN_TIMEOUT_MS } from './records.js'
 
 export function handlerName (v: unknown, path: string): string {
   return checked(HANDLER_NAME, v, path)
@@ -180,7 +114,7 @@ export const SUBMIT_PARAMS = Type.Object({
   timeoutMs: Type.Optional(TIMEOUT_MS),
   priority: Type.Optional(PRIORITY),
   chunk: Type.Optional(CHUNK)
-}, strict)
+}, { additionalProperties: false })
 
 export function validateSubmit (params: unknown, path = ''): SubmitSpec {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) fail(path === '' ? 'params' : path, params, 'an object')
