@@ -136,8 +136,12 @@ test('a chunk runs while its lease is written, but its result is never recorded 
   await tasks.stop()
 })
 
-test('a rival lease under the same token seen before our own lease write lands does not abort our run when ours wins', async () => {
-  const { tasks, kv, clock, events } = await service(60_000, [OTHER])
+/**
+ * Holds the first lease write until `release()`, then lets it land (`wins`) or not: a write that loses the KV's
+ * last-writer-wins is durable but leaves the record as it is. `rival(...)` puts another node's lease under the
+ * same key on this replica, as gossip would.
+ */
+function holdFirstLease (kv: MemoryKv, events: EventBus, wins: boolean): { held: () => string | undefined, release: () => void, rival: (lease: unknown) => void } {
   const put = kv.put.bind(kv)
   let held: string | undefined
   let release: (() => void) | undefined
@@ -145,18 +149,31 @@ test('a rival lease under the same token seen before our own lease write lands d
     if (held === undefined && key.includes('/lease/')) {
       held = key
       await new Promise<void>(resolve => { release = resolve })
+      if (!wins) return { key }
     }
     return await put(key, value)
   }
+  return {
+    held: () => release === undefined ? undefined : held,
+    release: () => { release!() },
+    rival: lease => {
+      kv.records.set(held!, { key: held!, value: lease, tombstone: false })
+      events.emit('kv:changed', { key: held!, version: { wall: 1, logical: 0, node: OTHER }, tombstone: false, value: lease })
+    }
+  }
+}
+
+test('a rival lease under the same token seen before our own lease write lands does not abort our run when ours wins', async () => {
+  const { tasks, kv, clock, events } = await service(60_000, [OTHER])
+  const lease = holdFirstLease(kv, events, true)
   const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2, 3], reduce: 'handler' })
-  await until(clock, 'a lease write to be held', () => release !== undefined, 10)
+  await until(clock, 'a lease write to be held', () => lease.held() !== undefined, 10)
+  const held = lease.held()
   // Another node's claim of the same chunk under the same token (0) reaches this replica first...
-  const rival = { holder: OTHER, token: 0, expiresAt: clock.now() + 10_000, attempt: 1 }
-  kv.records.set(held!, { key: held!, value: rival, tombstone: false })
-  events.emit('kv:changed', { key: held!, version: { wall: 1, logical: 0, node: OTHER }, tombstone: false, value: rival })
+  lease.rival({ holder: OTHER, token: 0, expiresAt: clock.now() + 10_000, attempt: 1 })
   await settle(clock, 10)
   // ...then ours lands and wins the KV's last-writer-wins (the stand-in's put replaces the record and says so).
-  release!()
+  lease.release()
   // Within 2 s of clock, far below the 10 s lease: an abandoned run would show only after the lease expired. (Who
   // finishes the job depends on the ranking with OTHER, which does not run here, so done chunks are what count.)
   await until(clock, 'every chunk to be done', () => tasks.status(jobId).counts.done === 3, 10, 200)
@@ -168,25 +185,14 @@ test('a rival lease under the same token seen before our own lease write lands d
 
 test('a run that lost a same-token race records nothing when its handler fails: the winner\'s attempt count stands', async () => {
   const { tasks, kv, clock, events } = await service(60_000, [OTHER])
-  const put = kv.put.bind(kv)
-  let held: string | undefined
-  let release: (() => void) | undefined
-  kv.put = async (key: string, value: unknown) => {
-    if (held === undefined && key.includes('/lease/')) {
-      held = key
-      await new Promise<void>(resolve => { release = resolve })
-      return { key } // durable here, but the rival's version is greater: last-writer-wins keeps the rival's record
-    }
-    return await put(key, value)
-  }
+  // Our write is durable here, but the rival's version is greater: last-writer-wins keeps the rival's record.
+  const lease = holdFirstLease(kv, events, false)
   const { jobId } = await tasks.submit({ handler: 'boom', inputs: [1], retries: 2, chunk: 1 })
-  await until(clock, 'a lease write to be held', () => release !== undefined, 10)
+  await until(clock, 'a lease write to be held', () => lease.held() !== undefined, 10)
   // The other node's claim under the same token reaches this replica while our write is on its way, and wins.
-  const rival = { holder: OTHER, token: 0, expiresAt: clock.now() + 10_000, attempt: 1 }
-  kv.records.set(held!, { key: held!, value: rival, tombstone: false })
-  events.emit('kv:changed', { key: held!, version: { wall: 9, logical: 0, node: OTHER }, tombstone: false, value: rival })
+  lease.rival({ holder: OTHER, token: 0, expiresAt: clock.now() + 10_000, attempt: 1 })
   await settle(clock)
-  release!()
+  lease.release()
   await settle(clock, 10)
   // The loser's failed run must not write a failure (nor a poison result): the winner's run is the attempt.
   assert.is(kv.live(`${JOB_PREFIX}${jobId}/fail/`).length, 0, 'no failure recorded by the loser')
