@@ -157,8 +157,12 @@ export class KvRepository {
     if (changes.length === 0 && opts.appliedLsn === undefined) return []
     return await this.serial(async () => {
       const staged = this.stage(changes, opts)
-      await this.store.batch(staged.ops, { sync: opts.sync === true })
+      // A synced write that changes nothing still writes (the state, unchanged) so that LevelDB fsyncs: a record
+      // that arrived a moment ago without an fsync (the event path) must be durable before a `store` push is acked.
+      const ops = staged.ops.length === 0 && opts.sync === true ? kvStateOps(this.state(), this.legacyState) : staged.ops
+      await this.store.batch(ops, { sync: opts.sync === true })
       staged.commit()
+      if (ops !== staged.ops) this.legacyState = false
       return staged.written
     })
   }
@@ -316,10 +320,13 @@ export class KvRepository {
     return await run
   }
 
+  private state (): KvState {
+    return { ...this.counters, appliedLsn: this.appliedLsn, maxVersion: this.maxVersion }
+  }
+
   /** The op that stores `next` (none if nothing in it changed); a legacy store's separate keys go with it. */
   private stateOps (next: KvState): BatchOp[] {
-    const current: KvState = { ...this.counters, appliedLsn: this.appliedLsn, maxVersion: this.maxVersion }
-    return sameKvState(next, current) && !this.legacyState ? [] : kvStateOps(next, this.legacyState)
+    return sameKvState(next, this.state()) && !this.legacyState ? [] : kvStateOps(next, this.legacyState)
   }
 
   private async compactBatch (keep: number): Promise<number> {

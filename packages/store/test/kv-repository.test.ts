@@ -115,8 +115,15 @@ writes('the state is one meta key: a write carries one meta op; a store with the
   assert.equal(staged.ops.filter(op => op.bucket === BUCKETS.meta).map(op => op.key), [KV_STATE_KEY])
   await store.batch(staged.ops, { sync: true })
   staged.commit()
-  // Nothing changed: no meta op at all.
+  // Nothing changed: no meta op at all...
   assert.equal(kv.stage([], { appliedLsn: 7 }).ops, [])
+  // ...but a synced write of nothing still writes a batch, so that LevelDB fsyncs what came before it unsynced.
+  const synced: boolean[] = []
+  const batch = store.batch.bind(store)
+  store.batch = async (ops, opts) => { synced.push(opts?.sync === true && ops.length > 0); await batch(ops, opts) }
+  await kv.write([], { appliedLsn: 7, sync: true })
+  store.batch = batch
+  assert.equal(synced, [true], 'one synced batch with at least one op')
 
   // An older store: the same state under six keys, no kv-state.
   const meta = store.bucket<unknown>(BUCKETS.meta)
