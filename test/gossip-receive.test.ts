@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { swarmProtocols } from '@shoal/node'
 import type { Store } from '@shoal/store'
-import { MemorySwarm, waitUntil } from '@shoal/test-utils'
+import { MemorySwarm, hookBatches, waitUntil } from '@shoal/test-utils'
 
 const FAST = { membership: { probeIntervalMs: 200, probeTimeoutMs: 150, suspicionTimeoutMs: 600 }, events: { digestIntervalMs: 60_000 } }
 const NODES = 5
@@ -61,14 +61,7 @@ test('a burst of gossiped events is appended in groups on each receiver, not one
   const BURST = 300
   let counting = false
   let batches = 0
-  const counted = (store: Store): Store => ({
-    get path () { return store.path },
-    get created () { return store.created },
-    bucket: name => store.bucket(name),
-    batch: async (ops, opts) => { if (counting) batches++; await store.batch(ops, opts) },
-    snapshot: () => store.snapshot(),
-    close: async () => { await store.close() }
-  })
+  const counted = (store: Store): Store => hookBatches(store, { after: () => { if (counting) batches++ } })
   const swarm = await MemorySwarm.create({ config: FAST })
   try {
     const first = await swarm.add({ bootstrap: null })

@@ -8,25 +8,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { ShoalNode } from '@shoal/node'
-import type { Store } from '@shoal/store'
-import { MemorySwarm, waitUntil } from '@shoal/test-utils'
+import { MemorySwarm, hookBatches, waitUntil } from '@shoal/test-utils'
 
 const FAST = { membership: { probeIntervalMs: 200, probeTimeoutMs: 150, suspicionTimeoutMs: 600 } }
 const PEERS = 5
-
-function countingSyncs (store: Store, count: { synced: number }): Store {
-  return {
-    path: store.path,
-    created: store.created,
-    bucket: name => store.bucket(name),
-    snapshot: () => store.snapshot(),
-    close: async () => { await store.close() },
-    batch: async (ops, opts) => {
-      await store.batch(ops, opts)
-      if (opts?.sync === true) count.synced++
-    }
-  }
-}
 
 test('a write with acks 2 is pushed to 2 of 5 peers (one ack needed, one spare), and still reaches all 5', async () => {
   const swarm = await MemorySwarm.create({ config: FAST, seed: 11 })
@@ -34,7 +19,7 @@ test('a write with acks 2 is pushed to 2 of 5 peers (one ack needed, one spare),
   try {
     const writer = await swarm.add({ bootstrap: null })
     const peers: ShoalNode[] = []
-    for (const c of counts) peers.push(await swarm.add({ bootstrap: writer, wrapStore: s => countingSyncs(s, c) }))
+    for (const c of counts) peers.push(await swarm.add({ bootstrap: writer, wrapStore: s => hookBatches(s, { after: (_ops, opts) => { if (opts?.sync === true) c.synced++ } }) }))
     await waitUntil('everyone sees 6 alive', () => swarm.counts('alive').every(n => n === PEERS + 1), { timeoutMs: 20_000 })
     const before = counts.map(c => c.synced)
     const result = await writer.kv.put('pushed', 'v', { acks: 2 })

@@ -18,7 +18,7 @@ import type { KvVersion, ShoalEvent } from '@shoal/core'
 import { signEvent } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
 import type { Store } from '@shoal/store'
-import { MemorySwarm, waitUntil } from '@shoal/test-utils'
+import { MemorySwarm, hookBatches, waitUntil } from '@shoal/test-utils'
 
 const FAST = { membership: { probeIntervalMs: 200, probeTimeoutMs: 150, suspicionTimeoutMs: 600 } }
 
@@ -74,18 +74,10 @@ test('kind 1: after a restart the clock starts above every version on disk, not 
 
 /** Records every batch a node writes: its event keys, whether it was fsync'd, and when it finished. */
 function recordingStore (store: Store, log: Array<{ keys: string[], sync: boolean, doneAt: number }>, fail: { sync: boolean }): Store {
-  return {
-    path: store.path,
-    created: store.created,
-    bucket: name => store.bucket(name),
-    snapshot: () => store.snapshot(),
-    close: async () => { await store.close() },
-    batch: async (ops, opts) => {
-      if (fail.sync && opts?.sync === true) throw Object.assign(new Error('injected: no space left on device'), { code: 'ENOSPC' })
-      await store.batch(ops, opts)
-      log.push({ keys: ops.filter(o => o.bucket === 'events' && o.type === 'put').map(o => o.key), sync: opts?.sync === true, doneAt: performance.now() })
-    }
-  }
+  return hookBatches(store, {
+    before: (_ops, opts) => { if (fail.sync && opts?.sync === true) throw Object.assign(new Error('injected: no space left on device'), { code: 'ENOSPC' }) },
+    after: (ops, opts) => { log.push({ keys: ops.filter(o => o.bucket === 'events' && o.type === 'put').map(o => o.key), sync: opts?.sync === true, doneAt: performance.now() }) }
+  })
 }
 
 test('kind 3: an own event is fsync\'d before any peer has it (a machine crash cannot drop a seq that peers hold)', async () => {
