@@ -46,7 +46,8 @@ test('5 daemons given only node 1\'s address all see each other alive', async ()
   await waitUntil('every node to see the other 4 alive', async () => await fullyAlive([1, 2, 3, 4, 5], [1, 2, 3, 4, 5]), { timeoutMs: 20_000 })
   // Nodes 2-5 met each other, not only node 1, and the DHT runs in server mode on loopback with every
   // other node in its routing table (kad-dht's defaults would leave it in client mode, empty).
-  // Connections follow membership: node 3 may see a member alive (by gossip) a moment before it dials it.
+  // Connections follow membership: discovery dials the members it chose at its next round (every 3 s), and node 3
+  // may see a member alive (by gossip) a moment before it dials it.
   await waitUntil('node 3 to be connected to several members', async () =>
     (await swarm.nodes.get(3)!.client.call('swarm.peers', {})).filter(p => p.member).length >= 3, { timeoutMs: 15_000 })
   await waitUntil('every DHT routing table to hold the 4 other nodes', async () => {

@@ -130,8 +130,9 @@ export const CONFIG_SCHEMA = Type.Object({
   connections: section({
     maxConnections: int(2, 100_000, C.MAX_CONNECTIONS),
     inboundPerSecondPerHost: int(1, 100_000, C.INBOUND_CONNECTIONS_PER_SECOND_PER_HOST),
-    maxIncomingPending: int(1, 100_000, C.MAX_INCOMING_PENDING_CONNECTIONS)
-  }, "libp2p connection manager limits (its defaults refuse a loopback swarm's burst of dials)"),
+    maxIncomingPending: int(1, 100_000, C.MAX_INCOMING_PENDING_CONNECTIONS),
+    degree: int(0, 1000, C.OVERLAY_DEGREE, 'neighbours each node chooses to stay connected to (bounded-degree overlay, docs/protocols/membership.md); 0 connects to every live member')
+  }, "libp2p connection manager limits (its defaults refuse a loopback swarm's burst of dials) and the overlay's degree"),
   // Token-protected by default: metrics reveal peer counts, traffic and method use.
   metrics: section({ public: flag(false, 'serve GET /metrics without the bearer token') }, 'GET /metrics (Prometheus text) on the RPC port'),
   tracing: TRACING_CONFIG

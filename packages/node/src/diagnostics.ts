@@ -163,7 +163,12 @@ function connections (node: ShoalNode): Check {
   const others = otherAlive(node)
   const unconnected = others.filter(id => !connected.has(id))
   const what = `${connected.size} connection(s), ${others.length} other live member(s)`
-  if (unconnected.length > 0 && connected.size < node.config.connections.maxConnections) {
+  const degree = node.config.connections.degree
+  // With a bounded degree a node holds about `degree` links by design; too few connected members is the problem.
+  const short = degree > 0
+    ? others.length - unconnected.length < Math.min(degree, others.length)
+    : unconnected.length > 0
+  if (short && connected.size < node.config.connections.maxConnections) {
     const ids = unconnected.slice(0, 3).join(', ') + (unconnected.length > 3 ? ` and ${unconnected.length - 3} more` : '')
     return check('connections', 'warn', `${what}; alive but not connected: ${ids}`,
       'those members are known through gossip but cannot be dialled from here: check their announced addresses, firewalls/NAT, and the swarm key; the daemon log names each failed dial')

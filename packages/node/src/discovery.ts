@@ -1,19 +1,21 @@
 /**
  * Keeps this node connected to the swarm: dials bootstrap addresses and peers remembered on disk at start,
- * walks the DHT for peers it has not met, dials live members it is not connected to, dials peers that mDNS
- * finds on the LAN (config `mdns`), and remembers every swarm peer it identifies so a restart needs no
- * bootstrap address.
+ * walks the DHT for peers it has not met, keeps connections to `degree` chosen members (core's planNeighbours:
+ * ring neighbours plus random ones; docs/protocols/membership.md "Bounded degree") and closes the outbound links
+ * it no longer chooses, dials peers that mDNS finds on the LAN (config `mdns`), and remembers every swarm peer
+ * it identifies so a restart needs no bootstrap address.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
-import { sample } from '@shoal/core'
+import { constants, planNeighbours, sample } from '@shoal/core'
 import type { Clock, Logger, Rng, TimerHandle } from '@shoal/core'
 import type { PeerRepository } from '@shoal/store'
 import type { ShoalLibp2p } from './libp2p.js'
 import { incompatibilities } from './compat.js'
 import type { Incompatibility } from './compat.js'
+import { TRANSIENT_CONNECTION_MS } from './membership-service.js'
 import type { MembershipService } from './membership-service.js'
 import type { SwarmProtocols } from './protocols.js'
 
@@ -42,6 +44,8 @@ export interface DiscoveryComponents {
 export interface DiscoveryInit {
   bootstrap: string[]
   protocols: SwarmProtocols
+  /** Neighbours to choose (core planNeighbours); 0 dials every live member. */
+  degree: number
 }
 
 export class DiscoveryService {
@@ -50,6 +54,8 @@ export class DiscoveryService {
   private timer?: TimerHandle
   private round = 0
   private running = false
+  /** The neighbours chosen last round (kept while they stay live, so the overlay does not churn). */
+  private desired = new Set<string>()
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[], listenAddrs: Multiaddr[] }>): void => {
     const { peerId, protocols, listenAddrs } = evt.detail
     const mismatched = incompatibilities(this.init.protocols, protocols)
@@ -151,10 +157,49 @@ export class DiscoveryService {
     const { libp2p } = this.components
     const connected = new Set(libp2p.getPeers().map(p => p.toString()))
     const self = libp2p.peerId.toString()
-    const unconnected = this.components.membership.members().filter(m => m.id !== self && !connected.has(m.id))
-    const alive = unconnected.filter(m => m.state === 'alive').slice(0, MAX_DIALS_PER_ROUND)
+    const members = this.components.membership.members().filter(m => m.id !== self)
+    const unconnected = members.filter(m => !connected.has(m.id))
     const dead = sample(unconnected.filter(m => m.state === 'dead'), MAX_DEAD_DIALS_PER_ROUND, this.components.rng)
-    await this.dialAll([...alive, ...dead].map(m => peerIdFromString(m.id)))
+    if (this.init.degree === 0) {
+      const alive = unconnected.filter(m => m.state === 'alive').slice(0, MAX_DIALS_PER_ROUND)
+      await this.dialAll([...alive, ...dead].map(m => peerIdFromString(m.id)))
+      return
+    }
+    const live = members.filter(m => m.state === 'alive' || m.state === 'suspect').map(m => m.id)
+    const plan = planNeighbours({
+      self,
+      live,
+      current: [...this.desired],
+      degree: this.init.degree,
+      ringNeighbours: constants.OVERLAY_RING_NEIGHBOURS,
+      rng: this.components.rng
+    })
+    this.desired = new Set(plan.desired)
+    this.components.membership.setChosen(plan.desired)
+    this.trim(new Set(members.map(m => m.id)))
+    const dial = plan.desired.filter(id => !connected.has(id)).slice(0, MAX_DIALS_PER_ROUND)
+    await this.dialAll([...dial, ...dead.map(m => m.id)].map(id => peerIdFromString(id)))
+  }
+
+  /**
+   * Closes outbound connections to members we no longer choose, once they are past the transient age (a probe's
+   * or a query's dial is closed by its owner). Inbound links are the other side's choice and stay: each node holds
+   * its `degree` chosen links plus those others chose, about 2 x degree in all.
+   */
+  private trim (members: Set<string>): void {
+    const now = this.components.clock.now()
+    for (const conn of this.components.libp2p.getConnections()) {
+      const peer = conn.remotePeer.toString()
+      if (conn.direction !== 'outbound' || this.desired.has(peer) || now - conn.timeline.open < TRANSIENT_CONNECTION_MS) continue
+      // Non-members (DHT peers of another swarm, a bootstrap node not yet identified) are libp2p's to manage.
+      if (!members.has(peer)) continue
+      void this.components.membership.closeQuietly(conn)
+    }
+  }
+
+  /** The neighbours chosen in the last round. */
+  neighbours (): string[] {
+    return [...this.desired]
   }
 
   /** Asks the DHT for the peers closest to a random key and dials those we are not connected to. */
@@ -171,7 +216,9 @@ export class DiscoveryService {
       this.log.trace({ err: (err as Error).message }, 'random walk ended early')
     }
     const connected = new Set(libp2p.getPeers().map(p => p.toString()))
-    await this.dialAll(found.filter(p => !connected.has(p.toString())).slice(0, MAX_DIALS_PER_ROUND))
+    // With a bounded degree only strangers are dialled: a member's link is the overlay's choice, not the walk's.
+    const known = this.init.degree === 0 ? new Set<string>() : new Set(this.components.membership.members().map(m => m.id))
+    await this.dialAll(found.filter(p => !connected.has(p.toString()) && !known.has(p.toString())).slice(0, MAX_DIALS_PER_ROUND))
   }
 
   private async dialAll (targets: Array<Multiaddr | PeerId>, level: 'debug' | 'warn' = 'debug'): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import { MembershipMachine, validateSwimMessage, validateMembershipGossip, constants } from '@shoal/core'
 import type { Clock, Logger, Member, MemberMeta, MemberUpdate, MembershipEffect, MembershipInput, MembershipTimings, Rng, SwimMessage, TimerHandle } from '@shoal/core'
 import type { EventBus } from './events.js'
@@ -15,6 +15,12 @@ import { handleRequests, request } from './frames.js'
 
 /** The machine decides when to act; this is only how often it is asked. */
 const TICK_MS = 100
+/**
+ * A connection that closes younger than this was a probe's or a query's transient dial, not a link whose loss is
+ * news; older ones trigger the kill -9 fast path (an immediate probe). Longer than a probe round trip, shorter
+ * than discovery's rounds, so a neighbour's link always qualifies.
+ */
+export const TRANSIENT_CONNECTION_MS = 10_000
 const UPDATE_TYPE = 'membership.update'
 
 export interface MembershipComponents {
@@ -30,6 +36,11 @@ export interface MembershipInit {
   timings: MembershipTimings
   protocols: SwarmProtocols
   meta: MemberMeta
+  /**
+   * Bounded-degree overlay (connections.degree > 0): probe and push-pull only the members we hold connections
+   * to, and close the connections a probe had to open. false: probe every live member (the machine's default).
+   */
+  scoped?: boolean
 }
 
 export class MembershipService {
@@ -38,13 +49,37 @@ export class MembershipService {
   private readonly controller = new AbortController()
   private timer?: TimerHandle
   private running = false
+  /** Connections this node is closing itself (a probe's transient dial, discovery trimming): their close is no news. */
+  private readonly closing = new WeakSet<Connection>()
+
+  /**
+   * A full-state exchange on a new connection only when it can carry news: we know nobody yet (joining), or the
+   * peer is unknown, dead or left to us (a new member, or one back from a partition, which then refutes).
+   * Overlay churn and transient dials between live members exchange nothing.
+   */
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
-    if (evt.detail.protocols.includes(this.init.protocols.membership)) this.perform({ type: 'push-pull', peer: evt.detail.peerId.toString() })
+    if (!evt.detail.protocols.includes(this.init.protocols.membership)) return
+    const peer = evt.detail.peerId.toString()
+    const member = this.machine.get(peer)
+    const joining = this.machine.liveMembers().length === 0
+    if (joining || member === undefined || member.state === 'dead' || member.state === 'left') void this.pushPull(peer, joining)
   }
 
-  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    this.input({ type: 'connection-lost', now: this.components.clock.now(), peer: evt.detail.toString() })
+  /** The neighbours discovery chose (setChosen); probed even while their connection is down. */
+  private chosen = new Set<string>()
+
+  private readonly onConnectionClose = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+    this.neighboursChanged()
+    if (this.closing.has(conn)) return
+    const peer = conn.remotePeer
+    if (this.components.libp2p.getConnections(peer).length > 0) return
+    const id = peer.toString()
+    if (!this.chosen.has(id) && this.components.clock.now() - conn.timeline.open < TRANSIENT_CONNECTION_MS) return
+    this.input({ type: 'connection-lost', now: this.components.clock.now(), peer: id })
   }
+
+  private readonly onConnectionOpen = (): void => { this.neighboursChanged() }
 
   constructor (private readonly components: MembershipComponents, private readonly init: MembershipInit) {
     this.log = components.logger.child({ component: 'shoal:node:membership' })
@@ -75,7 +110,9 @@ export class MembershipService {
       this.input({ type: 'updates', now: this.components.clock.now(), updates: envelope.payload.updates })
     })
     libp2p.addEventListener('peer:identify', this.onIdentify)
-    libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    libp2p.addEventListener('connection:close', this.onConnectionClose)
+    libp2p.addEventListener('connection:open', this.onConnectionOpen)
+    this.neighboursChanged()
     this.schedule()
   }
 
@@ -86,18 +123,27 @@ export class MembershipService {
     this.timer?.cancel()
     const { libp2p, clock } = this.components
     libp2p.removeEventListener('peer:identify', this.onIdentify)
-    libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    libp2p.removeEventListener('connection:close', this.onConnectionClose)
+    libp2p.removeEventListener('connection:open', this.onConnectionOpen)
     const effects = this.machine.step({ type: 'leave', now: clock.now() })
     const signal = AbortSignal.timeout(constants.LEAVE_ANNOUNCE_TIMEOUT_MS)
     const left = effects.flatMap(e => e.type === 'broadcast' ? [e.update] : [])
     for (const e of effects) if (e.type === 'changed') this.components.events.emit('member:changed', { member: e.member, previous: e.previous })
     await Promise.allSettled([
       ...left.map(async u => await this.components.gossip.publish(this.init.protocols.topics.membership, UPDATE_TYPE, { updates: [u] })),
-      ...this.machine.liveMembers().map(async id => await request(libp2p, peerIdFromString(id), this.init.protocols.membership,
+      ...this.leaveTargets().map(async id => await request(libp2p, peerIdFromString(id), this.init.protocols.membership,
         { v: 1, type: 'ping', seq: 0, updates: left } satisfies SwimMessage, { signal }))
     ])
     this.controller.abort()
     await libp2p.unhandle(this.init.protocols.membership).catch(() => {})
+  }
+
+  /** Who hears our leave directly: every live member, or with a bounded degree our neighbours (gossip does the rest). */
+  private leaveTargets (): string[] {
+    const live = this.machine.liveMembers()
+    if (this.init.scoped !== true) return live
+    const connected = new Set(this.components.libp2p.getPeers().map(p => p.toString()))
+    return live.filter(id => connected.has(id))
   }
 
   members (): Member[] {
@@ -106,6 +152,29 @@ export class MembershipService {
 
   member (id: string): Member | undefined {
     return this.machine.get(id)
+  }
+
+  /** Closes a connection without it reading as a lost member (discovery trimming the overlay). */
+  async closeQuietly (conn: Connection): Promise<void> {
+    this.closing.add(conn)
+    await conn.close().catch(() => { conn.abort(new Error('close failed')) })
+  }
+
+  /**
+   * The neighbours discovery chose this round. They stay in the probe scope while disconnected: a chosen
+   * neighbour that died (or sits across a partition) must still be probed to be found dead.
+   */
+  setChosen (ids: string[]): void {
+    this.chosen = new Set(ids)
+    this.neighboursChanged()
+  }
+
+  /** With a bounded degree, the machine probes only its neighbours: the members it is connected to or chose. */
+  private neighboursChanged (): void {
+    if (this.init.scoped !== true) return
+    const peers = new Set(this.components.libp2p.getConnections().map(c => c.remotePeer.toString()))
+    for (const id of this.chosen) peers.add(id)
+    this.input({ type: 'neighbours', now: this.components.clock.now(), peers: [...peers] })
   }
 
   /** New addresses or capabilities: raises our incarnation and tells the swarm. */
@@ -176,18 +245,35 @@ export class MembershipService {
     }
   }
 
-  private async pushPull (peer: string): Promise<void> {
+  /** `announce`: after the join exchange, publish our own `alive` on gossip so every node learns of us at once. */
+  private async pushPull (peer: string, announce = false): Promise<void> {
     try {
       const reply = await this.send(peer, { v: 1, type: 'sync', updates: this.machine.fullState() }, this.deadline(constants.DEFAULT_NETWORK_TIMEOUT_MS))
       if (reply.type !== 'sync') throw new Error(`expected sync, got ${reply.type}`)
+      const self = this.machine.fullState()[0]
+      if (announce && self !== undefined && this.running) {
+        await this.components.gossip.publish(this.init.protocols.topics.membership, UPDATE_TYPE, { updates: [self] })
+      }
     } catch (err) {
       this.log.debug({ peer, err: (err as Error).message }, 'push-pull failed')
     }
   }
 
-  /** Sends one message and feeds the reply's updates to the machine. */
+  /**
+   * Sends one message and feeds the reply's updates to the machine. With a bounded degree, a request to a peer we
+   * held no connection with dials, and the connection it opened is closed once the answer is in (memberlist probes
+   * over UDP and holds nothing open; a TCP link per probed member would undo the bound).
+   */
   private async send (peer: string, message: SwimMessage, signal: AbortSignal): Promise<SwimMessage> {
-    const raw = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocols.membership, message, { signal })
+    const { libp2p } = this.components
+    const id = peerIdFromString(peer)
+    const transient = this.init.scoped === true && libp2p.getConnections(id).length === 0
+    let raw: unknown
+    try {
+      raw = await request(libp2p, id, this.init.protocols.membership, message, { signal })
+    } finally {
+      if (transient) for (const conn of libp2p.getConnections(id)) void this.closeQuietly(conn)
+    }
     const reply = validateSwimMessage(raw)
     this.input({ type: 'updates', now: this.components.clock.now(), from: peer, updates: reply.updates })
     return reply

@@ -165,12 +165,14 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const membership = new MembershipService({ libp2p, clock, rng: components.rng, logger, events, gossip }, {
     timings: config.membership,
     protocols,
+    scoped: config.connections.degree > 0,
     meta: { addrs: addresses(), version: VERSION, capabilities: [...(init.capabilities ?? []), ...handlers.names().map(handlerCapability), `slots:${slots}`] }
   })
   const knownPeers = new PeerRepository(store)
   const discovery = new DiscoveryService({ libp2p, clock, rng: components.rng, logger, peers: knownPeers, membership }, {
     bootstrap: config.bootstrap,
-    protocols
+    protocols,
+    degree: config.connections.degree
   })
   // One hybrid clock and one write queue for both stores: every stored version moves the clock, and a delivery
   // with what it changes in the KV replica is one atomic batch.
