@@ -121,6 +121,34 @@ browserTest('in Chromium: login gate, 5 nodes alive, a job to 100% with its per-
     assert.ok(await job.getByTestId('job-per-node').locator('span[title]').count() >= 1, 'a per-node breakdown')
     await page.waitForTimeout(1500)
     await page.screenshot({ path: join(OUT, 'dashboard-job.png'), fullPage: true })
+    // The map stays readable for large swarms: 50 members are small dots with a per-state count and labels only
+    // where something is wrong; 300 merge into clusters of ring neighbours.
+    const drawn = await page.evaluate(async () => {
+      const { drawMap } = await import('/charts.js') as { drawMap: (el: Element, o: unknown) => void }
+      const draw = (n: number, dead: number): { nodes: number, labels: number, clusters: number, edges: number, legend: string } => {
+        const ids = Array.from({ length: n }, (_, i) => `12D3KooWsynthetic${String(i).padStart(4, '0')}`)
+        const members = ids.map((id, i) => ({ id, state: i < dead ? 'dead' : 'alive' }))
+        const now = Date.now()
+        const statuses = ids.map((id, i) => ({ peerId: id, at: now, neighbours: [ids[(i + 1) % n], ids[(i + 7) % n], ids[(i + 19) % n]] }))
+        const el = document.createElementNS('http://www.w3.org/2000/svg', 'svg')
+        drawMap(el, { members, statuses, now, self: { peerId: ids[n - 1] } })
+        return {
+          nodes: el.querySelectorAll('[data-testid=map-node]').length,
+          labels: el.querySelectorAll('[data-testid=map-node] text').length,
+          clusters: el.querySelectorAll('[data-testid=map-cluster]').length,
+          edges: el.querySelectorAll('[data-testid=map-edge]').length,
+          legend: el.querySelector('.map-legend')?.textContent ?? ''
+        }
+      }
+      return { fifty: draw(50, 2), many: draw(300, 3) }
+    })
+    assert.is(drawn.fifty.nodes, 50)
+    assert.is(drawn.fifty.labels, 3, 'labels only for the two dead nodes and self')
+    assert.is(drawn.fifty.legend, '48 alive · 2 dead')
+    assert.ok(drawn.fifty.edges >= 50)
+    assert.is(drawn.many.nodes, 0)
+    assert.is(drawn.many.clusters, 48)
+    assert.match(drawn.many.legend, '297 alive · 3 dead · 48 clusters')
     assert.equal(pageErrors, [], 'no script errors on the page')
   } finally {
     await browser?.close()

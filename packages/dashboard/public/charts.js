@@ -4,42 +4,107 @@ import { STALE_MS } from './history.js'
 
 const MAP = { w: 420, h: 340, cx: 210, cy: 160, r: 118 }
 
-/** Nodes on a circle (sorted by peer id, so they stay put), edges for the neighbours each node reports. */
+/** Above this many members the map drops per-node labels and draws small dots (labels only for self and trouble). */
+const LABELLED_MAX = 24
+/** Above this many members, consecutive ring positions merge into clusters (one dot per cluster, sized by count). */
+const CLUSTER_OVER = 120
+const CLUSTERS = 48
+
+/**
+ * The overlay's ring position of a peer id: 32-bit FNV-1a, as core's membership/overlay.ts ringPosition. On the
+ * map each node sits at its ring position, so the ring links every node keeps are short arcs and the random
+ * links cross the middle.
+ */
+export function ringPosition (id) {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+/**
+ * Nodes around a circle in overlay ring order (so they stay put), edges for the neighbours each node reports.
+ * Small swarms get a labelled dot per node; from LABELLED_MAX members small unlabelled dots (hover for the id,
+ * self and non-alive nodes keep a label) and a count per state; from CLUSTER_OVER members runs of ring
+ * neighbours merge into CLUSTERS clusters, coloured by their worst state, with the links between clusters.
+ */
 export function drawMap (el, overview) {
-  const members = [...overview.members].sort((a, b) => a.id < b.id ? -1 : 1)
+  const members = [...overview.members].sort((a, b) => ringPosition(a.id) - ringPosition(b.id) || (a.id < b.id ? -1 : 1))
   const n = members.length
-  const pos = new Map(members.map((m, i) => {
-    const a = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, n)
-    return [m.id, n === 1 ? { x: MAP.cx, y: MAP.cy } : { x: MAP.cx + MAP.r * Math.cos(a), y: MAP.cy + MAP.r * Math.sin(a) }]
-  }))
+  const clustered = n > CLUSTER_OVER
+  const groupOf = new Map(members.map((m, i) => [m.id, clustered ? Math.floor(i * CLUSTERS / n) : i]))
+  const groups = clustered ? CLUSTERS : n
+  const at = g => {
+    const a = -Math.PI / 2 + (2 * Math.PI * g) / Math.max(1, groups)
+    return groups === 1 ? { x: MAP.cx, y: MAP.cy } : { x: MAP.cx + MAP.r * Math.cos(a), y: MAP.cy + MAP.r * Math.sin(a) }
+  }
   const sides = new Map()
   for (const st of overview.statuses) {
-    if (!pos.has(st.peerId) || overview.now - st.at > STALE_MS) continue
+    if (!groupOf.has(st.peerId) || overview.now - st.at > STALE_MS) continue
     for (const nb of st.neighbours) {
-      if (!pos.has(nb) || nb === st.peerId) continue
-      const key = st.peerId < nb ? `${st.peerId} ${nb}` : `${nb} ${st.peerId}`
+      if (!groupOf.has(nb) || nb === st.peerId) continue
+      const [ga, gb] = [groupOf.get(st.peerId), groupOf.get(nb)]
+      if (ga === gb) continue
+      const key = ga < gb ? `${ga} ${gb}` : `${gb} ${ga}`
       sides.set(key, (sides.get(key) ?? 0) + 1)
     }
   }
   const edges = [...sides].map(([key, count]) => {
-    const [a, b] = key.split(' ').map(id => pos.get(id))
-    return svg('line', { class: count > 1 ? 'edge' : 'edge one', x1: a.x, y1: a.y, x2: b.x, y2: b.y, 'data-testid': 'map-edge' })
+    const [a, b] = key.split(' ').map(g => at(Number(g)))
+    // Unclustered: reported by both ends (solid) or one (dashed). Clustered: every link counts, so no dashes.
+    return svg('line', { class: clustered || count > 1 ? 'edge' : 'edge one', x1: a.x, y1: a.y, x2: b.x, y2: b.y, 'data-testid': 'map-edge' })
   })
+  const counts = {}
+  for (const m of members) counts[m.state] = (counts[m.state] ?? 0) + 1
+  const legend = n > LABELLED_MAX
+    ? [svg('text', { class: 'map-legend', x: 6, y: MAP.h - 8, text: ['alive', 'suspect', 'dead', 'left'].filter(s => counts[s]).map(s => `${counts[s]} ${s}`).join(' · ') + (clustered ? ` · ${CLUSTERS} clusters of ~${Math.round(n / CLUSTERS)}` : '') })]
+    : []
+  const dots = clustered ? clusterDots(members, groupOf, at, overview) : nodeDots(members, at, overview, n > LABELLED_MAX)
+  el.replaceChildren(svg('g', { class: n > LABELLED_MAX ? 'large' : '' }, edges), svg('g', {}, dots), ...legend)
+}
+
+function nodeDots (members, at, overview, large) {
   const statusOf = new Map(overview.statuses.map(s => [s.peerId, s]))
-  const nodes = members.map(m => {
-    const p = pos.get(m.id)
+  return members.map((m, i) => {
+    const p = at(i)
     const below = p.y >= MAP.cy - 1
-    const ty = below ? p.y + 30 : p.y - 32
+    const ty = below ? p.y + (large ? 16 : 30) : p.y - (large ? 12 : 32)
     const st = statusOf.get(m.id)
+    const self = m.id === overview.self.peerId
     const sub = m.state !== 'alive' ? m.state : st !== undefined ? `${st.neighbours.length} links` : ''
+    const labelled = !large || self || m.state !== 'alive'
     return svg('g', { class: `node ${m.state}`, 'data-testid': 'map-node', 'data-peer': m.id, 'data-state': m.state },
-      svg('title', { text: `${m.id}\n${m.state}` }),
-      m.id === overview.self.peerId ? svg('circle', { class: 'self', cx: p.x, cy: p.y, r: 20 }) : null,
-      svg('circle', { class: 'body', cx: p.x, cy: p.y, r: 14 }),
-      svg('text', { x: p.x, y: ty, text: short(m.id) }),
-      svg('text', { class: 'sub', x: p.x, y: ty + 13, text: sub }))
+      svg('title', { text: `${m.id}\n${m.state}${st !== undefined ? `\n${st.neighbours.length} links` : ''}` }),
+      self ? svg('circle', { class: 'self', cx: p.x, cy: p.y, r: large ? 8 : 20 }) : null,
+      svg('circle', { class: 'body', cx: p.x, cy: p.y, r: large ? 5 : 14 }),
+      labelled ? svg('text', { x: p.x, y: ty, text: short(m.id) }) : null,
+      labelled && !large ? svg('text', { class: 'sub', x: p.x, y: ty + 13, text: sub }) : null)
   })
-  el.replaceChildren(svg('g', {}, edges), svg('g', {}, nodes))
+}
+
+const WORST = ['alive', 'suspect', 'dead', 'left']
+
+function clusterDots (members, groupOf, at, overview) {
+  const byGroup = new Map()
+  for (const m of members) {
+    const g = groupOf.get(m.id)
+    if (!byGroup.has(g)) byGroup.set(g, [])
+    byGroup.get(g).push(m)
+  }
+  return [...byGroup].map(([g, list]) => {
+    const p = at(g)
+    const states = list.map(m => m.state)
+    const worst = WORST.slice(1).reverse().find(s => s !== 'left' && states.includes(s)) ?? 'alive'
+    const hasSelf = list.some(m => m.id === overview.self.peerId)
+    const r = 3 + Math.sqrt(list.length) * 1.6
+    const trouble = list.filter(m => m.state !== 'alive')
+    return svg('g', { class: `node cluster ${worst}`, 'data-testid': 'map-cluster', 'data-size': String(list.length), 'data-state': worst },
+      svg('title', { text: `${list.length} nodes${trouble.length > 0 ? `\n${trouble.map(m => `${short(m.id)} ${m.state}`).join('\n')}` : ''}` }),
+      hasSelf ? svg('circle', { class: 'self', cx: p.x, cy: p.y, r: r + 4 }) : null,
+      svg('circle', { class: 'body', cx: p.x, cy: p.y, r }))
+  })
 }
 
 /** Two area plots (events/s, KV ops/s) over the swarm-wide history. */

@@ -11,7 +11,9 @@ export interface SwarmProtocols {
   kv: string
   /** Wall-clock samples for the clock-skew guard (clock-sync.ts). */
   time: string
-  topics: { membership: string, events: string, status: string }
+  /** Status pulled on demand (status-reporter.ts). */
+  status: string
+  topics: { membership: string, events: string }
 }
 
 /**
@@ -30,6 +32,7 @@ export function swarmProtocols (swarm: string): SwarmProtocols {
     events: `${base}/events/1.0.0`,
     kv: `${base}/kv/1.0.0`,
     time: `${base}/time/1.0.0`,
-    topics: { membership: `${base}/membership/1`, events: `${base}/events/1`, status: `${base}/status/1` }
+    status: `${base}/status/1.0.0`,
+    topics: { membership: `${base}/membership/1`, events: `${base}/events/1` }
   }
 }

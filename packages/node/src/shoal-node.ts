@@ -105,8 +105,8 @@ export interface ShoalNode {
   eventLoopDelay(): { p99Ms: number, maxMs: number }
   peers(): PeerInfo[]
   members(): Member[]
-  /** The latest gossiped status of every node (neighbours, load, rates, KV root), this one included. */
-  statuses(): NodeStatus[]
+  /** Every live node's status (neighbours, load, rates, KV root), this one included, asked now (cached 2 s). */
+  statuses(opts?: { signal?: AbortSignal }): Promise<NodeStatus[]>
   connect(addr: string, opts?: { signal?: AbortSignal }): Promise<{ peerId: string }>
   /** Fault injection (debug only): refuse these peers, closing any open connections to them. */
   partition(deny: string[]): Promise<string[]>
@@ -148,7 +148,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       denyList,
       swarmKey: init.swarmKey,
       transport: init.transport,
-      topics: [protocols.topics.membership, protocols.topics.events, protocols.topics.status],
+      topics: [protocols.topics.membership, protocols.topics.events],
       maxGossipMessageBytes: encodedEventLimit(maxPayloadLimit(config.events, topicLimits)) + 1024,
       ...(init.libp2pMetrics === true ? { metrics } : {})
     })
@@ -220,13 +220,15 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const status = new StatusReporter({
     clock,
     logger,
-    gossip,
+    libp2p,
     kv,
     events: eventService,
     tasks,
-    neighbours: () => { const live = memberIds(); return [...new Set(libp2p.getConnections().map(c => c.remotePeer.toString()))].filter(id => live.has(id)) }
-  }, { self: libp2p.peerId.toString(), topic: protocols.topics.status })
-  status.start()
+    neighbours: () => { const live = memberIds(); return [...new Set(libp2p.getConnections().map(c => c.remotePeer.toString()))].filter(id => live.has(id)) },
+    members: () => { const self = libp2p.peerId.toString(); return [...memberIds()].filter(id => id !== self) },
+    closeQuietly: async conn => { await membership.closeQuietly(conn) }
+  }, { self: libp2p.peerId.toString(), protocol: protocols.status })
+  await status.start()
 
   return {
     peerId: libp2p.peerId.toString(),
@@ -265,7 +267,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
       return [...seen.values()]
     },
     members: () => membership.members(),
-    statuses: () => status.statuses(),
+    statuses: async opts => await status.statuses(opts),
     async connect (addr, opts) {
       let ma
       try {
@@ -293,7 +295,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
     clockSkew: () => clockSync.status(),
     async stop () {
       stopping ??= (async () => {
-        status.stop()
+        await status.stop()
         stopNotingMembers()
         memberRefresh.stop()
         await memberMemory.flush()

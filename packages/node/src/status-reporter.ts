@@ -1,22 +1,28 @@
 /**
- * Each node's own status, so any node can draw the whole swarm: every STATUS_INTERVAL_MS it gossips the
- * members it is connected to (its neighbours), its load, its event and KV rates and its KV Merkle root on the
- * swarm's status topic, and keeps the latest report of every node in memory. Status is ephemeral: it goes
- * on gossip, not into the KV store or the event log, so it never changes the user's data or its convergence.
+ * Each node's own status, so any node can draw the whole swarm: the members it is connected to (its
+ * neighbours), its load, its event and KV rates and its KV Merkle root. Pulled when someone looks: `statuses()`
+ * asks every live member over /shoal/<swarm>/status/1.0.0 (a connection a request had to open is closed after)
+ * and reuses the answer for STATUS_CACHE_MS, so an idle swarm spends nothing on status, and a dashboard costs
+ * one request per member per refresh, at the node it is open on. (It was gossiped by every node every 3 s:
+ * N messages every 3 s, each forwarded to every node, whether anyone looked or not.) Status is ephemeral: it
+ * never goes into the KV store or the event log.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection } from '@libp2p/interface'
 import type { Clock, Logger } from '@shoal/core'
 import { checked, Type } from '@shoal/core'
-import { RepeatingTasks } from './tasks.js'
-import type { GossipService } from './gossip.js'
+import { handleRequests, request } from './frames.js'
+import type { ShoalLibp2p } from './libp2p.js'
 
-/** Often enough for a live map, rare enough to cost one small write every few seconds per node. */
-export const STATUS_INTERVAL_MS = 3000
 /** Loop-delay sampling: fine enough to see a 50 ms stall; each sample includes it, so it is taken off. */
 const LOOP_RESOLUTION_MS = 20
-const STATUS_TYPE = 'node.status'
-/** Reports older than this are dropped from memory (a node that left stops reporting). */
-const STATUS_TTL_MS = 60_000
+/** A pulled set of statuses is reused this long: several open dashboards cost one round of requests. */
+export const STATUS_CACHE_MS = 2000
+/** A member that does not answer within this is left out of the answer (it is probably being declared dead). */
+export const STATUS_PULL_TIMEOUT_MS = 2000
+/** Requests in flight at once, so a 1,000-member swarm does not open 1,000 streams at one instant. */
+const STATUS_PULL_CONCURRENCY = 16
 
 export interface NodeStatus {
   peerId: string
@@ -25,7 +31,7 @@ export interface NodeStatus {
   /** Peer ids of live members this node has an open connection to. */
   neighbours: string[]
   load: { eventLoopP99Ms: number, rssBytes: number, runningSubtasks: number }
-  /** Per second, over the last interval. */
+  /** Per second, since the previous report this node gave. */
   rates: { eventsPerSec: number, kvOpsPerSec: number }
   kvRoot: string
 }
@@ -33,7 +39,7 @@ export interface NodeStatus {
 export interface StatusReporterComponents {
   clock: Clock
   logger: Logger
-  gossip: GossipService
+  libp2p: ShoalLibp2p
   kv: {
     root: () => string
     operations: () => ReadonlyMap<string, number>
@@ -42,48 +48,53 @@ export interface StatusReporterComponents {
   tasks: { runningCount: () => number }
   /** Live members with an open connection. */
   neighbours: () => string[]
+  /** Live members other than this node: whom to ask. */
+  members: () => string[]
+  /** Closes a connection without it reading as a lost member. */
+  closeQuietly: (conn: Connection) => Promise<void>
 }
 
 export interface StatusReporterInit {
   self: string
-  topic: string
-  intervalMs?: number
+  protocol: string
 }
 
 interface Counters { at: number, events: number, kvOps: number }
 
 export class StatusReporter {
   private readonly log: Logger
-  private repeating: RepeatingTasks | undefined
+  private running = false
   private last: Counters | undefined
   /** Its own histogram, reset at each report: load now, not since start (the node's own one is cumulative). */
   private loop: ReturnType<typeof monitorEventLoopDelay> | undefined
-  private readonly latest = new Map<string, NodeStatus>()
+  private cache: { at: number, statuses: NodeStatus[] } | undefined
+  private pending: Promise<NodeStatus[]> | undefined
 
   constructor (private readonly components: StatusReporterComponents, private readonly init: StatusReporterInit) {
     this.log = components.logger.child({ component: 'shoal:node:status' })
   }
 
-  start (): void {
-    if (this.repeating !== undefined) return
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
     this.last = this.counters()
     this.loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
     this.loop.enable()
-    this.components.gossip.register<NodeStatus>(this.init.topic, { [STATUS_TYPE]: validateStatus }, envelope => {
-      this.latest.set(envelope.payload.peerId, envelope.payload)
-    })
-    this.repeating = new RepeatingTasks(this.components.clock, this.log)
-    this.repeating.every(this.init.intervalMs ?? STATUS_INTERVAL_MS, async () => { await this.report() })
+    await handleRequests(this.components.libp2p, this.init.protocol, async msg => {
+      checked(STATUS_REQUEST, msg, 'request')
+      return this.snapshot()
+    }, { logger: this.log, timeoutMs: STATUS_PULL_TIMEOUT_MS, maxInboundStreams: 8 })
   }
 
-  stop (): void {
-    this.repeating?.stop()
-    this.repeating = undefined
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
     this.loop?.disable()
     this.loop = undefined
+    await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
   }
 
-  /** The status this node would write now (advances the rate window). */
+  /** The status this node would report now (advances the rate window). */
   snapshot (): NodeStatus {
     const now = this.counters()
     const prev = this.last ?? now
@@ -108,17 +119,44 @@ export class StatusReporter {
     }
   }
 
-  async report (): Promise<void> {
-    const status = this.snapshot()
-    this.latest.set(status.peerId, status)
-    await this.components.gossip.publish(this.init.topic, STATUS_TYPE, status)
+  /**
+   * Every live member's status, this node's included, asked now (or within the last STATUS_CACHE_MS). Members
+   * that do not answer within STATUS_PULL_TIMEOUT_MS are left out. Never throws.
+   */
+  async statuses (opts: { signal?: AbortSignal } = {}): Promise<NodeStatus[]> {
+    const now = this.components.clock.now()
+    if (this.cache !== undefined && now - this.cache.at < STATUS_CACHE_MS) return this.cache.statuses
+    this.pending ??= this.pull(opts.signal).finally(() => { this.pending = undefined })
+    return await this.pending
   }
 
-  /** The latest report of every node heard from within STATUS_TTL_MS, this one included. */
-  statuses (): NodeStatus[] {
-    const now = this.components.clock.now()
-    for (const [id, s] of this.latest) if (now - s.at > STATUS_TTL_MS) this.latest.delete(id)
-    return [...this.latest.values()]
+  private async pull (outer?: AbortSignal): Promise<NodeStatus[]> {
+    const signal = outer === undefined ? AbortSignal.timeout(STATUS_PULL_TIMEOUT_MS) : AbortSignal.any([outer, AbortSignal.timeout(STATUS_PULL_TIMEOUT_MS)])
+    const queue = [...this.components.members()]
+    const out: NodeStatus[] = [this.snapshot()]
+    await Promise.all(Array.from({ length: Math.min(STATUS_PULL_CONCURRENCY, queue.length) }, async () => {
+      for (let id = queue.shift(); id !== undefined && !signal.aborted; id = queue.shift()) {
+        const status = await this.ask(id, signal)
+        if (status !== undefined) out.push(status)
+      }
+    }))
+    this.cache = { at: this.components.clock.now(), statuses: out }
+    return out
+  }
+
+  private async ask (id: string, signal: AbortSignal): Promise<NodeStatus | undefined> {
+    const { libp2p } = this.components
+    const peer = peerIdFromString(id)
+    const transient = libp2p.getConnections(peer).length === 0
+    try {
+      const status = validateStatus(await request(libp2p, peer, this.init.protocol, { v: 1, type: 'status' }, { signal }))
+      return status.peerId === id ? status : undefined
+    } catch (err) {
+      this.log.debug({ peer: id, err: (err as Error).message }, 'status request failed')
+      return undefined
+    } finally {
+      if (transient) for (const conn of libp2p.getConnections(peer)) void this.components.closeQuietly(conn)
+    }
   }
 
   private counters (): Counters {
@@ -134,7 +172,10 @@ const strict = { additionalProperties: false } as const
 const COUNT = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const RATE = Type.Number({ minimum: 0 })
 
-/** A gossiped report: untrusted input like any other message, checked field by field. */
+/** The only request: `{ v: 1, type: 'status' }`. */
+const STATUS_REQUEST = Type.Object({ v: Type.Literal(1), type: Type.Literal('status') }, strict)
+
+/** A member's answer: untrusted input like any other message, checked field by field. */
 export const NODE_STATUS = Type.Object({
   peerId: Type.String({ minLength: 1, maxLength: 128 }),
   at: COUNT,
@@ -144,7 +185,7 @@ export const NODE_STATUS = Type.Object({
   kvRoot: Type.String({ minLength: 1, maxLength: 64 })
 }, strict)
 
-function validateStatus (v: unknown): NodeStatus {
+export function validateStatus (v: unknown): NodeStatus {
   const o = checked(NODE_STATUS, v, 'status')
   return {
     peerId: o.peerId,

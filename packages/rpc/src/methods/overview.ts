@@ -1,6 +1,6 @@
 /**
  * swarm.overview: everything the dashboard draws, in one call: this node, its membership view, every node's
- * reported status (gossiped every 3 s by each node's status reporter), KV convergence and recent jobs.
+ * status (asked of every live member when called, reused for 2 s), KV convergence and recent jobs.
  */
 import { Type } from '../schema.js'
 import { methodsFor } from '../method-table.js'
@@ -59,7 +59,7 @@ async function convergence (ctx: RpcContext, signal: AbortSignal): Promise<Conve
 
 export const swarmOverview = define({
   name: 'swarm.overview',
-  description: "What the dashboard shows, in one call: this node's info, its membership view, every node's reported status (neighbours, load, event and KV rates, KV root; gossiped every 3 s on the swarm's status topic), KV convergence (this node's root against every live member's, asked now), job counts by state and the most recent jobs with per-member progress.",
+  description: "What the dashboard shows, in one call: this node's info, its membership view, every live node's status (neighbours, load, event and KV rates, KV root; asked of each member now, reused for 2 s), KV convergence (this node's root against every live member's, asked now), job counts by state and the most recent jobs with per-member progress.",
   params: Type.Object({}, { additionalProperties: false }),
   result: Type.Object({
     self: Type.Object({ peerId: PEER_ID, swarm: Type.String(), version: Type.String(), uptimeMs: COUNT, addresses: Type.Array(Type.String()) }, { additionalProperties: false }),
@@ -80,7 +80,7 @@ export const swarmOverview = define({
   handler: async (_p, ctx, { signal }) => {
     const node = ctx.node
     const info = node.info()
-    const statuses = node.statuses().slice(0, MAX_STATUSES)
+    const statuses = (await node.statuses({ signal })).slice(0, MAX_STATUSES)
     const conv = await convergence(ctx, signal)
     const all = node.tasks.list()
     const byState: Record<string, number> = {}
