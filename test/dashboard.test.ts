@@ -124,7 +124,8 @@ browserTest('in Chromium: login gate, 5 nodes alive, a job to 100% with its per-
     // The map stays readable for large swarms: 50 members are small dots with a per-state count and labels only
     // where something is wrong; 300 merge into clusters of ring neighbours.
     const drawn = await page.evaluate(async () => {
-      const { drawMap } = await import('/charts.js') as { drawMap: (el: Element, o: unknown) => void }
+      const chartsUrl = '/charts.js'
+      const { drawMap } = await import(chartsUrl) as { drawMap: (el: Element, o: unknown) => void }
       const draw = (n: number, dead: number): { nodes: number, labels: number, clusters: number, edges: number, legend: string } => {
         const ids = Array.from({ length: n }, (_, i) => `12D3KooWsynthetic${String(i).padStart(4, '0')}`)
         const members = ids.map((id, i) => ({ id, state: i < dead ? 'dead' : 'alive' }))
