@@ -24,6 +24,11 @@ const MAINTAIN_INTERVAL_MS = 3000
 const FIRST_ROUNDS_MS = [0, 500, 1500]
 /** A DHT random walk per this many maintain rounds (a walk costs a few dozen messages). */
 const WALK_EVERY_ROUNDS = 5
+/**
+ * With a bounded degree, membership gossip already names every member, and each walk dials a few dozen routing
+ * table peers outside the overlay (closed again 10 s later): walk once a minute, or every round while alone.
+ */
+const BOUNDED_WALK_EVERY_ROUNDS = 20
 const DIAL_TIMEOUT_MS = 5000
 /** Dials started per round, so a large membership does not open hundreds of sockets at once. */
 const MAX_DIALS_PER_ROUND = 16
@@ -129,7 +134,8 @@ export class DiscoveryService {
     try {
       if (libp2p.getPeers().length === 0) await this.dialSeeds()
       await this.dialMembers()
-      if (this.round % WALK_EVERY_ROUNDS === 1) await this.randomWalk()
+      const every = this.init.degree > 0 && this.components.membership.members().length > 1 ? BOUNDED_WALK_EVERY_ROUNDS : WALK_EVERY_ROUNDS
+      if (this.round % every === 1) await this.randomWalk()
     } catch (err) {
       if (this.running) this.log.debug({ err: (err as Error).message }, 'maintenance round failed')
     }

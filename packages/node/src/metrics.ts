@@ -11,10 +11,15 @@ import type { KvStats } from './kv/kv-types.js'
 
 export { Registry } from 'prom-client'
 
+/** Event-loop delay sampling period of Node's default metrics (ms). */
+export const EVENT_LOOP_MONITORING_PRECISION_MS = 50
+
 /** A registry with Node's own metrics (event-loop lag, heap, GC, CPU, handles), for one node's families. */
 export function createMetrics (): Registry {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
+  // prom-client samples event-loop delay every 10 ms by default: 100 timer wakeups a second, most of an idle
+  // daemon's CPU (docs/scale.md, "Idle cost"). 50 ms still resolves the stalls worth alerting on.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_MONITORING_PRECISION_MS })
   return registry
 }
 

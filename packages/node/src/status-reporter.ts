@@ -10,13 +10,15 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection } from '@libp2p/interface'
-import type { Clock, Logger } from '@shoal/core'
+import type { Clock, Logger, TimerHandle } from '@shoal/core'
 import { checked, Type } from '@shoal/core'
 import { handleRequests, request } from './frames.js'
 import type { ShoalLibp2p } from './libp2p.js'
 
 /** Loop-delay sampling: fine enough to see a 50 ms stall; each sample includes it, so it is taken off. */
 const LOOP_RESOLUTION_MS = 20
+/** The loop-delay monitor stops this long after the last status report (nobody is looking any more). */
+const LOOP_MONITOR_IDLE_MS = 60_000
 /** A pulled set of statuses is reused this long: several open dashboards cost one round of requests. */
 export const STATUS_CACHE_MS = 2000
 /** A member that does not answer within this is left out of the answer (it is probably being declared dead). */
@@ -68,6 +70,7 @@ export class StatusReporter {
   /** Its own histogram, reset at each report: load now, not since start (the node's own one is cumulative). */
   private loop: ReturnType<typeof monitorEventLoopDelay> | undefined
   private cache: { at: number, statuses: NodeStatus[] } | undefined
+  private idleTimer: TimerHandle | undefined
   private pending: Promise<NodeStatus[]> | undefined
 
   constructor (private readonly components: StatusReporterComponents, private readonly init: StatusReporterInit) {
@@ -78,8 +81,6 @@ export class StatusReporter {
     if (this.running) return
     this.running = true
     this.last = this.counters()
-    this.loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
-    this.loop.enable()
     await handleRequests(this.components.libp2p, this.init.protocol, async msg => {
       checked(STATUS_REQUEST, msg, 'request')
       return this.snapshot()
@@ -89,20 +90,41 @@ export class StatusReporter {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    this.idleTimer?.cancel()
     this.loop?.disable()
     this.loop = undefined
     await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
   }
 
+  /**
+   * The loop-delay histogram runs only while someone is looking: switched on by a report, off again
+   * LOOP_MONITOR_IDLE_MS after the last one (its 20 ms timer is a daemon's largest idle cost otherwise). The
+   * first report after a quiet spell says 0 ms, since nothing was sampled.
+   */
+  private watchLoop (): void {
+    if (!this.running) return
+    if (this.loop === undefined) {
+      this.loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
+      this.loop.enable()
+    }
+    this.idleTimer?.cancel()
+    this.idleTimer = this.components.clock.setTimer(() => {
+      this.loop?.disable()
+      this.loop = undefined
+    }, LOOP_MONITOR_IDLE_MS)
+  }
+
   /** The status this node would report now (advances the rate window). */
   snapshot (): NodeStatus {
+    const sampled = this.loop
+    this.watchLoop()
     const now = this.counters()
     const prev = this.last ?? now
     this.last = now
     const seconds = Math.max(0.001, (now.at - prev.at) / 1000)
     const perSec = (d: number): number => Math.round((Math.max(0, d) / seconds) * 10) / 10
     const c = this.components
-    const loop = this.loop
+    const loop = sampled
     const loopP99 = loop === undefined || loop.count === 0 ? 0 : Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS)
     loop?.reset()
     return {
