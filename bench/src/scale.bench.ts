@@ -1,0 +1,92 @@
+/**
+ * Scale (issue 10): N daemons started together on one box, each given node 1's address. Measures the time from
+ * the last daemon answering RPC to every node seeing all N alive, open member connections per node, idle CPU
+ * (share of one core, from /proc utime+stime) and RSS per daemon over an idle window, false `dead` in that
+ * window, and the time until every survivor sees a kill -9 as dead. Also what one daemon's RSS is made of.
+ * Sizes: 10 and 50 (--smoke: 3, a short window).
+ */
+import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { LocalSwarm, waitFor } from '@shoal/cli/local-swarm'
+import { SMOKE, log, sleep, nodes } from './common.js'
+
+const SIZES = SMOKE ? [3] : (process.env.SHOAL_BENCH_SCALE_SIZES ?? '10,50').split(',').map(Number)
+const IDLE_MS = SMOKE ? 5000 : 60_000
+const TICKS = 100 // USER_HZ on Linux
+
+function procStat (pid: number): { cpuTicks: number, rssBytes: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const cpuTicks = Number(fields[11]) + Number(fields[12])
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return { cpuTicks, rssBytes: Number(rss?.[1] ?? 0) * 1024 }
+}
+
+const median = (v: number[]): number => { const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN }
+const mb = (b: number): string => (b / 2 ** 20).toFixed(0)
+
+/** RSS of a bare Node process and of one that has loaded the daemon's modules, for the breakdown. */
+function rssOf (script: string): number {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `${script}; await new Promise(r => setTimeout(r, 500)); const m = /VmRSS:\\s+(\\d+) kB/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8')); console.log(m[1])`], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname })
+  return Number(r.stdout.trim()) * 1024
+}
+
+interface Row { n: number, formMs: number, conns: number[], cpu: number[], rss: number[], falseDead: number, killMs: number | null }
+
+async function measure (n: number): Promise<Row> {
+  const swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
+  try {
+    const first = await swarm.start(1, { timeoutMs: 120_000 })
+    await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await swarm.start(i + 2, { bootstrap: [first.addrs[0]!], timeoutMs: 180_000 })))
+    const answered = Date.now()
+    await waitFor(async () => {
+      const counts = await Promise.all(nodes(swarm).map(async node => (await node.client.call('swarm.members', { state: 'alive' }, { timeoutMs: 5000 })).length))
+      return counts.every(c => c === n) ? true : undefined
+    }, 240_000, `${n} daemons to see each other alive`)
+    const formMs = Date.now() - answered
+    log(`${n} daemons: one view ${formMs} ms after the last answered RPC`)
+    await sleep(SMOKE ? 1000 : 15_000) // let discovery settle the overlay
+    const all = nodes(swarm)
+    const before = all.map(x => procStat(x.child.pid!))
+    const t0 = Date.now()
+    await sleep(IDLE_MS)
+    const seconds = (Date.now() - t0) / 1000
+    const after = all.map(x => procStat(x.child.pid!))
+    const cpu = after.map((a, i) => (a.cpuTicks - before[i]!.cpuTicks) / TICKS / seconds)
+    const rss = after.map(a => a.rssBytes)
+    const conns = await Promise.all(all.map(async x => (await x.client.call('swarm.peers', {})).filter(p => p.member).length))
+    const views = await Promise.all(all.map(async x => await x.client.call('swarm.members', {})))
+    const falseDead = views.flat().filter(m => m.state === 'dead').length
+    const victim = all[all.length - 1]!
+    const killedAt = Date.now()
+    await swarm.kill(victim.index)
+    let killMs: number | null = null
+    try {
+      await waitFor(async () => {
+        const seen = await Promise.all(all.slice(0, -1).map(async x => (await x.client.call('swarm.members', {})).find(m => m.id === victim.peerId)?.state))
+        return seen.every(s => s === 'dead') ? true : undefined
+      }, 30_000, 'the kill to be seen')
+      killMs = Date.now() - killedAt
+    } catch { /* reported as not seen */ }
+    return { n, formMs, conns, cpu, rss, falseDead, killMs }
+  } finally {
+    await swarm.destroy()
+  }
+}
+
+const rows: Row[] = []
+for (const n of SIZES) rows.push(await measure(n))
+const bare = rssOf('')
+const modules = rssOf("await import('@shoal/node'); await import('@shoal/rpc')")
+
+process.stdout.write(`## Scale: idle cost and membership at N daemons on one box${SMOKE ? ' (smoke)' : ''}
+
+Each daemon is given node 1's address; all start together. Idle window ${IDLE_MS / 1000} s. CPU is the share of one
+core from /proc (utime + stime); connections count members only (docs/scale.md explains the bounded degree).
+
+| N | one view after last RPC answer | member connections per node (median / max) | idle CPU per daemon (median / max) | RSS per daemon (median / max) | false dead while idle | kill -9 seen dead by all |
+|---|---|---|---|---|---|---|
+${rows.map(r => `| ${r.n} | ${(r.formMs / 1000).toFixed(1)} s | ${median(r.conns)} / ${Math.max(...r.conns)} | ${(median(r.cpu) * 100).toFixed(2)}% / ${(Math.max(...r.cpu) * 100).toFixed(2)}% | ${mb(median(r.rss))} / ${mb(Math.max(...r.rss))} MB | ${r.falseDead} | ${r.killMs === null ? 'not within 30 s' : `${(r.killMs / 1000).toFixed(1)} s`} |`).join('\n')}
+
+RSS of a bare Node process: ${mb(bare)} MB; with the daemon's modules loaded (libp2p stack, level, prom-client, OpenTelemetry), nothing started: ${mb(modules)} MB.
+`)
