@@ -11,8 +11,9 @@ import { LocalSwarm } from '@shoal/cli/local-swarm'
 import { waitUntil } from '@shoal/test-utils'
 import { aliveCounts } from './helpers/swarm.js'
 
-const N = 20
-const DEGREE = 4
+// SHOAL_SCALE_N / SHOAL_SCALE_DEGREE shrink the run for a quick check on a busy box; CI runs 20 and 4.
+const N = Number(process.env.SHOAL_SCALE_N ?? 20)
+const DEGREE = Number(process.env.SHOAL_SCALE_DEGREE ?? 4)
 let swarm: LocalSwarm
 
 test.before(async () => {
