@@ -36,7 +36,13 @@ test(`${N} daemons with degree ${DEGREE} form one view without a full mesh and c
     await Promise.all(Array.from({ length: Math.min(5, N - b + 1) }, async (_, k) => await swarm.start(b + k, { bootstrap: [first.addrs[0]!], timeoutMs: 90_000 })))
   }
   const answered = Date.now()
-  await waitUntil(`every node to see ${N} alive`, async () => (await aliveCounts(swarm)).every(c => c === N), { timeoutMs: 60_000, intervalMs: 500 })
+  let counts: number[] = []
+  try {
+    await waitUntil(`every node to see ${N} alive`, async () => (counts = await aliveCounts(swarm)).every(c => c === N), { timeoutMs: 60_000, intervalMs: 500 })
+  } catch (err) {
+    const views = await Promise.all([...swarm.nodes.values()].map(async n => (await n.client.call('swarm.members', {})).map(m => m.state[0]).join('')))
+    throw new Error(`${(err as Error).message}; alive counts ${counts.join(',')}; views (a/s/d/l per member) ${views.join(' ')}`)
+  }
   const formedMs = Date.now() - answered
   const nodes = [...swarm.nodes.values()]
   // Discovery trims links it no longer chooses after 10 s; give the overlay a few rounds to settle.
