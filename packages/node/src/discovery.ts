@@ -133,6 +133,7 @@ export class DiscoveryService {
     const { libp2p } = this.components
     try {
       if (libp2p.getPeers().length === 0) await this.dialSeeds()
+      this.components.membership.ensureJoined()
       await this.dialMembers()
       const every = this.init.degree > 0 && this.components.membership.members().length > 1 ? BOUNDED_WALK_EVERY_ROUNDS : WALK_EVERY_ROUNDS
       if (this.round % every === 1) await this.randomWalk()

@@ -161,6 +161,19 @@ export class MembershipService {
     return this.machine.get(id)
   }
 
+  /**
+   * A node that still knows no other live member retries its join exchange with a connected peer (discovery
+   * calls this every round). The first exchange can fail (a busy bootstrap node, a timeout) and, with a bounded
+   * degree, nobody else may choose to connect to a node the swarm has not heard of.
+   */
+  ensureJoined (): void {
+    if (!this.running || this.machine.liveMembers().length > 0) return
+    const self = this.components.libp2p.peerId.toString()
+    const peers = [...new Set(this.components.libp2p.getConnections().map(c => c.remotePeer.toString()))].filter(id => id !== self)
+    const peer = peers[Math.floor(this.components.rng() * peers.length)]
+    if (peer !== undefined) void this.pushPull(peer, true)
+  }
+
   /** Publishes our own current `alive` (or `left`) on the membership topic. */
   private announceSelf (): void {
     const self = this.machine.fullState()[0]
