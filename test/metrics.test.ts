@@ -12,7 +12,7 @@ import { waitUntil } from '@shoal/test-utils'
 import { startSwarm } from './helpers/swarm.js'
 
 const FAMILIES = [
-  'shoal_members', 'shoal_member_transitions_total', 'shoal_probe_rtt_seconds',
+  'shoal_members', 'shoal_member_transitions_total', 'shoal_membership_local_health', 'shoal_probe_rtt_seconds',
   'shoal_events_published_total', 'shoal_events_delivered_total', 'shoal_events_duplicates_total',
   'shoal_events_repaired_total', 'shoal_events_rejected_total',
   'shoal_kv_operations_total', 'shoal_kv_keys', 'shoal_kv_tombstones', 'shoal_kv_bytes', 'shoal_kv_replication_lag_seconds',

@@ -25,6 +25,10 @@ test.before(async () => {
 })
 
 test.after(async () => {
+  if (process.env.SHOAL_SCALE_KEEP_LOGS !== undefined) {
+    const { cp } = await import('node:fs/promises')
+    for (const i of swarm.nodes.keys()) await cp(join(swarm.dataDir(i), 'daemon.log'), join(process.env.SHOAL_SCALE_KEEP_LOGS, `node-${i}.log`)).catch(() => {})
+  }
   await swarm.destroy()
 })
 

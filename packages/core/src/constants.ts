@@ -20,6 +20,11 @@ export const PROBE_INTERVAL_MS = 1000
 export const PROBE_TIMEOUT_MS = 500
 export const INDIRECT_PROBES = 3
 export const SUSPICION_TIMEOUT_MS = 3000
+/**
+ * Lifeguard's local health multiplier ceiling (memberlist AwarenessMaxMultiplier = 8): a node whose own probes
+ * keep failing probes at most 9x slower with a 9x longer timeout (9 s and 4.5 s with the defaults).
+ */
+export const LOCAL_HEALTH_MAX = 8
 /** Full state exchange with a random member (memberlist: 30 s); repairs anything piggybacking missed. */
 export const PUSH_PULL_INTERVAL_MS = 15_000
 /** Dead and left members stay in the view this long so operators can see what happened, then go. */

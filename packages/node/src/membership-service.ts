@@ -15,6 +15,8 @@ import { handleRequests, request } from './frames.js'
 
 /** The machine decides when to act; this is only how often it is asked. */
 const TICK_MS = 100
+/** A relay's ping in a ping-req gets this share of the probe timeout (memberlist sends its nack at 80 %). */
+const RELAY_PING_FRACTION = 0.8
 /**
  * A connection that closes younger than this was a probe's or a query's transient dial, not a link whose loss is
  * news; older ones trigger the kill -9 fast path (an immediate probe). Longer than a probe round trip, shorter
@@ -205,6 +207,11 @@ export class MembershipService {
     this.input({ type: 'neighbours', now: this.components.clock.now(), peers: [...peers] })
   }
 
+  /** Lifeguard's local health multiplier (core's MembershipMachine `localHealth`). */
+  localHealth (): number {
+    return this.machine.localHealth
+  }
+
   /** New addresses or capabilities: raises our incarnation and tells the swarm. */
   setMeta (meta: Partial<MemberMeta>): void {
     this.input({ type: 'set-meta', now: this.components.clock.now(), meta })
@@ -250,15 +257,18 @@ export class MembershipService {
   private async probe (effect: Extract<MembershipEffect, { type: 'probe' }>): Promise<void> {
     const { clock } = this.components
     let ok = await this.ping(effect.target, effect.seq, effect.timeoutMs)
+    let nacks = 0
     if (!ok && effect.via.length > 0) {
       const signal = this.deadline(effect.timeoutMs)
       const attempts = effect.via.map(async via => {
         const reply = await this.send(via, { v: 1, type: 'ping-req', seq: effect.seq, target: effect.target, updates: this.piggyback() }, signal)
+        // An answer that could not reach the target either is a nack: the relay and this node are fine.
+        if (reply.type === 'ack' && !reply.ok) nacks++
         if (reply.type !== 'ack' || !reply.ok) throw new Error('indirect probe failed')
       })
       ok = await Promise.any(attempts).then(() => true, () => false)
     }
-    this.input({ type: 'probe-result', now: clock.now(), target: effect.target, seq: effect.seq, ok })
+    this.input({ type: 'probe-result', now: clock.now(), target: effect.target, seq: effect.seq, ok, nacks })
   }
 
   private async ping (target: string, seq: number, timeoutMs: number): Promise<boolean> {
@@ -313,7 +323,9 @@ export class MembershipService {
       case 'ping':
         return { v: 1, type: 'ack', seq: msg.seq, ok: true, updates: this.piggyback() }
       case 'ping-req': {
-        const ok = await this.ping(msg.target, msg.seq, this.init.timings.probeTimeoutMs)
+        // Within RELAY_PING_FRACTION of the probe timeout, so a "could not reach it" (a nack) gets back to the asker
+        // before its own deadline, the same length: Lifeguard reads a missing nack as the asker's own slowness.
+        const ok = await this.ping(msg.target, msg.seq, this.init.timings.probeTimeoutMs * RELAY_PING_FRACTION)
         return { v: 1, type: 'ack', seq: msg.seq, ok, updates: this.piggyback() }
       }
       case 'sync':

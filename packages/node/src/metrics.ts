@@ -27,6 +27,8 @@ export function createMetrics (): Registry {
 export interface MetricsSources {
   bus: EventBus
   members: () => Member[]
+  /** Lifeguard's local health multiplier (0 = healthy .. 8). */
+  localHealth: () => number
   events: { stats: () => EventStats }
   kv: {
     stats: () => KvStats
@@ -61,6 +63,7 @@ export function instrumentNode (registry: Registry, src: MetricsSources): () => 
       for (const [state, n] of counts) this.set({ state }, n)
     }
   })
+  gauge(registers, 'shoal_membership_local_health', 'Lifeguard local health multiplier: 0 healthy .. 8; probe interval and timeout are x (value + 1). Raised when this node\'s own probes fail without relays\' nacks or it is suspected.', src.localHealth)
   const transitions = new Counter({ name: 'shoal_member_transitions_total', help: 'Member state changes seen here (from "none" = newly learnt).', labelNames: ['from', 'to'], registers })
   const rtt = new Histogram({ name: 'shoal_probe_rtt_seconds', help: 'Round-trip time of answered direct SWIM probes.', buckets: RTT_BUCKETS, registers })
 

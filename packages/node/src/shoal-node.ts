@@ -197,7 +197,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, tracing, self: libp2p.peerId.toString() }, {
     config: { ...config.tasks, slots }
   })
-  const detachMetrics = instrumentNode(metrics, { bus: events, members: () => membership.members(), events: eventService, kv, tasks })
+  const detachMetrics = instrumentNode(metrics, { bus: events, members: () => membership.members(), localHealth: () => membership.localHealth(), events: eventService, kv, tasks })
   const startedAt = clock.now()
   // Each sample is the whole interval between two timer ticks, so the resolution is taken off what we report.
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })

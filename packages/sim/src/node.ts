@@ -196,8 +196,9 @@ export class SimNode {
 
   private probe (effect: Extract<MembershipEffect, { type: 'probe' }>): void {
     const target = this.ids.get(effect.target)!
+    let nacks = 0
     const result = (ok: boolean): void => {
-      this.input({ type: 'probe-result', now: this.localNow(), target: effect.target, seq: effect.seq, ok })
+      this.input({ type: 'probe-result', now: this.localNow(), target: effect.target, seq: effect.seq, ok, nacks })
     }
     this.ping(target, effect.timeoutMs, ok => {
       if (ok || effect.via.length === 0) { result(ok); return }
@@ -211,13 +212,15 @@ export class SimNode {
         const updates = this.piggyback()
         this.net.send(this.index, via, 'swim', TRANSPORT_OVERHEAD_BYTES + SWIM_HEADER_BYTES + 52 + updatesBytes(updates), () => {
           relay.input({ type: 'updates', now: relay.localNow(), from: this.id, updates })
-          relay.ping(target, this.timings.probeTimeoutMs, ok => {
+          // membership-service.ts: a relay pings within 80 % of the probe timeout, so its nack is back in time.
+          relay.ping(target, this.timings.probeTimeoutMs * 0.8, ok => {
             const reply = relay.piggyback()
             this.net.send(via, this.index, 'swim', TRANSPORT_OVERHEAD_BYTES + SWIM_HEADER_BYTES + updatesBytes(reply), () => {
               if (finished || !this.up) return
               this.input({ type: 'updates', now: this.localNow(), from: relay.id, updates: reply })
-              if (ok) finish(true)
-              else if (--pending === 0) finish(false)
+              if (ok) { finish(true); return }
+              nacks++
+              if (--pending === 0) finish(false)
             })
           })
         })

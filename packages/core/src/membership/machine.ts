@@ -2,7 +2,7 @@
  * The SWIM state machine (Das et al. 2002, with hashicorp/memberlist's incarnation rules). Pure: time comes in
  * with each input, randomness from the injected Rng; the driver performs the returned effects.
  */
-import { RETRANSMIT_MULT } from '../constants.js'
+import { LOCAL_HEALTH_MAX, RETRANSMIT_MULT } from '../constants.js'
 import { sample, shuffled } from '../rng.js'
 import type { Rng } from '../rng.js'
 import type { Member, MemberMeta, MemberState, MemberUpdate, MembershipEffect, MembershipInput, MembershipTimings } from './types.js'
@@ -77,17 +77,28 @@ export class MembershipMachine {
   /** Members this node probes and exchanges state with, when the driver bounds them (see `neighbours`). */
   private scope: Set<string> | undefined
   private readonly inFlight = new Map<number, string>()
+  /** Relays asked per probe in flight: the nacks a failed probe should have had if this node is healthy. */
+  private readonly relaysAsked = new Map<number, number>()
   private probeOrder: string[] = []
   private seq = 0
-  private nextProbeAt: number
+  /** When the last probe round started; the next starts probeIntervalMs x (health + 1) later, health as it is then. */
+  private lastProbeAt: number
   private nextPushPullAt: number
+  /**
+   * Lifeguard's local health multiplier (LHM), 0..LOCAL_HEALTH_MAX: raised when this node's own probes fail or
+   * when it must refute a suspicion of itself, lowered by each probe that succeeds. Probe interval and probe
+   * timeout are stretched by (health + 1), so a node that is slow itself (a starved CPU, a stalled event loop)
+   * stops suspecting healthy members for what is its own lateness. Source: Dadgar, Phillips, Currey, "Lifeguard:
+   * Local Health Awareness for More Accurate Failure Detection" (2018), section IV-A; memberlist's awareness.go.
+   */
+  private health = 0
 
   constructor (init: MembershipMachineInit) {
     this.selfId = init.selfId
     this.timings = init.timings
     this.rng = init.rng
     this.self = { id: init.selfId, state: 'alive', incarnation: init.incarnation, lastSeen: init.now, stateSince: init.now, ...copyMeta(init.meta) }
-    this.nextProbeAt = init.now
+    this.lastProbeAt = init.now - this.timings.probeIntervalMs
     this.nextPushPullAt = init.now + this.timings.pushPullIntervalMs
     this.enqueue(this.aliveUpdate())
   }
@@ -105,6 +116,11 @@ export class MembershipMachine {
 
   get incarnation (): number {
     return this.self.incarnation
+  }
+
+  /** The local health multiplier (0 = healthy .. LOCAL_HEALTH_MAX): probe interval and timeout are x (health + 1). */
+  get localHealth (): number {
+    return this.health
   }
 
   /** Live members other than this node: probe targets and gossip partners. */
@@ -178,8 +194,8 @@ export class MembershipMachine {
         effects.push({ type: 'removed', id: m.id })
       }
     }
-    if (now >= this.nextProbeAt) {
-      this.nextProbeAt = now + this.timings.probeIntervalMs
+    if (now >= this.lastProbeAt + this.timings.probeIntervalMs * (this.health + 1)) {
+      this.lastProbeAt = now
       const target = this.nextProbeTarget()
       if (target !== undefined) this.probe(target, effects)
     }
@@ -238,16 +254,23 @@ export class MembershipMachine {
     const seq = ++this.seq
     this.inFlight.set(seq, target)
     const via = sample(this.scopedLiveMembers().filter(id => id !== target && this.members.get(id)?.state === 'alive'), this.timings.indirectProbes, this.rng)
-    effects.push({ type: 'probe', target, seq, via, timeoutMs: this.timings.probeTimeoutMs })
+    this.relaysAsked.set(seq, via.length)
+    effects.push({ type: 'probe', target, seq, via, timeoutMs: this.timings.probeTimeoutMs * (this.health + 1) })
   }
 
   private onProbeResult (input: Extract<MembershipInput, { type: 'probe-result' }>, effects: MembershipEffect[]): void {
     if (this.inFlight.get(input.seq) !== input.target) return
     this.inFlight.delete(input.seq)
+    const relays = this.relaysAsked.get(input.seq) ?? 0
+    this.relaysAsked.delete(input.seq)
     if (input.ok) {
       this.touch(input.target, input.now)
+      this.adjustHealth(-1)
       return
     }
+    // memberlist's rule: relays that answered "could not reach it either" (nacks) show this node is fine and the
+    // target is not; each missing nack counts against this node. With no relay to ask, any failure counts.
+    this.adjustHealth(relays > 0 ? Math.max(0, relays - Math.min(relays, input.nacks ?? 0)) : 1)
     const m = this.members.get(input.target)
     if (m === undefined || m.state !== 'alive' || this.self.state === 'left') return
     const update: MemberUpdate = { kind: 'suspect', id: m.id, incarnation: m.incarnation, from: this.selfId }
@@ -277,6 +300,10 @@ export class MembershipMachine {
     const update = this.aliveUpdate()
     this.enqueue(update)
     effects.push({ type: 'broadcast', update })
+  }
+
+  private adjustHealth (delta: number): void {
+    this.health = Math.min(LOCAL_HEALTH_MAX, Math.max(0, this.health + delta))
   }
 
   private touch (id: string, now: number): void {
@@ -327,6 +354,8 @@ export class MembershipMachine {
     if (this.self.state === 'left') return
     if (u.kind === 'alive' && u.incarnation <= this.self.incarnation) return
     if (u.kind !== 'alive' && u.incarnation < this.self.incarnation) return
+    // Being suspected is a sign this node answers late (Lifeguard counts a refutation against local health).
+    if (u.kind !== 'alive') this.adjustHealth(+1)
     this.self = { ...this.self, incarnation: u.incarnation + 1 }
     const update = this.aliveUpdate()
     this.enqueue(update)

@@ -39,8 +39,11 @@ export interface MembershipTimings {
 export type MembershipInput =
   /** Time passes; the driver ticks often (every ~100 ms), the machine decides when to act. */
   | { type: 'tick', now: number }
-  /** Outcome of a probe effect (direct ping, then indirect through `via`). */
-  | { type: 'probe-result', now: number, target: string, seq: number, ok: boolean }
+  /**
+   * Outcome of a probe effect (direct ping, then indirect through `via`). `nacks`: relays in `via` that answered
+   * but could not reach the target either (Lifeguard's nacks; they show the failure is the target's, not ours).
+   */
+  | { type: 'probe-result', now: number, target: string, seq: number, ok: boolean, nacks?: number }
   /** Updates received from `from` (piggybacked, gossiped or a full-state exchange). */
   | { type: 'updates', now: number, from?: string, updates: MemberUpdate[] }
   /** Direct evidence that `peer` is up (it sent us something). */

@@ -26,6 +26,7 @@ import { CompactedError, encodedEventLimit, maxPayloadLimit } from './event-type
 import type { EventStats, PublishResult } from './event-types.js'
 import { noopTracing, traceIdOf } from '../tracing.js'
 import type { Tracing } from '../tracing.js'
+import { connectedFirst } from '../neighbours.js'
 
 export { CompactedError, encodedEventLimit, maxPayloadLimit } from './event-types.js'
 export type { EventStats, PublishResult } from './event-types.js'
@@ -189,7 +190,7 @@ export class EventService {
     libp2p.addEventListener('peer:identify', this.onIdentify)
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
     this.tasks.every(this.init.config.digestIntervalMs, async () => {
-      const [peer] = sample(this.livePeers(), 1, this.components.rng)
+      const [peer] = sample(connectedFirst(this.livePeers(), this.components.libp2p), 1, this.components.rng)
       if (peer !== undefined) await this.repair.exchangeDigest(peer)
     })
     this.tasks.every(this.init.config.compactIntervalMs, async () => { await this.compact() })

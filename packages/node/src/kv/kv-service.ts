@@ -27,6 +27,7 @@ import { RepeatingTasks, Waiters } from '../tasks.js'
 import type { SerialQueue } from '../tasks.js'
 import { noopTracing } from '../tracing.js'
 import type { Tracing } from '../tracing.js'
+import { connectedFirst } from '../neighbours.js'
 
 export type { Acks, KvStats, WriteOptions, WriteResult } from './kv-types.js'
 
@@ -418,10 +419,7 @@ export class KvService {
    * connections close at once; a round spent on it would delay repair by a whole interval.
    */
   private syncCandidates (): string[] {
-    const live = this.livePeers()
-    const connected = new Set(this.components.libp2p.getConnections().map(c => c.remotePeer.toString()))
-    const reachable = live.filter(p => connected.has(p))
-    return reachable.length > 0 ? reachable : live
+    return connectedFirst(this.livePeers(), this.components.libp2p)
   }
 
   livePeers (): string[] {
