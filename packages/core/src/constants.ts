@@ -143,7 +143,7 @@ export const TASK_DEFAULT_RETRIES = 3
 /** A whole job's default deadline; past it the finisher fails the job ("timed out"). */
 export const TASK_DEFAULT_TIMEOUT_MS = 10 * 60 * 1000
 /**
- * Chunks per slot when a job's chunk size is chosen at submit (docs/decisions/0012-chunked-job-leases.md, 0009):
+ * Chunks per slot when a job's chunk size is chosen at submit (docs/decisions/0006-chunked-job-leases.md, 0009):
  * enough units that a slow member or a lost one costs about half a slot's share (the tail, and the re-run after a
  * kill -9, are at most one chunk), few enough that the per-unit cost (a lease and a done record, each a
  * replicated, signed, fsync'd KV write, measured at 15-25 ms of CPU swarm-wide on 3-5 daemons) is paid about

@@ -44,7 +44,7 @@ export const JOB_RECORD = Type.Object({
   submittedBy: MEMBER,
   submittedAt: TIME,
   trace: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TRACE_CHARS })),
-  chunk: Type.Optional({ ...CHUNK, description: 'subtasks per lease (one contiguous range of inputs, leased, run and recorded as one unit); absent: 1. Chosen at submit from the members and their slots (docs/decisions/0012-chunked-job-leases.md)' })
+  chunk: Type.Optional({ ...CHUNK, description: 'subtasks per lease (one contiguous range of inputs, leased, run and recorded as one unit); absent: 1. Chosen at submit from the members and their slots (docs/decisions/0006-chunked-job-leases.md)' })
 }, strict)
 export const LEASE = Type.Object({
   holder: MEMBER,

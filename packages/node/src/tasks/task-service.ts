@@ -166,7 +166,7 @@ export class TaskService {
       priority: spec.priority,
       submittedBy: this.components.self,
       submittedAt: now,
-      // One lease and one result record per chunk of subtasks (docs/decisions/0012-chunked-job-leases.md).
+      // One lease and one result record per chunk of subtasks (docs/decisions/0006-chunked-job-leases.md).
       chunk: spec.chunk ?? chunkSize(inputs.length, this.members(), spec.handler),
       ...(span.traceparent !== undefined ? { trace: span.traceparent } : {})
     })
