@@ -28,6 +28,7 @@ test('node scripts/run-bench.mjs --smoke exits 0 and prints every table', async 
   assert.match(stdout, /\| 3 \| CPU per event in the throughput run, all nodes \| [\d.]+ ms \| [\d.]+ ms \| /)
   assert.match(stdout, '## Event catch-up after downtime (smoke)')
   assert.match(stdout, '## Scale: idle cost and membership at N daemons on one box (smoke)')
+  assert.match(stdout, '| N | idle CPU per process: Shoal daemon / bare libp2p + gossipsub (median) | Shoal / baseline | RSS per process: Shoal / baseline (median) |')
   assert.match(stdout, '| metric | Shoal repair | baseline (events.list read) | Shoal / baseline |')
   assert.match(stdout, '## KV catch-up after downtime and anti-entropy cost (smoke)')
   assert.match(stdout, '| metric | daemons (LocalSwarm) | in-process (memory transport) |')

@@ -29,6 +29,8 @@ export interface Cluster {
 }
 
 const TOPIC = 'bench'
+/** N processes loading the libp2p stack at once on 2 cores (50 for the scale bench) take a while. */
+const PEER_START_TIMEOUT_MS = 120_000
 
 export class ShoalCluster implements Cluster {
   private readonly ws: WsClient[] = []
@@ -138,7 +140,7 @@ export class GossipCluster implements Cluster {
     const child = fork(PEER_PATH, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
     const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
     const ready = new Promise<Peer>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`gossip peer ${i + 1} did not start`)) }, 30_000)
+      const timer = setTimeout(() => { reject(new Error(`gossip peer ${i + 1} did not start`)) }, PEER_START_TIMEOUT_MS)
       child.once('exit', () => { clearTimeout(timer); reject(new Error(`gossip peer ${i + 1} exited`)) })
       child.on('message', (raw: unknown) => {
         const msg = raw as FromPeer

@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { LocalSwarm, waitFor } from '@shoal/cli/local-swarm'
 import { SMOKE, log, sleep, nodes } from './common.js'
+import { GossipCluster } from './clusters.js'
+import { Recorder } from './recorder.js'
 
 const SIZES = SMOKE ? [3] : (process.env.SHOAL_BENCH_SCALE_SIZES ?? '10,50').split(',').map(Number)
 const IDLE_MS = SMOKE ? 5000 : 60_000
@@ -31,7 +33,32 @@ function rssOf (script: string): number {
   return Number(r.stdout.trim()) * 1024
 }
 
-interface Row { n: number, formMs: number, conns: number[], cpu: number[], rss: number[], falseDead: number, killMs: number | null }
+interface Row { n: number, formMs: number, conns: number[], cpu: number[], rss: number[], falseDead: number, killMs: number | null, base: Idle }
+interface Idle { cpu: number[], rss: number[] }
+
+/** CPU (share of one core) and RSS of each process over one idle window. */
+async function idle (pids: number[]): Promise<Idle> {
+  const before = pids.map(procStat)
+  const t0 = Date.now()
+  await sleep(IDLE_MS)
+  const seconds = (Date.now() - t0) / 1000
+  const after = pids.map(procStat)
+  return { cpu: after.map((a, i) => (a.cpuTicks - before[i]!.cpuTicks) / TICKS / seconds), rss: after.map(a => a.rssBytes) }
+}
+
+/**
+ * The baseline at the same N: plain libp2p peers (the daemon's own stack from buildLibp2p: TCP, Noise, yamux,
+ * identify, ping, kad-dht, gossipsub subscribed to one topic), full mesh, nothing published, one process each.
+ */
+async function baseline (n: number): Promise<Idle> {
+  const cluster = await GossipCluster.start(n, 256, () => new Recorder(n))
+  try {
+    await sleep(SMOKE ? 1000 : 15_000)
+    return await idle(cluster.pids())
+  } finally {
+    await cluster.close()
+  }
+}
 
 async function measure (n: number): Promise<Row> {
   const swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
@@ -47,13 +74,7 @@ async function measure (n: number): Promise<Row> {
     log(`${n} daemons: one view ${formMs} ms after the last answered RPC`)
     await sleep(SMOKE ? 1000 : 15_000) // let discovery settle the overlay
     const all = nodes(swarm)
-    const before = all.map(x => procStat(x.child.pid!))
-    const t0 = Date.now()
-    await sleep(IDLE_MS)
-    const seconds = (Date.now() - t0) / 1000
-    const after = all.map(x => procStat(x.child.pid!))
-    const cpu = after.map((a, i) => (a.cpuTicks - before[i]!.cpuTicks) / TICKS / seconds)
-    const rss = after.map(a => a.rssBytes)
+    const { cpu, rss } = await idle(all.map(x => x.child.pid!))
     const conns = await Promise.all(all.map(async x => (await x.client.call('swarm.peers', {})).filter(p => p.member).length))
     const views = await Promise.all(all.map(async x => await x.client.call('swarm.members', {})))
     const falseDead = views.flat().filter(m => m.state === 'dead').length
@@ -68,7 +89,9 @@ async function measure (n: number): Promise<Row> {
       }, 30_000, 'the kill to be seen')
       killMs = Date.now() - killedAt
     } catch { /* reported as not seen */ }
-    return { n, formMs, conns, cpu, rss, falseDead, killMs }
+    await swarm.destroy()
+    log(`${n} bare libp2p + gossipsub peers (baseline)`)
+    return { n, formMs, conns, cpu, rss, falseDead, killMs, base: await baseline(n) }
   } finally {
     await swarm.destroy()
   }
@@ -87,6 +110,13 @@ core from /proc (utime + stime); connections count members only (docs/scale.md e
 | N | one view after last RPC answer | member connections per node (median / max) | idle CPU per daemon (median / max) | RSS per daemon (median / max) | false dead while idle | kill -9 seen dead by all |
 |---|---|---|---|---|---|---|
 ${rows.map(r => `| ${r.n} | ${(r.formMs / 1000).toFixed(1)} s | ${median(r.conns)} / ${Math.max(...r.conns)} | ${(median(r.cpu) * 100).toFixed(2)}% / ${(Math.max(...r.cpu) * 100).toFixed(2)}% | ${mb(median(r.rss))} / ${mb(Math.max(...r.rss))} MB | ${r.falseDead} | ${r.killMs === null ? 'not within 30 s' : `${(r.killMs / 1000).toFixed(1)} s`} |`).join('\n')}
+
+Baseline in the same run: N plain libp2p peers (the daemon's own libp2p stack: TCP, Noise, yamux, identify, ping,
+kad-dht, gossipsub on one topic; full mesh, nothing published), one process each, the same idle window.
+
+| N | idle CPU per process: Shoal daemon / bare libp2p + gossipsub (median) | Shoal / baseline | RSS per process: Shoal / baseline (median) |
+|---|---|---|---|
+${rows.map(r => `| ${r.n} | ${(median(r.cpu) * 100).toFixed(2)}% / ${(median(r.base.cpu) * 100).toFixed(2)}% | ${(median(r.cpu) / Math.max(1e-9, median(r.base.cpu))).toFixed(2)}x | ${mb(median(r.rss))} / ${mb(median(r.base.rss))} MB |`).join('\n')}
 
 RSS of a bare Node process: ${mb(bare)} MB; with the daemon's modules loaded (libp2p stack, level, prom-client, OpenTelemetry), nothing started: ${mb(modules)} MB.
 `)
