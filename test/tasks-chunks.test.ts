@@ -1,8 +1,9 @@
 /**
  * Chunked leases on three real daemons (one slot each): kill -9 of a worker in the middle of a chunk costs at most
  * the re-run of that chunk and the answer stays exact; kill -9 of the job's finisher after half the results arrived
- * still gives the exact answer (its successor finishes from the replicated chunk results). Every run of a subtask
- * is counted in a run log per node, which survives the kill.
+ * still gives the exact answer (its successor finishes from the checkpoints and the results the workers send it
+ * again); kill -9 of the finisher after a checkpoint re-runs only the finisher's own work that no checkpoint held
+ * (decision 0011). Every run of a subtask is counted in a run log per node, which survives the kill.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -126,10 +127,53 @@ test('kill -9 of the finisher after half the results arrived: exact answer from 
   const observer = [...nodes.values()].find(n => n !== finisher)!
   await waitUntil('half the results', async () => (await observer.client.call('task.status', { jobId })).counts.done >= N / 2, { intervalMs: 20, timeoutMs: 60_000 })
   await swarm.kill(finisher.index)
-  const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
-  assert.is(r.state, 'done', r.error)
-  assert.equal(r.result, squares)
-  assert.is.not(r.finishedBy, finisher.peerId, 'the successor finished it')
+  try {
+    const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
+    assert.is(r.state, 'done', r.error)
+    assert.equal(r.result, squares)
+    assert.is.not(r.finishedBy, finisher.peerId, 'the successor finished it')
+  } finally {
+    await start(finisher.index)
+  }
+  await waitUntil('all alive again', async () => (await observer.client.call('swarm.members', { state: 'alive' })).length === 3)
+})
+
+/** Units whose results a checkpoint record in `node`'s replica holds. */
+async function checkpointed (node: LocalNode, jobId: string): Promise<Set<number>> {
+  const page = await node.client.call('kv.list', { prefix: `_shoal/job/${jobId}/ckpt/`, limit: 1000 })
+  return new Set(page.records.flatMap(r => (r.value as { entries: Array<{ unit: number }> }).entries.map(e => e.unit)))
+}
+
+test('kill -9 of the finisher after a checkpoint: exact answer; only the finisher\'s own work that no checkpoint held runs again', async () => {
+  const before = await runs()
+  const { jobId } = await nodes.get(1)!.client.call('task.submit', { handler: 'square', inputs, chunk: CHUNK })
+  const finisher = [...nodes.values()].find(n => n.peerId === rank(jobId, [...nodes.values()].map(x => x.peerId))[0])!
+  const observer = [...nodes.values()].find(n => n !== finisher)!
+  // Results stream to the finisher and reach the other nodes only in its checkpoints: wait for checkpoints that
+  // hold at least two chunks while the job still has work left, then kill the finisher.
+  const saved = await waitUntil('a checkpoint of two chunks, with work left', async () => {
+    const units = await checkpointed(observer, jobId)
+    const s = await observer.client.call('task.status', { jobId })
+    return units.size >= 2 && s.state === 'running' && units.size < N / CHUNK ? units : undefined
+  }, { intervalMs: 20, timeoutMs: 60_000 })
+  await swarm.kill(finisher.index)
+  try {
+    const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
+    assert.is(r.state, 'done', r.error)
+    assert.equal(r.result, squares)
+    assert.is.not(r.finishedBy, finisher.peerId, 'the successor finished it')
+    const after = await runs()
+    const again = [...after.completed].filter(([k, by]) => k < N && by.length > (before.completed.get(k)?.length ?? 0) + 1)
+    const detail = `repeated: ${after.repeated}; finisher n${finisher.index}; checkpointed chunks ${[...saved].sort((a, b) => a - b).join(',')}`
+    // A checkpointed chunk is never run again (its result is in the successor's replica), and neither is a chunk a
+    // live worker had sent to the dead finisher (the worker sends it again to the successor): what runs again is
+    // only what the finisher itself ran and had not yet checkpointed.
+    assert.ok(again.every(([k]) => !saved.has(Math.floor(k / CHUNK))), `a checkpointed chunk ran again: ${detail}`)
+    assert.ok(again.every(([, by]) => by.includes(`n${finisher.index}`)), `a chunk the finisher had no part in ran again: ${detail}`)
+  } finally {
+    await start(finisher.index)
+  }
+  await waitUntil('all alive again', async () => (await nodes.get(1)!.client.call('swarm.members', { state: 'alive' })).length === 3)
 })
 
 test.run()

@@ -157,5 +157,20 @@ export const TASK_BACKOFF_MAX_MS = 30_000
 export const TASK_RETENTION_MS = 24 * 60 * 60 * 1000
 /** A finisher whose final-state write failed tries again after this long (then again, until it sticks). */
 export const TASK_FINAL_RETRY_MS = 1000
+/**
+ * A chunk result streamed to the finisher waits at most this long (plus one decision round, 250 ms) before the
+ * finisher writes it into a checkpoint record (docs/decisions/0011-task-result-stream.md). Short against
+ * SUSPICION_TIMEOUT_MS (3 s): a worker that dies right after its result was taken is declared dead after that
+ * result is in a checkpoint, so nobody re-runs it; long against a short job (a few hundred ms on one box), which
+ * then writes no checkpoint at all, only its final state.
+ */
+export const TASK_CHECKPOINT_MS = 500
+/** Entries in one checkpoint record or one result-stream frame (the record also stays under ~256 KiB of JSON). */
+export const TASK_CHECKPOINT_MAX_UNITS = 1024
+/**
+ * A worker sends a streamed result again when no checkpoint holding it has reached it this long after sending
+ * (the finisher restarted with the same id and lost what it held in memory): four checkpoint intervals.
+ */
+export const TASK_RESULT_RESEND_MS = 4 * TASK_CHECKPOINT_MS
 /** Handler error messages kept in fail/done/state records: enough for a stack's first lines, small in the KV. */
 export const TASK_MAX_ERROR_CHARS = 4096

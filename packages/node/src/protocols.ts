@@ -11,6 +11,8 @@ export interface SwarmProtocols {
   kv: string
   /** Wall-clock samples for the clock-skew guard (clock-sync.ts). */
   time: string
+  /** Chunk results from workers to a job's finisher (tasks/result-stream.ts, docs/protocols/tasks.md). */
+  taskResults: string
   topics: { membership: string, events: string, status: string }
 }
 
@@ -30,6 +32,7 @@ export function swarmProtocols (swarm: string): SwarmProtocols {
     events: `${base}/events/1.0.0`,
     kv: `${base}/kv/1.0.0`,
     time: `${base}/time/1.0.0`,
+    taskResults: `${base}/task-results/1.0.0`,
     topics: { membership: `${base}/membership/1`, events: `${base}/events/1`, status: `${base}/status/1` }
   }
 }

@@ -17,6 +17,12 @@ export interface DecideContext {
   now: number
   /** Alive members, self included. */
   members: readonly TaskMember[]
+  /**
+   * Members the finisher is chosen from: alive and suspect ones (default: `members`). A suspect finisher stays
+   * the finisher until it is declared dead: a node that wakes from a stall and sees the others only as suspect
+   * must not make itself finisher and count its own stale result before it has heard of the newer claim.
+   */
+  finisherMembers?: readonly TaskMember[]
   /** Subtasks this node can start now (its own pool; it assumes others have room). */
   freeSlots: number
   /** Subtasks of this job this node runs now: index -> the fencing token it runs under. */
@@ -117,7 +123,7 @@ export function decide (view: JobView, ctx: DecideContext): TaskAction[] {
   }
   if (view.final !== undefined) return actions
 
-  const isFinisher = finisherOf(job.id, ctx.members, ctx.ranker) === self
+  const isFinisher = finisherOf(job.id, ctx.finisherMembers ?? ctx.members, ctx.ranker) === self
   if (view.cancel !== undefined) {
     if (isFinisher) actions.push({ type: 'finish', final: { state: 'cancelled', by: self, at: now } })
     return actions
