@@ -13,7 +13,7 @@ import type { Static } from '../schema/index.js'
 import { DONE, JOB_ID, MEMBER, TIME } from './records.js'
 import { JOB_PREFIX, chunkOf, unitCount, unitRange } from './types.js'
 import type { Done, JobView } from './types.js'
-import { countedDone, mergeDone, superseded } from './view.js'
+import { countedDone, mergeDone } from './view.js'
 import { validateDone } from './validate.js'
 
 const strict = { additionalProperties: false } as const
@@ -88,8 +88,8 @@ export function mergeCheckpoint (view: JobView, checkpoint: Checkpoint): number[
 /**
  * Whether the finisher takes a result streamed to it by `from` for `unit` (fencing as for done records): the
  * sender must be the result's `by`, the unit must exist, a success carries exactly the unit's results (an error,
- * poison, is never streamed: it is replicated as a done record), and it must not be superseded by the current
- * lease (an older token, or the same token held by another member: `stale`). A token above every lease seen is taken: the lease
+ * poison, is never streamed: it is replicated as a done record), and its token must not be below the current
+ * lease's (a stale holder's result is refused: `stale`). A token above every lease seen is taken: the lease
  * write precedes the result (the worker waits for it) and is still on its way here.
  */
 export function acceptResult (view: JobView, unit: number, done: Done, from: string): ResultAck {
@@ -100,8 +100,11 @@ export function acceptResult (view: JobView, unit: number, done: Done, from: str
     const [a, b] = unitRange(view.job, unit)
     if (done.result !== undefined || done.results?.length !== b - a) return 'invalid'
   }
+  // Only an older token is refused. The same token by another holder may be the winner of a same-token claim
+  // race whose lease has not reached this node yet (the stream is faster than replication): taken, and counted
+  // only once (if ever) the view's lease names its writer (countedDone).
   const lease = view.leases.get(unit)
-  if (lease !== undefined && superseded(done, lease)) return 'stale'
+  if (lease !== undefined && done.token < lease.token) return 'stale'
   return 'ok'
 }
 

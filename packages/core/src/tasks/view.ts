@@ -19,10 +19,15 @@ export function mergeLease (view: JobView, index: number, lease: Lease): boolean
   return true
 }
 
-/** Takes a result record: kept if its token is at least as high as the one held. */
+/**
+ * Takes a result record: kept if its token is higher than the one held; under the same token (two nodes claimed
+ * the chunk at once) it does not replace a result by the current lease's holder (the loser's result, arriving
+ * later, would otherwise hide the one that counts).
+ */
 export function mergeDone (view: JobView, index: number, done: Done): boolean {
   const current = view.done.get(index)
   if (current !== undefined && current.token > done.token) return false
+  if (current !== undefined && current.token === done.token && current.by !== done.by && current.by === view.leases.get(index)?.holder) return false
   view.done.set(index, done)
   return true
 }

@@ -19,6 +19,10 @@ import type { ResultTransport } from './result-stream.js'
  */
 const SEND_TIMEOUT_MS = 1_000
 
+/** First wait before asking a finisher that did not know the job again; doubled up to the max (20+40+...+320 ms). */
+const UNKNOWN_JOB_RETRY_MS = 20
+const UNKNOWN_JOB_RETRY_MAX_MS = 320
+
 /** What became of a result handed to deliver(). */
 export type Delivery = 'ok' | 'stale' | 'fallback'
 
@@ -72,7 +76,13 @@ export class ResultFlow {
       if (this.components.transport === undefined) return 'fallback'
       try {
         const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(SEND_TIMEOUT_MS)])
-        ack = (await this.components.transport.send(to, { v: 1, type: 'results', jobId, entries: [{ unit, done }] }, signal)).acks[0]!
+        // The job record is written on two nodes before task.submit answers; the finisher may be a third that
+        // has not got it yet (a short job's first chunks finish in milliseconds): ask again a few times first.
+        for (let wait = UNKNOWN_JOB_RETRY_MS; ; wait *= 2) {
+          ack = (await this.components.transport.send(to, { v: 1, type: 'results', jobId, entries: [{ unit, done }] }, signal)).acks[0]!
+          if (ack !== 'unknown-job' || wait > UNKNOWN_JOB_RETRY_MAX_MS) break
+          await new Promise(resolve => setTimeout(resolve, wait))
+        }
       } catch (err) {
         this.components.logger.debug({ jobId, unit, to, err: (err as Error).message }, 'could not stream a chunk result; writing its done record')
         return 'fallback'
@@ -82,6 +92,7 @@ export class ResultFlow {
         mergeDone(view, unit, done)
       }
     }
+    if (ack !== 'ok') this.components.logger.info({ jobId, unit, to, ack }, 'DIAG ack')
     return ack === 'ok' ? 'ok' : ack === 'stale' ? 'stale' : 'fallback'
   }
 
@@ -97,6 +108,7 @@ export class ResultFlow {
     // A job already over needs no more results; the sender forgets it once it sees the final state.
     if (view.final !== undefined) return 'ok'
     const ack = acceptResult(view, unit, done, from)
+    this.components.logger.info({ unit, from: from.slice(-4), ack, t: Date.now() % 100000 }, 'DIAG take')
     if (ack !== 'ok') return ack
     mergeDone(view, unit, done)
     this.inbox.add(view.job.id, unit, this.components.clock.now())
@@ -142,6 +154,7 @@ export class ResultFlow {
       const to = this.components.finisher(jobId)
       if (to === undefined || this.resending.has(jobId)) continue
       const entries = this.outbox.resend(jobId, to, now, constants.TASK_RESULT_RESEND_MS)
+      if (entries.length > 0) this.components.logger.info({ units: entries.map(e => e.unit), to: to.slice(-4), t: Date.now() % 100000 }, 'DIAG resend')
       if (entries.length > 0) void this.resend(view, to, entries.slice(0, constants.TASK_CHECKPOINT_MAX_UNITS))
     }
   }

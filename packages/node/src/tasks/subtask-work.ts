@@ -106,7 +106,10 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     // Fencing: a run whose lease was superseded meanwhile (the driver aborts it) records nothing; nor does one
     // whose lease lost a same-token race (the view holds the KV's winner once our write has landed here).
     const current = view.leases.get(index)
-    if (signal.aborted || current?.holder !== c.self || current.token !== token) return 'aborted'
+    if (signal.aborted || current?.holder !== c.self || current.token !== token) {
+      c.logger.info({ jobId, index, token, aborted: signal.aborted, holder: current?.holder, current: current?.token }, 'chunk run ended without its lease; records nothing')
+      return 'aborted'
+    }
     const done: Done = chunkOf(view.job) === 1
       ? { ...(results[0] !== undefined ? { result: results[0] } : {}), by: c.self, token, attempts: attempt }
       : { results: results.map(r => r === undefined ? null : r), by: c.self, token, attempts: attempt }
@@ -123,7 +126,10 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
       c.absorb(doneKey(jobId, index, token), done)
       return how
     })
-    if (delivery === 'stale') return 'aborted'
+    if (delivery === 'stale') {
+      c.logger.info({ jobId, index, token }, 'the finisher knows a newer lease of this chunk; records nothing')
+      return 'aborted'
+    }
   } catch (err) {
     // A failure is recorded after the lease it releases (the run may have failed while the lease write was on its way).
     const leaseWritten = await leased?.then(() => true, () => false)
