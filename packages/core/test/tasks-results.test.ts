@@ -108,6 +108,23 @@ t('a node that claimed under the same token as a frozen holder whose lease it ne
   }
 })
 
+t('two results under one token are both kept: the one that counts follows the lease the KV keeps, even when it changes after both arrived', () => {
+  // Seen: the finisher kept the result of the holder it knew, then the other's lease won the KV's last-writer-wins,
+  // and the job waited 2 s for the winner's worker to send its result again.
+  const v = view(1)
+  mergeLease(v, 0, lease('n1', 0))
+  mergeDone(v, 0, one('n1', 0, 'a'))
+  mergeDone(v, 0, one('n2', 0, 'b'))
+  assert.is(countedDone(v, 0)?.by, 'n1')
+  mergeLease(v, 0, lease('n2', 0)) // the other write wins here
+  assert.is(countedDone(v, 0)?.by, 'n2')
+  mergeLease(v, 0, lease('n3', 1))
+  assert.is(countedDone(v, 0), undefined, 'a newer token supersedes both')
+  mergeDone(v, 0, one('n3', 1, 'c'))
+  assert.is(countedDone(v, 0)?.by, 'n3')
+  assert.is(v.rivals?.has(0), false, 'the older token\'s pair is gone')
+})
+
 t('after the finisher dies, its successor claims only the units no checkpoint holds (their holders are gone)', () => {
   // 4 units; the finisher n2 ran units 0 and 1 itself and checkpointed results of 0 (its own) and 2 (n3's); then
   // it died. Unit 3 is still run by n3. Unit 1's result was only in n2's memory.

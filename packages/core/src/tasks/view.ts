@@ -20,14 +20,18 @@ export function mergeLease (view: JobView, index: number, lease: Lease): boolean
 }
 
 /**
- * Takes a result record: kept if its token is higher than the one held; under the same token (two nodes claimed
- * the chunk at once) it does not replace a result by the current lease's holder (the loser's result, arriving
- * later, would otherwise hide the one that counts).
+ * Takes a result record: kept if its token is at least as high as the one held. Two results under one token by
+ * different members (a same-token claim race whose loser finished before it heard it lost) are both kept, the
+ * second in `rivals`, because which one counts depends on which lease the KV keeps, which may still change here.
  */
 export function mergeDone (view: JobView, index: number, done: Done): boolean {
   const current = view.done.get(index)
   if (current !== undefined && current.token > done.token) return false
-  if (current !== undefined && current.token === done.token && current.by !== done.by && current.by === view.leases.get(index)?.holder) return false
+  if (current !== undefined && current.token === done.token && current.by !== done.by) {
+    ;(view.rivals ??= new Map()).set(index, current)
+  } else if (current === undefined || current.token < done.token) {
+    view.rivals?.delete(index)
+  }
   view.done.set(index, done)
   return true
 }
@@ -44,11 +48,11 @@ export function mergeFailure (view: JobView, index: number, failure: Failure): b
  * whose token is above every lease seen counts: its lease is still on its way (its writer wrote the lease first).
  */
 export function countedDone (view: JobView, index: number): Done | undefined {
-  const done = view.done.get(index)
-  if (done === undefined) return undefined
   const lease = view.leases.get(index)
-  if (lease !== undefined && superseded(done, lease)) return undefined
-  return done
+  for (const done of [view.done.get(index), view.rivals?.get(index)]) {
+    if (done !== undefined && (lease === undefined || !superseded(done, lease))) return done
+  }
+  return undefined
 }
 
 /**
