@@ -92,7 +92,6 @@ export class ResultFlow {
         mergeDone(view, unit, done)
       }
     }
-    if (ack !== 'ok') this.components.logger.info({ jobId, unit, to, ack }, 'DIAG ack')
     return ack === 'ok' ? 'ok' : ack === 'stale' ? 'stale' : 'fallback'
   }
 
@@ -108,7 +107,6 @@ export class ResultFlow {
     // A job already over needs no more results; the sender forgets it once it sees the final state.
     if (view.final !== undefined) return 'ok'
     const ack = acceptResult(view, unit, done, from)
-    this.components.logger.info({ unit, from: from.slice(-4), ack, t: Date.now() % 100000 }, 'DIAG take')
     if (ack !== 'ok') return ack
     mergeDone(view, unit, done)
     this.inbox.add(view.job.id, unit, this.components.clock.now())
@@ -154,7 +152,6 @@ export class ResultFlow {
       const to = this.components.finisher(jobId)
       if (to === undefined || this.resending.has(jobId)) continue
       const entries = this.outbox.resend(jobId, to, now, constants.TASK_RESULT_RESEND_MS)
-      if (entries.length > 0) this.components.logger.info({ units: entries.map(e => e.unit), to: to.slice(-4), t: Date.now() % 100000 }, 'DIAG resend')
       if (entries.length > 0) void this.resend(view, to, entries.slice(0, constants.TASK_CHECKPOINT_MAX_UNITS))
     }
   }

@@ -107,7 +107,7 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     // whose lease lost a same-token race (the view holds the KV's winner once our write has landed here).
     const current = view.leases.get(index)
     if (signal.aborted || current?.holder !== c.self || current.token !== token) {
-      c.logger.info({ jobId, index, token, aborted: signal.aborted, holder: current?.holder, current: current?.token }, 'chunk run ended without its lease; records nothing')
+      c.logger.debug({ jobId, index, token, aborted: signal.aborted, holder: current?.holder, current: current?.token }, 'chunk run ended without its lease; records nothing')
       return 'aborted'
     }
     const done: Done = chunkOf(view.job) === 1
@@ -127,7 +127,7 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
       return how
     })
     if (delivery === 'stale') {
-      c.logger.info({ jobId, index, token }, 'the finisher knows a newer lease of this chunk; records nothing')
+      c.logger.debug({ jobId, index, token }, 'the finisher knows a newer lease of this chunk; records nothing')
       return 'aborted'
     }
   } catch (err) {

@@ -381,7 +381,6 @@ export class TaskService {
         break
       }
       case 'reduce':
-        this.log.info({ t: Date.now() % 100000 }, 'DIAG reduce')
         if (this.mayFinish(jobId)) this.writeFinal(view, this.reduced(view))
         break
       case 'finish':
