@@ -165,6 +165,14 @@ export const TASK_FINAL_RETRY_MS = 1000
  * then writes no checkpoint at all, only its final state.
  */
 export const TASK_CHECKPOINT_MS = 500
+/**
+ * How long a candidate waits for one ranked before it that looks full (its live leases in the job fill its
+ * slots) before claiming a chunk itself; a candidate that looks free is waited for leaseMs / 2. With results
+ * streamed to the finisher, a member's finished chunks keep live leases in other nodes' views, so it looks full
+ * while it is free; claiming at once made both run the chunk (measured: 17% of chunks on 3 daemons, 50% on 5).
+ * 100 ms is a few replication delays on a loaded box and short against a chunk's run.
+ */
+export const TASK_PASS_OVER_MS = 100
 /** Entries in one checkpoint record or one result-stream frame (the record also stays under ~256 KiB of JSON). */
 export const TASK_CHECKPOINT_MAX_UNITS = 1024
 /**

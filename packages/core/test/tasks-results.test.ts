@@ -125,6 +125,16 @@ t('two results under one token are both kept: the one that counts follows the le
   assert.is(v.rivals?.has(0), false, 'the older token\'s pair is gone')
 })
 
+t('four results under one token (a four-way claim race, seen on 5 daemons): whichever lease the KV keeps, its result counts', () => {
+  for (const winner of ['n1', 'n2', 'n3', 'n4']) {
+    const v = view(1)
+    mergeLease(v, 0, lease('n1', 0))
+    for (const by of ['n1', 'n2', 'n3', 'n4']) mergeDone(v, 0, one(by, 0, by))
+    mergeLease(v, 0, lease(winner, 0))
+    assert.is(countedDone(v, 0)?.result, winner)
+  }
+})
+
 t('after the finisher dies, its successor claims only the units no checkpoint holds (their holders are gone)', () => {
   // 4 units; the finisher n2 ran units 0 and 1 itself and checkpointed results of 0 (its own) and 2 (n3's); then
   // it died. Unit 3 is still run by n3. Unit 1's result was only in n2's memory.
@@ -189,10 +199,12 @@ t('outbox: results go again to a new finisher, or to the same one after resendMs
   assert.equal(out.resend(JOB, 'n2', T0 + 1000, 2000), [])
   assert.equal(out.resend(JOB, 'n1', T0 + 1000, 2000).map(s => s.unit), [0, 1], 'the finisher changed')
   assert.equal(out.resend(JOB, 'n2', T0 + 2000, 2000).map(s => s.unit), [0], 'unit 0 waited 2 s without a checkpoint')
-  out.covered(JOB, 1, 0)
+  out.covered(JOB, 1, 0, 'n3')
   assert.is(out.size(JOB), 2, 'a record under an older token does not hold our result')
-  out.covered(JOB, 1, 1)
-  out.covered(JOB, 0, 3)
+  out.covered(JOB, 1, 1, 'n1')
+  assert.is(out.size(JOB), 2, 'nor one under our token by another member (a same-token race\'s other result; seen: a 10 s stall)')
+  out.covered(JOB, 1, 1, 'n3')
+  out.covered(JOB, 0, 3, 'n1')
   assert.is(out.size(JOB), 0)
   assert.equal(out.jobIds(), [])
 })

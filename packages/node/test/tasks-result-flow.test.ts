@@ -55,7 +55,7 @@ function deliverCheckpoint (nodes: Map<string, Node>, key: string, value: unknow
   const checkpoint = validateCheckpoint(value)
   for (const n of nodes.values()) {
     if (!n.up) continue
-    for (const e of checkpoint.entries) n.flow.covered(JOB, e.unit, e.done.token)
+    for (const e of checkpoint.entries) n.flow.covered(JOB, e.unit, e.done.token, e.done.by)
   }
 }
 

@@ -214,11 +214,15 @@ export class Outbox {
     job.set(entry.unit, entry)
   }
 
-  /** A durable record holds `unit`'s result under `token`: ours (at most that token) is no longer needed. */
-  covered (jobId: string, unit: number, token: number): void {
+  /**
+   * A durable record holds `unit`'s result under `token`, written by `by`: ours is no longer needed if that token
+   * is later than ours, or it is ours (the same token by another member is a same-token race's other result,
+   * which may be the one that does not count).
+   */
+  covered (jobId: string, unit: number, token: number, by: string): void {
     const job = this.jobs.get(jobId)
     const sent = job?.get(unit)
-    if (job === undefined || sent === undefined || sent.done.token > token) return
+    if (job === undefined || sent === undefined || sent.done.token > token || (sent.done.token === token && sent.done.by !== by)) return
     job.delete(unit)
     if (job.size === 0) this.jobs.delete(jobId)
   }

@@ -3,7 +3,7 @@
  * or job change and returns effects; the driver performs them (writes the lease, then runs; writes final; ...)
  * and applies its own writes to the view before the next call. Pure: `now` comes in, nothing is read.
  */
-import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_CHUNKS_PER_SLOT, TASK_MAX_ERROR_CHARS } from '../constants.js'
+import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_CHUNKS_PER_SLOT, TASK_MAX_ERROR_CHARS, TASK_PASS_OVER_MS } from '../constants.js'
 import { rank } from './rendezvous.js'
 import { handlerCapability, unitCount, unitRange } from './types.js'
 import type { Done, Failure, Final, JobView, Lease, TaskMember } from './types.js'
@@ -183,15 +183,17 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
     const ranked = ranker(`${job.id}/${index}`, capable)
     const at = ranked.indexOf(self)
     if (at < 0) continue
-    // The candidates before this node that could start the chunk now; busy ones are passed over at once.
-    let k = 0
-    for (let j = 0; j < at; j++) if (!full(ranked[j]!)) k++
+    // The candidates before this node: one that could start the chunk now is waited for leaseMs / 2; one whose
+    // live leases fill its slots only TASK_PASS_OVER_MS (its finished chunks' leases stay live until a checkpoint
+    // or the final state reaches this node, so "full" is often stale: waiting a moment lets it claim first).
+    let wait = 0
+    for (let j = 0; j < at; j++) wait += full(ranked[j]!) ? TASK_PASS_OVER_MS : leaseMs / 2
     // A dead holder's lease counts as expired now, and so does a lease its holder gave up by writing a failure
     // under its token (the retry then waits only for the backoff); the k-th candidate waits k * leaseMs / 2 for
     // those before it.
     const expired = lease === undefined || releasedByFailure(view, index) ? 0 : alive.has(lease.holder) ? lease.expiresAt : Math.min(lease.expiresAt, now)
     const claimableSince = Math.max(job.submittedAt, expired, failure?.retryAt ?? 0)
-    if (now < claimableSince + k * leaseMs / 2) continue
+    if (now < claimableSince + wait) continue
     out.push({
       type: 'claim',
       index,

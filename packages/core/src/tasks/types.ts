@@ -16,8 +16,8 @@ export interface JobView {
   leases: Map<number, Lease>
   failures: Map<number, Failure>
   done: Map<number, Done>
-  /** A second result under the same token as `done`'s, by another member (a same-token claim race; view.ts). */
-  rivals?: Map<number, Done>
+  /** Other results under the same token as `done`'s, by other members (a same-token claim race; view.ts). */
+  rivals?: Map<number, Done[]>
   cancel?: Cancel
   final?: Final
 }

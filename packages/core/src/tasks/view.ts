@@ -20,15 +20,17 @@ export function mergeLease (view: JobView, index: number, lease: Lease): boolean
 }
 
 /**
- * Takes a result record: kept if its token is at least as high as the one held. Two results under one token by
- * different members (a same-token claim race whose loser finished before it heard it lost) are both kept, the
- * second in `rivals`, because which one counts depends on which lease the KV keeps, which may still change here.
+ * Takes a result record: kept if its token is at least as high as the one held. Results under one token by
+ * different members (a same-token claim race whose losers finished before they heard they lost) are all kept,
+ * the others in `rivals`, because which one counts depends on which lease the KV keeps, which may still change
+ * here.
  */
 export function mergeDone (view: JobView, index: number, done: Done): boolean {
   const current = view.done.get(index)
   if (current !== undefined && current.token > done.token) return false
   if (current !== undefined && current.token === done.token && current.by !== done.by) {
-    ;(view.rivals ??= new Map()).set(index, current)
+    const rivals = (view.rivals ??= new Map<number, Done[]>())
+    rivals.set(index, [...(rivals.get(index) ?? []).filter(r => r.by !== current.by && r.by !== done.by), current])
   } else if (current === undefined || current.token < done.token) {
     view.rivals?.delete(index)
   }
@@ -49,7 +51,7 @@ export function mergeFailure (view: JobView, index: number, failure: Failure): b
  */
 export function countedDone (view: JobView, index: number): Done | undefined {
   const lease = view.leases.get(index)
-  for (const done of [view.done.get(index), view.rivals?.get(index)]) {
+  for (const done of [view.done.get(index), ...(view.rivals?.get(index) ?? [])]) {
     if (done !== undefined && (lease === undefined || !superseded(done, lease))) return done
   }
   return undefined

@@ -15,7 +15,7 @@ import type { JobView } from '@shoal/core'
  * (InvalidInputError naming the field).
  */
 /** Told of every result a durable record (a done record, a checkpoint entry) holds: job, unit, token. */
-export type DurableResult = (jobId: string, unit: number, token: number) => void
+export type DurableResult = (jobId: string, unit: number, token: number, by: string) => void
 
 export function absorbRecord (views: Map<string, JobView>, key: string, value: unknown, durable?: DurableResult): boolean {
   const parsed = parseJobKey(key)
@@ -40,13 +40,13 @@ export function absorbRecord (views: Map<string, JobView>, key: string, value: u
     case 'done': {
       const done = validateDone(value)
       if (done.token !== parsed.token) throw new Error(`done token ${done.token} under a key for token ${String(parsed.token)}`)
-      durable?.(parsed.jobId, i, done.token)
+      durable?.(parsed.jobId, i, done.token, done.by)
       return mergeDone(view, i, done)
     }
     case 'ckpt': {
       const checkpoint = validateCheckpoint(value)
       if (checkpoint.by !== parsed.by) throw new Error(`checkpoint by ${checkpoint.by} under a key for ${String(parsed.by)}`)
-      for (const e of checkpoint.entries) durable?.(parsed.jobId, e.unit, e.done.token)
+      for (const e of checkpoint.entries) durable?.(parsed.jobId, e.unit, e.done.token, e.done.by)
       return mergeCheckpoint(view, checkpoint).length > 0
     }
     case 'cancel': view.cancel = validateCancel(value); return true

@@ -115,12 +115,12 @@ export class ResultFlow {
   }
 
   /**
-   * A durable record holds `unit`'s result under `token` (a checkpoint entry, or a done record): neither end
-   * keeps it for a checkpoint or a resend any more.
+   * A durable record holds `unit`'s result under `token` by `by` (a checkpoint entry, or a done record): the
+   * finisher has nothing to checkpoint for it, and the worker forgets its own result if that record holds it.
    */
-  covered (jobId: string, unit: number, token: number): void {
+  covered (jobId: string, unit: number, token: number, by: string): void {
     this.inbox.covered(jobId, [unit])
-    this.outbox.covered(jobId, unit, token)
+    this.outbox.covered(jobId, unit, token, by)
   }
 
   /** A checkpoint of this node's was seen (its own write, or one from before a restart): seqs go on after it. */
@@ -190,7 +190,7 @@ export class ResultFlow {
       entries.forEach((e, i) => {
         // ok: held there now. stale: a newer lease superseded it (someone re-runs it). Anything else: tried again
         // after TASK_RESULT_RESEND_MS (the new finisher may not have the job record yet).
-        if (acks[i] === 'stale') this.outbox.covered(jobId, e.unit, e.done.token)
+        if (acks[i] === 'stale') this.outbox.covered(jobId, e.unit, e.done.token, e.done.by)
         else this.outbox.sent(jobId, { unit: e.unit, done: e.done, to, at: now })
       })
     } catch (err) {

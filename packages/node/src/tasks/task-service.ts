@@ -304,7 +304,7 @@ export class TaskService {
     try {
       const parsed = parseJobKey(key)
       if (parsed?.kind === 'ckpt' && parsed.by === this.components.self && value !== undefined) this.flow.ownCheckpoint(parsed.jobId, parsed.index!)
-      if (absorbRecord(this.views, key, value, (jobId, unit, token) => { this.flow.covered(jobId, unit, token) })) this.changes.wake()
+      if (absorbRecord(this.views, key, value, (jobId, unit, token, by) => { this.flow.covered(jobId, unit, token, by) })) this.changes.wake()
     } catch (err) {
       this.log.warn({ key, err: (err as Error).message }, 'ignored an invalid job record')
     }
