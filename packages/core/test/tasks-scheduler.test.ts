@@ -88,6 +88,18 @@ t('a first candidate whose live leases fill its slots is passed over after TASK_
   step(v, ctx('n3', { members: [m('n1'), m('n2', [CAP, 'slots:2']), m('n3')], now: T0 + TASK_PASS_OVER_MS }), [])
 })
 
+t('free nodes that pass over full-looking candidates take different chunks: each the one where it ranks best', () => {
+  // Seen on 5 daemons: every member looked full (finished chunks keep live leases until a checkpoint), so every
+  // free member claimed the lowest unclaimed chunk at once, and four ran it. Subtasks 0..3 rank n2 first, n1
+  // first for 2, n3 first for 3 (pinned above); n2 looks full (one slot, one live lease on a fifth subtask).
+  const members = [m('n1', [CAP, 'slots:1']), m('n2', [CAP, 'slots:1']), m('n3', [CAP, 'slots:1'])]
+  const v = view({ n: 5, leases: { 4: lease('n2', 0, T0 + 3 * L) } })
+  const now = T0 + 2 * L // every wait has passed
+  const one = (self: string): number[] => decide(v, ctx(self, { members, now, freeSlots: 1 })).flatMap(a => a.type === 'claim' ? [a.index] : [])
+  assert.equal(one('n1'), [2])
+  assert.equal(one('n3'), [3])
+})
+
 t('live lease: nobody claims', () => {
   const v = view({ leases: { 0: lease('n3', 0, T0 + L) } })
   for (const self of ['n1', 'n2', 'n3']) step(v, ctx(self, { now: T0 + L - 1 }), [])

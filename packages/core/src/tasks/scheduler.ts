@@ -174,7 +174,12 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
   const slots = new Map(ctx.members.map(m => [m.id, slotsOf(m)]))
   const full = (id: string): boolean => (held.get(id) ?? 0) >= (slots.get(id) ?? 1)
 
-  for (let index = 0, units = unitCount(job); index < units && out.length < ctx.freeSlots; index++) {
+  // Claimable chunks with this node's place in their ranking. The chunks where it ranks first come first, and
+  // among the rest those where it ranks best: free nodes that pass over full-looking candidates then take
+  // different chunks instead of all the lowest-numbered one (seen: four of five daemons running one chunk).
+  const eligible: Array<{ at: number, action: TaskAction & { type: 'claim' } }> = []
+  let firsts = 0
+  for (let index = 0, units = unitCount(job); index < units && firsts < ctx.freeSlots; index++) {
     if (ctx.running.has(index) || countedDone(view, index) !== undefined) continue
     if (leaseLive(view, index, now, alive)) continue
     const lease = view.leases.get(index)
@@ -194,12 +199,14 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
     const expired = lease === undefined || releasedByFailure(view, index) ? 0 : alive.has(lease.holder) ? lease.expiresAt : Math.min(lease.expiresAt, now)
     const claimableSince = Math.max(job.submittedAt, expired, failure?.retryAt ?? 0)
     if (now < claimableSince + wait) continue
-    out.push({
-      type: 'claim',
-      index,
-      lease: { holder: self, token: lease === undefined ? 0 : lease.token + 1, expiresAt: now + leaseMs, attempt: (failure?.attempts ?? 0) + 1 }
+    if (at === 0) firsts++
+    eligible.push({
+      at,
+      action: { type: 'claim', index, lease: { holder: self, token: lease === undefined ? 0 : lease.token + 1, expiresAt: now + leaseMs, attempt: (failure?.attempts ?? 0) + 1 } }
     })
   }
+  eligible.sort((a, b) => a.at - b.at || a.action.index - b.action.index)
+  for (const e of eligible.slice(0, ctx.freeSlots)) out.push(e.action)
   return out
 }
 
