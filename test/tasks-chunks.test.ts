@@ -174,8 +174,12 @@ test('kill -9 of the finisher after a checkpoint: exact answer; only the finishe
     // live worker had sent to the dead finisher (the worker sends it again to the successor): what runs again is
     // only what the finisher itself held (a lease record names it) and had not yet checkpointed. (A node that lost
     // a same-token claim race to the finisher may have finished a subtask of that chunk before it stopped.)
-    const leases = await observer.client.call('kv.list', { prefix: `_shoal/job/${jobId}/lease/`, limit: 1000 })
-    const heldByFinisher = new Set(leases.records.filter(r => (r.value as { holder: string }).holder === finisher.peerId).map(r => Number(r.key.split('/lease/')[1]!.split('/')[0])))
+    // Lease records in every live replica: the finisher's lease may have reached only the node it raced with.
+    const heldByFinisher = new Set<number>()
+    for (const n of [...nodes.values()].filter(x => x !== finisher)) {
+      const leases = await n.client.call('kv.list', { prefix: `_shoal/job/${jobId}/lease/`, limit: 1000 })
+      for (const r of leases.records) if ((r.value as { holder: string }).holder === finisher.peerId) heldByFinisher.add(Number(r.key.split('/lease/')[1]!.split('/')[0]))
+    }
     assert.ok(again.every(([k]) => !saved.has(Math.floor(k / CHUNK))), `a checkpointed chunk ran again: ${detail}`)
     assert.ok(again.every(([k]) => heldByFinisher.has(Math.floor(k / CHUNK))), `a chunk the finisher never held ran again: ${detail}; finisher held ${[...heldByFinisher].join(',')}`)
   } finally {
