@@ -1,8 +1,9 @@
 /**
  * Chunked leases on three real daemons (one slot each): kill -9 of a worker in the middle of a chunk costs at most
  * the re-run of that chunk and the answer stays exact; kill -9 of the job's finisher after half the results arrived
- * still gives the exact answer (its successor finishes from the replicated chunk results). Every run of a subtask
- * is counted in a run log per node, which survives the kill.
+ * still gives the exact answer (its successor finishes from the checkpoints and the results the workers send it
+ * again); kill -9 of the finisher after a checkpoint re-runs only the finisher's own work that no checkpoint held
+ * (decision 0011). Every run of a subtask is counted in a run log per node, which survives the kill.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -126,10 +127,68 @@ test('kill -9 of the finisher after half the results arrived: exact answer from 
   const observer = [...nodes.values()].find(n => n !== finisher)!
   await waitUntil('half the results', async () => (await observer.client.call('task.status', { jobId })).counts.done >= N / 2, { intervalMs: 20, timeoutMs: 60_000 })
   await swarm.kill(finisher.index)
-  const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
-  assert.is(r.state, 'done', r.error)
-  assert.equal(r.result, squares)
-  assert.is.not(r.finishedBy, finisher.peerId, 'the successor finished it')
+  try {
+    const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
+    assert.is(r.state, 'done', r.error)
+    assert.equal(r.result, squares)
+    assert.is.not(r.finishedBy, finisher.peerId, 'the successor finished it')
+  } finally {
+    await start(finisher.index)
+  }
+  await waitUntil('all alive again', async () => (await observer.client.call('swarm.members', { state: 'alive' })).length === 3)
+})
+
+/** Units whose results a checkpoint record in `node`'s replica holds. */
+async function checkpointed (node: LocalNode, jobId: string): Promise<Set<number>> {
+  const page = await node.client.call('kv.list', { prefix: `_shoal/job/${jobId}/ckpt/`, limit: 1000 })
+  return new Set(page.records.flatMap(r => (r.value as { entries: Array<{ unit: number }> }).entries.map(e => e.unit)))
+}
+
+test('kill -9 of the finisher after a checkpoint: exact answer; no checkpointed chunk runs again, and only the finisher\'s own chunks run again in full', async () => {
+  const before = await runs()
+  const { jobId } = await nodes.get(1)!.client.call('task.submit', { handler: 'square', inputs, chunk: CHUNK })
+  const finisher = [...nodes.values()].find(n => n.peerId === rank(jobId, [...nodes.values()].map(x => x.peerId))[0])!
+  const observer = [...nodes.values()].find(n => n !== finisher)!
+  // Results stream to the finisher and reach the other nodes only in its checkpoints: wait for checkpoints that
+  // hold at least two chunks while the job still has work left, then kill the finisher.
+  const saved = await waitUntil('a checkpoint of two chunks, with work left', async () => {
+    const units = await checkpointed(observer, jobId)
+    const s = await observer.client.call('task.status', { jobId })
+    return units.size >= 2 && s.state === 'running' && units.size < N / CHUNK ? units : undefined
+  }, { intervalMs: 20, timeoutMs: 60_000 })
+  await swarm.kill(finisher.index)
+  try {
+    const r = await observer.client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })
+    assert.is(r.state, 'done', r.error)
+    assert.equal(r.result, squares)
+    assert.is.not(r.finishedBy, finisher.peerId, 'the successor finished it')
+    const after = await runs()
+    // Per subtask, the nodes that ran it to the end during this job (the run logs are shared by the tests).
+    const during = (k: number): string[] => {
+      const was = [...(before.completed.get(k) ?? [])]
+      return (after.completed.get(k) ?? []).filter(n => { const at = was.indexOf(n); if (at < 0) return true; was.splice(at, 1); return false })
+    }
+    const again = inputs.map(k => [k, during(k)] as const).filter(([, by]) => by.length > 1)
+    const detail = `repeated: ${again.map(([k, by]) => `${k}:${by.join('+')}`).join(' ')}; finisher n${finisher.index}; checkpointed chunks ${[...saved].sort((a, b) => a - b).join(',')}`
+    // A checkpointed chunk is never run again (its result is in the successor's replica), and neither is a chunk a
+    // live worker had sent to the dead finisher (the worker sends it again to the successor): what runs again is
+    // only what the finisher itself held (a lease record names it) and had not yet checkpointed. (A node that lost
+    // a same-token claim race to the finisher may have finished a subtask of that chunk before it stopped.)
+    // Lease records in every live replica: the finisher's lease may have reached only the node it raced with.
+    const heldByFinisher = new Set<number>()
+    for (const n of [...nodes.values()].filter(x => x !== finisher)) {
+      const leases = await n.client.call('kv.list', { prefix: `_shoal/job/${jobId}/lease/`, limit: 1000 })
+      for (const r of leases.records) if ((r.value as { holder: string }).holder === finisher.peerId) heldByFinisher.add(Number(r.key.split('/lease/')[1]!.split('/')[0]))
+    }
+    assert.ok(again.every(([k]) => !saved.has(Math.floor(k / CHUNK))), `a checkpointed chunk ran again: ${detail}`)
+    // Chunks run again in full (every subtask completed twice) must be the finisher's. A run stopped midway by a
+    // claim race it lost may also have completed its first subtasks; that cost is the race's, as in the first test.
+    const full = [...new Set(again.map(([k]) => Math.floor(k / CHUNK)))].filter(c => inputs.slice(c * CHUNK, (c + 1) * CHUNK).every(k => during(k).length > 1))
+    assert.ok(full.every(c => heldByFinisher.has(c)), `a chunk the finisher never held ran again in full: ${detail}; finisher held ${[...heldByFinisher].join(',')}`)
+  } finally {
+    await start(finisher.index)
+  }
+  await waitUntil('all alive again', async () => (await nodes.get(1)!.client.call('swarm.members', { state: 'alive' })).length === 3)
 })
 
 test.run()

@@ -162,5 +162,28 @@ export const TASK_BACKOFF_MAX_MS = 30_000
 export const TASK_RETENTION_MS = 24 * 60 * 60 * 1000
 /** A finisher whose final-state write failed tries again after this long (then again, until it sticks). */
 export const TASK_FINAL_RETRY_MS = 1000
+/**
+ * A chunk result streamed to the finisher waits at most this long (plus one decision round, 250 ms) before the
+ * finisher writes it into a checkpoint record (docs/decisions/0011-task-result-stream.md). Short against
+ * SUSPICION_TIMEOUT_MS (3 s): a worker that dies right after its result was taken is declared dead after that
+ * result is in a checkpoint, so nobody re-runs it; long against a short job (a few hundred ms on one box), which
+ * then writes no checkpoint at all, only its final state.
+ */
+export const TASK_CHECKPOINT_MS = 500
+/**
+ * How long a candidate waits for one ranked before it that looks full (its live leases in the job fill its
+ * slots) before claiming a chunk itself; a candidate that looks free is waited for leaseMs / 2. With results
+ * streamed to the finisher, a member's finished chunks keep live leases in other nodes' views, so it looks full
+ * while it is free; claiming at once made both run the chunk (measured: 17% of chunks on 3 daemons, 50% on 5).
+ * 100 ms is a few replication delays on a loaded box and short against a chunk's run.
+ */
+export const TASK_PASS_OVER_MS = 100
+/** Entries in one checkpoint record or one result-stream frame (the record also stays under ~256 KiB of JSON). */
+export const TASK_CHECKPOINT_MAX_UNITS = 1024
+/**
+ * A worker sends a streamed result again when no checkpoint holding it has reached it this long after sending
+ * (the finisher restarted with the same id and lost what it held in memory): four checkpoint intervals.
+ */
+export const TASK_RESULT_RESEND_MS = 4 * TASK_CHECKPOINT_MS
 /** Handler error messages kept in fail/done/state records: enough for a stack's first lines, small in the KV. */
 export const TASK_MAX_ERROR_CHARS = 4096

@@ -5,6 +5,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { TASK_PASS_OVER_MS } from '../src/constants.js'
 import { rank } from '../src/tasks/rendezvous.js'
 import { afterError, backoff, decide } from '../src/tasks/scheduler.js'
 import type { DecideContext, TaskAction } from '../src/tasks/scheduler.js'
@@ -76,14 +77,27 @@ t('second candidate claims after leaseMs/2 of nobody claiming, third after lease
   step(view(), ctx('n1', { now: T0 + L }), [claim(0, 'n1', T0 + L)])
 })
 
-t('a first candidate whose live leases fill its slots is passed over at once, not after leaseMs/2', () => {
+t('a first candidate whose live leases fill its slots is passed over after TASK_PASS_OVER_MS, not after leaseMs/2', () => {
   // Subtasks 0 and 1 both rank n2, n3, n1. n2 advertises one slot and holds subtask 0.
   const members = [m('n1'), m('n2', [CAP, 'slots:1']), m('n3')]
   const v = view({ n: 2, leases: { 0: lease('n2', 0, T0 + L) } })
-  step(v, ctx('n3', { members, now: T0 + 1 }), [claim(1, 'n3', T0 + 1)])
-  step(v, ctx('n1', { members, now: T0 + 1 }), []) // n3 is free and before it
+  step(v, ctx('n3', { members, now: T0 + TASK_PASS_OVER_MS - 1 }), []) // n2 may be free already: a moment to claim
+  step(v, ctx('n3', { members, now: T0 + TASK_PASS_OVER_MS }), [claim(1, 'n3', T0 + TASK_PASS_OVER_MS)])
+  step(v, ctx('n1', { members, now: T0 + TASK_PASS_OVER_MS }), []) // n3 is free and before it
   // With two slots n2 could still start subtask 1: n3 waits as before.
-  step(v, ctx('n3', { members: [m('n1'), m('n2', [CAP, 'slots:2']), m('n3')], now: T0 + 1 }), [])
+  step(v, ctx('n3', { members: [m('n1'), m('n2', [CAP, 'slots:2']), m('n3')], now: T0 + TASK_PASS_OVER_MS }), [])
+})
+
+t('free nodes that pass over full-looking candidates take different chunks: each the one where it ranks best', () => {
+  // Seen on 5 daemons: every member looked full (finished chunks keep live leases until a checkpoint), so every
+  // free member claimed the lowest unclaimed chunk at once, and four ran it. Subtasks 0..3 rank n2 first, n1
+  // first for 2, n3 first for 3 (pinned above); n2 looks full (one slot, one live lease on a fifth subtask).
+  const members = [m('n1', [CAP, 'slots:1']), m('n2', [CAP, 'slots:1']), m('n3', [CAP, 'slots:1'])]
+  const v = view({ n: 5, leases: { 4: lease('n2', 0, T0 + 3 * L) } })
+  const now = T0 + 2 * L // every wait has passed
+  const one = (self: string): number[] => decide(v, ctx(self, { members, now, freeSlots: 1 })).flatMap(a => a.type === 'claim' ? [a.index] : [])
+  assert.equal(one('n1'), [2])
+  assert.equal(one('n3'), [3])
 })
 
 t('live lease: nobody claims', () => {

@@ -13,6 +13,8 @@ export interface SwarmProtocols {
   time: string
   /** Status pulled on demand (status-reporter.ts). */
   status: string
+  /** Chunk results from workers to a job's finisher (tasks/result-stream.ts, docs/protocols/tasks.md). */
+  taskResults: string
   topics: { membership: string, events: string }
 }
 
@@ -33,6 +35,7 @@ export function swarmProtocols (swarm: string): SwarmProtocols {
     kv: `${base}/kv/1.0.0`,
     time: `${base}/time/1.0.0`,
     status: `${base}/status/1.0.0`,
+    taskResults: `${base}/task-results/1.0.0`,
     topics: { membership: `${base}/membership/1`, events: `${base}/events/1` }
   }
 }

@@ -21,6 +21,7 @@ import { VERSION } from './version.js'
 import { EventService, encodedEventLimit, maxPayloadLimit } from './events/event-service.js'
 import { KvService } from './kv/kv-service.js'
 import { TaskService } from './tasks/task-service.js'
+import { ResultStream } from './tasks/result-stream.js'
 import { StatusReporter } from './status-reporter.js'
 import { RepeatingTasks, SerialQueue } from './tasks.js'
 import { MEMBER_MEMORY_REFRESH_MS, MemberMemory } from './member-memory.js'
@@ -194,7 +195,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, hlc, writes, tracing, rememberedPeers }, {
     protocols, config: config.kv, rememberMs: config.membership.deadMemberRetentionMs
   })
-  const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, tracing, self: libp2p.peerId.toString() }, {
+  const results = new ResultStream({ libp2p, logger }, { protocol: protocols.taskResults })
+  const tasks = new TaskService({ clock, logger, events, kv, membership, handlers, tracing, results, self: libp2p.peerId.toString() }, {
     config: { ...config.tasks, slots }
   })
   const detachMetrics = instrumentNode(metrics, { bus: events, members: () => membership.members(), localHealth: () => membership.localHealth(), events: eventService, kv, tasks })

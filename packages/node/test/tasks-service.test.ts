@@ -98,7 +98,8 @@ test('a finished job is deleted after tasks.retentionMs, records and view alike;
   const { tasks, kv, clock } = await service(5_000)
   const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2] })
   await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done')
-  assert.ok(kv.live(`${JOB_PREFIX}${jobId}`).length >= 5, 'job, leases, results, state')
+  // Results stay with the finisher (this node) until the final state: no done records (decision 0011).
+  assert.ok(kv.live(`${JOB_PREFIX}${jobId}`).length >= 4, 'job, leases, state')
   await settle(clock, 2_000)
   assert.is(tasks.status(jobId).state, 'done', 'kept within the retention')
   await until(clock, 'the job to be collected', () => kv.live(`${JOB_PREFIX}${jobId}`).length === 0)
@@ -123,16 +124,18 @@ test('a chunk runs while its lease is written, but its result is never recorded 
   const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2, 3], reduce: 'handler' })
   await until(clock, 'a lease write to be held', () => fail !== undefined, 10)
   const unit = held!.split('/lease/')[1]!.split('/')[0]
-  await until(clock, 'the other chunks to finish', () => kv.live(`${JOB_PREFIX}${jobId}/done/`).length === 2, 10)
+  // This node is the finisher: results go into its view (the result stream's local path), not into done records.
+  await until(clock, 'the other chunks to finish', () => tasks.status(jobId).counts.done === 2, 10)
   assert.is(runs, 3, 'the held chunk ran too (its run overlaps the lease write)')
-  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/${unit}/`).length, 0, 'no result before its lease')
+  await settle(clock, 10)
+  assert.is(tasks.status(jobId).counts.done, 2, 'no result before its lease')
   fail!(new ShoalError('ERR_STORE', 'the disk is full'))
   await until(clock, 'the failure to be recorded', () => kv.live(`${JOB_PREFIX}${jobId}/fail/${unit}`).length === 1, 10)
-  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/${unit}/0`).length, 0, 'the run under the unwritten lease records no result')
+  assert.is(tasks.status(jobId).counts.done, 2, 'the run under the unwritten lease records no result')
   await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done')
   const final = (await kv.record(`${JOB_PREFIX}${jobId}/state`))?.value as { state: string, result: unknown }
   assert.equal([final.state, final.result], ['done', 2 + 3 + 4])
-  assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/${unit}/1`).length, 1, 'the retry under token 1 recorded it')
+  assert.is(kv.live(`${JOB_PREFIX}${jobId}/lease/${unit}/1`).length, 1, 'the retry under token 1 ran it')
   await tasks.stop()
 })
 
@@ -178,7 +181,7 @@ test('a rival lease under the same token seen before our own lease write lands d
   // finishes the job depends on the ranking with OTHER, which does not run here, so done chunks are what count.)
   await until(clock, 'every chunk to be done', () => tasks.status(jobId).counts.done === 3, 10, 200)
   const unit = held!.split('/lease/')[1]!.split('/')[0]
-  assert.equal((await kv.record(`${JOB_PREFIX}${jobId}/done/${unit}/0`))?.value, { result: Number(unit) + 2, by: SELF, token: 0, attempts: 1 })
+  assert.equal(tasks.status(jobId).perMember[SELF]?.done, 3, 'every chunk\'s counted result is ours, the held one under token 0 too')
   assert.is(kv.live(`${JOB_PREFIX}${jobId}/lease/${unit}/1`).length, 0, 'no takeover under token 1: the run was not abandoned')
   await tasks.stop()
 })

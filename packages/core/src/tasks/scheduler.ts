@@ -3,7 +3,7 @@
  * or job change and returns effects; the driver performs them (writes the lease, then runs; writes final; ...)
  * and applies its own writes to the view before the next call. Pure: `now` comes in, nothing is read.
  */
-import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_CHUNKS_PER_SLOT, TASK_MAX_ERROR_CHARS } from '../constants.js'
+import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_CHUNKS_PER_SLOT, TASK_MAX_ERROR_CHARS, TASK_PASS_OVER_MS } from '../constants.js'
 import { rank } from './rendezvous.js'
 import { handlerCapability, unitCount, unitRange } from './types.js'
 import type { Done, Failure, Final, JobView, Lease, TaskMember } from './types.js'
@@ -17,6 +17,12 @@ export interface DecideContext {
   now: number
   /** Alive members, self included. */
   members: readonly TaskMember[]
+  /**
+   * Members the finisher is chosen from: alive and suspect ones (default: `members`). A suspect finisher stays
+   * the finisher until it is declared dead: a node that wakes from a stall and sees the others only as suspect
+   * must not make itself finisher and count its own stale result before it has heard of the newer claim.
+   */
+  finisherMembers?: readonly TaskMember[]
   /** Subtasks this node can start now (its own pool; it assumes others have room). */
   freeSlots: number
   /** Subtasks of this job this node runs now: index -> the fencing token it runs under. */
@@ -117,7 +123,7 @@ export function decide (view: JobView, ctx: DecideContext): TaskAction[] {
   }
   if (view.final !== undefined) return actions
 
-  const isFinisher = finisherOf(job.id, ctx.members, ctx.ranker) === self
+  const isFinisher = finisherOf(job.id, ctx.finisherMembers ?? ctx.members, ctx.ranker) === self
   if (view.cancel !== undefined) {
     if (isFinisher) actions.push({ type: 'finish', final: { state: 'cancelled', by: self, at: now } })
     return actions
@@ -168,7 +174,12 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
   const slots = new Map(ctx.members.map(m => [m.id, slotsOf(m)]))
   const full = (id: string): boolean => (held.get(id) ?? 0) >= (slots.get(id) ?? 1)
 
-  for (let index = 0, units = unitCount(job); index < units && out.length < ctx.freeSlots; index++) {
+  // Claimable chunks with this node's place in their ranking. The chunks where it ranks first come first, and
+  // among the rest those where it ranks best: free nodes that pass over full-looking candidates then take
+  // different chunks instead of all the lowest-numbered one (seen: four of five daemons running one chunk).
+  const eligible: Array<{ at: number, action: TaskAction & { type: 'claim' } }> = []
+  let firsts = 0
+  for (let index = 0, units = unitCount(job); index < units && firsts < ctx.freeSlots; index++) {
     if (ctx.running.has(index) || countedDone(view, index) !== undefined) continue
     if (leaseLive(view, index, now, alive)) continue
     const lease = view.leases.get(index)
@@ -177,21 +188,25 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
     const ranked = ranker(`${job.id}/${index}`, capable)
     const at = ranked.indexOf(self)
     if (at < 0) continue
-    // The candidates before this node that could start the chunk now; busy ones are passed over at once.
-    let k = 0
-    for (let j = 0; j < at; j++) if (!full(ranked[j]!)) k++
+    // The candidates before this node: one that could start the chunk now is waited for leaseMs / 2; one whose
+    // live leases fill its slots only TASK_PASS_OVER_MS (its finished chunks' leases stay live until a checkpoint
+    // or the final state reaches this node, so "full" is often stale: waiting a moment lets it claim first).
+    let wait = 0
+    for (let j = 0; j < at; j++) wait += full(ranked[j]!) ? TASK_PASS_OVER_MS : leaseMs / 2
     // A dead holder's lease counts as expired now, and so does a lease its holder gave up by writing a failure
     // under its token (the retry then waits only for the backoff); the k-th candidate waits k * leaseMs / 2 for
     // those before it.
     const expired = lease === undefined || releasedByFailure(view, index) ? 0 : alive.has(lease.holder) ? lease.expiresAt : Math.min(lease.expiresAt, now)
     const claimableSince = Math.max(job.submittedAt, expired, failure?.retryAt ?? 0)
-    if (now < claimableSince + k * leaseMs / 2) continue
-    out.push({
-      type: 'claim',
-      index,
-      lease: { holder: self, token: lease === undefined ? 0 : lease.token + 1, expiresAt: now + leaseMs, attempt: (failure?.attempts ?? 0) + 1 }
+    if (now < claimableSince + wait) continue
+    if (at === 0) firsts++
+    eligible.push({
+      at,
+      action: { type: 'claim', index, lease: { holder: self, token: lease === undefined ? 0 : lease.token + 1, expiresAt: now + leaseMs, attempt: (failure?.attempts ?? 0) + 1 } }
     })
   }
+  eligible.sort((a, b) => a.at - b.at || a.action.index - b.action.index)
+  for (const e of eligible.slice(0, ctx.freeSlots)) out.push(e.action)
   return out
 }
 

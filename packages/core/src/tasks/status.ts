@@ -73,6 +73,14 @@ export function jobStatus (view: JobView, now: number, members: readonly TaskMem
     }
   }
 
+  // A job that ended done has every subtask's result, whether or not this node saw each one: results stream to
+  // the finisher, and a node that was neither it nor a chunk's worker learns them from checkpoints, or not at all
+  // when the job ended before its first checkpoint (decision 0011). perMember keeps what this node saw.
+  if (view.final?.state === 'done') {
+    counts.done += counts.pending + counts.running
+    counts.pending = 0
+    counts.running = 0
+  }
   const status: JobStatus = {
     state: view.final?.state ?? (view.cancel !== undefined ? 'cancelled' : firstPoison(view) !== undefined ? 'failed' : activity ? 'running' : 'pending'),
     subtasks: n,

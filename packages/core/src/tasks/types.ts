@@ -16,6 +16,8 @@ export interface JobView {
   leases: Map<number, Lease>
   failures: Map<number, Failure>
   done: Map<number, Done>
+  /** Other results under the same token as `done`'s, by other members (a same-token claim race; view.ts). */
+  rivals?: Map<number, Done[]>
   cancel?: Cancel
   final?: Final
 }
@@ -46,7 +48,7 @@ export interface TaskMember {
 
 export const JOB_PREFIX = '_shoal/job/'
 
-export type JobKeyKind = 'job' | 'lease' | 'fail' | 'done' | 'cancel' | 'state'
+export type JobKeyKind = 'job' | 'lease' | 'fail' | 'done' | 'cancel' | 'state' | 'ckpt'
 
 export interface ParsedJobKey {
   jobId: string
@@ -54,6 +56,8 @@ export interface ParsedJobKey {
   index?: number
   /** The fencing token of a lease or done key. */
   token?: number
+  /** The member that wrote a checkpoint (`ckpt/<by>/<seq>`; its seq is `index`). */
+  by?: string
 }
 
 export const jobKey = (id: string): string => `${JOB_PREFIX}${id}`
@@ -73,6 +77,8 @@ export const handlerCapability = (name: string): string => `handler:${name}`
 
 const JOB_ID = /^[0-9a-f]{32}$/
 const INDEX = /^(0|[1-9][0-9]{0,8})$/
+/** A member id in a key (EVENT_ORIGIN's characters; no slash). */
+const MEMBER_ID = /^(?!__proto__$)[A-Za-z0-9._:-]{1,128}$/
 
 /** Parses a key under JOB_PREFIX; undefined for anything else (wrong shape, bad id, non-canonical index). */
 export function parseJobKey (key: string): ParsedJobKey | undefined {
@@ -84,6 +90,11 @@ export function parseJobKey (key: string): ParsedJobKey | undefined {
   const kind = parts[1]
   if (parts.length === 2) {
     if (kind === 'cancel' || kind === 'state') return { jobId, kind }
+    return undefined
+  }
+  if (kind === 'ckpt') {
+    const [, , by, seq] = parts
+    if (parts.length === 4 && by !== undefined && MEMBER_ID.test(by) && seq !== undefined && INDEX.test(seq)) return { jobId, kind, by, index: Number(seq) }
     return undefined
   }
   const text = parts[2]

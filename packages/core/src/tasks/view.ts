@@ -19,10 +19,21 @@ export function mergeLease (view: JobView, index: number, lease: Lease): boolean
   return true
 }
 
-/** Takes a result record: kept if its token is at least as high as the one held. */
+/**
+ * Takes a result record: kept if its token is at least as high as the one held. Results under one token by
+ * different members (a same-token claim race whose losers finished before they heard they lost) are all kept,
+ * the others in `rivals`, because which one counts depends on which lease the KV keeps, which may still change
+ * here.
+ */
 export function mergeDone (view: JobView, index: number, done: Done): boolean {
   const current = view.done.get(index)
   if (current !== undefined && current.token > done.token) return false
+  if (current !== undefined && current.token === done.token && current.by !== done.by) {
+    const rivals = (view.rivals ??= new Map<number, Done[]>())
+    rivals.set(index, [...(rivals.get(index) ?? []).filter(r => r.by !== current.by && r.by !== done.by), current])
+  } else if (current === undefined || current.token < done.token) {
+    view.rivals?.delete(index)
+  }
   view.done.set(index, done)
   return true
 }
@@ -33,16 +44,26 @@ export function mergeFailure (view: JobView, index: number, failure: Failure): b
 }
 
 /**
- * The result of subtask i that counts: the done record written under the current lease's token. A result from
- * a superseded lease (a stalled holder that finished after another node reclaimed) never counts. A done record
+ * The result of subtask i that counts: the done record written under the current lease (its token, by its
+ * holder). A result from a superseded lease (a stalled holder that finished after another node reclaimed, or the
+ * loser of a same-token claim race) never counts. A done record
  * whose token is above every lease seen counts: its lease is still on its way (its writer wrote the lease first).
  */
 export function countedDone (view: JobView, index: number): Done | undefined {
-  const done = view.done.get(index)
-  if (done === undefined) return undefined
   const lease = view.leases.get(index)
-  if (lease !== undefined && done.token < lease.token) return undefined
-  return done
+  for (const done of [view.done.get(index), ...(view.rivals?.get(index) ?? [])]) {
+    if (done !== undefined && (lease === undefined || !superseded(done, lease))) return done
+  }
+  return undefined
+}
+
+/**
+ * Whether a result was not written under `lease`: an older token, or the same token by another member (two
+ * nodes claimed the chunk under one token and the KV's last-writer-wins kept the other's lease: the loser's run
+ * does not count, even when it finished first).
+ */
+export function superseded (done: Pick<Done, 'token' | 'by'>, lease: Lease): boolean {
+  return done.token < lease.token || (done.token === lease.token && done.by !== lease.holder)
 }
 
 /** Whether the current lease of subtask i was given up by its holder's failure record (same token, same holder). */

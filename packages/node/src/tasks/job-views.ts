@@ -4,7 +4,7 @@
  * are folded by fencing token (core's mergeLease/mergeDone), so arrival order does not matter.
  */
 import {
-  emptyView, mergeDone, mergeFailure, mergeLease, parseJobKey, validateCancel, validateDone, validateFailure, validateFinal, validateJobRecord, validateLease
+  emptyView, mergeCheckpoint, mergeDone, validateCheckpoint, mergeFailure, mergeLease, parseJobKey, validateCancel, validateDone, validateFailure, validateFinal, validateJobRecord, validateLease
 } from '@shoal/core'
 import type { JobView } from '@shoal/core'
 
@@ -14,7 +14,10 @@ import type { JobView } from '@shoal/core'
  * (a collected job, docs/protocols/tasks.md "Retention") drops the job's view. Throws on an invalid record
  * (InvalidInputError naming the field).
  */
-export function absorbRecord (views: Map<string, JobView>, key: string, value: unknown): boolean {
+/** Told of every result a durable record (a done record, a checkpoint entry) holds: job, unit, token. */
+export type DurableResult = (jobId: string, unit: number, token: number, by: string) => void
+
+export function absorbRecord (views: Map<string, JobView>, key: string, value: unknown, durable?: DurableResult): boolean {
   const parsed = parseJobKey(key)
   if (parsed === undefined) return false
   if (value === undefined) return parsed.kind === 'job' ? views.delete(parsed.jobId) : false
@@ -37,7 +40,14 @@ export function absorbRecord (views: Map<string, JobView>, key: string, value: u
     case 'done': {
       const done = validateDone(value)
       if (done.token !== parsed.token) throw new Error(`done token ${done.token} under a key for token ${String(parsed.token)}`)
+      durable?.(parsed.jobId, i, done.token, done.by)
       return mergeDone(view, i, done)
+    }
+    case 'ckpt': {
+      const checkpoint = validateCheckpoint(value)
+      if (checkpoint.by !== parsed.by) throw new Error(`checkpoint by ${checkpoint.by} under a key for ${String(parsed.by)}`)
+      for (const e of checkpoint.entries) durable?.(parsed.jobId, e.unit, e.done.token, e.done.by)
+      return mergeCheckpoint(view, checkpoint).length > 0
     }
     case 'cancel': view.cancel = validateCancel(value); return true
     case 'state': view.final = validateFinal(value); return true

@@ -5,9 +5,10 @@
  * on a job adds to the one trace; the KV writes inside carry the step's span on to the nodes that apply them.
  */
 import { TimeoutError, afterError, chunkOf, doneKey, failKey, leaseKey, unitRange } from '@shoal/core'
-import type { Clock, JobView, Logger } from '@shoal/core'
+import type { Clock, Done, JobView, Logger } from '@shoal/core'
 import type { KvService } from '../kv/kv-service.js'
 import type { HandlerRegistry } from './handlers/index.js'
+import type { Delivery } from './result-flow.js'
 import { traceIdOf } from '../tracing.js'
 import type { Tracing } from '../tracing.js'
 
@@ -22,6 +23,11 @@ export interface SubtaskWorkComponents {
   active: () => boolean
   /** Folds a record this node wrote into its own view at once (before the KV's change event comes back). */
   absorb: (key: string, value: unknown) => void
+  /**
+   * Hands a chunk's result to the job's finisher over the result stream (result-flow.ts): `ok` it holds it,
+   * `stale` a newer lease superseded the run, `fallback` write the done record. Absent: always the done record.
+   */
+  deliver?: (view: JobView, unit: number, done: Done) => Promise<Delivery>
 }
 
 export interface SubtaskClaim {
@@ -100,19 +106,30 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     // Fencing: a run whose lease was superseded meanwhile (the driver aborts it) records nothing; nor does one
     // whose lease lost a same-token race (the view holds the KV's winner once our write has landed here).
     const current = view.leases.get(index)
-    if (signal.aborted || current?.holder !== c.self || current.token !== token) return 'aborted'
-    const done = chunkOf(view.job) === 1
+    if (signal.aborted || current?.holder !== c.self || current.token !== token) {
+      c.logger.debug({ jobId, index, token, aborted: signal.aborted, holder: current?.holder, current: current?.token }, 'chunk run ended without its lease; records nothing')
+      return 'aborted'
+    }
+    const done: Done = chunkOf(view.job) === 1
       ? { ...(results[0] !== undefined ? { result: results[0] } : {}), by: c.self, token, attempts: attempt }
       : { results: results.map(r => r === undefined ? null : r), by: c.self, token, attempts: attempt }
-    // On two nodes before this slot takes more work (acks 2, as the job record): a kill -9 right after cannot take
-    // a finished chunk with it, so a lost worker costs at most the chunk it was running. Too few acks in time
-    // still leaves the record written here and replicating.
-    await span('subtask.result', async trace => {
+    // Held by someone else before this slot takes more work, so a kill -9 right after cannot take a finished chunk
+    // with it and a lost worker costs at most the chunk it was running: the finisher's ack over the result stream
+    // (it checkpoints the result within TASK_CHECKPOINT_MS; decision 0011), or else the done record on two nodes
+    // (acks 2, as the job record). Too few acks in time still leaves the record written here and replicating.
+    const delivery = await span('subtask.result', async trace => {
+      const how = await (c.deliver?.(view, index, done) ?? 'fallback')
+      if (how !== 'fallback') return how
       await c.kv.put(doneKey(jobId, index, token), done, { system: true, trace, acks: 2, timeoutMs: DONE_ACK_TIMEOUT_MS }).catch((err: unknown) => {
         if (!(err instanceof TimeoutError)) throw err
       })
+      c.absorb(doneKey(jobId, index, token), done)
+      return how
     })
-    c.absorb(doneKey(jobId, index, token), done)
+    if (delivery === 'stale') {
+      c.logger.debug({ jobId, index, token }, 'the finisher knows a newer lease of this chunk; records nothing')
+      return 'aborted'
+    }
   } catch (err) {
     // A failure is recorded after the lease it releases (the run may have failed while the lease write was on its way).
     const leaseWritten = await leased?.then(() => true, () => false)

@@ -18,6 +18,8 @@ import { absorbRecord } from './job-views.js'
 import { noopTracing } from '../tracing.js'
 import type { TraceSpan, Tracing } from '../tracing.js'
 import { workOnSubtask } from './subtask-work.js'
+import { ResultFlow } from './result-flow.js'
+import type { ResultTransport } from './result-stream.js'
 import type { SubtaskOutcome } from './subtask-work.js'
 
 /** How often every job is looked at even without news (lease expiry and timeouts need a clock, not a change). */
@@ -38,6 +40,12 @@ export interface TaskServiceComponents {
   self: string
   /** Spans `task.submit` and the subtask steps; none without. */
   tracing?: Tracing
+  /**
+   * The result stream to finishers (/shoal/<swarm>/task-results/1.0.0). Without it a result another node
+   * finishes is written as a replicated done record (results of jobs this node finishes stay in memory until their
+   * checkpoint or final state either way).
+   */
+  results?: ResultTransport
 }
 
 export interface TaskServiceInit {
@@ -83,10 +91,22 @@ export class TaskService {
   private unsubscribe?: () => void
   private active = false
   private readonly tracing: Tracing
+  private readonly flow: ResultFlow
 
   constructor (private readonly components: TaskServiceComponents, private readonly init: TaskServiceInit) {
     this.log = components.logger.child({ component: 'shoal:node:tasks' })
     this.tracing = components.tracing ?? noopTracing
+    this.flow = new ResultFlow({
+      clock: components.clock,
+      logger: this.log,
+      kv: components.kv,
+      ...(components.results !== undefined ? { transport: components.results } : {}),
+      self: components.self,
+      view: jobId => this.views.get(jobId),
+      finisher: jobId => finisherOf(jobId, this.finisherMembers(), this.ranks.rank),
+      absorb: (key, value) => { this.absorb(key, value) },
+      changed: () => { this.changes.wake(); this.scheduleTick() }
+    })
   }
 
   async start (): Promise<void> {
@@ -112,6 +132,7 @@ export class TaskService {
       if (page.next === undefined) break
       cursor = page.next
     }
+    await this.flow.start()
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
     this.tasks.every(TICK_MS, async () => { this.tick() })
     this.tasks.every(collectIntervalMs(this.init.config.retentionMs), async () => { await this.collectFinished() })
@@ -124,6 +145,7 @@ export class TaskService {
     this.unsubscribe?.()
     for (const job of this.running.values()) for (const r of job.values()) r.controller.abort()
     this.changes.wake()
+    await this.flow.stop()
     await this.queue.idle()
   }
 
@@ -233,6 +255,13 @@ export class TaskService {
     return view
   }
 
+  /** Alive and suspect members: a suspect finisher stays the finisher until declared dead (DecideContext). */
+  private finisherMembers (): TaskMember[] {
+    return this.components.membership.members()
+      .filter(m => m.state === 'alive' || m.state === 'suspect')
+      .map(m => ({ id: m.id, capabilities: m.capabilities }))
+  }
+
   private members (): TaskMember[] {
     return this.components.membership.members()
       .filter(m => m.state === 'alive')
@@ -273,7 +302,9 @@ export class TaskService {
   /** Puts one record into its job's view; records that fail validation are ignored (and logged). */
   private absorb (key: string, value: unknown): void {
     try {
-      if (absorbRecord(this.views, key, value)) this.changes.wake()
+      const parsed = parseJobKey(key)
+      if (parsed?.kind === 'ckpt' && parsed.by === this.components.self && value !== undefined) this.flow.ownCheckpoint(parsed.jobId, parsed.index!)
+      if (absorbRecord(this.views, key, value, (jobId, unit, token, by) => { this.flow.covered(jobId, unit, token, by) })) this.changes.wake()
     } catch (err) {
       this.log.warn({ key, err: (err as Error).message }, 'ignored an invalid job record')
     }
@@ -297,6 +328,7 @@ export class TaskService {
     if (!this.active) return
     const now = this.components.clock.now()
     const members = this.members()
+    const finisherMembers = this.finisherMembers()
     const jobs = [...this.views.values()]
       .filter(v => v.final === undefined || this.running.has(v.job.id))
       .sort((a, b) => b.job.priority - a.job.priority || a.job.submittedAt - b.job.submittedAt)
@@ -307,6 +339,7 @@ export class TaskService {
         self: this.components.self,
         now,
         members,
+        finisherMembers,
         freeSlots: Math.max(0, this.slots() - this.runningTotal),
         running,
         leaseMs: this.init.config.leaseMs,
@@ -314,6 +347,7 @@ export class TaskService {
       })
       for (const action of actions) this.perform(view, action)
     }
+    this.flow.round(jobId => this.finishing.get(jobId)?.inFlight === true)
   }
 
   private perform (view: JobView, action: TaskAction): void {
@@ -371,7 +405,12 @@ export class TaskService {
     let outcome: SubtaskOutcome = 'aborted'
     try {
       outcome = await workOnSubtask({
-        ...this.components, logger: this.log, tracing: this.tracing, active: () => this.active, absorb: (key, value) => { this.absorb(key, value) }
+        ...this.components,
+        logger: this.log,
+        tracing: this.tracing,
+        active: () => this.active,
+        absorb: (key, value) => { this.absorb(key, value) },
+        deliver: async (v, unit, done) => await this.flow.deliver(v, unit, done)
       }, { view, index, token, attempt, signal: run.controller.signal, onLeased: () => { run.leasePending = false; this.scheduleTick() } })
     } finally {
       this.forget(jobId, index, run)
