@@ -56,6 +56,12 @@ export interface Libp2pInit {
   maxGossipMessageBytes?: number
   /** Puts libp2p's metrics (connections, streams, DHT, gossipsub) in this registry; one node per process only. */
   metrics?: Registry
+  /**
+   * Gossip with gossipsub's own signature (StrictSign, the library's default and Shoal's gossip wire 1) instead
+   * of this release's wire (protocols.ts GOSSIP_WIRE). Only for baselines and tests of the previous wire: such a
+   * node shares no gossip with a daemon.
+   */
+  signedGossip?: boolean
 }
 
 /**
@@ -110,7 +116,7 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
         // own signature was a second Ed25519 sign per publish and verify per receiver (decisions/0010). The
         // message id is the SHA-256 of the bytes: a copy altered in flight has another id, so it can never
         // shadow the real message in the seen-cache, and duplicates are dropped before any validation.
-        ...(GOSSIP_WIRE.signed
+        ...((init.signedGossip ?? GOSSIP_WIRE.signed)
           ? { globalSignaturePolicy: 'StrictSign' as const, fastMsgIdFn: fastMessageId }
           : { globalSignaturePolicy: 'StrictNoSign' as const, msgIdFn: contentMessageId }),
         // With content ids, publishing bytes the router has already seen is a no-op, not an error: the same
