@@ -98,6 +98,7 @@ test('a subscriber that keeps up is served from memory: no LevelDB iterator or g
       const handle = store.bucket<V>(name)
       return {
         get: async (key: string) => { if (counting) reads++; return await handle.get(key) },
+        getMany: async (keys: string[]) => { if (counting) reads++; return await handle.getMany(keys) },
         put: handle.put.bind(handle),
         del: handle.del.bind(handle),
         entries: (opts?: Parameters<typeof handle.entries>[0]) => { if (counting) reads++; return handle.entries(opts) },
