@@ -65,11 +65,15 @@ export class GossipService {
   private readonly onMessage = (evt: CustomEvent<GossipsubMessage>): void => { this.deliver(evt.detail.msg, evt.detail.propagationSource.toString()) }
   private readonly onSubscriptions = (evt: CustomEvent<{ peerId: { toString: () => string }, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
     const ours = [...this.topics.keys()]
+    const peer = evt.detail.peerId.toString()
+    const pubsub = this.components.libp2p.services.pubsub
     const mismatched = evt.detail.subscriptions.flatMap(s => {
       const m = s.subscribe ? gossipMismatch(ours, s.topic) : undefined
-      return m === undefined ? [] : [m]
+      // A peer that also takes our version of the topic (a release moving between wires) does gossip with us.
+      if (m === undefined || pubsub.getSubscribers(`${m.topic}/${m.ours}`).some(p => p.toString() === peer)) return []
+      return [m]
     })
-    if (mismatched.length > 0) this.reportWire(evt.detail.peerId.toString(), mismatched)
+    if (mismatched.length > 0) this.reportWire(peer, mismatched)
   }
 
   constructor (private readonly components: GossipComponents, private readonly init: GossipInit) {}
