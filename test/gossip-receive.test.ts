@@ -1,10 +1,10 @@
 /**
  * What receiving gossip costs a node (issue "hot paths"), counted on five in-process nodes (real libp2p over the
  * memory transport, real LevelDB):
- * - verify once: a node that receives the same gossip message from several mesh peers checks
- *   its gossipsub signature once, not once per copy. Every Ed25519 verify of a gossipsub message on the events
- *   topic is counted through the public-key class gossipsub uses, and compared with the messages each receiver
- *   took in;
+ * - verify once: gossipsub itself verifies nothing (the gossip wire is unsigned, decisions/0010): the only
+ *   signature a receiver checks is the event's own, once per event, since copies from other mesh peers are
+ *   dropped by content id before validation. Every Ed25519 verify through the public-key class gossipsub uses is
+ *   counted (before the unsigned wire: one per message received);
  * - group commit on receivers: a burst of gossiped events is appended in a few LevelDB batches, not one each
  *   (counted through a wrapped store);
  * - follow from memory: a subscriber that keeps up is served its events without LevelDB reads.
@@ -22,7 +22,7 @@ const NODES = 5
 interface Mesh { getMeshPeers: (topic: string) => string[] }
 const EVENTS = 20
 
-test('each receiver verifies a gossiped message once, however many mesh peers forward it', async () => {
+test('gossipsub verifies no signature on the events topic, however many mesh peers forward a message', async () => {
   const topic = Buffer.from(swarmProtocols('default').topics.events)
   const proto = Object.getPrototypeOf((await generateKeyPair('Ed25519')).publicKey) as { verify: (data: Uint8Array, sig: Uint8Array) => boolean | Promise<boolean> }
   const original = proto.verify
@@ -45,12 +45,18 @@ test('each receiver verifies a gossiped message once, however many mesh peers fo
     counting = true
     for (let i = 0; i < EVENTS; i++) await first.events.publish('t', String(i))
     await waitUntil('every event on every node', () => heads().every(h => h === EVENTS))
-    // Late copies still in flight from the other mesh members are what the old code verified again.
+    // Late copies still in flight from the other mesh members: an earlier build verified some of those again.
     await new Promise(resolve => setTimeout(resolve, 500))
     counting = false
-    const perReceived = verifies / (EVENTS * (NODES - 1))
-    assert.ok(perReceived <= 1.05, `${verifies} gossipsub verifies for ${EVENTS} events on ${NODES - 1} receivers: ${perReceived.toFixed(2)} per message received (expected 1)`)
-    assert.ok(verifies >= EVENTS * (NODES - 1) * 0.9, `the counter saw the verifies (${verifies})`)
+    assert.is(verifies, 0, `${verifies} gossipsub signature verifies for ${EVENTS} events on ${NODES - 1} receivers`)
+    const received = swarm.nodes.slice(1).reduce((n, node) => n + node.events.stats().received, 0)
+    assert.ok(received >= EVENTS * (NODES - 1) * 0.9, `the events came by gossip (${received} received), so the counter had messages to see`)
+    // The hook is live: a verify through the same class, of bytes holding the topic, is counted.
+    const control = await generateKeyPair('Ed25519')
+    counting = true
+    await control.publicKey.verify(topic, await control.sign(topic))
+    counting = false
+    assert.is(verifies, 1, 'the counter sees a verify through gossipsub\'s key class')
   } finally {
     proto.verify = original
     await swarm.destroy()
@@ -92,6 +98,7 @@ test('a subscriber that keeps up is served from memory: no LevelDB iterator or g
       const handle = store.bucket<V>(name)
       return {
         get: async (key: string) => { if (counting) reads++; return await handle.get(key) },
+        getMany: async (keys: string[]) => { if (counting) reads++; return await handle.getMany(keys) },
         put: handle.put.bind(handle),
         del: handle.del.bind(handle),
         entries: (opts?: Parameters<typeof handle.entries>[0]) => { if (counting) reads++; return handle.entries(opts) },

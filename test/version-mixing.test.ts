@@ -1,8 +1,12 @@
 /**
- * Version mixing with two real builds: this checkout's daemon (membership/1.0.0) and a second build of it,
- * bundled by scripts/bundle.mjs with its membership protocol and topic raised to version 2. The old node is
- * told to join through the new one. Each says why they cannot talk, once, and neither flaps: no membership
- * between them, one warning each however many discovery rounds and identifies pass.
+ * Version mixing with real builds of this checkout, bundled by scripts/bundle.mjs with one module rewritten:
+ * - membership raised to 2.0.0 (protocol and topic): the old node is told to join through the new one. Each
+ *   says why they cannot talk, once, and neither flaps: no membership between them, one warning each however
+ *   many discovery rounds and identifies pass.
+ * - the gossip wire of the release before decisions/0010 (signed gossipsub, topics /1): the rolling-upgrade
+ *   case, N-1 beside N. They are members (membership/1.0.0 is shared), gossip nothing to each other (disjoint
+ *   topics, so neither charges the other for messages of the other signature policy), each names the other's
+ *   wire once, and events and KV records still cross by repair and anti-entropy over streams, both ways.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -25,6 +29,7 @@ const WATCH_MS = 10_000
 let dir: string
 let swarm: LocalSwarm
 let v2: ChildProcess | undefined
+let signed: ChildProcess | undefined
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shoal-versions-'))
@@ -33,27 +38,57 @@ test.before(async () => {
 
 test.after(async () => {
   v2?.kill('SIGKILL')
+  signed?.kill('SIGKILL')
   await swarm.destroy()
   await rm(dir, { recursive: true, force: true })
 })
 
-/** The second build: the same code with membership/1.0.0 -> 2.0.0 and the membership topic /1 -> /2. */
-async function buildV2 (outdir: string): Promise<void> {
+/** A build of this code with protocols.js rewritten by `rewrite` (which throws when the module changed shape). */
+async function buildWith (outdir: string, name: string, rewrite: (text: string) => string): Promise<void> {
   const { bundleShoal } = await import(pathToFileURL(join(ROOT, 'scripts/bundle.mjs')).href) as {
     bundleShoal: (o: { outdir: string, commit: string, plugins: unknown[] }) => Promise<unknown>
   }
-  const bump = {
-    name: 'membership-v2',
+  const plugin = {
+    name,
     setup (b: { onLoad: (o: { filter: RegExp }, f: (a: { path: string }) => Promise<{ contents: string, loader: string }>) => void }) {
       b.onLoad({ filter: /packages[/\\]node[/\\]dist[/\\]src[/\\]protocols\.js$/ }, async args => {
-        const text = await readFile(args.path, 'utf8')
-        const out = text.replace('/membership/1.0.0`', '/membership/2.0.0`').replace('/membership/1`', '/membership/2`')
-        if (out === text || !out.includes('/membership/2.0.0`') || !out.includes('/membership/2`')) throw new Error('protocols.js changed shape; update the v2 plugin')
-        return { contents: out, loader: 'js' }
+        return { contents: rewrite(await readFile(args.path, 'utf8')), loader: 'js' }
       })
     }
   }
-  await bundleShoal({ outdir, commit: 'v2-test', plugins: [bump] })
+  await bundleShoal({ outdir, commit: `${name}-test`, plugins: [plugin] })
+}
+
+/**
+ * The second build: the same code with membership/1.0.0 -> 2.0.0. Its topics stay: their version is the gossip
+ * wire's (protocols.ts GOSSIP_WIRE), which this build shares.
+ */
+async function buildV2 (outdir: string): Promise<void> {
+  await buildWith(outdir, 'membership-v2', text => {
+    const out = text.replace('/membership/1.0.0`', '/membership/2.0.0`')
+    if (out === text) throw new Error('protocols.js changed shape; update the v2 plugin')
+    return out
+  })
+}
+
+/** The release before decisions/0010, as far as the wire goes: gossipsub StrictSign, topics ending in /1. */
+async function buildSignedGossip (outdir: string): Promise<void> {
+  await buildWith(outdir, 'gossip-wire-1', text => {
+    const out = text.replace('GOSSIP_WIRE = { version: 2, signed: false }', 'GOSSIP_WIRE = { version: 1, signed: true }')
+    if (out === text) throw new Error('protocols.js changed shape (GOSSIP_WIRE); update the gossip-wire-1 plugin')
+    return out
+  })
+}
+
+/** Starts a daemon of another build; its output is collected in `log()`. */
+async function spawnBuild (build: string, data: string): Promise<{ child: ChildProcess, log: () => string, client: ReturnType<typeof createRpcClient<ShoalMethods>>, peerId: string, listen: string }> {
+  let log = ''
+  const child = spawn(process.execPath, [join(build, 'shoal.js'), 'daemon', '--data-dir', data, '--listen', '/ip4/127.0.0.1/tcp/0', '--rpc', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stdout?.on('data', d => { log += String(d) })
+  child.stderr?.on('data', d => { log += String(d) })
+  const info = await waitUntil(`the daemon of ${build}`, async () => await readDaemonInfo(data))
+  const client = createRpcClient<ShoalMethods>({ url: info.rpcUrl, token: await readToken(data) })
+  return { child, log: () => log, client, peerId: (await client.call('node.info')).peerId, listen: info.listen[0] ?? '' }
 }
 
 /** Warnings about other protocol versions in a daemon's JSON log. */
@@ -94,6 +129,54 @@ test('an old node meeting a newer one logs why once and does not flap', async ()
   }, { timeoutMs: WATCH_MS + 10_000, intervalMs: 250 })
   assert.is(violation, undefined)
   assert.ok(!(await oldLog()).includes('"level":50'), 'no errors on the old node')
+})
+
+/** Warnings about a peer on another gossip wire in a daemon's JSON log. */
+function wireWarnings (log: string): Array<{ peer: string, gossip: Array<{ topic: string, ours: string, theirs: string }> }> {
+  return log.split('\n').filter(l => l.includes('gossips on wire')).map(l => JSON.parse(l) as { peer: string, gossip: Array<{ topic: string, ours: string, theirs: string }> })
+}
+
+test('rolling upgrade: a node of the signed gossip wire and this one gossip nothing to each other, yet events and KV records cross', async () => {
+  const build = join(dir, 'gossip-wire-1')
+  await buildSignedGossip(build)
+  const older = await spawnBuild(build, join(dir, 'wire-1-data'))
+  signed = older.child
+  const newer = await swarm.start(2, { bootstrap: [older.listen] })
+  const newerLog = async (): Promise<string> => await readFile(join(newer.dataDir, 'daemon.log'), 'utf8')
+  await waitUntil('members of each other', async () =>
+    (await older.client.call('swarm.members', {})).some(m => m.id === newer.peerId && m.state === 'alive') &&
+    (await newer.client.call('swarm.members', {})).some(m => m.id === older.peerId && m.state === 'alive'))
+  await waitUntil('the newer node names the older one\'s wire', async () => wireWarnings(await newerLog()).length > 0)
+  await waitUntil('the older node names the newer one\'s wire', () => wireWarnings(older.log()).length > 0)
+  const toNewer = wireWarnings(await newerLog())[0]!
+  assert.is(toNewer.peer, older.peerId)
+  assert.ok(toNewer.gossip.some(g => g.topic === '/shoal/default/events' && g.ours === '2' && g.theirs === '1'), JSON.stringify(toNewer))
+  assert.ok(wireWarnings(older.log())[0]!.gossip.some(g => g.topic === '/shoal/default/events' && g.ours === '1' && g.theirs === '2'))
+
+  // Each way: an event by repair (digest every 5 s), a KV record by anti-entropy (every 10 s).
+  const fromOlder = await older.client.call('events.publish', { topic: 'mix', data: 'from N-1' })
+  const fromNewer = await newer.client.call('events.publish', { topic: 'mix', data: 'from N' })
+  await older.client.call('kv.put', { key: 'mix/older', value: 1 })
+  await newer.client.call('kv.put', { key: 'mix/newer', value: 2 })
+  await waitUntil('the older node\'s event on the newer node', async () => ((await newer.client.call('events.stats', {})).heads[older.peerId] ?? 0) >= fromOlder.seq, { timeoutMs: 30_000 })
+  await waitUntil('the newer node\'s event on the older node', async () => ((await older.client.call('events.stats', {})).heads[newer.peerId] ?? 0) >= fromNewer.seq, { timeoutMs: 30_000 })
+  await waitUntil('each KV record on the other node', async () => {
+    const a = await newer.client.call('kv.get', { key: 'mix/older' }).catch(() => undefined)
+    const b = await older.client.call('kv.get', { key: 'mix/newer' }).catch(() => undefined)
+    return a?.value === 1 && b?.value === 2
+  }, { timeoutMs: 45_000 })
+  const [statsNewer, statsOlder] = [await newer.client.call('events.stats', {}), await older.client.call('events.stats', {})]
+  // Every event of the other node was pulled by repair: none came by gossip first.
+  const olderHead = statsNewer.heads[older.peerId] ?? 0
+  const newerHead = statsOlder.heads[newer.peerId] ?? 0
+  assert.ok(statsNewer.repaired >= olderHead, `the newer node repaired ${statsNewer.repaired} of the older node's ${olderHead} events`)
+  assert.ok(statsOlder.repaired >= newerHead, `the older node repaired ${statsOlder.repaired} of the newer node's ${newerHead} events`)
+  assert.equal(statsNewer.rejected, {}, 'the newer node rejected nothing')
+  assert.equal(statsOlder.rejected, {}, 'the older node rejected nothing')
+  assert.is(wireWarnings(await newerLog()).length, 1, 'named once')
+  assert.is(wireWarnings(older.log()).length, 1, 'named once')
+  assert.ok(!(await newerLog()).includes('"level":50'), 'no errors on the newer node')
+  assert.ok(!older.log().includes('"level":50'), 'no errors on the older node')
 })
 
 test.run()

@@ -153,12 +153,12 @@ process.stdout.write(`## Event delivery: latency and throughput${SMOKE ? ' (smok
 
 Method: N daemons on 127.0.0.1 (LocalSwarm, bootstrapped through node 1, measured once every node sees N alive
 members); a WebSocket \`events.subscribe\` on every node. Node 1 publishes M = ${M.toLocaleString('en-US')} events at a fixed ${RATE}/s over HTTP
-JSON-RPC, each with ${DATA_BYTES} B of JSON \`data\` (about ${messageBytes} B as a signed gossip message); the bench process
+JSON-RPC, each with ${DATA_BYTES} B of JSON \`data\` (about ${messageBytes} B as the gossip envelope of the signed event; gossipsub adds no signature of its own, decisions/0010); the bench process
 timestamps the send and each node's notification. "To all nodes" is the time until the last of the N nodes
 (publisher included) has it; "to one node" covers every (event, receiving node) pair. Throughput: ${BURST.toLocaleString('en-US')} events
 from ${CONCURRENCY} concurrent publishers (JSON-RPC batches of 25) divided by the time until the last is at every node.
 Baseline: N plain libp2p nodes (the daemon's buildLibp2p stack: tcp, noise, yamux, gossipsub with the same
-score and IP-colocation settings), one process each, fully connected; node 1's process publishes ${messageBytes} B messages
+score and IP-colocation settings, but signed: StrictSign, gossipsub's default and what Shoal used before decisions/0010), one process each, fully connected; node 1's process publishes ${messageBytes} B messages
 on the bench's command over IPC at the same rate (the throughput run: ${CONCURRENCY} concurrent publish loops) and every process
 reports receipt over IPC, timestamped by the bench the same way. Both wait for a warm-up message to reach every
 node first. Then, at the paced rate: the first ${COLD} events, measured on their own as the cold start (what a user

@@ -1,6 +1,8 @@
 /**
  * The baseline's peer: one plain libp2p node (the daemon's own stack from buildLibp2p, gossipsub with the same
  * score and IP-colocation settings, no Shoal services on top) in its own process, driven by the bench over IPC.
+ * Its gossip is signed (StrictSign, gossipsub's default), as the baseline was measured before Shoal's own gossip
+ * went unsigned (decisions/0010): the baseline is the library as it comes, not Shoal's configuration of it.
  * It reports every message it receives (and every one it publishes, as its own delivery) so the parent can
  * timestamp both sides the same way it does for the daemons.
  */
@@ -24,7 +26,7 @@ function send (msg: FromPeer): void {
 
 const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-peer-'))
 const config = resolveConfig({ defaultDataDir: dir, flags: { listen: ['/ip4/127.0.0.1/tcp/0'] } })
-const node = await buildLibp2p({ privateKey: await generateKeyPair('Ed25519'), config, protocols, denyList: new DenyList(), topics: [topic] })
+const node = await buildLibp2p({ privateKey: await generateKeyPair('Ed25519'), config, protocols, denyList: new DenyList(), topics: [topic], signedGossip: true })
 const pubsub = node.services.pubsub
 pubsub.subscribe(topic)
 pubsub.addEventListener('message', evt => {

@@ -45,6 +45,7 @@ class Counting {
         const handle = store.bucket<V>(name)
         return {
           get: async (key: string) => { counts.gets++; return await handle.get(key) },
+          getMany: async (keys: string[]) => { counts.gets++; return await handle.getMany(keys) },
           put: handle.put.bind(handle),
           del: handle.del.bind(handle),
           entries: handle.entries.bind(handle),

@@ -33,3 +33,27 @@ export function incompatibilities (ours: SwarmProtocols, theirs: readonly string
   }
   return out
 }
+
+/** A peer that gossips one of our topics on another gossip wire (protocols.ts GOSSIP_WIRE). */
+export interface GossipMismatch {
+  /** The topic's name without its version, e.g. '/shoal/lab/events'. */
+  topic: string
+  /** Our wire version, e.g. '2'. */
+  ours: string
+  /** The version the peer subscribed to, e.g. '1'. */
+  theirs: string
+}
+
+/**
+ * Whether a topic a peer subscribed to is one of ours on another gossip wire: same name, other version suffix.
+ * Topics are not in identify, so this is read from the peer's gossipsub subscriptions. Undefined for our own
+ * topics and for topics that are not ours at all (other swarms, other software).
+ */
+export function gossipMismatch (ourTopics: readonly string[], theirTopic: string): GossipMismatch | undefined {
+  const cut = theirTopic.lastIndexOf('/')
+  if (cut <= 0 || ourTopics.includes(theirTopic)) return undefined
+  const name = theirTopic.slice(0, cut)
+  const ours = ourTopics.find(t => t.lastIndexOf('/') === cut && t.startsWith(name + '/'))
+  if (ours === undefined) return undefined
+  return { topic: name, ours: ours.slice(cut + 1), theirs: theirTopic.slice(cut + 1) }
+}

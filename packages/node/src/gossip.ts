@@ -7,6 +7,8 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipsubMessage, Message } from '@libp2p/gossipsub'
 import { EnvelopeCodec } from '@shoal/core'
 import type { Clock, Envelope, Logger, PayloadValidator, RejectReason } from '@shoal/core'
+import { gossipMismatch } from './compat.js'
+import type { GossipMismatch } from './compat.js'
 import type { EventBus } from './events.js'
 import type { ShoalLibp2p } from './libp2p.js'
 
@@ -16,11 +18,18 @@ import type { ShoalLibp2p } from './libp2p.js'
  */
 export const NOT_THE_SENDERS_FAULT: ReadonlySet<string> = new Set(['future'])
 
-/** What a handler gets: the validated envelope, the publisher, and the peer that forwarded it to us. */
-export type GossipHandler<T> = (envelope: Envelope<T>, from: string, via: string) => void
+/**
+ * What a handler gets: the validated envelope and the peer that forwarded it to us. Gossip is unsigned at the
+ * gossipsub layer (protocols.ts GOSSIP_WIRE), so no publisher is named: a payload that needs an author carries
+ * its own signature (events), and a handler trusts nothing else about who wrote it.
+ */
+export type GossipHandler<T> = (envelope: Envelope<T>, via: string) => void
 
-/** A deeper check after decoding (signatures, clocks); returns a reject reason, or undefined to accept. */
-export type GossipCheck<T> = (envelope: Envelope<T>, from: string) => Promise<string | undefined> | string | undefined
+/**
+ * A deeper check after decoding (signatures, clocks), given the forwarding peer; returns a reject reason, or
+ * undefined to accept.
+ */
+export type GossipCheck<T> = (envelope: Envelope<T>, via: string) => Promise<string | undefined> | string | undefined
 
 export interface RegisterOptions<T> {
   check?: GossipCheck<T>
@@ -46,10 +55,26 @@ interface TopicEntry {
   decoded: WeakMap<Message, Envelope<unknown>>
 }
 
+/** Peers already warned about another gossip wire; past this many the set starts over (bounds memory). */
+const MAX_REPORTED_WIRES = 1024
+
 export class GossipService {
   private readonly topics = new Map<string, TopicEntry>()
   private readonly rejected = new Map<string, number>()
+  private readonly reportedWire = new Set<string>()
   private readonly onMessage = (evt: CustomEvent<GossipsubMessage>): void => { this.deliver(evt.detail.msg, evt.detail.propagationSource.toString()) }
+  private readonly onSubscriptions = (evt: CustomEvent<{ peerId: { toString: () => string }, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+    const ours = [...this.topics.keys()]
+    const peer = evt.detail.peerId.toString()
+    const pubsub = this.components.libp2p.services.pubsub
+    const mismatched = evt.detail.subscriptions.flatMap(s => {
+      const m = s.subscribe ? gossipMismatch(ours, s.topic) : undefined
+      // A peer that also takes our version of the topic (a release moving between wires) does gossip with us.
+      if (m === undefined || pubsub.getSubscribers(`${m.topic}/${m.ours}`).some(p => p.toString() === peer)) return []
+      return [m]
+    })
+    if (mismatched.length > 0) this.reportWire(peer, mismatched)
+  }
 
   constructor (private readonly components: GossipComponents, private readonly init: GossipInit) {}
 
@@ -66,8 +91,7 @@ export class GossipService {
         this.countReject(topic, peer.toString(), result.reason, result.detail)
         return TopicValidatorResult.Reject
       }
-      const from = msg.type === 'signed' ? msg.from.toString() : peer.toString()
-      const reason = check === undefined ? undefined : await check(result.envelope, from)
+      const reason = check === undefined ? undefined : await check(result.envelope, peer.toString())
       if (reason !== undefined) {
         this.countReject(topic, peer.toString(), reason, 'failed the topic check')
         // Not the forwarder's fault (an honest peer whose clock is ahead of ours passes it on): drop it without
@@ -82,10 +106,12 @@ export class GossipService {
 
   start (): void {
     this.components.libp2p.services.pubsub.addEventListener('gossipsub:message', this.onMessage)
+    this.components.libp2p.services.pubsub.addEventListener('subscription-change', this.onSubscriptions)
   }
 
   stop (): void {
     this.components.libp2p.services.pubsub.removeEventListener('gossipsub:message', this.onMessage)
+    this.components.libp2p.services.pubsub.removeEventListener('subscription-change', this.onSubscriptions)
   }
 
   async publish<T> (topic: string, type: string, payload: T): Promise<number> {
@@ -103,14 +129,27 @@ export class GossipService {
 
   private deliver (msg: Message, via: string): void {
     const entry = this.topics.get(msg.topic)
-    if (entry === undefined || msg.type !== 'signed') return
+    if (entry === undefined) return
     const envelope = entry.decoded.get(msg) ?? decodeOrUndefined(entry.codec, msg.data)
     if (envelope === undefined) return
     try {
-      entry.handler(envelope, msg.from.toString(), via)
+      entry.handler(envelope, via)
     } catch (err) {
       this.components.logger.warn({ topic: msg.topic, err: (err as Error).message }, 'gossip handler failed')
     }
+  }
+
+  /**
+   * Once per peer: it gossips our topics on another wire (a release before or after decisions/0010), so no gossip
+   * passes between us; events and KV records still do, by repair and anti-entropy over streams.
+   */
+  private reportWire (peer: string, mismatched: GossipMismatch[]): void {
+    if (this.reportedWire.has(peer)) return
+    if (this.reportedWire.size >= MAX_REPORTED_WIRES) this.reportedWire.clear()
+    this.reportedWire.add(peer)
+    const theirs = [...new Set(mismatched.map(m => m.theirs))].join('/')
+    const ours = mismatched[0]?.ours ?? ''
+    this.components.logger.warn({ peer, gossip: mismatched }, `peer gossips on wire ${theirs}; this node gossips on wire ${ours}: no gossip between them, events and KV records reach each other by repair and anti-entropy only (upgrade the older side; docs/protocols/README.md#versions)`)
   }
 
   private countReject (topic: string, from: string, reason: RejectReason | string, detail: string): void {

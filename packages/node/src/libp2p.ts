@@ -1,7 +1,8 @@
 /**
  * Builds the libp2p node: TCP + Noise + Yamux, identify, ping, a swarm-scoped Kademlia DHT that works on
- * loopback and LANs, gossipsub with strict signing, and pnet protection when a swarm key is set.
+ * loopback and LANs, gossipsub on the gossip wire of protocols.ts (unsigned, content message ids), and pnet protection when a swarm key is set.
  */
+import { createHash } from 'node:crypto'
 import { createLibp2p } from 'libp2p'
 import { dnsOptions } from './dns.js'
 import type { Libp2p } from 'libp2p'
@@ -24,7 +25,7 @@ import type { Registry } from 'prom-client'
 import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { ShoalConfig } from '@shoal/core'
 import type { DenyList } from './gater.js'
-import { mdnsServiceName } from './protocols.js'
+import { GOSSIP_WIRE, mdnsServiceName } from './protocols.js'
 import type { SwarmProtocols } from './protocols.js'
 import { cachedSigningKey } from './events/signing.js'
 
@@ -55,6 +56,12 @@ export interface Libp2pInit {
   maxGossipMessageBytes?: number
   /** Puts libp2p's metrics (connections, streams, DHT, gossipsub) in this registry; one node per process only. */
   metrics?: Registry
+  /**
+   * Gossip with gossipsub's own signature (StrictSign, the library's default and Shoal's gossip wire 1) instead
+   * of this release's wire (protocols.ts GOSSIP_WIRE). Only for baselines and tests of the previous wire: such a
+   * node shares no gossip with a daemon.
+   */
+  signedGossip?: boolean
 }
 
 /**
@@ -105,10 +112,16 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
         initialQuerySelfInterval: 500
       }),
       pubsub: gossipsub({
-        globalSignaturePolicy: 'StrictSign',
-        // Duplicates are dropped before their signature is checked: without it every copy a node gets from its
-        // mesh (up to D of them) is verified before the seen-cache says it was a duplicate.
-        fastMsgIdFn: fastMessageId,
+        // Unsigned: each payload that needs an author is signed by it inside the envelope (events), so gossipsub's
+        // own signature was a second Ed25519 sign per publish and verify per receiver (decisions/0010). The
+        // message id is the SHA-256 of the bytes: a copy altered in flight has another id, so it can never
+        // shadow the real message in the seen-cache, and duplicates are dropped before any validation.
+        ...((init.signedGossip ?? GOSSIP_WIRE.signed)
+          ? { globalSignaturePolicy: 'StrictSign' as const, fastMsgIdFn: fastMessageId }
+          : { globalSignaturePolicy: 'StrictNoSign' as const, msgIdFn: contentMessageId }),
+        // With content ids, publishing bytes the router has already seen is a no-op, not an error: the same
+        // message is already out (two identical membership updates sent within one millisecond).
+        ignoreDuplicatePublishError: true,
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         // The largest envelope any topic accepts (events carry their own, larger limit), plus framing.
@@ -151,7 +164,16 @@ function gossipScoreParams (topics: string[]): Record<string, unknown> {
 }
 
 /**
- * The id gossipsub's StrictSign message id is made of (publisher and seqno), as a string, computed from the raw
+ * The message id of the unsigned gossip wire: SHA-256 of the message bytes (what gossipsub's own StrictNoSign
+ * default computes, synchronously through node:crypto instead of an async multihash). 32 bytes; about 2 µs for
+ * a 1 KiB event envelope, paid once per copy received, before the seen-cache check.
+ */
+export function contentMessageId (msg: { data: Uint8Array }): Uint8Array {
+  return createHash('sha256').update(msg.data).digest()
+}
+
+/**
+ * The signed wire's (GOSSIP_WIRE 1) fast id: what gossipsub's StrictSign message id is made of (publisher and seqno), as a string, computed from the raw
  * message before its signature is checked. Only messages that passed validation enter the cache it keys, so a
  * forged copy cannot shadow the real one; a message without those fields fails validation as before.
  */

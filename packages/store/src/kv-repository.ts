@@ -142,10 +142,11 @@ export class KvRepository {
     return await readLeafEntries(this.leaves, leaves, { ...opts, gap: leafRunGap(keys + tombstones) })
   }
 
-  /** The stored records (tombstones included) of those keys that have one, in the order asked; gets run in parallel. */
+  /** The stored records (tombstones included) of those keys that have one, in the order asked; one getMany for all. */
   async byKeys (keys: string[]): Promise<StoredKvRecord[]> {
-    const found = await Promise.all(keys.map(async key => await this.get(key)))
-    return found.filter((r): r is StoredKvRecord => r !== undefined)
+    const asked = keys.filter(key => typeof key === 'string' && key !== '')
+    const found = await this.kv.getMany(asked)
+    return found.filter((r, i): r is StoredKvRecord => isKvRecord(r, asked[i]!))
   }
 
   /**

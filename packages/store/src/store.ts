@@ -72,11 +72,16 @@ export interface StoreSnapshot {
 }
 
 /** The read half of a BucketHandle. */
-export type ReadBucket<V> = Pick<BucketHandle<V>, 'get' | 'entries' | 'keys'>
+export type ReadBucket<V> = Pick<BucketHandle<V>, 'get' | 'getMany' | 'entries' | 'keys'>
 
 /** The narrow face a repository needs from one bucket. */
 export interface BucketHandle<V> {
   get(key: string): Promise<V | undefined>
+  /**
+   * Several keys in one LevelDB call (classic-level's getMany: one trip to the thread pool, not one per key), in
+   * the order asked; undefined for a missing key and for a value that is not valid JSON (as `entries` skips it).
+   */
+  getMany(keys: string[]): Promise<Array<V | undefined>>
   put(key: string, value: V): Promise<void>
   del(key: string): Promise<void>
   /** In key order (or reverse). A value that is not valid JSON is skipped: one damaged record must not end the iteration. */
@@ -169,6 +174,14 @@ export async function openStore (path: string): Promise<Store> {
     const at = snapshot === undefined ? {} : { snapshot }
     return {
       get: async key => await sub.get(key, at) as V | undefined,
+      getMany: async keys => {
+        if (keys.length === 0) return []
+        const texts = await db.sublevel<string, string>(name, { valueEncoding: 'utf8' }).getMany(keys, at)
+        return texts.map(text => {
+          if (text === undefined) return undefined
+          try { return JSON.parse(text) as V } catch { return undefined }
+        })
+      },
       async * entries (opts) {
         // Decoded here rather than by level, whose iterator throws (and stops) at the first undecodable value.
         const raw = db.sublevel<string, string>(name, { valueEncoding: 'utf8' })

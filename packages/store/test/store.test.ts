@@ -262,6 +262,29 @@ writes('entries and keys take range options, and entries still skip undecodable 
   assert.equal(await entries({ reverse: true }), ['e=e', 'd=d', 'b=b', 'a=a'])
 })
 
+writes('getMany reads several keys in one call, in the order asked: undefined for a missing or undecodable value', async ctx => {
+  await (await openStore(ctx.path)).close()
+  await withRawDb(ctx.path, async db => {
+    const json = db.sublevel<string, unknown>(BUCKETS.kv, { valueEncoding: 'json' })
+    for (const k of ['a', 'b', 'c']) await json.put(k, { k })
+    await db.sublevel<string, string>(BUCKETS.kv, { valueEncoding: 'utf8' }).put('torn', '{"k":')
+  })
+  const store = await open(ctx)
+  const bucket = store.bucket<{ k: string }>(BUCKETS.kv)
+  assert.equal(await bucket.getMany(['c', 'missing', 'a', 'torn', 'b']), [{ k: 'c' }, undefined, { k: 'a' }, undefined, { k: 'b' }])
+  assert.equal(await bucket.getMany([]), [])
+  // Another bucket's keys are not read through this one.
+  assert.equal(await store.bucket(BUCKETS.events).getMany(['a']), [undefined])
+  // Through a snapshot: what was there when it was taken.
+  const snap = store.snapshot()
+  await bucket.put('a', { k: 'changed' })
+  try {
+    assert.equal(await snap.bucket<{ k: string }>(BUCKETS.kv).getMany(['a']), [{ k: 'a' }])
+  } finally {
+    await snap.close()
+  }
+})
+
 writes('write errors: a full disk is ERR_STORE_FULL, anything else ERR_STORE_IO', async ctx => {
   const full = toWriteError(Object.assign(new Error('IO error: /x/000005.log: No space left on device'), { code: 'LEVEL_IO_ERROR' }), '/x')
   assert.is(full.code, STORE_ERRORS.full)

@@ -176,7 +176,7 @@ export class EventService {
       await this.queue.run(async () => await log.skipTo(this.self, reserved + 1))
       this.log.warn({ from: reserved + 1 }, 'the event log is new but this node published before: its own events continue above its seq reservation')
     }
-    this.components.gossip.register<unknown>(this.init.protocols.topics.events, { [GOSSIP_TYPE]: payload => payload }, (envelope, _from, via) => {
+    this.components.gossip.register<unknown>(this.init.protocols.topics.events, { [GOSSIP_TYPE]: payload => payload }, (envelope, via) => {
       this.noteSkew(envelope.payload as ShoalEvent)
       this.inbox.push(envelope.payload as ShoalEvent, via)
     }, {

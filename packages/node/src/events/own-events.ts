@@ -8,6 +8,8 @@
  * - a seq is never reused after a machine crash: no event leaves the node before it is durable here;
  * - a write that fails (full disk) has no effect anywhere: nothing was gossiped and the batch is atomic;
  * - concurrent writers share one fsync (as in a database's group commit).
+ * The next group is stamped and signed while the one before is being written (drain), so that CPU overlaps the
+ * fsync; it is still written, acknowledged and gossiped only after the one before, and after its own fsync.
  */
 import { InvalidInputError, classifyEvent, EVENT_WIRE_VERSION } from '@shoal/core'
 import type { Clock, HybridClock, ShoalEvent } from '@shoal/core'
@@ -48,10 +50,15 @@ export interface OwnEvent { event: ShoalEvent, lsn: number }
 
 interface Pending { topic: string, data: string, type: string, trace?: string | undefined, resolve: (r: OwnEvent) => void, reject: (err: unknown) => void }
 
+/** A group being stamped and signed ahead of its write: its events hold seqs `first`.. in order. */
+interface Prepared { first: number, events: ShoalEvent[], items: Pending[] }
+
 export class OwnEvents {
   private readonly outbox: Pending[] = []
   private draining = false
   private scheduled = false
+  /** Wakes the drain loop while a group is being written, so it can stamp and sign what arrived meanwhile. */
+  private arrived: (() => void) | undefined
 
   constructor (private readonly components: OwnEventsComponents, private readonly init: OwnEventsInit) {}
 
@@ -59,6 +66,10 @@ export class OwnEvents {
   async publish (topic: string, data: string, opts: { type: string, trace?: string | undefined }): Promise<OwnEvent> {
     return await new Promise<OwnEvent>((resolve, reject) => {
       this.outbox.push({ topic, data, type: opts.type, trace: opts.trace, resolve, reject })
+      if (this.arrived !== undefined) {
+        this.arrived()
+        return
+      }
       // Start the group at the end of this turn of the event loop, not at once: concurrent writers whose previous
       // writes resolved together submit again in the same turn, and then share the next fsync.
       if (!this.draining && !this.scheduled) {
@@ -76,52 +87,96 @@ export class OwnEvents {
     }
   }
 
+  /**
+   * Writes groups one after another. While one group's batch is being written (its KV merge reads, the batch
+   * and the fsync: about half of a put's time, with the main thread idle), what arrives meanwhile is stamped and
+   * signed as the next group, which is written as soon as the first is durable. Only the write of a group is
+   * ordered after the previous one; nothing of a group is acknowledged or gossiped before its own batch is
+   * durable. A group is prepared under the seqs that follow the group being written; if that write fails (or
+   * repair brought back later seqs of ours) the group is stamped and signed again under the right seqs before
+   * its write: it never left the node, so nothing was signed twice where anyone can see it.
+   */
   private async drain (): Promise<void> {
     if (this.draining) return
     this.draining = true
     try {
-      while (this.outbox.length > 0) {
-        const group = this.outbox.splice(0, MAX_OWN_GROUP)
-        await this.components.writes.run(async () => { await this.commit(group) })
+      let next: Prepared | undefined
+      while (this.outbox.length > 0 || next !== undefined) {
+        const group = next ?? await this.prepare(undefined, this.firstFreeSeq())
+        next = undefined
+        if (group === undefined) continue
+        let written = false
+        const writing = this.components.writes.run(async () => { await this.write(group) }).finally(() => { written = true })
+        while (!written) {
+          if (this.outbox.length > 0 && (next?.items.length ?? 0) < MAX_OWN_GROUP) {
+            next = await this.prepare(next, group.first + group.events.length)
+            continue
+          }
+          await Promise.race([writing, new Promise<void>(resolve => { this.arrived = resolve })])
+          this.arrived = undefined
+        }
+        this.arrived = undefined
+        // What arrived after the last stamping joins the prepared group (one fsync for all of it).
+        if (next !== undefined && this.outbox.length > 0) next = await this.prepare(next, next.first)
       }
     } finally {
+      this.arrived = undefined
       this.draining = false
     }
   }
 
-  /** Stamps, signs and writes one group; each item resolves or rejects on its own. */
-  private async commit (group: Pending[]): Promise<void> {
-    const { log, hlc, clock } = this.components
+  /** The seq after everything of ours this node holds: after a lost log, repair may have brought back later seqs. */
+  private firstFreeSeq (): number {
+    const self = this.init.self
+    return Math.max(this.components.log.head(self), this.components.log.maxSeen(self)) + 1
+  }
+
+  /**
+   * Stamps and signs `items` (by default what waits in the outbox, up to the group limit) onto `group` (a new one
+   * starting at `first` when undefined), in order. An item that fails (an oversized event, the clock guard) is
+   * rejected on its own and takes no seq. Undefined when nothing was added to a new group.
+   */
+  private async prepare (group: Prepared | undefined, first: number, items?: Pending[]): Promise<Prepared | undefined> {
+    const into = group ?? { first, events: [], items: [] }
+    const taken = items ?? this.outbox.splice(0, MAX_OWN_GROUP - into.items.length)
     try {
       this.init.guard()
+      await this.components.reservation?.cover(into.first + into.events.length + taken.length - 1)
     } catch (err) {
-      for (const item of group) item.reject(err)
-      return
+      for (const item of taken) item.reject(err)
+      return group
     }
-    const self = this.init.self
-    // Above everything of ours this node holds: after a lost log, repair may have brought back later seqs.
-    let seq = Math.max(log.head(self), log.maxSeen(self))
-    try {
-      await this.components.reservation?.cover(seq + group.length)
-    } catch (err) {
-      for (const item of group) item.reject(err)
-      return
-    }
-    const events: ShoalEvent[] = []
-    const items: Pending[] = []
-    for (const item of group) {
+    for (const item of taken) {
       try {
-        const { wall, logical } = hlc.now(clock.now())
-        const event = await signEvent({ v: EVENT_WIRE_VERSION, type: item.type, topic: item.topic, origin: self, seq: seq + 1, hlc: { wall, logical }, ...(item.trace !== undefined ? { trace: item.trace } : {}), data: item.data }, this.components.privateKey)
-        this.check(event)
-        seq++
-        events.push(event)
-        items.push(item)
+        const event = await this.stamp(item, into.first + into.events.length)
+        into.events.push(event)
+        into.items.push(item)
       } catch (err) {
         item.reject(err)
       }
     }
-    if (events.length === 0) return
+    return into.events.length > 0 ? into : group
+  }
+
+  private async stamp (item: Pending, seq: number): Promise<ShoalEvent> {
+    const { hlc, clock } = this.components
+    const { wall, logical } = hlc.now(clock.now())
+    const event = await signEvent({ v: EVENT_WIRE_VERSION, type: item.type, topic: item.topic, origin: this.init.self, seq, hlc: { wall, logical }, ...(item.trace !== undefined ? { trace: item.trace } : {}), data: item.data }, this.components.privateKey)
+    this.check(event)
+    return event
+  }
+
+  /** Writes one prepared group in one fsync'd batch (inside the writes queue); each item resolves or rejects on its own. */
+  private async write (prepared: Prepared): Promise<void> {
+    const { log } = this.components
+    let group = prepared
+    if (group.first !== this.firstFreeSeq()) {
+      // The group before failed, or repair brought back later seqs of ours: stamp and sign again, in order.
+      const again = await this.prepare(undefined, this.firstFreeSeq(), group.items)
+      if (again === undefined) return
+      group = again
+    }
+    const { events, items } = group
     let appended: AppendResult
     try {
       appended = await log.append(events, { sync: true, attach: this.init.attach })
@@ -129,7 +184,7 @@ export class OwnEvents {
       for (const item of items) item.reject(err)
       return
     }
-    const lsns = new Map(appended.delivered.filter(d => d.event.origin === self).map(d => [d.event.seq, d.lsn]))
+    const lsns = new Map(appended.delivered.filter(d => d.event.origin === this.init.self).map(d => [d.event.seq, d.lsn]))
     this.init.committed(appended, events)
     events.forEach((event, i) => { items[i]!.resolve({ event, lsn: lsns.get(event.seq) ?? log.lastLsn() }) })
   }

@@ -17,6 +17,8 @@ const FILE = 'seq-reservation.json'
 export class SeqReservation {
   private reserved = 0
   private readonly path: string
+  /** The cover() calls, one after another. */
+  private tail: Promise<void> = Promise.resolve()
 
   private constructor (dataDir: string) {
     this.path = join(dataDir, FILE)
@@ -37,8 +39,18 @@ export class SeqReservation {
     return this.reserved
   }
 
-  /** Makes sure seqs up to `seq` are reserved, durably, before any of them is signed. */
+  /**
+   * Makes sure seqs up to `seq` are reserved, durably, before any of them is signed. Calls run one at a time
+   * (the own-write pipeline may prepare a group while the group before is re-stamped): two writes of the one
+   * temp file never interleave, and the reservation never moves down.
+   */
   async cover (seq: number): Promise<void> {
+    const run = this.tail.then(async () => { await this.extend(seq) })
+    this.tail = run.catch(() => {})
+    await run
+  }
+
+  private async extend (seq: number): Promise<void> {
     if (seq <= this.reserved) return
     const reserved = seq + SEQ_RESERVATION_BLOCK
     const tmp = `${this.path}.tmp`
