@@ -42,7 +42,9 @@ test(`${N} daemons with degree ${DEGREE} form one view without a full mesh and c
   const answered = Date.now()
   let counts: number[] = []
   try {
-    await waitUntil(`every node to see ${N} alive`, async () => (counts = await aliveCounts(swarm)).every(c => c === N), { timeoutMs: 60_000, intervalMs: 500 })
+    // 120 s: on a 2-core box the last batch's start-up (each daemon loads libp2p: ~2 s of CPU) starves the others for
+    // a while, and members suspected then refute; the view must settle once the box is quiet (docs/scale.md).
+    await waitUntil(`every node to see ${N} alive`, async () => (counts = await aliveCounts(swarm)).every(c => c === N), { timeoutMs: 120_000, intervalMs: 1000 })
   } catch (err) {
     const views = await Promise.all([...swarm.nodes.values()].map(async n => (await n.client.call('swarm.members', {})).map(m => m.state[0]).join('')))
     throw new Error(`${(err as Error).message}; alive counts ${counts.join(',')}; views (a/s/d/l per member) ${views.join(' ')}`)
