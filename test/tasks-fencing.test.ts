@@ -71,6 +71,10 @@ test('a worker frozen past its lease and resumed neither takes the subtask back 
   }
   const frozen = nodes.find(n => n.peerId === worker)!
   const observer = nodes.find(n => n.peerId !== worker)!
+  // Freeze only once another node holds the worker's lease: frozen before its lease write was stamped and
+  // replicated, the worker would claim token 0 after waking, beside the successor's own token-0 claim, and win
+  // that same-token race by last-writer-wins: legitimately, so its answer would count (no fencing is at stake).
+  await waitUntil('another node to see the lease of the worker', async () => (await observer.client.call('task.status', { jobId })).perMember[worker]?.running === 1, { intervalMs: 20 })
   process.kill(frozen.child.pid!, 'SIGSTOP')
   let successor = ''
   try {
