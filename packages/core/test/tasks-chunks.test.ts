@@ -41,6 +41,19 @@ t('units cover the inputs exactly, the last one shorter', () => {
   assert.equal(unitResults(view(3, 1).job, 1, { result: 5, by: 'n1', token: 0, attempts: 1 }), [5])
 })
 
+t('a done job credits each chunk whose result this node never saw to its lease holder (results went to the finisher)', () => {
+  const v = view(10, 4)
+  mergeLease(v, 0, { holder: 'n2', token: 0, expiresAt: T0 + L, attempt: 1 })
+  mergeLease(v, 1, { holder: 'n3', token: 1, expiresAt: T0 + L, attempt: 2 })
+  mergeDone(v, 2, { results: [8, 9], by: 'n1', token: 0, attempts: 1 })
+  v.final = { state: 'done', by: 'n1', at: T0 + 5, result: 45 }
+  const s = jobStatus(v, T0 + 10, solo)
+  assert.equal(s.counts, { pending: 0, running: 0, done: 10, failed: 0 })
+  assert.equal(s.perMember.n1, { running: 0, done: 2 })
+  assert.equal(s.perMember.n2, { running: 0, done: 4 })
+  assert.equal(s.perMember.n3, { running: 0, done: 4 }, 'the newest lease (token 1) names who computed it')
+})
+
 t('claims are per chunk: one lease for a range of subtasks', () => {
   const v = view(10, 4)
   assert.equal(decide(v, ctx()).map(a => a.type === 'claim' ? a.index : -1), [0, 1])

@@ -65,7 +65,12 @@ export function jobStatus (view: JobView, now: number, members: readonly TaskMem
       continue
     }
     if (failure !== undefined) errors.push({ index: failure.subtask ?? from, error: failure.error, attempt: failure.attempts, retryAt: failure.retryAt })
-    if (lease !== undefined && leaseLive(view, i, now, alive)) {
+    if (view.final?.state === 'done' && lease !== undefined) {
+      // The job ended done, so this chunk's result counted; fencing counts a result only under the current lease,
+      // so the newest lease this node saw names who computed it (its result went to the finisher, not here).
+      counts.done += size
+      entry(lease.holder).done += size
+    } else if (lease !== undefined && leaseLive(view, i, now, alive)) {
       counts.running += size
       entry(lease.holder).running += size
     } else {
@@ -75,7 +80,8 @@ export function jobStatus (view: JobView, now: number, members: readonly TaskMem
 
   // A job that ended done has every subtask's result, whether or not this node saw each one: results stream to
   // the finisher, and a node that was neither it nor a chunk's worker learns them from checkpoints, or not at all
-  // when the job ended before its first checkpoint (decision 0011). perMember keeps what this node saw.
+  // when the job ended before its first checkpoint (decision 0011). perMember credits a chunk whose result this
+  // node never saw to its lease holder (above); a chunk with no lease seen here is counted done, credited to nobody.
   if (view.final?.state === 'done') {
     counts.done += counts.pending + counts.running
     counts.pending = 0
