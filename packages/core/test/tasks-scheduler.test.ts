@@ -154,6 +154,13 @@ t('afterError below the retry limit writes fail with backoff; above it writes do
   assert.equal([1, 2, 3, 8, 9, 100].map(backoff), [200, 400, 800, 25_600, 30_000, 30_000])
 })
 
+t('two runs of one lease that both fail are one attempt: a same-token duplicate does not spend the retry budget twice', () => {
+  // n2 holds attempt 2 under token 1; a duplicate run of the same lease (n3 won a same-token race, say) already
+  // wrote its failure of attempt 2. n2's failure of that same attempt is still attempt 2, not 3 (which would be poison).
+  const v = view({ retries: 2, leases: { 0: lease('n2', 1, T0 + L, 2) }, fails: { 0: { token: 1, attempts: 2, error: 'e2', retryAt: T0 + 400, by: 'n3' } } })
+  assert.equal(afterError(v, 0, 'e2', 'n2', T0 + 5, 1), { write: 'fail', failure: { token: 1, attempts: 2, error: 'e2', retryAt: T0 + 5 + 400, by: 'n2' } })
+})
+
 t('finisher reduces when every subtask has a result; others do nothing', () => {
   const done = { 0: { result: 2, by: 'n2', token: 0, attempts: 1 }, 1: { result: 3, by: 'n3', token: 0, attempts: 1 } }
   step(view({ n: 2, done }), ctx('n2', { now: T0 + 1 }), [{ type: 'reduce' }])

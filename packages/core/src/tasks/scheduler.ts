@@ -218,7 +218,12 @@ export type AfterError = { write: 'fail', failure: Failure } | { write: 'done', 
  * job's retries, `done/<i>/<token>` with the error (poison).
  */
 export function afterError (view: JobView, index: number, error: string, by: string, now: number, token = view.leases.get(index)?.token ?? 0, subtask?: number): AfterError {
-  const attempts = (view.failures.get(index)?.attempts ?? 0) + 1
+  // The attempt is the one the run was leased under: two runs of one lease (a same-token claim race) are one
+  // attempt, not two, so a duplicate run does not spend the retry budget twice. Without that lease in view: + 1.
+  const lease = view.leases.get(index)
+  const leased = lease !== undefined && lease.token === token ? lease.attempt : undefined
+  const previous = view.failures.get(index)?.attempts ?? 0
+  const attempts = leased === undefined ? previous + 1 : Math.max(previous, leased)
   const text = error.slice(0, TASK_MAX_ERROR_CHARS)
   const at = subtask !== undefined && subtask !== index ? { subtask } : {}
   if (attempts > view.job.retries) {
