@@ -10,7 +10,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Store } from '@shoal/store'
-import { MemorySwarm, waitUntil } from '@shoal/test-utils'
+import { MemorySwarm, hookBatches, waitUntil } from '@shoal/test-utils'
 
 const FAST = { membership: { probeIntervalMs: 200, probeTimeoutMs: 150, suspicionTimeoutMs: 600 } }
 /** How long the gate holds a batch once released late: long enough that stamps before and after differ in ms. */
@@ -29,27 +29,21 @@ interface Gate {
 
 function gatedStore (store: Store, gate: Gate): Store {
   let open: () => void = () => {}
-  let opened = Promise.resolve()
   gate.release = () => { open() }
-  return {
-    get path () { return store.path },
-    get created () { return store.created },
-    bucket: name => store.bucket(name),
-    snapshot: () => store.snapshot(),
-    close: async () => { await store.close() },
-    batch: async (ops, opts) => {
-      if (opts?.sync === true && gate.armed) {
-        gate.armed = false
-        opened = new Promise<void>(resolve => { open = resolve })
-        gate.held++
-        await opened
-        await new Promise(resolve => setTimeout(resolve, SLOW_FSYNC_MS))
-        if (gate.fail) throw Object.assign(new Error('injected: no space left on device'), { code: 'ENOSPC' })
-      }
-      await store.batch(ops, opts)
+  return hookBatches(store, {
+    before: async (_ops, opts) => {
+      if (opts?.sync !== true || !gate.armed) return
+      gate.armed = false
+      const opened = new Promise<void>(resolve => { open = resolve })
+      gate.held++
+      await opened
+      await new Promise(resolve => setTimeout(resolve, SLOW_FSYNC_MS))
+      if (gate.fail) throw Object.assign(new Error('injected: no space left on device'), { code: 'ENOSPC' })
+    },
+    after: (ops, opts) => {
       if (opts?.sync === true) gate.done.push({ keys: ops.filter(o => o.bucket === 'events' && o.type === 'put').map(o => o.key), at: Date.now() })
     }
-  }
+  })
 }
 
 function newGate (): Gate {

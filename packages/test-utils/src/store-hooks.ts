@@ -8,8 +8,11 @@ export type NodeStore = Parameters<NonNullable<ShoalNodeInit['wrapStore']>>[0]
 type BatchArgs = Parameters<NodeStore['batch']>
 
 export interface BatchHooks {
-  /** Runs before the batch; throwing here fails the batch with nothing written (an injected fault). */
-  before?: (...args: BatchArgs) => void
+  /**
+   * Runs (and is awaited) before the batch; throwing here fails the batch with nothing written (an injected fault),
+   * a promise holds the batch back (a slow disk).
+   */
+  before?: (...args: BatchArgs) => void | Promise<void>
   /** Runs once the batch is written. */
   after?: (...args: BatchArgs) => void
 }
@@ -22,7 +25,7 @@ export function hookBatches (store: NodeStore, hooks: BatchHooks): NodeStore {
     snapshot: () => store.snapshot(),
     close: async () => { await store.close() },
     batch: async (ops, opts) => {
-      hooks.before?.(ops, opts)
+      await hooks.before?.(ops, opts)
       await store.batch(ops, opts)
       hooks.after?.(ops, opts)
     }
