@@ -2,7 +2,7 @@
  * Anti-entropy is push-pull (docs/protocols/kv.md): one round started by either replica repairs both. Two real
  * in-process nodes (real LevelDB, libp2p memory transport) whose periodic rounds are an hour apart, so only the
  * round the test starts can move records; each holds a record the other lacks, put there through the entry point
- * rounds and store pushes use (no gossip, no event log).
+ * rounds and store pushes use (no gossip, no event log). An import asks the live members to pull (`pull`).
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -43,6 +43,20 @@ test('one round started by A pulls B\'s record to A and makes B pull A\'s record
     await a.kv.freshTree()
     await b.kv.freshTree()
     assert.is(a.kv.root(), b.kv.root(), 'equal Merkle roots after one round')
+  } finally {
+    await swarm.destroy()
+  }
+})
+
+test('an import asks every live member to pull it: no periodic round needed', async () => {
+  const swarm = await MemorySwarm.create({ config: CONFIG, seed: 8 })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add()
+    const c = await swarm.add()
+    await waitUntil('all three see each other alive', () => swarm.counts('alive').every(n => n === 3), { timeoutMs: 10_000 })
+    assert.is(await b.kv.importEvents([await foreignPut('imported', 'i')]), 1)
+    await waitUntil('A and C pull the imported record', async () => await valueOn(a, 'imported') === 'i' && await valueOn(c, 'imported') === 'i', { timeoutMs: 5000, intervalMs: 50 })
   } finally {
     await swarm.destroy()
   }

@@ -23,7 +23,8 @@ const requests: KvSyncMessage[] = [
   { v: 1, type: 'leaves', ids: ['a3f0', '0000', 'ffff'] },
   { v: 1, type: 'leaves', ids: ['a3f0'], after: 'user/9' },
   { v: 1, type: 'get', keys: ['user/1', 'ünï', '😀'] },
-  { v: 1, type: 'store', event }
+  { v: 1, type: 'store', event },
+  { v: 1, type: 'pull' }
 ]
 const responses: KvSyncMessage[] = [
   { v: 1, type: 'root', hash: HASH, count: 0 },
@@ -136,6 +137,7 @@ invalid('keys, versions, hashes, flags', () => {
   expectInvalid(() => validateKvSyncMessage({ v: 1, type: 'root', hash: HASH, count: -1 }), 'message.count')
   expectInvalid(() => validateKvSyncMessage({ v: 1, type: 'records', records: {}, more: false }), 'message.records')
   expectInvalid(() => validateKvSyncMessage({ v: 1, type: 'store' }), 'message.event')
+  expectInvalid(() => validateKvSyncMessage({ v: 1, type: 'pull', keys: [] }), 'message.keys')
   expectInvalid(() => validateKvSyncMessage({ v: 1, type: 'store', event: 'e' }), 'message.event')
   expectInvalid(() => validateKvSyncMessage({ v: 1, type: 'stored', ok: 1 }), 'message.ok')
   expectInvalid(() => validateKvSyncMessage({ v: 1, type: 'stored', ok: false, reason: 'x'.repeat(257) }), 'message.reason')

@@ -27,6 +27,8 @@ export type KvSyncRequest =
   | { v: 1, type: 'leaves', ids: string[], after?: string }
   | { v: 1, type: 'get', keys: string[] }
   | { v: 1, type: 'store', event: unknown }
+  /** "Pull from me": the sender's replica gained records no gossip carried (an import); answered with a `root`. */
+  | { v: 1, type: 'pull' }
 
 export type KvSyncResponse =
   | { v: 1, type: 'root', hash: string, count: number }
@@ -42,7 +44,7 @@ export interface KvSyncLimits {
   maxKeyBytes: number
 }
 
-const TYPES = ['root', 'nodes', 'leaves', 'get', 'records', 'store', 'stored'] as const
+const TYPES = ['root', 'nodes', 'leaves', 'get', 'records', 'store', 'stored', 'pull'] as const
 const MAX_REASON = 256
 const DEFAULT_LIMITS: KvSyncLimits = { maxKeyBytes: KV_MAX_KEY_BYTES }
 const strict = { additionalProperties: false } as const
@@ -67,7 +69,9 @@ export const KV_SYNC_REQUESTS = {
   leaves: Type.Object({ v: V, type: Type.Literal('leaves'), ids: ids('^[0-9a-f]{4}$', `a leaf id (${LEAF_DEPTH} hex digits)`), after: Type.Optional(KEY) }, strict),
   get: Type.Object({ v: V, type: Type.Literal('get'), keys: Type.Array(KEY, { maxItems: KV_SYNC_BATCH }) }, strict),
   /** The event is checked by the node (classifyEvent, signature, recordFromEvent). */
-  store: Type.Object({ v: V, type: Type.Literal('store'), event: Type.Record(Type.String(), Type.Unknown(), { expected: 'an object' }) }, strict)
+  store: Type.Object({ v: V, type: Type.Literal('store'), event: Type.Record(Type.String(), Type.Unknown(), { expected: 'an object' }) }, strict),
+  /** "Pull from me": answered with a `root`; the receiver starts a round with the sender. */
+  pull: Type.Object({ v: V, type: Type.Literal('pull') }, strict)
 } as const
 
 /** Responses by type: what a client reads. */
@@ -92,7 +96,8 @@ export function validateKvSyncMessage (v: unknown, limits: KvSyncLimits = DEFAUL
     case 'nodes':
     case 'leaves': return 'ids' in o || 'after' in o ? request(o, limits) : response(o, limits)
     case 'get':
-    case 'store': return request(o, limits)
+    case 'store':
+    case 'pull': return request(o, limits)
     default: return response(o, limits)
   }
 }
@@ -121,7 +126,7 @@ function header (v: unknown): Frame {
 
 function request (o: Frame, limits: KvSyncLimits): KvSyncRequest {
   const schema = Object.hasOwn(KV_SYNC_REQUESTS, o.type) ? KV_SYNC_REQUESTS[o.type as keyof typeof KV_SYNC_REQUESTS] : undefined
-  if (schema === undefined) return fail('message.type', o.type, 'a request type (root, nodes, leaves, get, store)')
+  if (schema === undefined) return fail('message.type', o.type, 'a request type (root, nodes, leaves, get, store, pull)')
   const m = checked(schema, o, 'message')
   switch (m.type) {
     case 'root': return { v: 1, type: 'root' }
@@ -133,6 +138,7 @@ function request (o: Frame, limits: KvSyncLimits): KvSyncRequest {
     }
     case 'get': return { v: 1, type: 'get', keys: m.keys.map((k, i) => validateKey(k, limits.maxKeyBytes, `message.keys[${i}]`)) }
     case 'store': return { v: 1, type: 'store', event: m.event }
+    case 'pull': return { v: 1, type: 'pull' }
   }
 }
 

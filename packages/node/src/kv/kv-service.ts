@@ -254,6 +254,17 @@ export class KvService {
   }
 
   /**
+   * Merges signed events that came from outside the swarm (an import; their signatures already checked) with
+   * fsync, and, when any changed the replica, asks every live member to pull from us (`pull`, docs/protocols/kv.md)
+   * rather than wait for periodic rounds: gossip never carries these. Returns how many changed the replica.
+   */
+  async importEvents (events: ShoalEvent[]): Promise<number> {
+    const changed = await this.applyEvents(events, { sync: true })
+    if (changed > 0) void this.sync.invitePulls()
+    return changed
+  }
+
+  /**
    * Merges records into the replica through the one queue. Returns how many changed it. `lsn` marks the event
    * log position they came from (for replay after a restart); `sync` fsyncs the batch (acknowledged writes).
    */

@@ -48,6 +48,8 @@ export interface KvSyncComponents {
 const LEAF_BATCHES_IN_FLIGHT = 3
 /** Members pushed to beyond the acks a write needs, so that one slow or failed member does not hold it up. */
 const ACK_PUSH_SPARES = 1
+/** The shortest time between two rounds one peer's `pull` requests start here (ms). */
+const PULL_INVITE_MIN_GAP_MS = 1000
 /** After timeoutMs / this without enough acks, the write is pushed to every remaining live member. */
 const ACK_HEDGE_DIVISOR = 4
 
@@ -58,6 +60,10 @@ export class KvSync {
   private readonly rounds = new Map<string, Promise<void>>()
   /** When we last pulled back from each peer because it pulled from us (ms, clock.now()). */
   private readonly pushedBack = new Map<string, number>()
+  /** When we last pulled from each peer because it asked us to (`pull`; ms, clock.now()). */
+  private readonly invited = new Map<string, number>()
+  /** Peers whose `pull` request has a round scheduled. */
+  private readonly invitedSoon = new Set<string>()
   private readonly bytes = { sent: 0, received: 0 }
   /** Writes pushed for acks so far (rotates where each push starts). */
   private pushes = 0
@@ -262,7 +268,42 @@ export class KvSync {
         void this.components.eventService.ingest([msg.event], from).catch(() => {})
         return { v: 1, type: 'stored', ok: true }
       }
+      case 'pull':
+        this.pullInvited(from)
+        await kv.freshTree()
+        return { v: 1, type: 'root', hash: kv.root(), count: repo.stats().keys + repo.stats().tombstones }
     }
+  }
+
+  /**
+   * Asks every live member to pull from us now (`pull`), after our replica gained records no gossip carries (an
+   * import). Best effort: a member that does not answer (or runs a version without `pull`) catches up at its
+   * next periodic round. Resolves when every member answered or failed.
+   */
+  async invitePulls (): Promise<void> {
+    await Promise.all(this.components.kv.livePeers().map(async peer => {
+      await this.send(peer, { v: 1, type: 'pull' }).catch(() => {})
+    }))
+  }
+
+  /**
+   * A peer asked us to pull from it: a round with it that starts after this request (a round already running may
+   * have walked past what the peer just gained), at most one per PULL_INVITE_MIN_GAP_MS per peer, so a peer cannot
+   * make us run rounds back to back; requests meanwhile share the one scheduled. Only for live members.
+   */
+  private pullInvited (from: string): void {
+    if (this.invitedSoon.has(from) || !this.components.kv.livePeers().includes(from)) return
+    const wait = Math.max(0, (this.invited.get(from) ?? -Infinity) + PULL_INVITE_MIN_GAP_MS - this.components.clock.now())
+    this.invitedSoon.add(from)
+    const timer = setTimeout(() => {
+      void (async () => {
+        await this.rounds.get(from)
+        this.invitedSoon.delete(from)
+        this.invited.set(from, this.components.clock.now())
+        await this.round(from)
+      })()
+    }, wait)
+    timer.unref()
   }
 
   /**

@@ -98,7 +98,7 @@ export const kvExport = define({
 
 export const kvImport = define({
   name: 'kv.import',
-  description: 'Merges exported records (their signed events) into this replica by the normal rules, fsynced; they then replicate like any write. Returns how many records changed here and how many were refused (bad signature, malformed, past the tombstone horizon).',
+  description: 'Merges exported records (their signed events) into this replica by the normal rules, fsynced; then every live member is asked to pull them (anti-entropy), as gossip does not carry them. Returns how many records changed here and how many were refused (bad signature, malformed, past the tombstone horizon).',
   params: Type.Object({ records: Type.Array(Type.Object({ event: SIGNED_EVENT }, { additionalProperties: true }), { maxItems: KV_IMPORT_MAX_RECORDS }) }, { additionalProperties: false }),
   result: Type.Object({ received: Type.Integer({ minimum: 0 }), changed: Type.Integer({ minimum: 0 }), refused: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: `more than ${KV_IMPORT_MAX_RECORDS} records, or a record without its signed event` }],
@@ -109,7 +109,7 @@ export const kvImport = define({
     const signed = await Promise.all(events.map(async e => await verifyEvent(e).catch(() => false)))
     const good = events.filter((_, i) => signed[i] === true)
     const before = ctx.node.kv.stats().rejected
-    const changed = good.length > 0 ? await ctx.node.kv.applyEvents(good, { sync: true }) : 0
+    const changed = good.length > 0 ? await ctx.node.kv.importEvents(good) : 0
     const malformed = ctx.node.kv.stats().rejected - before
     return { received: events.length, changed, refused: events.length - good.length + malformed }
   }
