@@ -39,9 +39,10 @@ test('nodes with the key form a swarm; a wrong key or no key never gets in', asy
   const wrong = await swarm.start(4, { args: ['--swarm-key', wrongKey], bootstrap: [first.addrs[0]!] })
   const keyless = await swarm.start(5, { bootstrap: [first.addrs[0]!] })
   for (const outsider of [wrong, keyless]) {
-    // The outsider's own log says why it could not join.
+    // The outsider's own log says why it could not join: when its seed dial gives up (pnet makes the handshake
+    // hang, not fail), after 15 s (discovery.ts SEED_DIAL_TIMEOUT_MS).
     await waitUntil(`node ${outsider.index} to log the failed handshake`, async () =>
-      (await readFile(join(outsider.dataDir, 'daemon.log'), 'utf8')).includes('probably in another swarm'))
+      (await readFile(join(outsider.dataDir, 'daemon.log'), 'utf8')).includes('probably in another swarm'), { timeoutMs: 40_000 })
   }
   for (const n of insiders) {
     const view = await n.client.call('swarm.members', {})

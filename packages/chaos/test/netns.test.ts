@@ -7,7 +7,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
-import { NetnsLab } from '../src/index.js'
+import { NetnsLab, ensureDebianPackages } from '../src/index.js'
 
 const root = process.getuid?.() === 0
 const test = suite('netns lab')
@@ -22,8 +22,9 @@ if (!root) {
   test.skip('cut and heal between namespaces', () => {})
 } else {
   test('cut and heal between namespaces; cleanup by prefix, also after a crash', async () => {
-    const hasPing = await new Promise(resolve => execFile('sh', ['-c', 'command -v ping'], err => resolve(err === null)))
-    if (hasPing !== true) await new Promise(resolve => execFile('apt-get', ['install', '-y', '-qq', 'iputils-ping'], resolve))
+    // A fresh machine may lack all three (this test runs before the ones that install them).
+    const missing = await ensureDebianPackages([{ command: 'ip', pkg: 'iproute2' }, { command: 'iptables', pkg: 'iptables' }, { command: 'ping', pkg: 'iputils-ping' }], line => { console.log(line) })
+    assert.equal(missing, [], 'the lab needs ip, iptables and ping')
     const lab = new NetnsLab({ prefix: 'chaost', subnet: '10.78.0', members: [1, 2] })
     try {
       await lab.setup()

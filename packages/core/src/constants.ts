@@ -25,6 +25,13 @@ export const SUSPICION_TIMEOUT_MS = 3000
  * keep failing probes at most 9x slower with a 9x longer timeout (9 s and 4.5 s with the defaults).
  */
 export const LOCAL_HEALTH_MAX = 8
+/**
+ * Lifeguard's dynamic suspicion (memberlist suspicion.go): a suspicion starts at SUSPICION_MAX_TIMEOUT_MULT x
+ * the suspicion timeout and shrinks toward it as independent confirmations arrive; SUSPICION_CONFIRMATIONS of
+ * them bring it to the minimum. memberlist: SuspicionMaxTimeoutMult 6, k = SuspicionMult - 2 = 2.
+ */
+export const SUSPICION_MAX_TIMEOUT_MULT = 6
+export const SUSPICION_CONFIRMATIONS = 2
 /** Full state exchange with a random member (memberlist: 30 s); repairs anything piggybacking missed. */
 export const PUSH_PULL_INTERVAL_MS = 15_000
 /** Dead and left members stay in the view this long so operators can see what happened, then go. */

@@ -379,15 +379,16 @@ pushPull('a dead member in A\'s full state only makes B suspect it; B decides de
   ])
   const suspectOf = a.fullState().find(u => u.id === 'c')
   assert.is(suspectOf?.kind, 'suspect')
-  // B's own suspicion timer, not A's word, turns c dead.
+  // B's own suspicion timer, not A's word, turns c dead: with nobody confirming B's own failed probes, after the
+  // longest suspicion (Lifeguard: 6 x 3 s from when the full state came, at 100 ms).
   const declared: string[] = []
-  for (let now = 1000; now <= 3100; now += 100) {
+  for (let now = 1000; now <= 18_200; now += 100) {
     for (const e of b.step(tick(now))) {
       if (e.type === 'probe') b.step({ type: 'probe-result', now, target: e.target, seq: e.seq, ok: e.target !== 'c' })
-      else declared.push(describe(e))
+      else if (e.type === 'changed' || (e.type === 'broadcast' && e.update.kind === 'dead')) declared.push(`${now} ${describe(e)}`)
     }
   }
-  assert.equal(declared, ['changed c suspect->dead@1', 'broadcast dead c@1'])
+  assert.equal(declared, ['18100 changed c suspect->dead@1', '18100 broadcast dead c@1'])
 })
 
 pushPull('a member B does not know and A thinks dead stays unknown to B', () => {

@@ -30,6 +30,14 @@ const WALK_EVERY_ROUNDS = 5
  */
 const BOUNDED_WALK_EVERY_ROUNDS = 20
 const DIAL_TIMEOUT_MS = 5000
+/**
+ * A seed (bootstrap address, remembered peer) is dialled while we know nobody, and every joining node dials the
+ * same one: under that load its handshakes are slow, and a 5 s abort every round wasted each one it had begun,
+ * so a node could stay alone for minutes (30 daemons started together on 2 cores). Seeds get longer; a dial
+ * still pending when the next round comes is joined by libp2p, not repeated. Not longer still: a node with the
+ * wrong swarm key learns it only when this runs out (pnet makes the handshake hang, not fail).
+ */
+const SEED_DIAL_TIMEOUT_MS = 15_000
 /** Dials started per round, so a large membership does not open hundreds of sockets at once. */
 const MAX_DIALS_PER_ROUND = 16
 /** Dead members retried per round (memberlist gossips to the dead for a while for the same reason). */
@@ -153,7 +161,7 @@ export class DiscoveryService {
       await this.components.libp2p.peerStore.merge(id, { multiaddrs: known.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } }) })
       targets.push(id)
     }
-    await this.dialAll(targets.slice(0, MAX_DIALS_PER_ROUND * 2), 'warn')
+    await this.dialAll(targets.slice(0, MAX_DIALS_PER_ROUND * 2), 'warn', SEED_DIAL_TIMEOUT_MS)
   }
 
   /**
@@ -228,9 +236,9 @@ export class DiscoveryService {
     await this.dialAll(found.filter(p => !connected.has(p.toString()) && !known.has(p.toString())).slice(0, MAX_DIALS_PER_ROUND))
   }
 
-  private async dialAll (targets: Array<Multiaddr | PeerId>, level: 'debug' | 'warn' = 'debug'): Promise<void> {
+  private async dialAll (targets: Array<Multiaddr | PeerId>, level: 'debug' | 'warn' = 'debug', timeoutMs = DIAL_TIMEOUT_MS): Promise<void> {
     await Promise.allSettled(targets.map(async t => {
-      const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+      const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(timeoutMs)])
       try {
         await this.components.libp2p.dial(t, { signal })
       } catch (err) {

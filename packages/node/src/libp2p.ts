@@ -95,6 +95,12 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
       maxConnections: config.connections.maxConnections,
       inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,
       maxIncomingPendingConnections: config.connections.maxIncomingPending,
+      // Room for discovery's seed dials (discovery.ts SEED_DIAL_TIMEOUT_MS): a bootstrap node that every joining
+      // node dials at once answers slowly, and libp2p's 10 s / 6 s per address / 10 s inbound cut every handshake
+      // short. Each caller still passes its own, shorter, deadline for ordinary dials.
+      dialTimeout: 15_000,
+      addressDialTimeout: 15_000,
+      inboundUpgradeTimeout: 15_000,
       ...(names.resolvers !== undefined ? { resolvers: names.resolvers } : {})
     },
     services: {

@@ -245,7 +245,9 @@ export class MembershipService {
 
   private onChanged (member: Member, previous: Member['state'] | undefined): void {
     this.log.info({ member: member.id, from: previous ?? 'unknown', to: member.state, incarnation: member.incarnation }, `member ${member.state}`)
-    if (member.id !== this.components.libp2p.peerId.toString() && member.addrs.length > 0) {
+    // Only an alive member's addresses are news to the peer store (a suspect or dead one's are the same as when it
+    // was alive): in a swarm that flaps, a merge per transition was a peer-store write per suspicion and refutation.
+    if (member.state === 'alive' && member.id !== this.components.libp2p.peerId.toString() && member.addrs.length > 0) {
       const addrs = member.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
       this.components.libp2p.peerStore.merge(peerIdFromString(member.id), { multiaddrs: addrs })
         .catch(err => { this.log.debug({ err: (err as Error).message }, 'peer store merge failed') })
@@ -296,13 +298,15 @@ export class MembershipService {
 
   /**
    * Sends one message and feeds the reply's updates to the machine. With a bounded degree, a request to a peer we
-   * held no connection with dials, and the connection it opened is closed once the answer is in (memberlist probes
-   * over UDP and holds nothing open; a TCP link per probed member would undo the bound).
+   * held no connection with dials, and the connection it opened is closed once the answer is in unless the peer is
+   * a chosen neighbour (memberlist probes over UDP and holds nothing open; a TCP link per probed member would undo
+   * the bound).
    */
   private async send (peer: string, message: SwimMessage, signal: AbortSignal): Promise<SwimMessage> {
     const { libp2p } = this.components
     const id = peerIdFromString(peer)
-    const transient = this.init.scoped === true && libp2p.getConnections(id).length === 0
+    // A chosen neighbour's link is one discovery would dial next round anyway: keep it.
+    const transient = this.init.scoped === true && libp2p.getConnections(id).length === 0 && !this.chosen.has(peer)
     let raw: unknown
     try {
       raw = await request(libp2p, id, this.init.protocols.membership, message, { signal })

@@ -2,7 +2,7 @@
  * The SWIM state machine (Das et al. 2002, with hashicorp/memberlist's incarnation rules). Pure: time comes in
  * with each input, randomness from the injected Rng; the driver performs the returned effects.
  */
-import { LOCAL_HEALTH_MAX, RETRANSMIT_MULT } from '../constants.js'
+import { LOCAL_HEALTH_MAX, RETRANSMIT_MULT, SUSPICION_CONFIRMATIONS, SUSPICION_MAX_TIMEOUT_MULT } from '../constants.js'
 import { sample, shuffled } from '../rng.js'
 import type { Rng } from '../rng.js'
 import type { Member, MemberMeta, MemberState, MemberUpdate, MembershipEffect, MembershipInput, MembershipTimings } from './types.js'
@@ -18,6 +18,22 @@ export interface MembershipMachineInit {
 }
 
 interface Queued { update: MemberUpdate, transmits: number }
+
+/**
+ * One member's suspicion (Lifeguard's LHA-Suspicion, section IV-B): who suspected it independently, how many
+ * confirmations would bring the timeout down to the minimum (`k`), and the deadline as it stands.
+ */
+interface Suspicion { start: number, k: number, from: Set<string>, deadline: number }
+
+/**
+ * The suspicion timeout after `confirmations` independent confirmations of `k` wanted (memberlist's
+ * remainingSuspicionTime): max - (max - min) x log(c + 1) / log(k + 1), never below min. With k = 0: min.
+ */
+export function suspicionTimeout (confirmations: number, k: number, minMs: number, maxMs: number): number {
+  if (k < 1) return minMs
+  const frac = Math.log(Math.min(confirmations, k) + 1) / Math.log(k + 1)
+  return Math.max(minMs, Math.floor(maxMs - frac * (maxMs - minMs)))
+}
 
 /**
  * The piggyback queue, one bucket per send count so taking the least-sent updates costs O(max), not a sort of the
@@ -68,7 +84,7 @@ export class MembershipMachine {
   private readonly selfId: string
   private self: Member
   private readonly members = new Map<string, Member>()
-  private readonly suspectDeadlines = new Map<string, number>()
+  private readonly suspicions = new Map<string, Suspicion>()
   /** Dead and left members, so the retention sweep on every tick does not walk the whole view. */
   private readonly departed = new Set<string>()
   private readonly timings: MembershipTimings
@@ -175,10 +191,10 @@ export class MembershipMachine {
 
   private onTick (now: number, effects: MembershipEffect[]): void {
     if (this.self.state === 'left') return
-    for (const [id, deadline] of this.suspectDeadlines) {
+    for (const [id, suspicion] of this.suspicions) {
       const m = this.members.get(id)
-      if (m === undefined || m.state !== 'suspect') { this.suspectDeadlines.delete(id); continue }
-      if (deadline <= now) {
+      if (m === undefined || m.state !== 'suspect') { this.suspicions.delete(id); continue }
+      if (suspicion.deadline <= now) {
         const update: MemberUpdate = { kind: 'dead', id, incarnation: m.incarnation, from: this.selfId }
         this.apply(update, now, effects)
         effects.push({ type: 'broadcast', update })
@@ -272,10 +288,30 @@ export class MembershipMachine {
     // target is not; each missing nack counts against this node. With no relay to ask, any failure counts.
     this.adjustHealth(relays > 0 ? Math.max(0, relays - Math.min(relays, input.nacks ?? 0)) : 1)
     const m = this.members.get(input.target)
-    if (m === undefined || m.state !== 'alive' || this.self.state === 'left') return
+    if (m === undefined || (m.state !== 'alive' && m.state !== 'suspect') || this.self.state === 'left') return
     const update: MemberUpdate = { kind: 'suspect', id: m.id, incarnation: m.incarnation, from: this.selfId }
-    this.apply(update, input.now, effects)
+    // Suspecting a member that others already suspect confirms their suspicion; the news is worth a broadcast
+    // only while it still shortens the timeout (memberlist: Confirm returns false past k).
+    if (m.state === 'suspect' && !this.confirm(m.id, this.selfId)) return
+    if (m.state === 'alive') this.apply(update, input.now, effects)
     effects.push({ type: 'broadcast', update })
+  }
+
+  /**
+   * An independent suspicion of a member already suspect at the same incarnation: shortens its timeout. The
+   * member itself (a full state's `from`) and repeats do not count. True when it was new and counted (fewer than
+   * k confirmations so far).
+   */
+  private confirm (id: string, from: string): boolean {
+    const s = this.suspicions.get(id)
+    if (s === undefined || from === id || s.from.has(from) || s.from.size - 1 >= s.k) return false
+    s.from.add(from)
+    s.deadline = s.start + suspicionTimeout(s.from.size - 1, s.k, this.timings.suspicionTimeoutMs, this.maxSuspicionMs())
+    return true
+  }
+
+  private maxSuspicionMs (): number {
+    return this.timings.suspicionTimeoutMs * SUSPICION_MAX_TIMEOUT_MULT
   }
 
   private onConnectionLost (peer: string, effects: MembershipEffect[]): void {
@@ -327,6 +363,10 @@ export class MembershipMachine {
       effects.push({ type: 'changed', member: { ...member }, previous: undefined })
       return
     }
+    if (u.kind === 'suspect' && m.state === 'suspect' && u.incarnation === m.incarnation) {
+      this.confirm(m.id, u.from)
+      return
+    }
     // One total order, so the merge is commutative, associative and idempotent: a higher incarnation wins; at
     // the same incarnation alive < suspect < dead < left. (memberlist ignores any news about a dead or left
     // member but an alive, which makes the outcome depend on arrival order.)
@@ -338,8 +378,8 @@ export class MembershipMachine {
     m.incarnation = u.incarnation
     this.enqueue(u)
     const previous = m.state
-    if (next === 'suspect' && previous !== 'suspect') this.suspectDeadlines.set(m.id, now + this.timings.suspicionTimeoutMs)
-    if (next !== 'suspect') this.suspectDeadlines.delete(m.id)
+    if (next === 'suspect' && (previous !== 'suspect' || !this.suspicions.has(m.id))) this.startSuspicion(m.id, u.kind === 'suspect' ? u.from : m.id, now)
+    if (next !== 'suspect') this.suspicions.delete(m.id)
     if (next !== previous) {
       m.state = next
       m.stateSince = now
@@ -347,6 +387,18 @@ export class MembershipMachine {
       else this.departed.delete(m.id)
     }
     if (next !== previous || metaChanged) effects.push({ type: 'changed', member: { ...m }, previous })
+  }
+
+  /**
+   * A new suspicion: it runs the longest timeout until confirmations come (Lifeguard), unless the swarm is too
+   * small to give k of them (memberlist: fewer than k + 2 members), where it runs the minimum at once. A suspicion
+   * that came in a full state (`from` the member itself) or at a new incarnation starts the same way.
+   */
+  private startSuspicion (id: string, from: string, now: number): void {
+    const k = this.members.size - 1 < SUSPICION_CONFIRMATIONS ? 0 : SUSPICION_CONFIRMATIONS
+    const s: Suspicion = { start: now, k, from: new Set(from === id ? [] : [from]), deadline: 0 }
+    s.deadline = now + (k === 0 ? this.timings.suspicionTimeoutMs : this.maxSuspicionMs())
+    this.suspicions.set(id, s)
   }
 
   /** Someone says we are suspect, dead or left (an earlier life of ours, or a false alarm): refute it. */

@@ -126,9 +126,13 @@ export class KvService {
     this.sync.start()
     // A member back from suspect or dead (a healed partition, a paused process resumed) may hold writes we missed
     // and lack ours: one round with it now rather than when a periodic round happens to pick it. Its connection
-    // may have survived the partition, so the round on a new connection (identify) does not cover this.
+    // may have survived the partition, so the round on a new connection (identify) does not cover this. A member
+    // with no link to us gets its round on the new connection instead.
     this.stopWatchingMembers = this.components.events.on('member:changed', ({ member, previous }) => {
-      if (member.state === 'alive' && (previous === 'suspect' || previous === 'dead') && member.id !== this.self) void this.sync.round(member.id)
+      // Only over a link we hold: with a bounded degree the member's own neighbours repair it, and a swarm whose
+      // members flap would otherwise dial across the whole view on every refutation.
+      if (member.state === 'alive' && (previous === 'suspect' || previous === 'dead') && member.id !== this.self &&
+        this.components.libp2p.getConnections().some(c => c.remotePeer.toString() === member.id)) void this.sync.round(member.id)
     })
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
     this.tasks.every(this.init.config.antiEntropyIntervalMs, async () => {
