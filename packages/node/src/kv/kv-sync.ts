@@ -6,7 +6,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { LEAF_DEPTH, ZERO_HASH, compareVersions, constants, validateKvSyncRequest, validateKvSyncResponse } from '@shoal/core'
-import type { Clock, KvLimits, KvSyncRequest, KvSyncResponse, Logger, ShoalEvent } from '@shoal/core'
+import type { Clock, KvLimits, KvSyncRequest, KvSyncResponse, Logger, ShoalEvent, TimerHandle } from '@shoal/core'
 import type { KvRepository } from '@shoal/store'
 import type { EventService } from '../events/event-service.js'
 import type { ShoalLibp2p } from '../libp2p.js'
@@ -62,8 +62,8 @@ export class KvSync {
   private readonly pushedBack = new Map<string, number>()
   /** When we last pulled from each peer because it asked us to (`pull`; ms, clock.now()). */
   private readonly invited = new Map<string, number>()
-  /** Peers whose `pull` request has a round scheduled. */
-  private readonly invitedSoon = new Set<string>()
+  /** The round each peer's `pull` request scheduled and that has not started yet. */
+  private readonly invitedSoon = new Map<string, TimerHandle>()
   private readonly bytes = { sent: 0, received: 0 }
   /** Writes pushed for acks so far (rotates where each push starts). */
   private pushes = 0
@@ -86,6 +86,8 @@ export class KvSync {
 
   stop (): void {
     this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    for (const timer of this.invitedSoon.values()) timer.cancel()
+    this.invitedSoon.clear()
   }
 
   peerStatus (): Record<string, PeerStatus> {
@@ -293,17 +295,16 @@ export class KvSync {
    */
   private pullInvited (from: string): void {
     if (this.invitedSoon.has(from) || !this.components.kv.livePeers().includes(from)) return
-    const wait = Math.max(0, (this.invited.get(from) ?? -Infinity) + PULL_INVITE_MIN_GAP_MS - this.components.clock.now())
-    this.invitedSoon.add(from)
-    const timer = setTimeout(() => {
+    const { clock } = this.components
+    const wait = Math.max(0, (this.invited.get(from) ?? -Infinity) + PULL_INVITE_MIN_GAP_MS - clock.now())
+    this.invitedSoon.set(from, clock.setTimer(() => {
       void (async () => {
         await this.rounds.get(from)
         this.invitedSoon.delete(from)
-        this.invited.set(from, this.components.clock.now())
+        this.invited.set(from, clock.now())
         await this.round(from)
       })()
-    }, wait)
-    timer.unref()
+    }, wait))
   }
 
   /**
