@@ -37,7 +37,7 @@ test('node scripts/run-bench.mjs --smoke exits 0 and prints every table', async 
   assert.match(stdout, '## KV write-to-visible-everywhere latency (smoke)')
   assert.match(stdout, '| 3 | visible on all nodes, p50 |')
   assert.match(stdout, '## KV through JSON-RPC: daemon vs bare node:http (smoke)')
-  assert.match(stdout, '| method | Shoal daemon | bare node:http + classic-level | Shoal / baseline |')
+  assert.match(stdout, '| method | Shoal daemon | bare node:http + classic-level | Shoal / baseline (medians) | Shoal / baseline, each round |')
   assert.match(stdout, /\| node\.ping \| [\d,]+ req\/s \| [\d,]+ req\/s \| /)
   assert.match(stdout, '| 1,000 keys behind (daemons) | measured | target |')
   assert.match(stdout, /\| anti-entropy bytes \/ record size \(target at most 1\.5x\) \| not measured \| \d+\.\d+x \|/)

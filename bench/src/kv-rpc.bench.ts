@@ -14,7 +14,7 @@ import { readToken } from '@shoal/node'
 import { DATA_BYTES, SMOKE, log, nodes, withSwarm } from './common.js'
 import type { LoadJob, LoadResult } from './load-generator.js'
 import { cpuMs } from './proc-cpu.js'
-import { rate, ratio, table } from './stats.js'
+import { median, rate, ratio, table } from './stats.js'
 
 const COUNT = SMOKE ? 500 : 20_000
 const CONNECTIONS = 32
@@ -22,6 +22,7 @@ const WARMUP = SMOKE ? 100 : 2000
 const PEER_PATH = fileURLToPath(new URL('./kv-http-peer.js', import.meta.url))
 const GENERATOR_PATH = fileURLToPath(new URL('./load-generator.js', import.meta.url))
 const METHODS = ['kv.put', 'kv.get', 'node.ping'] as const
+const ROUNDS = SMOKE ? 1 : 3
 type Method = typeof METHODS[number]
 
 interface Target { url: string, headers: Record<string, string>, pid: number }
@@ -73,31 +74,46 @@ async function withChild<T> (child: ChildProcess, fn: (port: number) => Promise<
   }
 }
 
-async function baseline (): Promise<Record<Method, Measured>> {
+/**
+ * Both targets run side by side; each round measures the daemon, then the baseline, so drift on a shared box
+ * (its other work, the disk's fsync time) lands on both alike. The table gives each figure's median over the
+ * rounds and, per method, every round's ratio.
+ */
+async function measureBoth (): Promise<{ shoal: Array<Record<Method, Measured>>, base: Array<Record<Method, Measured>> }> {
   const dir = await mkdtemp(join(tmpdir(), 'shoal-rpc-base-'))
   try {
-    const child = fork(PEER_PATH, [join(dir, 'db')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-    return await withChild(child, async port => await measure({ url: `http://127.0.0.1:${port}/rpc`, headers: {}, pid: child.pid! }, 'base'))
+    return await withSwarm(1, async swarm => {
+      const [node] = nodes(swarm)
+      const daemon: Target = { url: node!.rpcUrl, headers: { authorization: `Bearer ${await readToken(node!.dataDir)}` }, pid: node!.child.pid! }
+      const child = fork(PEER_PATH, [join(dir, 'db')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+      return await withChild(child, async port => {
+        const bare: Target = { url: `http://127.0.0.1:${port}/rpc`, headers: {}, pid: child.pid! }
+        const out = { shoal: [] as Array<Record<Method, Measured>>, base: [] as Array<Record<Method, Measured>> }
+        for (let r = 0; r < ROUNDS; r++) {
+          log(`kv-rpc: round ${r + 1} of ${ROUNDS}, ${COUNT} requests per method from ${CONNECTIONS} connections`)
+          out.shoal.push(await measure(daemon, `shoal${r}`))
+          out.base.push(await measure(bare, `base${r}`))
+        }
+        return out
+      })
+    })
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
 }
 
-const shoal = await withSwarm(1, async swarm => {
-  const [node] = nodes(swarm)
-  log(`kv-rpc: daemon, ${COUNT} requests per method from ${CONNECTIONS} connections`)
-  const token = await readToken(node!.dataDir)
-  return await measure({ url: node!.rpcUrl, headers: { authorization: `Bearer ${token}` }, pid: node!.child.pid! }, 'shoal')
-})
-const base = await baseline()
+const runs = await measureBoth()
+const mid = (side: Array<Record<Method, Measured>>, method: Method, f: (m: Measured) => number): number => median(side.map(r => f(r[method])))
 
 const req = (v: number): string => rate(v, 'req/s')
-const perReq = (m: Measured, cpu: number): string => `${(cpu * 1000 / COUNT).toFixed(0)} µs`
 const rows = METHODS.map(method => {
-  const s = shoal[method]
-  const b = base[method]
-  return [`${method}`, req(s.result.requestsPerSecond), req(b.result.requestsPerSecond), ratio(s.result.requestsPerSecond, b.result.requestsPerSecond),
-    `${s.result.p99Ms} ms / ${b.result.p99Ms} ms`, `${perReq(s, s.serverCpuMs)} / ${perReq(b, b.serverCpuMs)}`, `${perReq(s, s.result.cpuMs)} / ${perReq(b, b.result.cpuMs)}`]
+  const rps = (m: Measured): number => m.result.requestsPerSecond
+  const [s, b] = [mid(runs.shoal, method, rps), mid(runs.base, method, rps)]
+  const perRound = runs.shoal.map((r, i) => (rps(r[method]) / rps(runs.base[i]![method])).toFixed(2)).join(', ')
+  const us = (side: Array<Record<Method, Measured>>, f: (m: Measured) => number): string => `${(mid(side, method, f) * 1000 / COUNT).toFixed(0)} µs`
+  return [`${method}`, req(s), req(b), ratio(s, b), perRound,
+    `${mid(runs.shoal, method, m => m.result.p99Ms)} ms / ${mid(runs.base, method, m => m.result.p99Ms)} ms`,
+    `${us(runs.shoal, m => m.serverCpuMs)} / ${us(runs.base, m => m.serverCpuMs)}`, `${us(runs.shoal, m => m.result.cpuMs)} / ${us(runs.base, m => m.result.cpuMs)}`]
 })
 process.stdout.write(`## KV through JSON-RPC: daemon vs bare node:http${SMOKE ? ' (smoke)' : ''}
 
@@ -107,10 +123,12 @@ validation, no events, no replication): \`kv.put\` is a put with \`sync: true\` 
 fsync'd; default acks = 1), \`kv.get\` a get, \`node.ping\` answers the time. Load: autocannon in a separate process
 (bench/src/load-generator.ts), closed loop over ${CONNECTIONS} keep-alive connections, one JSON-RPC request per HTTP POST,
 ${COUNT.toLocaleString('en-US')} requests per method (puts on fresh keys with about ${DATA_BYTES} B JSON values, then gets of those keys, then pings),
-after ${WARMUP.toLocaleString('en-US')} warm-up puts; each job in a fresh generator process. CPU: the server's from /proc/<pid>/stat (all its
+after ${WARMUP.toLocaleString('en-US')} warm-up puts; each job in a fresh generator process. Both servers run side by side and
+${ROUNDS} rounds alternate them (daemon, then baseline); each figure is the median over the rounds, and the ratio of each
+round is listed too. CPU: the server's from /proc/<pid>/stat (all its
 threads, LevelDB's included), the generator's from its own process.cpuUsage(). The box has 2 cores, so the
 generator's CPU is taken from the same cores as the server's, for both targets alike.
 
-${table(['method', 'Shoal daemon', 'bare node:http + classic-level', 'Shoal / baseline', 'p99 (Shoal / baseline)', 'server CPU per request (Shoal / baseline)', 'generator CPU per request (Shoal run / baseline run)'], rows)}
+${table(['method', 'Shoal daemon', 'bare node:http + classic-level', 'Shoal / baseline (medians)', 'Shoal / baseline, each round', 'p99 (Shoal / baseline)', 'server CPU per request (Shoal / baseline)', 'generator CPU per request (Shoal run / baseline run)'], rows)}
 `)
 process.exit(0)

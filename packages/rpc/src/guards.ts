@@ -38,8 +38,14 @@ export function checkBearer (header: string | undefined, token: string): boolean
   const match = /^Bearer[ \t]+(.+)$/i.exec(header.trim())
   const given = match?.[1] ?? ''
   const a = createHash('sha256').update(given).digest()
-  const b = createHash('sha256').update(token).digest()
-  return timingSafeEqual(a, b) && given !== ''
+  return timingSafeEqual(a, tokenDigest(token)) && given !== ''
+}
+
+/** The expected token's SHA-256, computed once per token (a server has one): one hash per request, not two. */
+let lastToken: { token: string, digest: Buffer } | undefined
+function tokenDigest (token: string): Buffer {
+  if (lastToken?.token !== token) lastToken = { token, digest: createHash('sha256').update(token).digest() }
+  return lastToken.digest
 }
 
 /** Token check for any request, including WebSocket upgrades handled through `onUpgrade`. */

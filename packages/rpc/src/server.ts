@@ -83,6 +83,9 @@ export interface RpcServer {
 
 interface Route { handler: RouteHandler, public: boolean }
 
+/** Stateless without `stream: true`, so one decoder serves every request. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
 export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
   const host = init.host ?? '127.0.0.1'
   if (init.allowNonLoopback !== true && !isLoopbackHost(host)) throw new NotLoopbackError(host)
@@ -123,7 +126,7 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
     }
     let text: string
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(read.body)
+      text = UTF8.decode(read.body)
     } catch {
       send(res, 200, encodeError(null, new RpcError(RpcErrorCode.PARSE_ERROR, 'Parse error: the body is not valid UTF-8')))
       return
@@ -150,7 +153,8 @@ export function createRpcServer<Ctx> (init: RpcServerInit<Ctx>): RpcServer {
 
     let path: string
     try {
-      path = new URL(req.url ?? '/', 'http://localhost').pathname
+      // The common case without building a URL: a call to the RPC path with no query.
+      path = req.url === RPC_PATH ? RPC_PATH : new URL(req.url ?? '/', 'http://localhost').pathname
     } catch {
       send(res, 400, JSON.stringify({ error: 'bad request target' }), { connection: 'close' })
       return
