@@ -100,6 +100,18 @@ t('free nodes that pass over full-looking candidates take different chunks: each
   assert.equal(one('n3'), [3])
 })
 
+t('a node that passes over a full-looking owner takes the owner\'s highest chunk; the owner works up from its lowest', () => {
+  // Subtasks 0 and 1 rank n2 first and n3 second; n3 is first for 3 (pinned above). n2 looks full (one slot, a live
+  // lease on subtask 4), which is often stale: n2 may have finished 4 and be about to claim 0. n3 takes 1, not 0,
+  // so the two do not both run 0 (seen: 1 chunk in 4 leased twice on 5 daemons when thieves took the lowest).
+  const members = [m('n1', [CAP, 'slots:1']), m('n2', [CAP, 'slots:1']), m('n3', [CAP, 'slots:2'])]
+  const v = view({ n: 5, leases: { 4: lease('n2', 0, T0 + 3 * L) } })
+  const now = T0 + 2 * L // every wait has passed
+  const claims = (self: string, freeSlots: number): number[] => decide(v, ctx(self, { members, now, freeSlots })).flatMap(a => a.type === 'claim' ? [a.index] : [])
+  assert.equal(claims('n3', 2), [3, 1])
+  assert.equal(claims('n2', 1), [0])
+})
+
 t('live lease: nobody claims', () => {
   const v = view({ leases: { 0: lease('n3', 0, T0 + L) } })
   for (const self of ['n1', 'n2', 'n3']) step(v, ctx(self, { now: T0 + L - 1 }), [])

@@ -205,7 +205,13 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
       action: { type: 'claim', index, lease: { holder: self, token: lease === undefined ? 0 : lease.token + 1, expiresAt: now + leaseMs, attempt: (failure?.attempts ?? 0) + 1 } }
     })
   }
-  eligible.sort((a, b) => a.at - b.at || a.action.index - b.action.index)
+  // A chunk where this node ranks first goes lowest index first; one taken over from a candidate that looks full
+  // goes highest index first, as a work-stealing deque's thief takes from the far end (Blumofe and Leiserson; the
+  // Chase-Lev deque): the owner works up from the bottom of its share while thieves work down from the top, so
+  // they meet at most once, at the end. "Full" is often stale (a finished chunk's lease stays live here until a
+  // checkpoint or the final state arrives), and taking the lowest index raced the owner's own next claim: on 5
+  // daemons 1 chunk in 4 was leased twice, and both ran it.
+  eligible.sort((a, b) => a.at - b.at || (a.at === 0 ? a.action.index - b.action.index : b.action.index - a.action.index))
   for (const e of eligible.slice(0, ctx.freeSlots)) out.push(e.action)
   return out
 }
