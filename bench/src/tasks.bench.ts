@@ -22,11 +22,14 @@ const PRIMES_SPLIT = SMOKE ? 20 : 200
 /** Known prime counts, a check on all three runs besides their agreeing with each other. */
 const KNOWN_PI: Record<number, number> = { 5_000_000: 348_513, 200_000_000: 11_078_937 }
 const JOB_DEADLINE_MS = SMOKE ? 60_000 : 300_000
+/** Each timed job runs this many times on the same swarm; tables give the median (and the range). */
+const REPS = SMOKE ? 1 : 5
+const PRIMES_REPS = SMOKE ? 1 : 3
 const CORES = availableParallelism()
 /** The box is shared with other work: the load when the run started goes into the report. */
 const loadAtStart = loadavg()[0]!
 
-interface JobRun { wallMs: number, result: unknown, workers: number, cost?: Counters, subtasks: number }
+interface JobRun { wallMs: number, result: unknown, workers: number, cost?: Counters, subtasks: number, minMs?: number, maxMs?: number }
 
 /** One job submitted to `node`; `all` (every node) is asked who worked, and with `count` sampled for the cost. */
 async function runJob (node: LocalNode, params: { handler: string, input: unknown, split: number }, all?: LocalNode[], count = true): Promise<JobRun> {
@@ -47,6 +50,21 @@ async function runJob (node: LocalNode, params: { handler: string, input: unknow
   return { wallMs, result: r.result, workers: workers.size, subtasks: params.split, ...(cost !== undefined ? { cost } : {}) }
 }
 
+/**
+ * The same job `reps` times in a row: the median wall time and its range; the cost (sampled around all of them)
+ * per job; the members that worked in any of them.
+ */
+async function runJobs (node: LocalNode, params: { handler: string, input: unknown, split: number }, all: LocalNode[], reps: number, count = true): Promise<JobRun> {
+  const before = count ? await sample(all) : undefined
+  const runs: JobRun[] = []
+  for (let r = 0; r < reps; r++) runs.push(await runJob(node, params, all, false))
+  const walls = runs.map(r => r.wallMs)
+  const cost = before === undefined ? undefined : perJob(diff(before, await sample(all)), reps)
+  return { ...runs.at(-1)!, wallMs: median(walls), minMs: Math.min(...walls), maxMs: Math.max(...walls), workers: Math.max(...runs.map(r => r.workers)), ...(cost !== undefined ? { cost } : {}) }
+}
+
+const perJob = (c: Counters, reps: number): Counters => ({ cpuMs: c.cpuMs / reps, writes: c.writes / reps, signatures: c.signatures / reps, verifies: c.verifies / reps })
+
 interface SwarmOutcome { n: number, trivial: JobRun, small: JobRun, primes?: JobRun }
 
 async function onSwarm (n: number): Promise<SwarmOutcome> {
@@ -56,14 +74,14 @@ async function onSwarm (n: number): Promise<SwarmOutcome> {
     await runJob(first, { handler: 'sleep', input: { ms: 0 }, split: WARMUP_SUBTASKS })
     await runJob(first, { handler: 'primes', input: { from: 0, to: 100_000 }, split: 2 * n * CORES })
     // The same job at a quarter of the size: the per-job costs should stay put, the per-subtask ones shrink.
-    const small = await runJob(first, { handler: 'sleep', input: { ms: 0 }, split: Math.ceil(M / 4) }, nodes(swarm))
-    log(`tasks: ${n} daemon(s), ${M} sleep subtasks`)
-    const trivial = await runJob(first, { handler: 'sleep', input: { ms: 0 }, split: M }, nodes(swarm))
-    log(`tasks: ${n} daemon(s), trivial ${ms(trivial.wallMs)}`)
+    const small = await runJobs(first, { handler: 'sleep', input: { ms: 0 }, split: Math.ceil(M / 4) }, nodes(swarm), REPS)
+    log(`tasks: ${n} daemon(s), ${REPS} x ${M} sleep subtasks`)
+    const trivial = await runJobs(first, { handler: 'sleep', input: { ms: 0 }, split: M }, nodes(swarm), REPS)
+    log(`tasks: ${n} daemon(s), trivial median ${ms(trivial.wallMs)} (${ms(trivial.minMs!)}-${ms(trivial.maxMs!)})`)
     if (n > 3) return { n, trivial, small }
-    log(`tasks: ${n} daemon(s), primes below ${PRIMES_TO} split ${PRIMES_SPLIT}`)
-    const primes = await runJob(first, { handler: 'primes', input: { from: 0, to: PRIMES_TO }, split: PRIMES_SPLIT }, nodes(swarm), false)
-    log(`tasks: ${n} daemon(s), primes ${ms(primes.wallMs)} -> ${String(primes.result)}`)
+    log(`tasks: ${n} daemon(s), ${PRIMES_REPS} x primes below ${PRIMES_TO} split ${PRIMES_SPLIT}`)
+    const primes = await runJobs(first, { handler: 'primes', input: { from: 0, to: PRIMES_TO }, split: PRIMES_SPLIT }, nodes(swarm), PRIMES_REPS, false)
+    log(`tasks: ${n} daemon(s), primes median ${ms(primes.wallMs)} -> ${String(primes.result)}`)
     return { n, trivial, small, primes }
   })
 }
@@ -76,8 +94,12 @@ for (let r = 0; r < LOOP_REPS; r++) loop.push(await localLoopMsPerCall(M))
 const perCall = median(loop)
 log(`tasks: local loop ${perCall.toFixed(3)} ms per call`)
 
-const local = await localPoolPrimes(splitRange(0, PRIMES_TO, PRIMES_SPLIT), CORES, JOB_DEADLINE_MS)
-log(`tasks: local pool ${ms(local.wallMs)} -> ${local.count}`)
+const pools: Array<Awaited<ReturnType<typeof localPoolPrimes>>> = []
+for (let r = 0; r < PRIMES_REPS; r++) pools.push(await localPoolPrimes(splitRange(0, PRIMES_TO, PRIMES_SPLIT), CORES, JOB_DEADLINE_MS))
+const local = { count: pools[0]!.count, wallMs: median(pools.map(p => p.wallMs)), minMs: Math.min(...pools.map(p => p.wallMs)), maxMs: Math.max(...pools.map(p => p.wallMs)) }
+if (!pools.every(p => p.count === local.count)) throw new Error(`local pool counts disagree: ${pools.map(p => p.count).join(', ')}`)
+log(`tasks: local pool median ${ms(local.wallMs)} -> ${local.count}`)
+const range = (r: { minMs?: number, maxMs?: number }): string => r.minMs === undefined || r.maxMs === undefined || REPS === 1 ? '' : ` (${ms(r.minMs)}-${ms(r.maxMs)})`
 const counts = [local.count, ...outcomes.flatMap(o => o.primes === undefined ? [] : [o.primes.result])]
 if (!counts.every(c => c === local.count)) throw new Error(`prime counts disagree: ${counts.join(', ')}`)
 const known = KNOWN_PI[PRIMES_TO]
@@ -87,26 +109,28 @@ const trivialRows = outcomes.map(({ n, trivial }) => {
   const slots = n * CORES
   const each = trivial.wallMs / M
   const fair = (trivial.wallMs * slots) / M
-  return [String(n), String(slots), `${trivial.workers} of ${n}`, ms(trivial.wallMs), rate(M / (trivial.wallMs / 1000), 'subtasks/s'),
+  return [String(n), String(slots), `${trivial.workers} of ${n}`, `${ms(trivial.wallMs)}${range(trivial)}`, rate(M / (trivial.wallMs / 1000), 'subtasks/s'),
     ms(each), ms(fair), ratio(each, perCall), ratio(fair, perCall)]
 })
 const per = (v: number, n: number): string => (v / n).toFixed(v / n < 10 ? 2 : 1)
 const costRows = outcomes.flatMap(({ n, small, trivial }) => [small, trivial].map(run => {
   const c = run.cost!
   return [String(n), run.subtasks.toLocaleString('en-US'), rate(run.subtasks / (run.wallMs / 1000), 'subtasks/s'), `${per(c.cpuMs, run.subtasks)} ms`,
-    String(c.writes), per(c.writes, run.subtasks), per(c.signatures, run.subtasks), per(c.verifies, run.subtasks)]
+    Number.isInteger(c.writes) ? String(c.writes) : c.writes.toFixed(1), per(c.writes, run.subtasks), per(c.signatures, run.subtasks), per(c.verifies, run.subtasks)]
 }))
 const primesRows = outcomes.flatMap(({ n, primes }) => primes === undefined
   ? []
-  : [[`${n} daemon${n === 1 ? '' : 's'} (${n * CORES} slots, ${primes.workers} of ${n} worked)`, ms(primes.wallMs), Number(primes.result).toLocaleString('en-US'), ratio(primes.wallMs, local.wallMs)]])
-primesRows.push([`local worker_threads pool (${CORES} workers)`, ms(local.wallMs), local.count.toLocaleString('en-US'), '1.00x'])
+  : [[`${n} daemon${n === 1 ? '' : 's'} (${n * CORES} slots, ${primes.workers} of ${n} worked)`, `${ms(primes.wallMs)}${range(primes)}`, Number(primes.result).toLocaleString('en-US'), ratio(primes.wallMs, local.wallMs)]])
+primesRows.push([`local worker_threads pool (${CORES} workers)`, `${ms(local.wallMs)}${range(local)}`, local.count.toLocaleString('en-US'), '1.00x'])
 
 const n3 = outcomes.find(o => o.n === 3)
 process.stdout.write(`## Distributed jobs: subtask overhead and CPU-bound work${SMOKE ? ' (smoke)' : ''}
 
 Method: N daemons on 127.0.0.1 (LocalSwarm, default \`tasks.slots\` = one per core, so ${CORES} slots each); each swarm
 first runs an untimed warm-up (a ${WARMUP_SUBTASKS}-subtask sleep job and a small primes job, so the daemons' worker pools
-have started). Timing runs from \`task.submit\` on node 1 to \`task.result\` (\`wait: true\`) answering there.
+have started). Timing runs from \`task.submit\` on node 1 to \`task.result\` (\`wait: true\`) answering there. Each timed
+job runs ${REPS} times in a row on the same swarm (primes, and the local pool, ${PRIMES_REPS} times): a wall time is the median,
+with the fastest and slowest run in brackets, and a cost is the total over the runs divided by their number.
 
 **Trivial handler.** One job of M = ${M.toLocaleString('en-US')} subtasks of \`sleep {ms: 0}\` (\`split: ${M}\`). "Per subtask" is wall time / M;
 "slot-time per subtask" is wall time x total slots / M, the fairer figure when several run at once. Baseline: the
@@ -117,7 +141,7 @@ its time is Node's 1 ms minimum \`setTimeout\`, which the daemons' handler pays 
 
 ${table(['N', 'slots', 'members that ran subtasks', 'wall time', 'throughput', 'per subtask', 'slot-time per subtask', 'per subtask / local call', 'slot-time / local call'], trivialRows)}
 
-**Cost per subtask, swarm-wide.** Sampled on every daemon before and after the job (bench/src/tasks-counters.ts):
+**Cost per subtask, swarm-wide.** Sampled on every daemon before the first run of a job and after the last, per job (bench/src/tasks-counters.ts):
 CPU is user + system time of all daemon processes (/proc/<pid>/stat, worker threads included); replicated writes
 are successful KV puts and deletes (\`shoal_kv_operations_total\`), each one signed event applied on every node and
 fsync'd on the node that wrote it, so "writes" is also the writers' fsync count; signatures are events published
