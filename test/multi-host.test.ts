@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { countPrimesBelow, ensureDebianPackages, isRoot } from '@shoal/chaos'
 import { waitUntil } from '@shoal/test-utils'
+import { constants } from '@shoal/core'
 import { HostLab, P2P_PORT, run } from './helpers/hosts.js'
 import { unpackedRelease } from './helpers/release.js'
 
@@ -29,8 +30,20 @@ const PREFIX = 'mh'
 const SUBNET = '10.79.14'
 /** Joining, replication and healing take seconds on a quiet machine; the bound leaves room for a loaded one. */
 const CONVERGE_MS = 45_000
-/** Dead after the suspicion timeout (about 5 s; 10 s bound with default settings, docs/operations.md "Stopping"). */
+/**
+ * The connected side: the others confirm each other's suspicion of the cut host, so Lifeguard's dynamic suspicion
+ * ends after its minimum or near it (docs/protocols/membership.md); 30 s leaves room for a loaded machine.
+ */
 const DEAD_MS = 30_000
+const { LOCAL_HEALTH_MAX, PROBE_INTERVAL_MS, SUSPICION_MAX_TIMEOUT_MULT, SUSPICION_TIMEOUT_MS } = constants
+/**
+ * The cut side has no one to confirm its suspicions, and Lifeguard slows an unhealthy node on purpose: each failed
+ * probe raises its local health, which stretches its probe interval up to (LOCAL_HEALTH_MAX + 1) x the base. To call
+ * all the others dead it must probe each of them once at that pace and then wait out a full suspicion (6 x the
+ * minimum): 4 x 9 s + 18 s = 54 s at the most, plus 10 s of room. At 30 s this wait failed once (a full run on
+ * 2026-12-01; the runs before it had passed).
+ */
+const ISOLATED_DEAD_MS = (HOSTS - 1) * (LOCAL_HEALTH_MAX + 1) * PROBE_INTERVAL_MS + SUSPICION_MAX_TIMEOUT_MULT * SUSPICION_TIMEOUT_MS + 10_000
 
 const why = await skipReason()
 const hostTest = why === undefined ? test : test.skip
@@ -170,7 +183,7 @@ hostTest('a host cut off by iptables is marked dead by the others, and alive aga
   await waitUntil(`host ${cut} to mark the others dead`, async () => {
     const v = await view(cut)
     return others.every(i => v.get(h.node(i).peerId) === 'dead')
-  }, { timeoutMs: DEAD_MS, intervalMs: 250 })
+  }, { timeoutMs: ISOLATED_DEAD_MS, intervalMs: 250 })
   // Written while the host is away: it must arrive once the host is back.
   await h.node(1).client.call('kv.put', { key: 'multi-host/while-cut', value: 'missed it' })
 

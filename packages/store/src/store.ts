@@ -124,25 +124,20 @@ export async function openStore (path: string): Promise<Store> {
   // One sublevel object per bucket and encoding: batches name them, and creating one per call is not free (an
   // abstract-level instance that opens on a later tick, so the call itself is deferred): a receiving node paid it
   // on every getMany and iteration, about 0.1 ms each (measured).
-  const json = new Map<string, ReturnType<typeof db.sublevel<string, unknown>>>()
-  const raw = new Map<string, ReturnType<typeof db.sublevel<string, string>>>()
-  const sublevel = (name: BucketName): ReturnType<typeof db.sublevel<string, unknown>> => {
-    let sub = json.get(name)
+  type Sublevel<V> = ReturnType<typeof db.sublevel<string, V>>
+  const sublevels = new Map<string, Sublevel<unknown>>()
+  const cachedSublevel = <V>(name: BucketName, valueEncoding: 'json' | 'utf8'): Sublevel<V> => {
+    const key = `${valueEncoding}:${name}`
+    let sub = sublevels.get(key)
     if (sub === undefined) {
-      sub = db.sublevel<string, unknown>(name, { valueEncoding: 'json' })
-      json.set(name, sub)
+      sub = db.sublevel<string, unknown>(name, { valueEncoding })
+      sublevels.set(key, sub)
     }
-    return sub
+    return sub as Sublevel<V>
   }
+  const sublevel = (name: BucketName): Sublevel<unknown> => cachedSublevel<unknown>(name, 'json')
   /** The bucket with values as raw text: reads decode them here, so one bad value is skipped, not thrown. */
-  const rawSublevel = (name: BucketName): ReturnType<typeof db.sublevel<string, string>> => {
-    let sub = raw.get(name)
-    if (sub === undefined) {
-      sub = db.sublevel<string, string>(name, { valueEncoding: 'utf8' })
-      raw.set(name, sub)
-    }
-    return sub
-  }
+  const rawSublevel = (name: BucketName): Sublevel<string> => cachedSublevel<string>(name, 'utf8')
 
   /*
    * After a failed write (ENOSPC, an I/O error) LevelDB may have left part of a record in its write-ahead log and
@@ -160,7 +155,7 @@ export async function openStore (path: string): Promise<Store> {
       try { await db.close() } catch {}
       try {
         await db.open()
-        for (const sub of [...json.values(), ...raw.values()]) await sub.open()
+        for (const sub of sublevels.values()) await sub.open()
       } catch (err) {
         throw toWriteError(err, path)
       }
