@@ -64,10 +64,11 @@ async function midChunk (i: number, from: number): Promise<boolean> {
   const chunks = new Map<number, { starts: number, ends: number }>()
   for (const line of (await logLines(i)).slice(from)) {
     const [what, at] = line.split(' ')
-    const c = chunks.get(Math.floor(Number(at) / CHUNK)) ?? { starts: 0, ends: 0 }
+    const chunk = Math.floor(Number(at) / CHUNK)
+    const c = chunks.get(chunk) ?? { starts: 0, ends: 0 }
     if (what === 'start') c.starts++
     else c.ends++
-    chunks.set(Math.floor(Number(at) / CHUNK), c)
+    chunks.set(chunk, c)
   }
   return [...chunks.values()].some(c => c.ends >= 1 && c.starts - c.ends === 1 && c.ends <= CHUNK - 2)
 }

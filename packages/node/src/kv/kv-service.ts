@@ -9,6 +9,7 @@ import {
   kvEventData, validateKey, validateValue, sample
 } from '@shoal/core'
 import type { Clock, HybridClock, KvConfig, KvLimits, KvRecord, Logger, Rng, ShoalEvent } from '@shoal/core'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Attachment, Delivered, KvRepository, StoredKvRecord } from '@shoal/store'
 import type { EventBus } from '../events.js'
 import type { EventService } from '../events/event-service.js'
@@ -132,7 +133,7 @@ export class KvService {
       // Only over a link we hold: with a bounded degree the member's own neighbours repair it, and a swarm whose
       // members flap would otherwise dial across the whole view on every refutation.
       if (member.state === 'alive' && (previous === 'suspect' || previous === 'dead') && member.id !== this.self &&
-        this.components.libp2p.getConnections().some(c => c.remotePeer.toString() === member.id)) void this.sync.round(member.id)
+        this.components.libp2p.getConnections(peerIdFromString(member.id)).length > 0) void this.sync.round(member.id)
     })
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
     this.tasks.every(this.init.config.antiEntropyIntervalMs, async () => {
