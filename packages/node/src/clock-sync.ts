@@ -10,7 +10,7 @@ import { ClockOffsets, ClockSkewError, hlcLeadMs, sample } from '@shoal/core'
 import type { Clock, HybridClock, Logger, Rng } from '@shoal/core'
 import type { ShoalLibp2p } from './libp2p.js'
 import type { MembershipService } from './membership-service.js'
-import { handleRequests, request } from './frames.js'
+import { handleRequests, request, unhandleRequests } from './frames.js'
 import { RepeatingTasks } from './tasks.js'
 
 /** How often one live member is sampled. Five samples a minute keep the median fresh at any swarm size. */
@@ -68,7 +68,7 @@ export class ClockSync {
     this.tasks?.stop()
     this.controller.abort()
     this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
-    await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
+    await unhandleRequests(this.components.libp2p, this.init.protocol)
   }
 
   /** This node's offset from the swarm now (ms, positive = ahead) and how many peers it rests on. */

@@ -11,7 +11,7 @@ import type { EventBus } from './events.js'
 import type { GossipService } from './gossip.js'
 import type { ShoalLibp2p } from './libp2p.js'
 import type { SwarmProtocols } from './protocols.js'
-import { handleRequests, request } from './frames.js'
+import { handleRequests, request, unhandleRequests } from './frames.js'
 
 /** The machine decides when to act; this is only how often it is asked. */
 const TICK_MS = 100
@@ -144,7 +144,7 @@ export class MembershipService {
         { v: 1, type: 'ping', seq: 0, updates: left } satisfies SwimMessage, { signal }))
     ])
     this.controller.abort()
-    await libp2p.unhandle(this.init.protocols.membership).catch(() => {})
+    await unhandleRequests(libp2p, this.init.protocols.membership)
   }
 
   /** Who hears our leave directly: every live member, or with a bounded degree our neighbours (gossip does the rest). */

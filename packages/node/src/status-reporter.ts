@@ -12,7 +12,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection } from '@libp2p/interface'
 import type { Clock, Logger, TimerHandle } from '@shoal/core'
 import { checked, Type } from '@shoal/core'
-import { handleRequests, request } from './frames.js'
+import { handleRequests, request, unhandleRequests } from './frames.js'
 import type { ShoalLibp2p } from './libp2p.js'
 
 /** Loop-delay sampling: fine enough to see a 50 ms stall; each sample includes it, so it is taken off. */
@@ -93,7 +93,7 @@ export class StatusReporter {
     this.idleTimer?.cancel()
     this.loop?.disable()
     this.loop = undefined
-    await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
+    await unhandleRequests(this.components.libp2p, this.init.protocol)
   }
 
   /**

@@ -13,7 +13,7 @@ import type { GossipService } from '../gossip.js'
 import type { ShoalLibp2p } from '../libp2p.js'
 import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
-import { handleRequests } from '../frames.js'
+import { handleRequests, unhandleRequests } from '../frames.js'
 import { verifyEvent } from './signing.js'
 import { EventRepair } from './event-repair.js'
 import { OwnEvents } from './own-events.js'
@@ -203,7 +203,7 @@ export class EventService {
     this.controller.abort()
     this.deliveries.wake()
     this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
-    await this.components.libp2p.unhandle(this.init.protocols.events).catch(() => {})
+    await unhandleRequests(this.components.libp2p, this.init.protocols.events)
     await this.own.idle()
     await this.inbox.idle()
     await this.queue.idle()

@@ -16,7 +16,7 @@ import type { EventService } from '../events/event-service.js'
 import type { ShoalLibp2p } from '../libp2p.js'
 import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
-import { handleRequests } from '../frames.js'
+import { handleRequests, unhandleRequests } from '../frames.js'
 import { KvSync } from './kv-sync.js'
 import { KvTree } from './kv-tree.js'
 import { KvExports } from './kv-exports.js'
@@ -154,7 +154,7 @@ export class KvService {
     this.sync.stop()
     this.changes.wake()
     await this.exports.stop()
-    await this.components.libp2p.unhandle(this.init.protocols.kv).catch(() => {})
+    await unhandleRequests(this.components.libp2p, this.init.protocols.kv)
     await this.components.writes.idle()
   }
 

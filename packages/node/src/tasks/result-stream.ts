@@ -6,7 +6,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { validateResultsReply, validateResultsRequest } from '@shoal/core'
 import type { Logger, ResultsReply, ResultsRequest } from '@shoal/core'
-import { handleRequests, request } from '../frames.js'
+import { handleRequests, request, unhandleRequests } from '../frames.js'
 import type { ShoalLibp2p } from '../libp2p.js'
 
 /** How long the finisher may take to read, take and answer one frame. */
@@ -46,7 +46,7 @@ export class ResultStream implements ResultTransport {
   }
 
   async stop (): Promise<void> {
-    await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
+    await unhandleRequests(this.components.libp2p, this.init.protocol)
   }
 
   async send (peer: string, req: ResultsRequest, signal: AbortSignal): Promise<ResultsReply> {

@@ -326,12 +326,18 @@ export class TaskService {
   /** One decision round over every job that is not over (or that this node still runs subtasks of). */
   private tick (): void {
     if (!this.active) return
-    const now = this.components.clock.now()
-    const members = this.members()
-    const finisherMembers = this.finisherMembers()
     const jobs = [...this.views.values()]
       .filter(v => v.final === undefined || this.running.has(v.job.id))
       .sort((a, b) => b.job.priority - a.job.priority || a.job.submittedAt - b.job.submittedAt)
+    if (jobs.length > 0) this.decideAll(jobs)
+    this.flow.round(jobId => this.finishing.get(jobId)?.inFlight === true)
+  }
+
+  /** One decision round over the jobs not yet final (membership is read only when there is one: idle ticks are cheap). */
+  private decideAll (jobs: JobView[]): void {
+    const now = this.components.clock.now()
+    const members = this.members()
+    const finisherMembers = this.finisherMembers()
     for (const view of jobs) {
       const running = new Map<number, number>()
       for (const [index, r] of this.running.get(view.job.id) ?? []) running.set(index, r.token)
@@ -347,7 +353,6 @@ export class TaskService {
       })
       for (const action of actions) this.perform(view, action)
     }
-    this.flow.round(jobId => this.finishing.get(jobId)?.inFlight === true)
   }
 
   private perform (view: JobView, action: TaskAction): void {
