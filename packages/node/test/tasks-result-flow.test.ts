@@ -9,11 +9,14 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ManualClock, constants, countedDone, emptyView, mergeLease, silentLogger, parseJobKey, validateCheckpoint } from '@shoal/core'
 import type { Done, JobView, ResultsReply, ResultsRequest } from '@shoal/core'
-import { ResultFlow } from '../src/tasks/result-flow.js'
+import { ResultFlow, UNKNOWN_JOB_WAIT_MS } from '../src/tasks/result-flow.js'
 import type { ResultTransport } from '../src/tasks/result-stream.js'
 
 const JOB = '0123456789abcdef0123456789abcdef'
 const T0 = 1_000_000
+
+const jobRecord = (submittedBy: string): Parameters<typeof emptyView>[0] =>
+  ({ v: 1, id: JOB, handler: 'add', inputs: [1, 2, 3, 4], reduce: null, retries: 3, timeoutMs: 600_000, priority: 0, submittedBy, submittedAt: T0 })
 
 interface Node { id: string, flow: ResultFlow, view: JobView, puts: Array<{ key: string, value: unknown }>, up: boolean }
 
@@ -22,14 +25,14 @@ function cluster (ids: string[], clock: ManualClock): { nodes: Map<string, Node>
   const nodes = new Map<string, Node>()
   const finisher = { id: ids[0]! }
   for (const id of ids) {
-    const view = emptyView({ v: 1, id: JOB, handler: 'add', inputs: [1, 2, 3, 4], reduce: null, retries: 3, timeoutMs: 600_000, priority: 0, submittedBy: ids[0]!, submittedAt: T0 })
+    const view = emptyView(jobRecord(ids[0]!))
     const transport: ResultTransport = {
       start: async () => {},
       stop: async () => {},
       send: async (peer: string, req: ResultsRequest): Promise<ResultsReply> => {
         const to = nodes.get(peer)
         if (to === undefined || !to.up) throw new Error(`${peer} is unreachable`)
-        return to.flow.receive(JSON.parse(JSON.stringify(req)), id)
+        return await to.flow.receive(JSON.parse(JSON.stringify(req)), id)
       }
     }
     const node: Node = { id, view, puts: [], up: true, flow: undefined as unknown as ResultFlow }
@@ -40,6 +43,7 @@ function cluster (ids: string[], clock: ManualClock): { nodes: Map<string, Node>
       transport,
       self: id,
       view: jobId => jobId === JOB ? node.view : undefined,
+      known: async jobId => jobId === JOB ? node.view : undefined,
       finisher: () => finisher.id,
       absorb: (key, value) => { deliverCheckpoint(nodes, key, value) },
       changed: () => {}
@@ -66,6 +70,52 @@ async function settle (): Promise<void> {
 }
 
 const t = suite('task result flow')
+
+/** A lone finisher 'f' whose view of JOB appears when the test says (as a replicated job record would). */
+function lateFinisher (): { flow: ResultFlow, arrive: () => void } {
+  let view: JobView | undefined
+  const waiters = new Set<() => void>()
+  const flow = new ResultFlow({
+    clock: new ManualClock(T0),
+    logger: silentLogger,
+    kv: { put: async () => undefined as any },
+    self: 'f',
+    view: () => view,
+    known: async (_jobId, signal) => {
+      while (view === undefined && !signal.aborted) {
+        await new Promise<void>(resolve => { waiters.add(resolve); signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+      }
+      return view
+    },
+    finisher: () => 'f',
+    absorb: () => {},
+    changed: () => {}
+  })
+  const arrive = (): void => {
+    view = emptyView(jobRecord('s'))
+    mergeLease(view, 2, { holder: 'w', token: 0, expiresAt: T0 + 10_000, attempt: 1 })
+    for (const w of waiters) w()
+  }
+  return { flow, arrive }
+}
+
+t("a result for a job whose record is still on its way is held until the record lands, not refused", async () => {
+  const { flow, arrive } = lateFinisher()
+  const reply = flow.receive({ v: 1, type: 'results', jobId: JOB, entries: [{ unit: 2, done: result('w') }] }, 'w')
+  await new Promise(resolve => setTimeout(resolve, 30))
+  arrive()
+  assert.equal((await reply).acks, ['ok'])
+})
+
+t('a job whose record never comes is refused as unknown-job once the wait is over', async () => {
+  const { flow } = lateFinisher()
+  const started = Date.now()
+  const alive = setTimeout(() => {}, 2 * UNKNOWN_JOB_WAIT_MS) // the wait's own timer does not keep a process alive
+  const reply = await flow.receive({ v: 1, type: 'results', jobId: JOB, entries: [{ unit: 2, done: result('w') }] }, 'w')
+  clearTimeout(alive)
+  assert.equal(reply.acks, ['unknown-job'])
+  assert.ok(Date.now() - started >= UNKNOWN_JOB_WAIT_MS - 10, 'it waited for the record first')
+})
 
 t('a result held by a finisher that dies is sent again to its successor, which checkpoints it; the worker then forgets it', async () => {
   const clock = new ManualClock(T0)

@@ -22,6 +22,12 @@ const SEND_TIMEOUT_MS = 1_000
 /** First wait before asking a finisher that did not know the job again; doubled up to the max (20+40+...+320 ms). */
 const UNKNOWN_JOB_RETRY_MS = 20
 const UNKNOWN_JOB_RETRY_MAX_MS = 320
+/**
+ * How long a finisher holds a result for a job whose record has not reached it yet before it answers
+ * `unknown-job` (below SEND_TIMEOUT_MS, so the sender still hears the answer). The record is usually milliseconds
+ * behind: the sender's fixed retries used to add 20 ms or more to most short jobs on 3 daemons.
+ */
+export const UNKNOWN_JOB_WAIT_MS = 250
 
 /** What became of a result handed to deliver(). */
 export type Delivery = 'ok' | 'stale' | 'fallback'
@@ -34,6 +40,8 @@ export interface ResultFlowComponents {
   transport?: ResultTransport
   self: string
   view: (jobId: string) => JobView | undefined
+  /** Resolves with the job's view once this node holds its record, or undefined when `signal` ends first. */
+  known: (jobId: string, signal: AbortSignal) => Promise<JobView | undefined>
   /** The job's finisher as this node sees it now: rank(jobId, alive members)[0]. */
   finisher: (jobId: string) => string | undefined
   /** Folds a record this node wrote into its views at once. */
@@ -53,7 +61,7 @@ export class ResultFlow {
   constructor (private readonly components: ResultFlowComponents) {}
 
   async start (): Promise<void> {
-    await this.components.transport?.start((req, from) => this.receive(req, from))
+    await this.components.transport?.start(async (req, from) => await this.receive(req, from))
   }
 
   async stop (): Promise<void> {
@@ -96,8 +104,10 @@ export class ResultFlow {
   }
 
   /** The result stream's handler: each entry through take(), one ack each. */
-  receive (req: ResultsRequest, from: string): ResultsReply {
-    const view = this.components.view(req.jobId)
+  async receive (req: ResultsRequest, from: string): Promise<ResultsReply> {
+    // A job whose record is still on its way here is waited for (briefly) rather than refused.
+    const view = this.components.view(req.jobId) ??
+      await this.components.known(req.jobId, AbortSignal.any([this.controller.signal, AbortSignal.timeout(UNKNOWN_JOB_WAIT_MS)]))
     const acks = req.entries.map(({ unit, done }): ResultAck => view === undefined ? 'unknown-job' : this.take(view, unit, done, from))
     return { v: 1, type: 'acks', acks }
   }

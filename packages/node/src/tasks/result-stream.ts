@@ -17,7 +17,7 @@ const MAX_INBOUND_STREAMS = 64
 /** What the task driver needs of a result transport (an in-memory one in unit tests). */
 export interface ResultTransport {
   /** Serves incoming frames with `handler` (called with the sender's member id) until stop(). */
-  start: (handler: (req: ResultsRequest, from: string) => ResultsReply) => Promise<void>
+  start: (handler: (req: ResultsRequest, from: string) => Promise<ResultsReply>) => Promise<void>
   stop: () => Promise<void>
   /** One request/response with `peer`; throws on a dial or protocol failure, a bad reply, or `signal`. */
   send: (peer: string, req: ResultsRequest, signal: AbortSignal) => Promise<ResultsReply>
@@ -40,8 +40,8 @@ export class ResultStream implements ResultTransport {
     this.log = components.logger.child({ component: 'shoal:node:task-results' })
   }
 
-  async start (handler: (req: ResultsRequest, from: string) => ResultsReply): Promise<void> {
-    await handleRequests(this.components.libp2p, this.init.protocol, async (message, from) => handler(validateResultsRequest(message), from.toString()),
+  async start (handler: (req: ResultsRequest, from: string) => Promise<ResultsReply>): Promise<void> {
+    await handleRequests(this.components.libp2p, this.init.protocol, async (message, from) => await handler(validateResultsRequest(message), from.toString()),
       { logger: this.log, timeoutMs: SERVE_TIMEOUT_MS, maxInboundStreams: MAX_INBOUND_STREAMS })
   }
 

@@ -103,6 +103,13 @@ export class TaskService {
       ...(components.results !== undefined ? { transport: components.results } : {}),
       self: components.self,
       view: jobId => this.views.get(jobId),
+      known: async (jobId, signal) => {
+        for (;;) {
+          const view = this.views.get(jobId)
+          if (view !== undefined || signal.aborted) return view
+          await this.changes.next(signal)
+        }
+      },
       finisher: jobId => finisherOf(jobId, this.finisherMembers(), this.ranks.rank),
       absorb: (key, value) => { this.absorb(key, value) },
       changed: () => { this.changes.wake(); this.scheduleTick() }
