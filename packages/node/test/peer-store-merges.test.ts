@@ -6,28 +6,13 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { resolveConfig } from '@shoal/core'
-import { buildLibp2p, DenyList, swarmProtocols } from '../src/index.js'
+import { tcpPair } from './helpers/tcp-pair.js'
 
 const PROTOCOL = '/shoal/merges-test/echo/1.0.0'
 const STREAMS = 20
 
 test('streams of one protocol on one connection record it in the peer store once, not once per stream', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'shoal-merges-'))
-  const protocols = swarmProtocols('merges-test')
-  const node = async (): Promise<Awaited<ReturnType<typeof buildLibp2p>>> => await buildLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    config: resolveConfig({ defaultDataDir: dir, flags: { listen: ['/ip4/127.0.0.1/tcp/0'] } }),
-    protocols,
-    denyList: new DenyList(),
-    topics: []
-  })
-  const a = await node()
-  const b = await node()
+  const { a, b, close } = await tcpPair('merges-test')
   try {
     await b.handle(PROTOCOL, stream => { void stream.close() })
     const merges = { a: 0, b: 0 }
@@ -50,9 +35,7 @@ test('streams of one protocol on one connection record it in the peer store once
     const peer = await a.peerStore.get(b.peerId)
     assert.ok(peer.protocols.includes(PROTOCOL), 'the protocol is still recorded')
   } finally {
-    await a.stop()
-    await b.stop()
-    await rm(dir, { recursive: true, force: true })
+    await close()
   }
 })
 

@@ -7,28 +7,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Socket } from 'node:net'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { resolveConfig } from '@shoal/core'
-import { buildLibp2p, DenyList, swarmProtocols } from '../src/index.js'
+import { tcpPair } from './helpers/tcp-pair.js'
 
 const ECHO = '/shoal/tcp-writes-test/echo/1.0.0'
 const MESSAGES = 200
 
 test('one socket write per message, not one per chunk of the frame list', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'shoal-tcp-writes-'))
-  const protocols = swarmProtocols('tcp-writes-test')
-  const node = async (): Promise<Awaited<ReturnType<typeof buildLibp2p>>> => await buildLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    config: resolveConfig({ defaultDataDir: dir, flags: { listen: ['/ip4/127.0.0.1/tcp/0'] } }),
-    protocols,
-    denyList: new DenyList(),
-    topics: []
-  })
-  const a = await node()
-  const b = await node()
+  const { a, b, close } = await tcpPair('tcp-writes-test')
   const proto = Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown }
   const original = proto._writeGeneric
   try {
@@ -58,9 +43,7 @@ test('one socket write per message, not one per chunk of the frame list', async 
     assert.ok(received >= MESSAGES)
   } finally {
     proto._writeGeneric = original
-    await a.stop()
-    await b.stop()
-    await rm(dir, { recursive: true, force: true })
+    await close()
   }
 })
 
