@@ -170,7 +170,10 @@ class Channels {
   private readonly legacyPeers = new Set<string>()
   private handling: Promise<void> | undefined
 
-  constructor (private readonly libp2p: ShoalLibp2p) {}
+  constructor (private readonly libp2p: ShoalLibp2p) {
+    // A peer that comes back may have been upgraded: ask it again on its next connection.
+    libp2p.addEventListener('peer:disconnect', evt => { this.legacyPeers.delete(evt.detail.toString()) })
+  }
 
   /** Whether `peer` is known not to speak CHANNEL_PROTOCOL (it then gets one-shot streams). */
   isLegacy (peer: PeerId): boolean {
@@ -211,6 +214,7 @@ class Channels {
     }
   }
 
+  /** Concurrent first requests share this open; it runs under the first one's signal. */
   private async open (peer: PeerId, protocol: string, key: string, signal: AbortSignal): Promise<OutboundChannel> {
     const stream = await this.libp2p.dialProtocol(peer, CHANNEL_PROTOCOL, { signal })
     const channel: OutboundChannel = new OutboundChannel(stream, protocol, () => {

@@ -25,7 +25,8 @@ const UNKNOWN_JOB_RETRY_MAX_MS = 320
 /**
  * How long a finisher holds a result for a job whose record has not reached it yet before it answers
  * `unknown-job` (below SEND_TIMEOUT_MS, so the sender still hears the answer). The record is usually milliseconds
- * behind: the sender's fixed retries used to add 20 ms or more to most short jobs on 3 daemons.
+ * behind: with an immediate `unknown-job`, 8 of 10 jobs of 500 subtasks on 3 daemons had a worker wait out a
+ * 20 ms retry (measured; not on those jobs' critical path, so their time did not change).
  */
 export const UNKNOWN_JOB_WAIT_MS = 250
 
