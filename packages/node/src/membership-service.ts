@@ -12,6 +12,7 @@ import type { GossipService } from './gossip.js'
 import type { ShoalLibp2p } from './libp2p.js'
 import type { SwarmProtocols } from './protocols.js'
 import { handleRequests, request, unhandleRequests } from './frames.js'
+import { patientDeadline } from './patient-deadline.js'
 
 /** The machine decides when to act; this is only how often it is asked. */
 const TICK_MS = 100
@@ -261,7 +262,7 @@ export class MembershipService {
     let ok = await this.ping(effect.target, effect.seq, effect.timeoutMs)
     let nacks = 0
     if (!ok && effect.via.length > 0) {
-      const signal = this.deadline(effect.timeoutMs)
+      const signal = this.probeDeadline(effect.timeoutMs)
       const attempts = effect.via.map(async via => {
         const reply = await this.send(via, { v: 1, type: 'ping-req', seq: effect.seq, target: effect.target, updates: this.piggyback() }, signal)
         // An answer that could not reach the target either is a nack: the relay and this node are fine.
@@ -276,7 +277,7 @@ export class MembershipService {
   private async ping (target: string, seq: number, timeoutMs: number): Promise<boolean> {
     try {
       const sent = performance.now()
-      const reply = await this.send(target, { v: 1, type: 'ping', seq, updates: this.piggyback() }, this.deadline(timeoutMs))
+      const reply = await this.send(target, { v: 1, type: 'ping', seq, updates: this.piggyback() }, this.probeDeadline(timeoutMs))
       if (reply.type === 'ack') this.components.events.emit('member:probed', { id: target, rttMs: performance.now() - sent })
       return reply.type === 'ack'
     } catch (err) {
@@ -345,6 +346,11 @@ export class MembershipService {
 
   private deadline (ms: number): AbortSignal {
     return AbortSignal.any([this.controller.signal, AbortSignal.timeout(ms)])
+  }
+
+  /** A probe's deadline, extended by this node's own event-loop stalls (patient-deadline.ts, Lifeguard). */
+  private probeDeadline (ms: number): AbortSignal {
+    return patientDeadline(ms, this.controller.signal)
   }
 }
 
