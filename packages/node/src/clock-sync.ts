@@ -1,8 +1,9 @@
 /**
  * The clock-skew guard (docs/protocols/clock.md): samples peers' wall clocks over /shoal/<swarm>/time/1.0.0
- * (one request to one random live member per interval, and one to each newly identified peer), keeps the
- * estimate in core's ClockOffsets, and refuses to let this node stamp writes while its clock is more than
- * maxClockDriftMs / 2 from the swarm's median. Per-node load is one small request per interval, whatever N.
+ * (one request to one random live member per interval, preferring members it holds a connection to, and one to
+ * each newly identified peer), keeps the estimate in core's ClockOffsets, and refuses to let this node stamp
+ * writes while its clock is more than maxClockDriftMs / 2 from the swarm's median. Per-node load is one small
+ * request per interval, whatever N.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
@@ -12,6 +13,7 @@ import type { ShoalLibp2p } from './libp2p.js'
 import type { MembershipService } from './membership-service.js'
 import { handleRequests, request, unhandleRequests } from './frames.js'
 import { RepeatingTasks } from './tasks.js'
+import { connectedFirst } from './neighbours.js'
 
 /** How often one live member is sampled. Five samples a minute keep the median fresh at any swarm size. */
 export const CLOCK_SAMPLE_INTERVAL_MS = 3_000
@@ -59,7 +61,9 @@ export class ClockSync {
     this.tasks.every(CLOCK_SAMPLE_INTERVAL_MS, async () => {
       const self = libp2p.peerId.toString()
       const live = this.components.membership.members().filter(m => m.state === 'alive' && m.id !== self).map(m => m.id)
-      const [peer] = sample(live, 1, this.components.rng)
+      // A member we hold a link to (a neighbour): sampling any member dialled a new connection about half the
+      // time at 30 daemons with a bounded degree, a handshake and an identify for one small request.
+      const [peer] = sample(connectedFirst(live, libp2p), 1, this.components.rng)
       if (peer !== undefined) await this.sample(peer)
     })
   }
