@@ -14,6 +14,8 @@ import { Recorder } from './recorder.js'
 
 const SIZES = SMOKE ? [3] : (process.env.SHOAL_BENCH_SCALE_SIZES ?? '10,50').split(',').map(Number)
 const IDLE_MS = SMOKE ? 5000 : 60_000
+/** How often the bench asks every daemon for its view while the swarm forms (the figure's resolution). */
+const FORM_POLL_MS = 1000
 const TICKS = 100 // USER_HZ on Linux
 
 function procStat (pid: number): { cpuTicks: number, rssBytes: number } {
@@ -66,9 +68,13 @@ async function measure (n: number): Promise<Row> {
     const first = await swarm.start(1, { timeoutMs: 120_000 })
     await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await swarm.start(i + 2, { bootstrap: [first.addrs[0]!], timeoutMs: 180_000 })))
     const answered = Date.now()
+    // Asked once a second, not waitFor's 20 times: 20 member lists a second from each of N daemons is itself a
+    // load that kept 30 daemons on 2 cores from forming.
     await waitFor(async () => {
       const counts = await Promise.all(nodes(swarm).map(async node => (await node.client.call('swarm.members', { state: 'alive' }, { timeoutMs: 5000 })).length))
-      return counts.every(c => c === n) ? true : undefined
+      if (counts.every(c => c === n)) return true
+      await sleep(FORM_POLL_MS)
+      return undefined
     }, 240_000, `${n} daemons to see each other alive`)
     const formMs = Date.now() - answered
     log(`${n} daemons: one view ${formMs} ms after the last answered RPC`)
@@ -104,7 +110,8 @@ const modules = rssOf("await import('@shoal/node'); await import('@shoal/rpc')")
 
 process.stdout.write(`## Scale: idle cost and membership at N daemons on one box${SMOKE ? ' (smoke)' : ''}
 
-Each daemon is given node 1's address; all start together. Idle window ${IDLE_MS / 1000} s. CPU is the share of one
+Each daemon is given node 1's address; all start together; the bench asks every daemon for its view once a
+second until all agree. Idle window ${IDLE_MS / 1000} s. CPU is the share of one
 core from /proc (utime + stime); connections count members only (docs/scale.md explains the bounded degree).
 
 | N | one view after last RPC answer | member connections per node (median / max) | idle CPU per daemon (median / max) | RSS per daemon (median / max) | false dead while idle | kill -9 seen dead by all |
