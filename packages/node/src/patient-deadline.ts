@@ -1,6 +1,6 @@
 /**
- * Deadlines that do not blame a peer for this process's own stalls (Lifeguard, Dadgar et al. 2018, §III: a
- * member must not suspect others for its own slowness).
+ * Deadlines that do not blame a peer for this process's own stalls (Lifeguard, Dadgar, Phillips and Currey 2018,
+ * §IV-A: a member must not suspect others for its own slowness).
  *
  * `AbortSignal.timeout(ms)` fails a probe whose answer is already waiting in the socket whenever the event loop
  * was blocked past the deadline: Node runs due timers before it polls for I/O, so after a stall the timeout wins
