@@ -31,27 +31,17 @@ export class PatientTimeoutError extends Error {
 export function patientDeadline (ms: number, parent?: AbortSignal, maxMs = 4 * ms): AbortSignal {
   const controller = new AbortController()
   const start = performance.now()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const onParent = (): void => { clearTimeout(timer); controller.abort(parent?.reason) }
-  const expire = (): void => {
-    parent?.removeEventListener('abort', onParent)
-    controller.abort(new PatientTimeoutError(performance.now() - start))
-  }
   const arm = (delay: number): void => {
     const due = performance.now() + delay
-    timer = setTimeout(() => {
+    setTimeout(() => {
       const now = performance.now()
       const late = now - due
       const left = start + maxMs - now
       if (late > STALL_MS && left > 0) arm(Math.min(late, left))
-      else setImmediate(expire)
-    }, delay)
-    timer.unref()
+      else setImmediate(() => { controller.abort(new PatientTimeoutError(performance.now() - start)) })
+    }, delay).unref()
   }
-  if (parent?.aborted === true) controller.abort(parent.reason)
-  else {
-    parent?.addEventListener('abort', onParent, { once: true })
-    arm(ms)
-  }
-  return controller.signal
+  arm(ms)
+  // AbortSignal.any holds its sources weakly: a long-lived parent (the service's own) collects no listeners.
+  return parent === undefined ? controller.signal : AbortSignal.any([parent, controller.signal])
 }
