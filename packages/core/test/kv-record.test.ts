@@ -211,6 +211,20 @@ checks('validateValue refuses what JSON would change or drop', () => {
   expectInvalid(() => validateValue('x'.repeat(99), 100, 'v'), 'v')
 })
 
+checks('validateValue names the deepest failing path, and walks no part JSON.stringify skipped', () => {
+  expectInvalid(() => validateValue({ list: [{ ok: 1 }, { deep: [0, { n: -Infinity }] }] }, 1000, 'value'), 'value.list[1].deep[1].n')
+  expectInvalid(() => validateValue({ a: { 'with space': [new Map()] } }, 1000, 'value'), 'value.a.with space[0]')
+  expectInvalid(() => validateValue([[[[() => 1]]]], 1000, 'value'), 'value[0][0][0][0]')
+  // A toJSON hides a shared structure of 2^40 paths from JSON.stringify; the walk must fail, not go down it.
+  let dag: unknown = 1
+  for (let i = 0; i < 40; i++) dag = [dag, dag]
+  expectInvalid(() => validateValue({ x: { toJSON: () => 1, dag } }, 1000, 'value'), 'value.x.toJSON')
+  expectInvalid(() => validateValue(Object.assign([dag], { toJSON: () => 1 }), 1000, 'value'), 'value')
+  // Shared sub-objects that JSON.stringify writes out in full are fine, each occurrence checked.
+  const cell = { v: [1, 2] }
+  assert.is(validateValue({ a: cell, b: [cell, cell] }, 1000, 'v'), '{"a":{"v":[1,2]},"b":[{"v":[1,2]},{"v":[1,2]}]}')
+})
+
 checks('validateKey: bytes, not characters', () => {
   assert.is(validateKey('€'.repeat(5), 15, 'k'), '€'.repeat(5))
   expectInvalid(() => validateKey('€'.repeat(5), 14, 'k'), 'k')

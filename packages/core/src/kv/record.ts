@@ -93,10 +93,14 @@ export function validateValue (value: unknown, maxValueBytes: number, path: stri
     // describeValue would stringify again (and could overflow the stack): describe by type only.
     fail(path, `a ${typeof value} that cannot be serialised`, 'a JSON value (no cycles, no BigInt, bounded nesting)')
   }
-  checkPlainJson(value, path)
+  // The size first: the walk below then visits at most one node per byte of that text (plus the one that
+  // fails), even for a value that shares sub-objects.
+  if (text !== undefined) {
+    const size = utf8Length(text)
+    if (size > maxValueBytes) fail(path, `${size} bytes`, `at most ${maxValueBytes} bytes of JSON text`)
+  }
+  checkPlainJson(value, path, text?.length ?? 0)
   if (text === undefined) fail(path, value, 'a JSON value')
-  const size = utf8Length(text)
-  if (size > maxValueBytes) fail(path, `${size} bytes`, `at most ${maxValueBytes} bytes of JSON text`)
   return text
 }
 
@@ -144,30 +148,68 @@ export function recordFromEvent (event: ShoalEvent, limits: KvLimits): KvRecord 
   return { key, value: data.value, tombstone: false, version, event }
 }
 
-/** Walks the value without recursion (a parsed 1 MiB value can nest ~500 000 deep). Shared objects are visited once. */
-function checkPlainJson (value: unknown, path: string): void {
-  const stack: Array<[unknown, string]> = [[value, path]]
-  const seen = new Set<object>()
-  const expected = 'a JSON value (null, boolean, finite number, string, array or plain object)'
-  while (stack.length > 0) {
-    const [v, p] = stack.pop()!
-    if (v === null || typeof v === 'boolean' || typeof v === 'string') continue
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) fail(p, v, 'a finite number')
-      continue
+/**
+ * Walks the value without recursion (a parsed 1 MiB value can nest ~500 000 deep). A node's path is only spelled
+ * out for the node that fails: each visited node keeps its parent and its key, so the walk itself builds no
+ * strings (an 11 KB value of 1,500 nodes: about 0.3 ms with a path string per node, a tenth of that without).
+ * Called after JSON.stringify succeeded within the size limit, so there is no cycle; every node of a plain value
+ * takes at least one character of that text (`textLength`), so a walk past it has found sub-objects that
+ * JSON.stringify never reached (hidden behind a `toJSON`) and fails rather than walk them.
+ */
+function checkPlainJson (value: unknown, path: string, textLength: number): void {
+  if (value === null || typeof value !== 'object') {
+    checkPlainLeaf(value, () => path)
+    return
+  }
+  // Every node pushed so far: its value, its parent's index (-1 for the root) and its key within the parent.
+  const values: unknown[] = [value]
+  const parents: number[] = [-1]
+  const keys: Array<string | number> = ['']
+  const stack: number[] = [0]
+  const pathOf = (at: number): string => {
+    const parts: string[] = []
+    for (let i = at; i > 0; i = parents[i]!) {
+      const k = keys[i]!
+      parts.push(typeof k === 'number' ? `[${k}]` : `.${k}`)
     }
-    if (typeof v !== 'object') fail(p, typeof v, expected)
-    if (seen.has(v)) continue
-    seen.add(v)
+    return path + parts.reverse().join('')
+  }
+  const push = (child: unknown, parent: number, key: string | number): void => {
+    if (child === null || typeof child !== 'object') {
+      checkPlainLeaf(child, () => `${pathOf(parent)}${typeof key === 'number' ? `[${key}]` : `.${key}`}`)
+      return
+    }
+    values.push(child)
+    parents.push(parent)
+    keys.push(key)
+    stack.push(values.length - 1)
+  }
+  while (stack.length > 0) {
+    if (values.length > textLength) fail(path, 'a value whose JSON text leaves out parts of it', PLAIN_JSON)
+    const at = stack.pop()!
+    const v = values[at] as object
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
-        if (!Object.hasOwn(v, i)) fail(`${p}[${i}]`, undefined, 'an array without holes')
-        stack.push([v[i], `${p}[${i}]`])
+        if (!Object.hasOwn(v, i)) fail(`${pathOf(at)}[${i}]`, undefined, 'an array without holes')
+        push(v[i], at, i)
       }
       continue
     }
     const proto = Object.getPrototypeOf(v) as unknown
-    if (proto !== Object.prototype && proto !== null) fail(p, 'an instance of a class', 'a plain object')
-    for (const [k, child] of Object.entries(v)) stack.push([child, `${p}.${k}`])
+    if (proto !== Object.prototype && proto !== null) fail(pathOf(at), 'an instance of a class', 'a plain object')
+    const own = Object.keys(v)
+    for (let i = 0; i < own.length; i++) push((v as Record<string, unknown>)[own[i]!], at, own[i]!)
   }
+}
+
+const PLAIN_JSON = 'a JSON value (null, boolean, finite number, string, array or plain object)'
+
+/** A value that is not an object: null, a boolean, a string or a finite number pass; `pathOf` names it otherwise. */
+function checkPlainLeaf (v: unknown, pathOf: () => string): void {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) fail(pathOf(), v, 'a finite number')
+    return
+  }
+  fail(pathOf(), typeof v, PLAIN_JSON)
 }
