@@ -19,6 +19,8 @@ export interface MergeContext {
    */
   eventPath?: boolean
   rejected: (event: ShoalEvent, err: Error) => void
+  /** True when the replica surely holds no record of the key (KvTree.absent): its read is skipped. */
+  absent?: (key: string) => boolean
 }
 
 /**
@@ -37,8 +39,9 @@ export async function mergeInto (changes: MergedChange[], pending: Map<string, S
     }
   }
   // The stored records of every key not already changed in this batch, read in parallel (a group of G writes
-  // waits for one round of reads, not G round trips one after another).
-  const unread = [...new Set(records.map(r => r.key).filter(k => !pending.has(k)))]
+  // waits for one round of reads, not G round trips one after another); keys known to have none are not read.
+  const absent = ctx.absent
+  const unread = [...new Set(records.map(r => r.key).filter(k => !pending.has(k) && absent?.(k) !== true))]
   const stored = new Map((await ctx.repo.byKeys(unread)).map(r => [r.key, r]))
   let changed = 0
   for (const record of records) {

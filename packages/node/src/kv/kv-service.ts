@@ -367,6 +367,7 @@ export class KvService {
       limits: this.limits,
       horizon,
       eventPath,
+      absent: key => this.tree.absent(key),
       rejected: (event, err) => {
         this.rejected++
         this.log.debug({ origin: event.origin, seq: event.seq, err: err.message }, 'not a valid kv event')

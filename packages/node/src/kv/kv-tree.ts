@@ -28,12 +28,7 @@ export interface KvTreeComponents {
 
 export class KvTree {
   private readonly tree = new MerkleTree()
-  private readonly cache = new LRUCache<string, Map<string, string>>({
-    maxSize: TREE_CACHE_MAX_KEYS,
-    sizeCalculation: m => Math.max(1, m.size),
-    // Once a leaf was evicted, a leaf missing from the cache may hold records on disk.
-    dispose: (_v, _k, reason) => { if (reason === 'evict') this.complete = false }
-  })
+  private readonly cache: LRUCache<string, Map<string, string>>
   /** True while the cache holds every non-empty leaf: a miss is then an empty leaf, with nothing to read. */
   private complete = true
   /** Leaves whose hash is out of date. */
@@ -42,7 +37,15 @@ export class KvTree {
   private timer?: TimerHandle
   private running = false
 
-  constructor (private readonly components: KvTreeComponents) {}
+  /** `maxCachedKeys`: records whose digests the leaf cache holds at most (TREE_CACHE_MAX_KEYS; tests lower it). */
+  constructor (private readonly components: KvTreeComponents, maxCachedKeys = TREE_CACHE_MAX_KEYS) {
+    this.cache = new LRUCache({
+      maxSize: maxCachedKeys,
+      sizeCalculation: m => Math.max(1, m.size),
+      // Once a leaf was evicted, a leaf missing from the cache may hold records on disk.
+      dispose: (_v, _k, reason) => { if (reason === 'evict') this.complete = false }
+    })
+  }
 
   /** Builds the tree from the leaf index (one scan), filling the cache as far as it goes. */
   async start (): Promise<void> {
@@ -50,7 +53,7 @@ export class KvTree {
     const hashes = new Map<string, string>()
     for await (const { leaf, entries } of this.components.repo.allLeaves()) {
       hashes.set(leaf, leafHash(entries))
-      this.cache.set(leaf, new Map(entries.map(e => [e.key, e.digest])))
+      this.keep(leaf, new Map(entries.map(e => [e.key, e.digest])))
     }
     this.tree.setLeaves(hashes)
   }
@@ -70,6 +73,18 @@ export class KvTree {
     return this.tree.children(id)
   }
 
+  /**
+   * True when the replica surely holds no record (not even a tombstone) of `key`: the cache holds `key`'s leaf
+   * and the key is not in it, or the cache holds every non-empty leaf and not this one. False means "maybe":
+   * read it. Exact, not probabilistic: the cache follows every committed batch (`changed`), and each cached
+   * leaf holds all of its keys. A merge skips the read of such a key (a new key's write then costs no LevelDB
+   * round trip before its batch).
+   */
+  absent (key: string): boolean {
+    const leaf = this.cache.peek(leafOf(key))
+    return leaf === undefined ? this.complete : !leaf.has(key)
+  }
+
   /** After a batch with these records is on disk (and these keys purged): their leaves are out of date. */
   changed (records: readonly StoredKvRecord[], purged: readonly string[] = []): void {
     for (const r of records) {
@@ -77,7 +92,7 @@ export class KvTree {
       const digest = recordDigest(r.key, r.version, r.event.sig)
       const cached = this.cache.get(leaf)
       if (cached !== undefined) cached.set(r.key, digest)
-      else if (this.complete) this.cache.set(leaf, new Map([[r.key, digest]]))
+      else if (this.complete) this.keep(leaf, new Map([[r.key, digest]]))
       this.dirty.add(leaf)
     }
     for (const key of purged) {
@@ -119,7 +134,13 @@ export class KvTree {
 
   private remember (leaf: string, entries: LeafEntry[]): void {
     // A write that landed while this leaf was being read marked it dirty again: the next refresh reads it anew.
-    if (!this.dirty.has(leaf)) this.cache.set(leaf, new Map(entries.map(e => [e.key, e.digest])))
+    if (!this.dirty.has(leaf)) this.keep(leaf, new Map(entries.map(e => [e.key, e.digest])))
+  }
+
+  /** Caches a leaf's whole map; one too large for the cache is not kept, and then the cache no longer holds every leaf. */
+  private keep (leaf: string, keys: Map<string, string>): void {
+    this.cache.set(leaf, keys)
+    if (!this.cache.has(leaf)) this.complete = false
   }
 
   private refreshSoon (): void {
