@@ -14,10 +14,12 @@
  * each record's digest in its leaf index, a write marks its leaf dirty, and the owner recomputes dirty leaves
  * (one range read each) before it answers with a hash.
  *
- * Hashing uses node:crypto's createHash. Core is pure (no I/O, clock or randomness); sha256 is a deterministic
- * function of its input, so using the platform's implementation keeps that property.
+ * Hashing uses node:crypto's one-shot hash() over each input laid out whole (a string, or the 16 children in one
+ * buffer): the same bytes as a hash object fed piece by piece, at about half the cost. Core is pure (no I/O,
+ * clock or randomness); sha256 is a deterministic function of its input, so using the platform's implementation
+ * keeps that property.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { fail } from '../schema/index.js'
 import { versionString } from './record.js'
 import type { KvVersion } from './record.js'
@@ -29,8 +31,6 @@ export const HASH_BYTES = 32
 export const ZERO_HASH = '0'.repeat(2 * HASH_BYTES)
 const HEX = '0123456789abcdef'
 const NODE_ID_PATTERN = /^[0-9a-f]{0,4}$/
-const SEPARATOR = Uint8Array.of(0)
-const ZERO = new Uint8Array(HASH_BYTES)
 
 export interface MerkleNode {
   id: string
@@ -43,22 +43,20 @@ export interface LeafEntry { key: string, digest: string }
 
 /** The leaf id of a key: the first LEAF_DEPTH hex digits of sha256(utf8(key)). */
 export function leafOf (key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, LEAF_DEPTH)
+  return hash('sha256', key, 'hex').slice(0, LEAF_DEPTH)
 }
 
 /** sha256(utf8(key) || 0x00 || utf8(versionString(version)) || 0x00 || utf8(sig)), as 64 hex digits. */
 export function recordDigest (key: string, version: KvVersion, sig: string): string {
-  return createHash('sha256').update(key, 'utf8').update(SEPARATOR).update(versionString(version), 'utf8').update(SEPARATOR).update(sig, 'utf8').digest('hex')
+  return hash('sha256', `${key}\0${versionString(version)}\0${sig}`, 'hex')
 }
 
 /** The hash of one leaf's records (any order in; sorted by key here); ZERO_HASH for none. */
 export function leafHash (entries: readonly LeafEntry[]): string {
   if (entries.length === 0) return ZERO_HASH
-  const h = createHash('sha256')
-  for (const e of [...entries].sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) {
-    h.update(e.key, 'utf8').update(SEPARATOR).update(e.digest, 'utf8').update(SEPARATOR)
-  }
-  return h.digest('hex')
+  let text = ''
+  for (const e of [...entries].sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) text += `${e.key}\0${e.digest}\0`
+  return hash('sha256', text, 'hex')
 }
 
 /** True for a valid node id: 0..LEAF_DEPTH lowercase hex digits. */
@@ -76,6 +74,11 @@ export function pathOf (leaf: string): string[] {
 export class MerkleTree {
   /** Only non-empty nodes; a missing id hashes to ZERO_HASH. */
   private readonly nodes = new Map<string, Uint8Array>()
+  /**
+   * The input of each internal node's hash, kept laid out: its 16 children's hashes in hex order (zeros for an
+   * empty child), and how many are non-empty. Only nodes with a non-empty child are kept.
+   */
+  private readonly kids = new Map<string, { bytes: Buffer, count: number }>()
 
   /**
    * Sets a leaf's hash (leafHash of its records) and recomputes its ancestors: LEAF_DEPTH hashes of 16 children.
@@ -93,26 +96,42 @@ export class MerkleTree {
     }
     let level = new Set<string>()
     for (const [leaf, hash] of hashes) {
-      if (hash === ZERO_HASH) this.nodes.delete(leaf)
-      else this.nodes.set(leaf, Buffer.from(hash, 'hex'))
+      this.place(leaf, hash === ZERO_HASH ? undefined : Buffer.from(hash, 'hex'))
       level.add(leaf.slice(0, LEAF_DEPTH - 1))
     }
     for (let depth = LEAF_DEPTH - 1; depth >= 0; depth--) {
       const parents = new Set<string>()
       for (const id of level) {
-        let any = false
-        const h = createHash('sha256')
-        for (const d of HEX) {
-          const child = this.nodes.get(id + d)
-          if (child !== undefined) any = true
-          h.update(child ?? ZERO)
-        }
-        if (any) this.nodes.set(id, h.digest())
-        else this.nodes.delete(id)
+        const kids = this.kids.get(id)
+        this.place(id, kids === undefined ? undefined : hash('sha256', kids.bytes, 'buffer'))
         if (depth > 0) parents.add(id.slice(0, depth - 1))
       }
       level = parents
     }
+  }
+
+  /** Sets node `id`'s hash (undefined: empty) and its slot among its parent's children. */
+  private place (id: string, h: Uint8Array | undefined): void {
+    const had = this.nodes.has(id)
+    if (h === undefined) this.nodes.delete(id)
+    else this.nodes.set(id, h)
+    if (id === '') return
+    const parent = id.slice(0, -1)
+    const at = Number.parseInt(id[id.length - 1]!, 16) * HASH_BYTES
+    let kids = this.kids.get(parent)
+    if (kids === undefined) {
+      if (h === undefined) return
+      kids = { bytes: Buffer.alloc(16 * HASH_BYTES), count: 0 }
+      this.kids.set(parent, kids)
+    }
+    if (h === undefined) {
+      kids.bytes.fill(0, at, at + HASH_BYTES)
+      if (had) kids.count--
+    } else {
+      kids.bytes.set(h, at)
+      if (!had) kids.count++
+    }
+    if (kids.count === 0) this.kids.delete(parent)
   }
 
   /** Hex hash of a node; ZERO_HASH when empty. */
