@@ -1,8 +1,10 @@
 /**
- * JSON-RPC client over the global fetch. Server answers become RpcError (with code and data); transport
- * failures become RpcConnectionError, whose code lets a CLI say "no daemon running at <url>".
+ * JSON-RPC client over HTTP POST: node:http with a keep-alive agent (or a given fetch). Server answers become
+ * RpcError (with code and data); transport failures become RpcConnectionError, whose code lets a CLI say "no
+ * daemon running at <url>".
  */
 import { DEFAULT_CLIENT_TIMEOUT_MS } from './constants.js'
+import { fetchPost, nodePost } from './http-post.js'
 import { RpcError, RpcErrorCode } from './errors.js'
 import type { MethodNames, ParamsOf, ResultOf } from './method-table.js'
 
@@ -27,6 +29,11 @@ export interface RpcClientInit {
   /** The endpoint, e.g. http://127.0.0.1:7701/rpc. */
   url: string
   token: string
+  /**
+   * Sends the requests through this fetch instead of node:http. node:http with a keep-alive agent is the default:
+   * measured on 2 cores against a local daemon, a call costs about 270 µs through it and 530-820 µs through
+   * the global fetch.
+   */
   fetch?: typeof fetch
   /** Default deadline per HTTP request. */
   timeoutMs?: number
@@ -62,7 +69,7 @@ export type TypedClient<Table> = RpcClient<Table>
 export const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EAI_AGAIN'])
 
 export function createRpcClient<T = unknown> (init: RpcClientInit): RpcClient<T> {
-  const doFetch = init.fetch ?? globalThis.fetch
+  const send = init.fetch !== undefined ? fetchPost(init.fetch) : nodePost()
   const url = init.url
   let nextId = 1
 
@@ -75,16 +82,10 @@ export function createRpcClient<T = unknown> (init: RpcClientInit): RpcClient<T>
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     if (opts.signal?.aborted === true) onAbort()
     try {
-      const res = await doFetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${init.token}` },
-        body: JSON.stringify(payload),
-        signal: controller.signal
-      })
-      const text = await res.text()
-      if (text === '') return { status: res.status, body: undefined }
+      const res = await send(url, { 'content-type': 'application/json', authorization: `Bearer ${init.token}` }, JSON.stringify(payload), controller.signal)
+      if (res.text === '') return { status: res.status, body: undefined }
       try {
-        return { status: res.status, body: JSON.parse(text) }
+        return { status: res.status, body: JSON.parse(res.text) }
       } catch (cause) {
         throw new RpcConnectionError('ERR_RPC_BAD_RESPONSE', url, `HTTP ${res.status} from ${url} is not JSON`, { cause, status: res.status })
       }
@@ -152,7 +153,10 @@ export function toError (raw: unknown): RpcError {
   return new RpcError(code, typeof e.message === 'string' ? e.message : 'Unknown error', e.data)
 }
 
-/** fetch hides the socket error in `cause`, sometimes inside an AggregateError (one per address tried). */
+/**
+ * The socket error's code (ECONNREFUSED, ...): node:http puts it on the error itself; fetch hides it in `cause`,
+ * sometimes inside an AggregateError (one per address tried).
+ */
 export function findErrorCode (err: unknown, depth = 0): string | undefined {
   if (typeof err !== 'object' || err === null || depth > 5) return undefined
   const { code, cause, errors } = err as { code?: unknown, cause?: unknown, errors?: unknown }

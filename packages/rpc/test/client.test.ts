@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createRpcClient, RpcConnectionError, RpcError, type TypedClient } from '../src/index.js'
@@ -84,6 +86,56 @@ test('a non-JSON-RPC answer is ERR_RPC_BAD_RESPONSE', async () => {
   const other = createRpcClient({ url: h.url.replace('/rpc', '/html'), token: TOKEN })
   const err = await rejection(other.call('add', { a: 1, b: 1 }))
   assert.is((err as RpcConnectionError).code, 'ERR_RPC_BAD_RESPONSE')
+})
+
+test('calls go over node:http and reuse one kept-alive connection; a given fetch is used instead', async () => {
+  const raw = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: (JSON.parse(body) as { id: number }).id, result: 'pong' }))
+    })
+  })
+  let served = 0
+  raw.on('connection', () => { served++ })
+  await new Promise<void>(resolve => raw.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/rpc`
+  const realFetch = globalThis.fetch
+  try {
+    // The global fetch is not what the client uses by default.
+    globalThis.fetch = async () => { throw new Error('the global fetch was called') }
+    const plain = createRpcClient({ url, token: TOKEN })
+    for (let i = 0; i < 5; i++) assert.is(await plain.call('ping'), 'pong')
+    assert.is(served, 1, 'five calls one after another share one connection')
+    let fetched = 0
+    const viaFetch = createRpcClient({ url, token: TOKEN, fetch: async (...args) => { fetched++; return await realFetch(...args) } })
+    assert.is(await viaFetch.call('ping'), 'pong')
+    assert.is(fetched, 1)
+  } finally {
+    globalThis.fetch = realFetch
+    raw.closeAllConnections()
+    await new Promise(resolve => raw.close(resolve))
+  }
+})
+
+test('an answer cut off mid-body is ERR_RPC_CONNECTION, not a hang or a parse of half the text', async () => {
+  const raw = createServer((req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+    res.write('{"jsonrpc":"2.0","id":1,')
+    setImmediate(() => { res.socket?.destroy() })
+  })
+  await new Promise<void>(resolve => raw.listen(0, '127.0.0.1', resolve))
+  try {
+    const cut = createRpcClient({ url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}/rpc`, token: TOKEN, timeoutMs: 5000 })
+    const err = await rejection(cut.call('ping'))
+    assert.instance(err, RpcConnectionError)
+    assert.is((err as RpcConnectionError).code, 'ERR_RPC_CONNECTION')
+  } finally {
+    raw.closeAllConnections()
+    await new Promise(resolve => raw.close(resolve))
+  }
 })
 
 test.run()
