@@ -167,6 +167,11 @@ export class KvService {
     return this.tree.root()
   }
 
+  /** True when the replica surely holds no record of `key` (KvTree.absent: exact, from the Merkle leaf cache). */
+  absent (key: string): boolean {
+    return this.tree.absent(key)
+  }
+
   treeChildren (id: string): Array<{ id: string, hash: string }> {
     return this.tree.children(id)
   }
@@ -367,7 +372,7 @@ export class KvService {
       limits: this.limits,
       horizon,
       eventPath,
-      absent: key => this.tree.absent(key),
+      absent: key => this.absent(key),
       rejected: (event, err) => {
         this.rejected++
         this.log.debug({ origin: event.origin, seq: event.seq, err: err.message }, 'not a valid kv event')

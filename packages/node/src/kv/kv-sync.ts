@@ -26,6 +26,8 @@ export interface KvReplica {
   freshTree: () => Promise<void>
   root: () => string
   treeChildren: (id: string) => Array<{ id: string, hash: string }>
+  /** True when the replica surely holds no record of `key` (KvTree.absent); false means it may. */
+  absent: (key: string) => boolean
   applyEvents: (events: ShoalEvent[], opts?: { lsn?: number, sync?: boolean }) => Promise<number>
   /** Peer ids of the live members other than this node. */
   livePeers: () => string[]
@@ -190,7 +192,9 @@ export class KvSync {
     let reply = await this.send(peer, { v: 1, type: 'leaves', ids: leaves })
     for (;;) {
       if (reply.type !== 'leaves') throw new Error(`expected leaves, got ${reply.type}`)
-      const local = new Map((await this.components.repo.byKeys(reply.entries.map(e => e.key))).map(r => [r.key, r.version]))
+      // Keys this replica surely lacks are wanted without a read (a node catching up lacks most of them).
+      const maybe = reply.entries.map(e => e.key).filter(key => !this.components.kv.absent(key))
+      const local = new Map((await this.components.repo.byKeys(maybe)).map(r => [r.key, r.version]))
       for (const e of reply.entries) {
         const mine = local.get(e.key)
         if (mine === undefined || compareVersions(e.version, mine) > 0) wanted.push(e.key)
