@@ -219,7 +219,12 @@ checks('validateValue names the deepest failing path, and walks no part JSON.str
   let dag: unknown = 1
   for (let i = 0; i < 40; i++) dag = [dag, dag]
   expectInvalid(() => validateValue({ x: { toJSON: () => 1, dag } }, 1000, 'value'), 'value.x.toJSON')
-  expectInvalid(() => validateValue(Object.assign([dag], { toJSON: () => 1 }), 1000, 'value'), 'value')
+  expectInvalid(() => validateValue([Object.assign([dag], { toJSON: () => 1 })], 1000, 'value'), 'value[0].toJSON')
+  expectInvalid(() => validateValue({ small: Object.assign([1, 2], { toJSON: () => 3 }) }, 1000, 'value'), 'value.small.toJSON')
+  // A getter that answers JSON.stringify one thing and the walk another: the walk stops at the text's length.
+  let reads = 0
+  const sneaky = { get x () { return reads++ === 0 ? 1 : dag } }
+  expectInvalid(() => validateValue(sneaky, 1000, 'value'), 'value')
   // Shared sub-objects that JSON.stringify writes out in full are fine, each occurrence checked.
   const cell = { v: [1, 2] }
   assert.is(validateValue({ a: cell, b: [cell, cell] }, 1000, 'v'), '{"a":{"v":[1,2]},"b":[{"v":[1,2]},{"v":[1,2]}]}')

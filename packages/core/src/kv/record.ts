@@ -189,6 +189,8 @@ function checkPlainJson (value: unknown, path: string, textLength: number): void
     const at = stack.pop()!
     const v = values[at] as object
     if (Array.isArray(v)) {
+      // JSON.stringify writes an array's toJSON() in its place (an object's toJSON is a function: refused below).
+      if (Object.hasOwn(v, 'toJSON')) fail(`${pathOf(at)}.toJSON`, 'a toJSON method', PLAIN_JSON)
       for (let i = 0; i < v.length; i++) {
         if (!Object.hasOwn(v, i)) fail(`${pathOf(at)}[${i}]`, undefined, 'an array without holes')
         push(v[i], at, i)
