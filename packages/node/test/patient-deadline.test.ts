@@ -23,14 +23,17 @@ function block (ms: number): void {
   while (performance.now() < until) { /* a stalled event loop */ }
 }
 
-/** Sends a ping, stalls this process for 700 ms, then races the reply against `signal` (made just before the ping). */
-async function stalledRace (socket: Socket, makeSignal: () => AbortSignal): Promise<'reply' | 'deadline'> {
+/**
+ * Sends a ping, stalls this process for 700 ms, then races the reply against `signal` (made just before the ping).
+ * Also returns the reply itself, for the caller to wait out before the next round.
+ */
+async function stalledRace (socket: Socket, makeSignal: () => AbortSignal): Promise<{ winner: 'reply' | 'deadline', reply: Promise<unknown> }> {
   const signal = makeSignal()
   const reply = once(socket, 'data').then(() => 'reply' as const)
   const deadline = new Promise<'deadline'>(resolve => { signal.addEventListener('abort', () => { resolve('deadline') }, { once: true }) })
   socket.write('ping')
   block(700)
-  return await Promise.race([reply, deadline])
+  return { winner: await Promise.race([reply, deadline]), reply }
 }
 
 test('after a stall, a reply already in the socket beats a patient deadline, and beats no plain timeout', async () => {
@@ -41,9 +44,10 @@ test('after a stall, a reply already in the socket beats a patient deadline, and
     await once(socket, 'connect')
     const alive = setInterval(() => {}, 1000)
     try {
-      assert.is(await stalledRace(socket, () => AbortSignal.timeout(300)), 'deadline', 'the plain timeout fires first after a stall (the failure mode)')
-      await new Promise(resolve => setTimeout(resolve, 200)) // drain the late reply of the first round
-      assert.is(await stalledRace(socket, () => patientDeadline(300)), 'reply')
+      const plain = await stalledRace(socket, () => AbortSignal.timeout(300))
+      assert.is(plain.winner, 'deadline', 'the plain timeout fires first after a stall (the failure mode)')
+      await plain.reply // the first round's reply, read before the second round starts
+      assert.is((await stalledRace(socket, () => patientDeadline(300))).winner, 'reply')
     } finally {
       clearInterval(alive)
       socket.destroy()
