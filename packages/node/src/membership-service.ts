@@ -14,8 +14,11 @@ import type { SwarmProtocols } from './protocols.js'
 import { handleRequests, request, unhandleRequests } from './frames.js'
 import { patientDeadline } from './patient-deadline.js'
 
-/** The machine decides when to act; this is only how often it is asked. */
-const TICK_MS = 100
+/**
+ * The longest the driver sleeps between ticks. The machine says when it next has something to do
+ * (`nextTickAt`); this cap only bounds the harm of a wall-clock step backwards.
+ */
+const MAX_TICK_GAP_MS = 1_000
 /** A relay's ping in a ping-req gets this share of the probe timeout (memberlist sends its nack at 80 %). */
 const RELAY_PING_FRACTION = 0.8
 /**
@@ -58,6 +61,8 @@ export class MembershipService {
   private readonly log: Logger
   private readonly controller = new AbortController()
   private timer?: TimerHandle
+  /** When `timer` fires (clock ms); Infinity when none is armed. */
+  private timerAt = Infinity
   private running = false
   /** Connections this node is closing itself (a probe's transient dial, discovery trimming): their close is no news. */
   private readonly closing = new WeakSet<Connection>()
@@ -218,17 +223,30 @@ export class MembershipService {
     this.input({ type: 'set-meta', now: this.components.clock.now(), meta })
   }
 
+  /**
+   * Arms the tick for when the machine next has work (`nextTickAt`), not on a fixed period: an idle node wakes
+   * about once per probe round instead of ten times a second. Called after every step, since any input can bring
+   * that time earlier (a new suspicion's deadline).
+   */
   private schedule (): void {
     if (!this.running) return
-    this.timer = this.components.clock.setTimer(() => {
-      this.input({ type: 'tick', now: this.components.clock.now() })
-      this.schedule()
-    }, TICK_MS)
+    const { clock } = this.components
+    const now = clock.now()
+    const at = Math.min(this.machine.nextTickAt() ?? Infinity, now + MAX_TICK_GAP_MS)
+    if (this.timer !== undefined && this.timerAt <= at) return
+    this.timer?.cancel()
+    this.timerAt = at
+    this.timer = clock.setTimer(() => {
+      this.timer = undefined
+      this.timerAt = Infinity
+      this.input({ type: 'tick', now: clock.now() })
+    }, Math.max(0, at - now))
   }
 
   private input (input: MembershipInput): void {
     if (!this.running) return
     for (const effect of this.machine.step(input)) this.perform(effect)
+    this.schedule()
   }
 
   private perform (effect: MembershipEffect): void {

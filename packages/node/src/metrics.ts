@@ -11,15 +11,21 @@ import type { KvStats } from './kv/kv-types.js'
 
 export { Registry } from 'prom-client'
 
-/** Event-loop delay sampling period of Node's default metrics (ms). */
-export const EVENT_LOOP_MONITORING_PRECISION_MS = 50
+/**
+ * Event-loop delay sampling period (ms), of Node's default metrics and of the doctor's own monitor. Each sample
+ * is a timer wake-up, which on this project's VMs costs about 0.1 ms of CPU (docs/scale.md, "Idle cost"): two
+ * monitors at 50 ms were 40 wake-ups a second, a fifth of an idle daemon's CPU. A stall shorter than the period
+ * is seen with probability stall / period, one longer always; a starved process (the doctor warns at a p99 of
+ * 200 ms) stalls often enough to show either way.
+ */
+export const LOOP_SAMPLE_MS = 500
 
 /** A registry with Node's own metrics (event-loop lag, heap, GC, CPU, handles), for one node's families. */
 export function createMetrics (): Registry {
   const registry = new Registry()
   // prom-client samples event-loop delay every 10 ms by default: 100 timer wakeups a second, most of an idle
-  // daemon's CPU (docs/scale.md, "Idle cost"). 50 ms still resolves the stalls worth alerting on.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_MONITORING_PRECISION_MS })
+  // daemon's CPU (docs/scale.md, "Idle cost").
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: LOOP_SAMPLE_MS })
   return registry
 }
 

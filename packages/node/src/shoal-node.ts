@@ -29,18 +29,13 @@ import { ClockSync } from './clock-sync.js'
 import { SeqReservation } from './events/seq-reservation.js'
 import type { NodeStatus } from './status-reporter.js'
 import { createHandlerRegistry } from './tasks/handlers/index.js'
-import { createMetrics, instrumentNode } from './metrics.js'
+import { LOOP_SAMPLE_MS, createMetrics, instrumentNode } from './metrics.js'
 import { createTracing } from './tracing.js'
 import type { Tracing } from './tracing.js'
 import type { Registry } from './metrics.js'
 import { availableParallelism } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { KV_TOPIC, handlerCapability, kvPayloadLimit } from '@shoal/core'
-
-/** Event-loop delay sampling interval: fine enough to see 200 ms stalls, cheap enough to leave on. */
-// 50 ms: each sample is a timer wakeup (20 ms cost an idle daemon ~0.3% of a core in wakeups alone); doctor
-// warns at 200 ms, far above it.
-const LOOP_DELAY_RESOLUTION_MS = 50
 
 export interface ShoalNodeComponents {
   clock: Clock
@@ -202,9 +197,9 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const detachMetrics = instrumentNode(metrics, { bus: events, members: () => membership.members(), localHealth: () => membership.localHealth(), events: eventService, kv, tasks })
   const startedAt = clock.now()
   // Each sample is the whole interval between two timer ticks, so the resolution is taken off what we report.
-  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS })
   loopDelay.enable()
-  const lagMs = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS)
+  const lagMs = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_SAMPLE_MS)
   gossip.start()
   await membership.start()
   await clockSync.start()

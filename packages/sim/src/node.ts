@@ -10,8 +10,8 @@ import type { Network } from './network.js'
 import type { World } from './world.js'
 import { CONNECT_BYTES, CONNECT_MESSAGES, GOSSIP_HEADER_BYTES, SWIM_HEADER_BYTES, TRANSPORT_OVERHEAD_BYTES, updatesBytes } from './sizes.js'
 
-/** membership-service.ts TICK_MS. */
-export const TICK_MS = 100
+/** membership-service.ts MAX_TICK_GAP_MS: the driver ticks at the machine's `nextTickAt`, at least this often. */
+export const MAX_TICK_GAP_MS = 1_000
 /** discovery.ts MAINTAIN_INTERVAL_MS and FIRST_ROUNDS_MS. */
 export const MAINTAIN_INTERVAL_MS = 3000
 const FIRST_ROUNDS_MS = [0, 500, 1500]
@@ -55,6 +55,9 @@ export class SimNode {
   private seen = new Set<string>()
   private seenOrder: string[] = []
   private generation = 0
+  /** When the armed tick fires (local ms), Infinity when none is; `tickToken` voids a tick re-armed earlier. */
+  private tickAt = Infinity
+  private tickToken = 0
   private msgSeq = 0
 
   constructor (
@@ -98,11 +101,8 @@ export class SimNode {
     this.machine = new MembershipMachine({ selfId: this.id, meta: META, incarnation: now, now, timings: this.timings, rng: this.rng })
     this.seen = new Set()
     this.seenOrder = []
-    const tick = (): void => {
-      this.input({ type: 'tick', now: this.localNow() })
-      this.later(TICK_MS, tick)
-    }
-    this.later(TICK_MS * this.rng(), tick)
+    this.tickAt = Infinity
+    this.scheduleTick()
     for (const at of FIRST_ROUNDS_MS) this.later(at, () => { this.maintain() })
     const every = (): void => { this.maintain(); this.later(MAINTAIN_INTERVAL_MS, every) }
     this.later(MAINTAIN_INTERVAL_MS, every)
@@ -152,6 +152,23 @@ export class SimNode {
     const m = this.machine
     if (m === undefined || !this.up) return
     for (const effect of m.step(input)) this.perform(effect)
+    this.scheduleTick()
+  }
+
+  /** membership-service.ts schedule: one tick armed for the machine's `nextTickAt`, re-armed earlier when needed. */
+  private scheduleTick (): void {
+    const m = this.machine
+    if (m === undefined) return
+    const now = this.localNow()
+    const at = Math.min(m.nextTickAt() ?? Infinity, now + MAX_TICK_GAP_MS)
+    if (this.tickAt <= at) return
+    this.tickAt = at
+    const token = ++this.tickToken
+    this.later(Math.max(0, at - now), () => {
+      if (token !== this.tickToken) return
+      this.tickAt = Infinity
+      this.input({ type: 'tick', now: this.localNow() })
+    })
   }
 
   private perform (effect: MembershipEffect): void {

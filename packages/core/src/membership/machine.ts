@@ -171,6 +171,26 @@ export class MembershipMachine {
     return picked.map(([, q]) => q.update)
   }
 
+  /**
+   * The earliest time (ms, on the inputs' clock) at which a `tick` can do anything: the next probe round, the
+   * next push-pull, a suspicion's deadline or the end of a departed member's retention. A tick before it returns
+   * no effects and changes nothing a later step can observe, so a driver may sleep until then instead of
+   * ticking on a fixed period (every wake-up costs an idle daemon CPU). Any other input can bring it earlier:
+   * ask again after each step. Undefined once this node has left (ticks do nothing then).
+   */
+  nextTickAt (): number | undefined {
+    if (this.self.state === 'left') return undefined
+    let at = Math.min(this.lastProbeAt + this.timings.probeIntervalMs * (this.health + 1), this.nextPushPullAt)
+    for (const [id, suspicion] of this.suspicions) {
+      if (this.members.get(id)?.state === 'suspect') at = Math.min(at, suspicion.deadline)
+    }
+    for (const id of this.departed) {
+      const m = this.members.get(id)
+      if (m !== undefined && (m.state === 'dead' || m.state === 'left')) at = Math.min(at, m.stateSince + this.timings.deadMemberRetentionMs)
+    }
+    return at
+  }
+
   step (input: MembershipInput): MembershipEffect[] {
     const effects: MembershipEffect[] = []
     switch (input.type) {

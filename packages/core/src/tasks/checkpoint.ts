@@ -150,6 +150,12 @@ export class Inbox {
     }
   }
 
+  /** True when no job has a result waiting for a checkpoint or a checkpoint in flight: nothing comes due until add(). */
+  get idle (): boolean {
+    for (const job of this.jobs.values()) if (job.inFlight || job.units.size > 0) return false
+    return true
+  }
+
   /** Jobs whose checkpoint is due now (none in flight for them). */
   due (now: number, intervalMs: number): string[] {
     const out: string[] = []
@@ -236,6 +242,11 @@ export class Outbox {
 
   jobIds (): string[] {
     return [...this.jobs.keys()]
+  }
+
+  /** True when no result waits for a durable record. */
+  get empty (): boolean {
+    return this.jobs.size === 0
   }
 
   size (jobId: string): number {

@@ -144,6 +144,11 @@ export class ResultFlow {
     return this.inbox.pending(jobId) > 0
   }
 
+  /** True when a round has nothing to do: no checkpoint can come due and no result waits to be sent again. */
+  get idle (): boolean {
+    return this.inbox.idle && this.outbox.empty
+  }
+
   /**
    * One round (the driver's tick): write the checkpoints that are due, skipping jobs whose final state is being
    * written (`finishing`), and send again what a new finisher, or a finisher that took too long to checkpoint,

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import {
   JOB_PREFIX, chunkSize, countedDone, unitCount, unitResults, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
 } from '@shoal/core'
-import type { Clock, Final, JobRecord, JobStatus, JobView, Logger, TaskAction, TaskMember, TasksConfig } from '@shoal/core'
+import type { Clock, Final, JobRecord, JobStatus, JobView, Logger, TaskAction, TaskMember, TasksConfig, TimerHandle } from '@shoal/core'
 import type { EventBus } from '../events.js'
 import type { KvService } from '../kv/kv-service.js'
 import type { MembershipService } from '../membership-service.js'
@@ -22,7 +22,10 @@ import { ResultFlow } from './result-flow.js'
 import type { ResultTransport } from './result-stream.js'
 import type { SubtaskOutcome } from './subtask-work.js'
 
-/** How often every job is looked at even without news (lease expiry and timeouts need a clock, not a change). */
+/**
+ * How often every job is looked at even without news (lease expiry and timeouts need a clock, not a change),
+ * while there is a job to look at: an idle node does not tick.
+ */
 const TICK_MS = 250
 /**
  * How often finished jobs are checked against tasks.retentionMs: at most a minute (retention is measured in
@@ -85,6 +88,7 @@ export class TaskService {
   private readonly collecting = new Set<string>()
   private readonly ranks = new RankMemo()
   private tickScheduled = false
+  private tickTimer: TimerHandle | undefined
   private readonly queue = new SerialQueue()
   private readonly changes = new Waiters()
   private tasks!: RepeatingTasks
@@ -141,7 +145,7 @@ export class TaskService {
     }
     await this.flow.start()
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
-    this.tasks.every(TICK_MS, async () => { this.tick() })
+    this.armTick()
     this.tasks.every(collectIntervalMs(this.init.config.retentionMs), async () => { await this.collectFinished() })
   }
 
@@ -149,6 +153,8 @@ export class TaskService {
     if (!this.active) return
     this.active = false
     this.tasks.stop()
+    this.tickTimer?.cancel()
+    this.tickTimer = undefined
     this.unsubscribe?.()
     for (const job of this.running.values()) for (const r of job.values()) r.controller.abort()
     this.changes.wake()
@@ -338,6 +344,23 @@ export class TaskService {
       .sort((a, b) => b.job.priority - a.job.priority || a.job.submittedAt - b.job.submittedAt)
     if (jobs.length > 0) this.decideAll(jobs)
     this.flow.round(jobId => this.finishing.get(jobId)?.inFlight === true)
+    this.armTick()
+  }
+
+  /**
+   * Arms the periodic tick while a round could do anything without news: a job not final, a subtask running
+   * here, or results waiting for a checkpoint or a resend. Every change runs a tick (`scheduleTick`), which
+   * re-arms it, so a job that arrives wakes the node and a node with no job sleeps.
+   */
+  private armTick (): void {
+    if (!this.active || this.tickTimer !== undefined) return
+    let busy = this.runningTotal > 0 || !this.flow.idle
+    if (!busy) for (const v of this.views.values()) if (v.final === undefined) { busy = true; break }
+    if (!busy) return
+    this.tickTimer = this.components.clock.setTimer(() => {
+      this.tickTimer = undefined
+      this.tick()
+    }, TICK_MS)
   }
 
   /** One decision round over the jobs not yet final (membership is read only when there is one: idle ticks are cheap). */
