@@ -40,6 +40,14 @@ export const DEAD_MEMBER_RETENTION_MS = 60 * 60 * 1000
 export const RETRANSMIT_MULT = 4
 /** Updates piggybacked on one probe message; bounds message size. */
 export const MAX_PIGGYBACK_UPDATES = 16
+/**
+ * memberlist's gossip (LAN: GossipInterval 200 ms, GossipNodes 3): while updates are queued, every interval the
+ * node sends them, piggybacked on a ping, to this many random neighbours. A node's dissemination cost is then
+ * bounded by the interval, however many members change state at once: a flood on the gossip topic cost every
+ * member one message per change, and a swarm whose members flap spent its CPU on that (docs/scale.md).
+ */
+export const GOSSIP_INTERVAL_MS = 200
+export const GOSSIP_FANOUT = 3
 
 // Bounded-degree overlay (docs/protocols/membership.md "Bounded degree", core membership/overlay.ts). Each node
 // chooses OVERLAY_DEGREE neighbours and holds about as many links chosen by others, so ~2x in all, whatever N.

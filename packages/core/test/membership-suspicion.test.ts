@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import { SUSPICION_CONFIRMATIONS, SUSPICION_MAX_TIMEOUT_MULT } from '../src/constants.js'
 import { suspicionTimeout } from '../src/membership/machine.js'
 import type { MembershipMachine } from '../src/membership/machine.js'
-import type { MembershipEffect } from '../src/membership/types.js'
+import type { MemberUpdate, MembershipEffect } from '../src/membership/types.js'
 import { alive, describe, stateOf, suspect, tick, updates, withMembers } from './membership-helpers.js'
 
 const MIN = 3000
@@ -19,16 +19,19 @@ const MAX = MIN * SUSPICION_MAX_TIMEOUT_MULT
  * Ticks every 100 ms from `from` to `to`, watching b; probes of `failing` fail (relays nack), others succeed.
  * When b was declared dead (or never), and every effect.
  */
-function runUntil (m: MembershipMachine, failing: string, from: number, to: number): { deadAt?: number, effects: MembershipEffect[] } {
+function runUntil (m: MembershipMachine, failing: string, from: number, to: number): { deadAt?: number, effects: MembershipEffect[], sent: MemberUpdate[] } {
   const effects: MembershipEffect[] = []
+  // What gossip rounds send, as the driver takes it from the queue (one batch per peer).
+  const sent: MemberUpdate[] = []
   for (let now = from; now <= to; now += 100) {
     for (const e of m.step(tick(now))) {
       effects.push(e)
       if (e.type === 'probe') effects.push(...m.step({ type: 'probe-result', now, target: e.target, seq: e.seq, ok: e.target !== failing, nacks: e.via.length }))
-      if (e.type === 'changed' && e.member.id === 'b' && e.member.state === 'dead') return { deadAt: now, effects }
+      if (e.type === 'gossip') for (const _ of e.peers) sent.push(...m.takePiggyback(16))
+      if (e.type === 'changed' && e.member.id === 'b' && e.member.state === 'dead') return { deadAt: now, effects, sent }
     }
   }
-  return { effects }
+  return { effects, sent }
 }
 
 test('the timeout: max with no confirmation, min after k, memberlist\'s log curve between', () => {
@@ -68,21 +71,30 @@ test('a really dead member whose neighbours all fail to reach it: dead after the
   const m = withMembers(['b', 'c', 'd'])
   // This node's own probe fails first and starts the suspicion; c's and d's own suspicions then arrive by gossip.
   const first = runUntil(m, 'b', 0, 3000)
-  const ours = first.effects.findIndex(e => e.type === 'broadcast' && e.update.kind === 'suspect' && e.update.id === 'b')
-  assert.ok(ours >= 0, 'suspected by its own probe within a round of probes')
+  assert.ok(first.sent.some(u => u.kind === 'suspect' && u.id === 'b' && u.from === 'a'), 'suspected by its own probe within a round of probes, and gossiped')
   const startedAt = m.get('b')!.stateSince
   m.step(updates(startedAt + 300, suspect('b', 1, 'c')))
   m.step(updates(startedAt + 600, suspect('b', 1, 'd')))
   assert.is(runUntil(m, 'b', startedAt + 700, startedAt + MAX).deadAt, startedAt + MIN)
 })
 
-test('suspecting a member others suspect confirms it, and is broadcast only while it still counts (k)', () => {
+test('suspecting a member others suspect confirms it, and is gossiped only while it still counts (k)', () => {
   const m = withMembers(['b', 'c', 'd'])
   m.step(updates(0, suspect('b', 1, 'c'), suspect('b', 1, 'd')))
-  // c started it, d confirmed: one more confirmation (ours) reaches k = 2, so our failed probe is broadcast.
-  const effects = runUntil(m, 'b', 100, 3000).effects.map(describe)
-  assert.equal(effects.filter(e => e === 'broadcast suspect b@1'), ['broadcast suspect b@1'], 'our confirmation, once')
-  assert.ok(effects.includes('changed b suspect->dead@1'), 'k confirmations: dead at the minimum, 3 s after the first suspicion')
+  // c started it, d confirmed: one more confirmation (ours) reaches k = 2, so our failed probe is queued for gossip.
+  const { effects, sent } = runUntil(m, 'b', 100, 3000)
+  assert.ok(sent.some(u => u.kind === 'suspect' && u.id === 'b' && u.from === 'a'), 'our confirmation is gossiped')
+  assert.ok(effects.map(describe).includes('changed b suspect->dead@1'), 'k confirmations: dead at the minimum, 3 s after the first suspicion')
+  assert.not.ok(effects.some(e => e.type === 'broadcast' && e.update.kind === 'suspect'), 'a suspicion is never flooded on the topic')
+})
+
+test('a confirmation past k is not queued again', () => {
+  const m = withMembers(['b', 'c', 'd', 'e'])
+  m.step(updates(0, suspect('b', 1, 'c'), suspect('b', 1, 'd'), suspect('b', 1, 'e')))
+  m.takePiggyback(16)
+  while (m.takePiggyback(16).length > 0) { /* drain the queue */ }
+  const { sent } = runUntil(m, 'b', 100, 2900)
+  assert.not.ok(sent.some(u => u.kind === 'suspect' && u.from === 'a'), 'k already reached: ours adds nothing')
 })
 
 test('a swarm too small to confirm (fewer than k + 2 members) runs the minimum at once', () => {

@@ -167,7 +167,7 @@ failure('a failed probe makes the member suspect, then dead after suspicionTimeo
   const m = withMembers(['b'])
   const [[p1]] = run(m, [[tick(0), ['probe b']]]) as [[Extract<MembershipEffect, { type: 'probe' }>]]
   const effects = run(m, [
-    [{ type: 'probe-result', now: 500, target: 'b', seq: p1.seq, ok: false }, ['changed b alive->suspect@1', 'broadcast suspect b@1']],
+    [{ type: 'probe-result', now: 500, target: 'b', seq: p1.seq, ok: false }, ['changed b alive->suspect@1']],
     // Suspects are still probed (a success is how they get a chance to refute). With no relay to ask, the failure
     // counted against this node's local health (Lifeguard), so the next probe comes 2 x probeIntervalMs later.
     [tick(1000), []],
@@ -177,8 +177,9 @@ failure('a failed probe makes the member suspect, then dead after suspicionTimeo
     [tick(4000), []],
     [tick(9000), []]
   ])
-  const broadcastSuspect = effects[0]!.find(e => e.type === 'broadcast')
-  assert.equal(broadcastSuspect, { type: 'broadcast', update: { kind: 'suspect', id: 'b', incarnation: 1, from: 'a' } })
+  // The suspicion goes out in gossip rounds and on probes (the queue), not flooded on the topic; its death is.
+  assert.ok(effects[1]!.some(e => e.type === 'gossip'), 'a gossip round at the next tick')
+  assert.equal(m.takePiggyback(16).find(u => u.id === 'b'), { kind: 'dead', id: 'b', incarnation: 1, from: 'a' })
   // A late answer to the probe sent while suspect does not revive a dead member.
   const p2 = probeOf(effects[2]!)
   run(m, [[{ type: 'probe-result', now: 9100, target: 'b', seq: p2.seq, ok: true }, []]])
@@ -189,7 +190,7 @@ failure('a refutation (alive at a higher incarnation) before the deadline clears
   const m = withMembers(['b'])
   const [[p1]] = run(m, [[tick(0), ['probe b']]]) as [[Extract<MembershipEffect, { type: 'probe' }>]]
   run(m, [
-    [{ type: 'probe-result', now: 500, target: 'b', seq: p1.seq, ok: false }, ['changed b alive->suspect@1', 'broadcast suspect b@1']],
+    [{ type: 'probe-result', now: 500, target: 'b', seq: p1.seq, ok: false }, ['changed b alive->suspect@1']],
     [updates(1500, alive('b', 1)), []], // same incarnation does not refute
     [updates(2000, alive('b', 2)), ['changed b suspect->alive@2']],
     [tick(3500), ['probe b']],
@@ -209,7 +210,7 @@ failure('suspicion heard from another node starts our own timer; we declare dead
   for (let now = 1000; now <= 3100; now += 100) {
     for (const e of m.step(tick(now))) {
       if (e.type === 'probe') m.step({ type: 'probe-result', now, target: e.target, seq: e.seq, ok: true })
-      else seen.push(`${now} ${describe(e)}`)
+      else if (e.type !== 'gossip') seen.push(`${now} ${describe(e)}`)
     }
   }
   assert.equal(seen, ['3100 changed b suspect->dead@1', '3100 broadcast dead b@1'])
@@ -258,7 +259,7 @@ connLost('the fast-path probe fails like any other: suspect', () => {
   m.step(tick(0)) // probes b (seq 1)
   m.step({ type: 'probe-result', now: 10, target: 'b', seq: 1, ok: true })
   const [[probe]] = run(m, [[{ type: 'connection-lost', now: 100, peer: 'b' }, ['probe b']]]) as [[Extract<MembershipEffect, { type: 'probe' }>]]
-  run(m, [[{ type: 'probe-result', now: 600, target: 'b', seq: probe.seq, ok: false }, ['changed b alive->suspect@1', 'broadcast suspect b@1']]])
+  run(m, [[{ type: 'probe-result', now: 600, target: 'b', seq: probe.seq, ok: false }, ['changed b alive->suspect@1']]])
 })
 
 connLost.run()
@@ -266,15 +267,19 @@ connLost.run()
 // ---------------------------------------------------------------------------------------------------------
 const refute = suite('membership: self-refutation')
 
-refute('suspect, dead or left about self at >= our incarnation: bump above it and broadcast alive', () => {
+refute('suspect, dead or left about self at >= our incarnation: bump above it and gossip alive', () => {
   const m = machine({ incarnation: 5 })
-  run(m, [
-    [updates(0, suspect('a', 5)), ['broadcast alive a@6']],
-    [updates(0, dead('a', 9)), ['broadcast alive a@10']],
-    [updates(0, left('a', 10)), ['broadcast alive a@11']],
-    // Someone claims an alive of ours from the future (an earlier life): move above it too.
-    [updates(0, alive('a', 20)), ['broadcast alive a@21']]
-  ])
+  const queued = (): string[] => m.takePiggyback(16).filter(u => u.id === 'a').map(u => `${u.kind} a@${u.incarnation}`)
+  m.takePiggyback(16)
+  run(m, [[updates(0, suspect('a', 5)), []]])
+  assert.equal(queued(), ['alive a@6'])
+  run(m, [[updates(0, dead('a', 9)), []]])
+  assert.equal(queued(), ['alive a@10'])
+  run(m, [[updates(0, left('a', 10)), []]])
+  assert.equal(queued(), ['alive a@11'])
+  // Someone claims an alive of ours from the future (an earlier life): move above it too.
+  run(m, [[updates(0, alive('a', 20)), []]])
+  assert.equal(queued(), ['alive a@21'])
   assert.is(m.incarnation, 21)
   assert.is(stateOf(m, 'a'), 'alive@21')
 })
@@ -290,9 +295,8 @@ refute('lower incarnations about self are ignored', () => {
 refute('the refutation carries our meta and goes first into the piggyback queue', () => {
   const m = machine({ incarnation: 5 })
   m.takePiggyback(16) // the initial alive announce has been sent once
-  const [[b]] = run(m, [[updates(0, dead('a', 5)), ['broadcast alive a@6']]]) as [[Extract<MembershipEffect, { type: 'broadcast' }>]]
-  assert.equal(b.update, { kind: 'alive', id: 'a', incarnation: 6, ...META })
-  assert.equal(m.takePiggyback(1), [b.update])
+  run(m, [[updates(0, dead('a', 5)), []]])
+  assert.equal(m.takePiggyback(1), [{ kind: 'alive', id: 'a', incarnation: 6, ...META }])
 })
 
 refute.run()
@@ -510,18 +514,18 @@ piggyback.run()
 // ---------------------------------------------------------------------------------------------------------
 const setMeta = suite('membership: set-meta')
 
-setMeta('set-meta bumps the incarnation and broadcasts alive with the new meta', () => {
+setMeta('set-meta bumps the incarnation and gossips alive with the new meta', () => {
   const m = machine({ incarnation: 7 })
-  const [[b]] = run(m, [
-    [{ type: 'set-meta', now: 10, meta: { addrs: ['/ip4/10.0.0.1/tcp/1'] } }, ['broadcast alive a@8']]
-  ]) as [[Extract<MembershipEffect, { type: 'broadcast' }>]]
-  assert.equal(b.update, { kind: 'alive', id: 'a', incarnation: 8, addrs: ['/ip4/10.0.0.1/tcp/1'], version: META.version, capabilities: META.capabilities })
+  m.takePiggyback(16)
+  run(m, [[{ type: 'set-meta', now: 10, meta: { addrs: ['/ip4/10.0.0.1/tcp/1'] } }, []]])
+  const [update] = m.takePiggyback(16)
+  assert.equal(update, { kind: 'alive', id: 'a', incarnation: 8, addrs: ['/ip4/10.0.0.1/tcp/1'], version: META.version, capabilities: META.capabilities })
   assert.equal(m.get('a')!.addrs, ['/ip4/10.0.0.1/tcp/1'])
   assert.is(m.incarnation, 8)
   // A peer that hears it sees the new meta (and reports it: see "higher incarnation updates meta").
   const peer = machine({ self: 'p' })
   peer.step(updates(0, alive('a', 7)))
-  run(peer, [[updates(20, b.update), ['changed a alive->alive@8']]])
+  run(peer, [[updates(20, update!), ['changed a alive->alive@8']]])
   assert.equal(peer.get('a')!.addrs, ['/ip4/10.0.0.1/tcp/1'])
 })
 

@@ -19,6 +19,8 @@ import { patientDeadline } from './patient-deadline.js'
  * (`nextTickAt`); this cap only bounds the harm of a wall-clock step backwards.
  */
 const MAX_TICK_GAP_MS = 1_000
+/** A gossip round's ping may take this many probe timeouts: nothing is concluded from it, so it may be patient. */
+const GOSSIP_TIMEOUT_PROBES = 4
 /** A relay's ping in a ping-req gets this share of the probe timeout (memberlist sends its nack at 80 %). */
 const RELAY_PING_FRACTION = 0.8
 /**
@@ -257,6 +259,7 @@ export class MembershipService {
           .catch(err => { this.log.debug({ err: (err as Error).message }, 'membership broadcast failed') })
         break
       case 'push-pull': void this.pushPull(effect.peer); break
+      case 'gossip': for (const peer of effect.peers) void this.gossipTo(peer); break
       case 'changed': this.onChanged(effect.member, effect.previous); break
       case 'removed': this.components.events.emit('member:removed', { id: effect.id }); break
     }
@@ -301,6 +304,18 @@ export class MembershipService {
     } catch (err) {
       this.log.trace({ target, err: (err as Error).message }, 'ping failed')
       return false
+    }
+  }
+
+  /**
+   * A gossip round's message to one neighbour: the queued updates on a ping, whose ack brings the neighbour's
+   * own queued updates back (a version 1 ping: every node answers it). Not a probe: its outcome is not news.
+   */
+  private async gossipTo (peer: string): Promise<void> {
+    try {
+      await this.send(peer, { v: 1, type: 'ping', seq: 0, updates: this.piggyback() }, this.deadline(this.init.timings.probeTimeoutMs * GOSSIP_TIMEOUT_PROBES))
+    } catch (err) {
+      this.log.trace({ peer, err: (err as Error).message }, 'gossip failed')
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * One simulated node: the real MembershipMachine from @shoal/core, driven the way packages/node drives it
- * (membership-service.ts: 100 ms ticks, direct then indirect probes, push-pull, gossip broadcasts) plus the
+ * (membership-service.ts: ticks at the machine's nextTickAt, direct then indirect probes, push-pull, gossip rounds, `dead` and `left` broadcast on the topic) plus the
  * bounded-degree overlay of discovery.ts (core's planNeighbours every maintenance round) and a gossipsub-like
  * mesh. Events live in events.ts. Local time is skewed: an offset and a drift per node.
  */
@@ -176,6 +176,8 @@ export class SimNode {
       case 'probe': this.probe(effect); break
       case 'broadcast': this.publish({ kind: 'member', updates: [effect.update] }); break
       case 'push-pull': this.pushPull(this.ids.get(effect.peer)!); break
+      // membership-service.ts gossipTo: the queued updates on a ping; its ack brings the peer's back.
+      case 'gossip': for (const peer of effect.peers) this.ping(this.ids.get(peer)!, this.timings.probeTimeoutMs * 4, () => {}); break
       case 'changed': this.onChanged(effect.member, effect.previous); break
       case 'removed': break
     }

@@ -2,7 +2,7 @@
  * The SWIM state machine (Das et al. 2002, with hashicorp/memberlist's incarnation rules). Pure: time comes in
  * with each input, randomness from the injected Rng; the driver performs the returned effects.
  */
-import { LOCAL_HEALTH_MAX, RETRANSMIT_MULT, SUSPICION_CONFIRMATIONS, SUSPICION_MAX_TIMEOUT_MULT } from '../constants.js'
+import { GOSSIP_FANOUT, GOSSIP_INTERVAL_MS, LOCAL_HEALTH_MAX, RETRANSMIT_MULT, SUSPICION_CONFIRMATIONS, SUSPICION_MAX_TIMEOUT_MULT } from '../constants.js'
 import { sample, shuffled } from '../rng.js'
 import type { Rng } from '../rng.js'
 import type { Member, MemberMeta, MemberState, MemberUpdate, MembershipEffect, MembershipInput, MembershipTimings } from './types.js'
@@ -100,6 +100,8 @@ export class MembershipMachine {
   /** When the last probe round started; the next starts probeIntervalMs x (health + 1) later, health as it is then. */
   private lastProbeAt: number
   private nextPushPullAt: number
+  /** The next gossip round, once updates are queued (a first update after a quiet spell goes out at once). */
+  private nextGossipAt: number
   /**
    * Lifeguard's local health multiplier (LHM), 0..LOCAL_HEALTH_MAX: raised when this node's own probes fail or
    * when it must refute a suspicion of itself, lowered by each probe that succeeds. Probe interval and probe
@@ -116,6 +118,7 @@ export class MembershipMachine {
     this.self = { id: init.selfId, state: 'alive', incarnation: init.incarnation, lastSeen: init.now, stateSince: init.now, ...copyMeta(init.meta) }
     this.lastProbeAt = init.now - this.timings.probeIntervalMs
     this.nextPushPullAt = init.now + this.timings.pushPullIntervalMs
+    this.nextGossipAt = init.now
     this.enqueue(this.aliveUpdate())
   }
 
@@ -173,7 +176,8 @@ export class MembershipMachine {
 
   /**
    * The earliest time (ms, on the inputs' clock) at which a `tick` can do anything: the next probe round, the
-   * next push-pull, a suspicion's deadline or the end of a departed member's retention. A tick before it returns
+   * next push-pull, the next gossip round while updates are queued, a suspicion's deadline or the end of a
+   * departed member's retention. A tick before it returns
    * no effects and changes nothing a later step can observe, so a driver may sleep until then instead of
    * ticking on a fixed period (every wake-up costs an idle daemon CPU). Any other input can bring it earlier:
    * ask again after each step. Undefined once this node has left (ticks do nothing then).
@@ -181,6 +185,7 @@ export class MembershipMachine {
   nextTickAt (): number | undefined {
     if (this.self.state === 'left') return undefined
     let at = Math.min(this.lastProbeAt + this.timings.probeIntervalMs * (this.health + 1), this.nextPushPullAt)
+    if (this.queue.size > 0) at = Math.min(at, this.nextGossipAt)
     for (const [id, suspicion] of this.suspicions) {
       if (this.members.get(id)?.state === 'suspect') at = Math.min(at, suspicion.deadline)
     }
@@ -203,7 +208,7 @@ export class MembershipMachine {
       case 'heard-from': this.touch(input.peer, input.now); break
       case 'connection-lost': this.onConnectionLost(input.peer, effects); break
       case 'leave': this.onLeave(input.now, effects); break
-      case 'set-meta': this.onSetMeta(input.meta, effects); break
+      case 'set-meta': this.onSetMeta(input.meta); break
       case 'neighbours': this.onNeighbours(input.peers); break
     }
     return effects
@@ -239,6 +244,11 @@ export class MembershipMachine {
       this.nextPushPullAt = now + pushPullInterval(this.timings.pushPullIntervalMs, this.members.size + 1)
       const [peer] = sample(this.scopedLiveMembers(), 1, this.rng)
       if (peer !== undefined) effects.push({ type: 'push-pull', peer })
+    }
+    if (now >= this.nextGossipAt && this.queue.size > 0) {
+      this.nextGossipAt = now + (this.timings.gossipIntervalMs ?? GOSSIP_INTERVAL_MS)
+      const peers = sample(this.scopedLiveMembers(), GOSSIP_FANOUT, this.rng)
+      if (peers.length > 0) effects.push({ type: 'gossip', peers })
     }
   }
 
@@ -310,11 +320,13 @@ export class MembershipMachine {
     const m = this.members.get(input.target)
     if (m === undefined || (m.state !== 'alive' && m.state !== 'suspect') || this.self.state === 'left') return
     const update: MemberUpdate = { kind: 'suspect', id: m.id, incarnation: m.incarnation, from: this.selfId }
-    // Suspecting a member that others already suspect confirms their suspicion; the news is worth a broadcast
-    // only while it still shortens the timeout (memberlist: Confirm returns false past k).
+    // Suspecting a member that others already suspect confirms their suspicion; the news is worth gossiping only
+    // while it still shortens the timeout (memberlist: Confirm returns false past k). It goes out by gossip
+    // rounds and piggybacking, not on the topic: a suspicion is often false, and a flood made every member pay
+    // for each one (docs/protocols/membership.md, "Dissemination").
     if (m.state === 'suspect' && !this.confirm(m.id, this.selfId)) return
     if (m.state === 'alive') this.apply(update, input.now, effects)
-    effects.push({ type: 'broadcast', update })
+    else this.enqueue(update)
   }
 
   /**
@@ -349,13 +361,11 @@ export class MembershipMachine {
     effects.push({ type: 'changed', member: { ...this.self }, previous }, { type: 'broadcast', update })
   }
 
-  private onSetMeta (meta: Partial<MemberMeta>, effects: MembershipEffect[]): void {
+  private onSetMeta (meta: Partial<MemberMeta>): void {
     // After leaving, an alive at a higher incarnation would read to every peer as a rejoin.
     if (this.self.state === 'left') return
     this.self = { ...this.self, ...copyMeta({ ...this.self, ...meta }), incarnation: this.self.incarnation + 1 }
-    const update = this.aliveUpdate()
-    this.enqueue(update)
-    effects.push({ type: 'broadcast', update })
+    this.enqueue(this.aliveUpdate())
   }
 
   private adjustHealth (delta: number): void {
@@ -370,7 +380,7 @@ export class MembershipMachine {
   /** memberlist's rules: only a higher incarnation overrides; suspicion and death are refuted by the member. */
   private apply (u: MemberUpdate, now: number, effects: MembershipEffect[]): void {
     if (u.id === this.selfId) {
-      this.applyAboutSelf(u, effects)
+      this.applyAboutSelf(u)
       return
     }
     const m = this.members.get(u.id)
@@ -422,16 +432,14 @@ export class MembershipMachine {
   }
 
   /** Someone says we are suspect, dead or left (an earlier life of ours, or a false alarm): refute it. */
-  private applyAboutSelf (u: MemberUpdate, effects: MembershipEffect[]): void {
+  private applyAboutSelf (u: MemberUpdate): void {
     if (this.self.state === 'left') return
     if (u.kind === 'alive' && u.incarnation <= this.self.incarnation) return
     if (u.kind !== 'alive' && u.incarnation < this.self.incarnation) return
     // Being suspected is a sign this node answers late (Lifeguard counts a refutation against local health).
     if (u.kind !== 'alive') this.adjustHealth(+1)
     this.self = { ...this.self, incarnation: u.incarnation + 1 }
-    const update = this.aliveUpdate()
-    this.enqueue(update)
-    effects.push({ type: 'broadcast', update })
+    this.enqueue(this.aliveUpdate())
   }
 
   private aliveUpdate (): MemberUpdate {

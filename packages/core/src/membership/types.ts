@@ -34,6 +34,8 @@ export interface MembershipTimings {
   suspicionTimeoutMs: number
   pushPullIntervalMs: number
   deadMemberRetentionMs: number
+  /** How often queued updates go out to GOSSIP_FANOUT neighbours (default GOSSIP_INTERVAL_MS). */
+  gossipIntervalMs?: number
 }
 
 export type MembershipInput =
@@ -62,8 +64,13 @@ export type MembershipInput =
 
 export type MembershipEffect =
   | { type: 'probe', target: string, seq: number, via: string[], timeoutMs: number }
-  /** Publish an update this node originated on the fast path (gossip). */
+  /** Publish an update this node originated on the gossip topic: a death or a departure (`dead`, `left`). */
   | { type: 'broadcast', update: MemberUpdate }
+  /**
+   * Send the queued updates (`takePiggyback`, one batch per peer) to these neighbours now, on a ping: memberlist's
+   * gossip round. Suspicions, confirmations and refutations travel this way, and on probes, not on the topic.
+   */
+  | { type: 'gossip', peers: string[] }
   | { type: 'push-pull', peer: string }
   | { type: 'changed', member: Member, previous: MemberState | undefined }
   | { type: 'removed', id: string }
