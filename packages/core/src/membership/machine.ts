@@ -177,10 +177,10 @@ export class MembershipMachine {
   /**
    * The earliest time (ms, on the inputs' clock) at which a `tick` can do anything: the next probe round, the
    * next push-pull, the next gossip round while updates are queued, a suspicion's deadline or the end of a
-   * departed member's retention. A tick before it returns
-   * no effects and changes nothing a later step can observe, so a driver may sleep until then instead of
-   * ticking on a fixed period (every wake-up costs an idle daemon CPU). Any other input can bring it earlier:
-   * ask again after each step. Undefined once this node has left (ticks do nothing then).
+   * departed member's retention. It may lie in the past (due now). A tick before it returns no effects and
+   * changes nothing a later step can observe, so a driver may sleep until then instead of ticking on a fixed
+   * period (every wake-up costs an idle daemon CPU). Any other input can bring it earlier: ask again after each
+   * step. Undefined once this node has left (ticks do nothing then).
    */
   nextTickAt (): number | undefined {
     if (this.self.state === 'left') return undefined
