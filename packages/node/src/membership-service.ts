@@ -93,6 +93,9 @@ export class MembershipService {
     if (this.components.libp2p.getConnections(peer).length > 0) return
     const id = peer.toString()
     if (!this.chosen.has(id) && this.components.clock.now() - conn.timeline.open < TRANSIENT_CONNECTION_MS) return
+    // The other side closed it itself (discovery trimming a link it no longer chose, a connection manager): it was
+    // alive to say so. Probing it at once dialled a new connection for every link a neighbour trimmed.
+    if (closedByRemote(conn)) return
     this.input({ type: 'connection-lost', now: this.components.clock.now(), peer: id })
   }
 
@@ -387,3 +390,14 @@ export class MembershipService {
   }
 }
 
+/**
+ * Whether the remote closed `conn` itself: its yamux muxer received a GoAway (sent by a close, with a normal
+ * termination, and by an abort) before the connection ended, so the remote process was alive to send it. A
+ * process killed or cut off sends none. libp2p's Connection interface does not expose the muxer's state, so this
+ * reads the yamux muxer's own field (@chainsafe/libp2p-yamux muxer.ts `remoteGoAway`);
+ * packages/node/test/connection-close.test.ts fails if an upgrade renames it.
+ */
+export function closedByRemote (conn: Connection): boolean {
+  const muxer = (conn as unknown as { muxer?: { remoteGoAway?: number } }).muxer
+  return muxer?.remoteGoAway !== undefined
+}
