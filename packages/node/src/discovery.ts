@@ -25,10 +25,14 @@ const FIRST_ROUNDS_MS = [0, 500, 1500]
 /** A DHT random walk per this many maintain rounds (a walk costs a few dozen messages). */
 const WALK_EVERY_ROUNDS = 5
 /**
- * With a bounded degree, membership gossip already names every member, and each walk dials a few dozen routing
- * table peers outside the overlay (closed again 10 s later): walk once a minute, or every round while alone.
+ * With a bounded degree, membership already names every member and a walk dials only strangers, so what it costs
+ * is the query: kad-dht dials the routing-table peers it asks, outside the overlay, and discovery closes those
+ * links 10 s later. Once a minute, in step on every node started together, that kept a formed 30-daemon swarm on
+ * 2 cores drifting into suspicions and deaths within a minute (3 runs of 3); without it, 2 runs of 2 stayed
+ * alive (docs/scale.md). So: every 5 minutes, at a phase of each node's own and not while the swarm forms; every
+ * WALK_EVERY_ROUNDS rounds while alone.
  */
-const BOUNDED_WALK_EVERY_ROUNDS = 20
+const BOUNDED_WALK_EVERY_ROUNDS = 100
 const DIAL_TIMEOUT_MS = 5000
 /**
  * A seed (bootstrap address, remembered peer) is dialled while we know nobody, and every joining node dials the
@@ -66,6 +70,8 @@ export class DiscoveryService {
   private readonly controller = new AbortController()
   private timer?: TimerHandle
   private round = 0
+  /** Shifts this node's walks, once it knows members, off the rounds of the nodes started with it. */
+  private readonly walkPhase: number
   private running = false
   /** The neighbours chosen last round (kept while they stay live, so the overlay does not churn). */
   private desired = new Set<string>()
@@ -108,6 +114,7 @@ export class DiscoveryService {
 
   constructor (private readonly components: DiscoveryComponents, private readonly init: DiscoveryInit) {
     this.log = components.logger.child({ component: 'shoal:node:discovery' })
+    this.walkPhase = Math.floor(components.rng() * BOUNDED_WALK_EVERY_ROUNDS)
   }
 
   start (): void {
@@ -144,7 +151,11 @@ export class DiscoveryService {
       this.components.membership.ensureJoined()
       await this.dialMembers()
       const every = this.init.degree > 0 && this.components.membership.members().length > 1 ? BOUNDED_WALK_EVERY_ROUNDS : WALK_EVERY_ROUNDS
-      if (this.round % every === 1) await this.randomWalk()
+      // Once it knows members: not in the first `every` rounds (the swarm is forming), then at its own phase.
+      const due = every === BOUNDED_WALK_EVERY_ROUNDS
+        ? this.round > every && (this.round + this.walkPhase) % every === 1
+        : this.round % every === 1
+      if (due) await this.randomWalk()
     } catch (err) {
       if (this.running) this.log.debug({ err: (err as Error).message }, 'maintenance round failed')
     }
