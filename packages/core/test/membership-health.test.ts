@@ -74,9 +74,10 @@ test('a node with nobody to relay through counts each failed probe once', () => 
   assert.is(m.localHealth, 1)
 })
 
-test('being suspected raises local health (the refutation still goes out at once, in a gossip round)', () => {
+test('being suspected raises local health (the refutation still goes out at once: flooded, and in a gossip round)', () => {
   const m = fourPeers()
-  m.step(updates(100, suspect('a', 1)))
+  const effects = m.step(updates(100, suspect('a', 1)))
+  assert.ok(effects.some(e => e.type === 'broadcast' && e.update.kind === 'alive' && e.update.id === 'a'), 'flooded')
   assert.is(m.localHealth, 1)
   assert.ok(m.nextTickAt()! <= 100, 'a gossip round is due now')
   assert.ok(m.step(tick(100)).some(e => e.type === 'gossip' && e.peers.length > 0), 'gossip round')

@@ -267,18 +267,18 @@ connLost.run()
 // ---------------------------------------------------------------------------------------------------------
 const refute = suite('membership: self-refutation')
 
-refute('suspect, dead or left about self at >= our incarnation: bump above it and gossip alive', () => {
+refute('suspect, dead or left about self at >= our incarnation: bump above it, queue alive and flood it', () => {
   const m = machine({ incarnation: 5 })
   const queued = (): string[] => m.takePiggyback(16).filter(u => u.id === 'a').map(u => `${u.kind} a@${u.incarnation}`)
   m.takePiggyback(16)
-  run(m, [[updates(0, suspect('a', 5)), []]])
+  run(m, [[updates(0, suspect('a', 5)), ['broadcast alive a@6']]])
   assert.equal(queued(), ['alive a@6'])
-  run(m, [[updates(0, dead('a', 9)), []]])
+  run(m, [[updates(0, dead('a', 9)), ['broadcast alive a@10']]])
   assert.equal(queued(), ['alive a@10'])
-  run(m, [[updates(0, left('a', 10)), []]])
+  run(m, [[updates(0, left('a', 10)), ['broadcast alive a@11']]])
   assert.equal(queued(), ['alive a@11'])
   // Someone claims an alive of ours from the future (an earlier life): move above it too.
-  run(m, [[updates(0, alive('a', 20)), []]])
+  run(m, [[updates(0, alive('a', 20)), ['broadcast alive a@21']]])
   assert.equal(queued(), ['alive a@21'])
   assert.is(m.incarnation, 21)
   assert.is(stateOf(m, 'a'), 'alive@21')
@@ -295,7 +295,7 @@ refute('lower incarnations about self are ignored', () => {
 refute('the refutation carries our meta and goes first into the piggyback queue', () => {
   const m = machine({ incarnation: 5 })
   m.takePiggyback(16) // the initial alive announce has been sent once
-  run(m, [[updates(0, dead('a', 5)), []]])
+  run(m, [[updates(0, dead('a', 5)), ['broadcast alive a@6']]])
   assert.equal(m.takePiggyback(1), [{ kind: 'alive', id: 'a', incarnation: 6, ...META }])
 })
 

@@ -380,7 +380,7 @@ export class MembershipMachine {
   /** memberlist's rules: only a higher incarnation overrides; suspicion and death are refuted by the member. */
   private apply (u: MemberUpdate, now: number, effects: MembershipEffect[]): void {
     if (u.id === this.selfId) {
-      this.applyAboutSelf(u)
+      this.applyAboutSelf(u, effects)
       return
     }
     const m = this.members.get(u.id)
@@ -432,14 +432,18 @@ export class MembershipMachine {
   }
 
   /** Someone says we are suspect, dead or left (an earlier life of ours, or a false alarm): refute it. */
-  private applyAboutSelf (u: MemberUpdate): void {
+  private applyAboutSelf (u: MemberUpdate, effects: MembershipEffect[]): void {
     if (this.self.state === 'left') return
     if (u.kind === 'alive' && u.incarnation <= this.self.incarnation) return
     if (u.kind !== 'alive' && u.incarnation < this.self.incarnation) return
     // Being suspected is a sign this node answers late (Lifeguard counts a refutation against local health).
     if (u.kind !== 'alive') this.adjustHealth(+1)
     this.self = { ...this.self, incarnation: u.incarnation + 1 }
-    this.enqueue(this.aliveUpdate())
+    const update = this.aliveUpdate()
+    this.enqueue(update)
+    // The refutation is also flooded on the topic: it must overtake a suspicion already spreading, since every
+    // member that sees this node suspect meanwhile treats it as gone (a job's lease it holds counts as expired).
+    effects.push({ type: 'broadcast', update })
   }
 
   private aliveUpdate (): MemberUpdate {

@@ -64,11 +64,11 @@ export type MembershipInput =
 
 export type MembershipEffect =
   | { type: 'probe', target: string, seq: number, via: string[], timeoutMs: number }
-  /** Publish an update this node originated on the gossip topic: a death or a departure (`dead`, `left`). */
+  /** Publish an update this node originated on the gossip topic: a death, a departure, a refutation. */
   | { type: 'broadcast', update: MemberUpdate }
   /**
    * Send the queued updates (`takePiggyback`, one batch per peer) to these neighbours now, on a ping: memberlist's
-   * gossip round. Suspicions, confirmations and refutations travel this way, and on probes, not on the topic.
+   * gossip round. Suspicions, confirmations and address changes travel only this way and on probes.
    */
   | { type: 'gossip', peers: string[] }
   | { type: 'push-pull', peer: string }

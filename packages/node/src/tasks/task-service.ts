@@ -339,12 +339,15 @@ export class TaskService {
   /** One decision round over every job that is not over (or that this node still runs subtasks of). */
   private tick (): void {
     if (!this.active) return
-    const jobs = [...this.views.values()]
-      .filter(v => v.final === undefined || this.running.has(v.job.id))
-      .sort((a, b) => b.job.priority - a.job.priority || a.job.submittedAt - b.job.submittedAt)
-    if (jobs.length > 0) this.decideAll(jobs)
-    this.flow.round(jobId => this.finishing.get(jobId)?.inFlight === true)
-    this.armTick()
+    try {
+      const jobs = [...this.views.values()]
+        .filter(v => v.final === undefined || this.running.has(v.job.id))
+        .sort((a, b) => b.job.priority - a.job.priority || a.job.submittedAt - b.job.submittedAt)
+      if (jobs.length > 0) this.decideAll(jobs)
+      this.flow.round(jobId => this.finishing.get(jobId)?.inFlight === true)
+    } finally {
+      this.armTick()
+    }
   }
 
   /**
@@ -359,7 +362,8 @@ export class TaskService {
     if (!busy) return
     this.tickTimer = this.components.clock.setTimer(() => {
       this.tickTimer = undefined
-      this.tick()
+      // As the fixed-period tick did: a round that throws is logged, and the next one still comes.
+      try { this.tick() } catch (err) { this.log.debug({ err: (err as Error).message }, 'task tick failed') }
     }, TICK_MS)
   }
 
