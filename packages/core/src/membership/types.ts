@@ -39,7 +39,7 @@ export interface MembershipTimings {
 }
 
 export type MembershipInput =
-  /** Time passes; the driver ticks often (every ~100 ms), the machine decides when to act. */
+  /** Time passes: the driver ticks at `nextTickAt()` (an earlier tick does nothing); the machine decides what to do. */
   | { type: 'tick', now: number }
   /**
    * Outcome of a probe effect (direct ping, then indirect through `via`). `nacks`: relays in `via` that answered
