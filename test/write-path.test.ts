@@ -15,7 +15,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { EVENT_WIRE_VERSION, KV_TOPIC, compareVersions, kvEventData } from '@shoal/core'
 import type { KvVersion, ShoalEvent } from '@shoal/core'
-import { signEvent } from '@shoal/node'
+import { signEvent, verifyEvent } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
 import type { Store } from '@shoal/store'
 import { MemorySwarm, hookBatches, waitUntil } from '@shoal/test-utils'
@@ -128,6 +128,28 @@ test('kind 3: a node whose db/ was moved aside never signs a seq again: its next
     await waitUntil('c delivered a\'s events', () => c.events.stats().heads[a.peerId] === next.seq)
     const onC = await c.events.list({ topic: 'orders', limit: 100 })
     assert.equal(onC.events.filter(d => d.event.origin === a.peerId).map(d => JSON.parse(d.event.data).i), [1, 2, 3, 4, 5, 6])
+  } finally {
+    await swarm.destroy()
+  }
+})
+
+test('a group large enough to be signed on the thread pool keeps seqs contiguous: 100 concurrent publishes, one refused, 99 seqs without a hole, each signature valid at the peer', async () => {
+  const swarm = await MemorySwarm.create({ config: { ...FAST, events: { maxPayloadBytes: 1024 } } })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add({ bootstrap: a })
+    await waitUntil('a and b see each other', () => swarm.counts('alive').every(n => n === 2))
+    const outcomes = await Promise.allSettled(Array.from({ length: 100 }, async (_, i) =>
+      await a.events.publish('orders', JSON.stringify({ i, pad: i === 37 ? 'x'.repeat(2000) : '' }))))
+    const refused = outcomes.flatMap((o, i) => o.status === 'rejected' ? [i] : [])
+    assert.equal(refused, [37], 'only the oversized publish is refused')
+    const seqs = outcomes.flatMap(o => o.status === 'fulfilled' ? [o.value.seq] : []).sort((x, y) => x - y)
+    assert.equal(seqs, Array.from({ length: 99 }, (_, i) => i + 1), 'the 99 accepted events hold seqs 1..99')
+    await waitUntil('b delivered all 99', () => b.events.stats().heads[a.peerId] === 99)
+    assert.is(Object.values(b.events.stats().rejected).reduce((n, c) => n + (c ?? 0), 0), 0, 'b rejected none of them (a bad signature would be)')
+    const listed = await b.events.list({ topic: 'orders', limit: 200 })
+    assert.is(listed.events.filter(d => d.event.origin === a.peerId).length, 99)
+    for (const d of listed.events) assert.ok(await verifyEvent(d.event), `seq ${d.event.seq} verifies`)
   } finally {
     await swarm.destroy()
   }
