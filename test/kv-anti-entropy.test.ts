@@ -48,6 +48,32 @@ test('one round started by A pulls B\'s record to A and makes B pull A\'s record
   }
 })
 
+test('the round counts the bytes it carried: a pull of 50 records receives about their size, and a round in sync a few hundred bytes', async () => {
+  const swarm = await MemorySwarm.create({ config: CONFIG, seed: 9 })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add()
+    await waitUntil('A and B see each other alive', () => swarm.counts('alive').every(c => c === 2), { timeoutMs: 10_000 })
+    const records = await Promise.all(Array.from({ length: 50 }, async (_, i) => await foreignPut(`k/${i}`, { i, pad: 'x'.repeat(1000) })))
+    assert.is(await b.kv.applyEvents(records), 50)
+    const size = records.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r)), 0)
+    const before = a.kv.sync.traffic()
+    await a.kv.syncWith(b.peerId)
+    assert.is(a.kv.stats().keys, 50)
+    const pulled = { sent: a.kv.sync.traffic().sent - before.sent, received: a.kv.sync.traffic().received - before.received }
+    assert.ok(pulled.received >= size && pulled.received <= 1.5 * size, `received ${pulled.received} B for ${size} B of records`)
+    assert.ok(pulled.sent > 0 && pulled.sent < size / 4, `sent ${pulled.sent} B`)
+    await a.kv.freshTree()
+    await b.kv.freshTree()
+    const inSync = a.kv.sync.traffic()
+    await a.kv.syncWith(b.peerId)
+    const round = a.kv.sync.traffic().sent + a.kv.sync.traffic().received - inSync.sent - inSync.received
+    assert.ok(round > 0 && round < 400, `a round in sync carried ${round} B`)
+  } finally {
+    await swarm.destroy()
+  }
+})
+
 test('an import asks every live member to pull it: no periodic round needed', async () => {
   const swarm = await MemorySwarm.create({ config: CONFIG, seed: 8 })
   try {

@@ -78,7 +78,11 @@ interface Pending {
   resolve: (reply: unknown) => void
   reject: (err: Error) => void
   maxBytes: number
+  onBytes: ByteCounter | undefined
 }
+
+/** Told the JSON body sizes of a request as they go out and come back (bytes; headers not counted). */
+export type ByteCounter = (sent: number, received: number) => void
 
 /** The opener's side of one channel: one stream to one peer for one service. */
 class OutboundChannel {
@@ -100,7 +104,7 @@ class OutboundChannel {
     return this.closedWith === undefined
   }
 
-  async request (message: unknown, signal: AbortSignal, maxBytes: number): Promise<unknown> {
+  async request (message: unknown, signal: AbortSignal, maxBytes: number, onBytes?: ByteCounter): Promise<unknown> {
     if (this.closedWith !== undefined) throw this.closedWith
     signal.throwIfAborted()
     const id = this.nextId
@@ -112,7 +116,8 @@ class OutboundChannel {
     const { promise, resolve, reject } = Promise.withResolvers<unknown>()
     promise.catch(() => {}) // rejected by a deadline or a close while the send still waits for drain: not unhandled
     const onAbort = (): void => { this.pending.delete(id); reject(signal.reason instanceof Error ? signal.reason : new Error('aborted')) }
-    this.pending.set(id, { resolve, reject, maxBytes })
+    this.pending.set(id, { resolve, reject, maxBytes, onBytes })
+    onBytes?.(body.byteLength, 0)
     signal.addEventListener('abort', onAbort, { once: true })
     try {
       if (!this.stream.send(encode.single(frame))) await this.stream.onDrain({ signal })
@@ -143,6 +148,7 @@ class OutboundChannel {
     if (waiter === undefined) return // its requester gave up (deadline)
     if (bytes.byteLength - 5 > waiter.maxBytes) { waiter.reject(new Error(`reply of ${bytes.byteLength - 5} bytes exceeds ${waiter.maxBytes}`)); return }
     const status = view.getUint8(4)
+    waiter.onBytes?.(0, bytes.byteLength - 5)
     let body: unknown
     try {
       body = JSON.parse(decoder.decode(bytes.subarray(5)))
@@ -185,10 +191,10 @@ class Channels {
    * or undefined when the peer turned out not to speak channels (the caller then uses one-shot framing).
    * Rejects on the signal, a closed channel or the peer's failure (ChannelRequestError).
    */
-  async request (peer: PeerId, protocol: string, message: unknown, signal: AbortSignal, maxBytes: number): Promise<{ reply: unknown } | undefined> {
+  async request (peer: PeerId, protocol: string, message: unknown, signal: AbortSignal, maxBytes: number, onBytes?: ByteCounter): Promise<{ reply: unknown } | undefined> {
     const channel = await this.channel(peer, protocol, signal)
     if (channel === undefined) return undefined
-    return { reply: await channel.request(message, signal, maxBytes) }
+    return { reply: await channel.request(message, signal, maxBytes, onBytes) }
   }
 
   private async channel (peer: PeerId, protocol: string, signal: AbortSignal): Promise<OutboundChannel | undefined> {

@@ -12,6 +12,7 @@ import { constants } from '@shoal/core'
 import type { Logger } from '@shoal/core'
 import type { ShoalLibp2p } from './libp2p.js'
 import { channelsOf } from './channels.js'
+import type { ByteCounter } from './channels.js'
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -27,6 +28,8 @@ export function decodeFrame (bytes: Uint8Array): unknown {
 export interface RequestOptions {
   signal: AbortSignal
   maxBytes?: number
+  /** Told the request's and the reply's body sizes in bytes, as they are sent and received. */
+  onBytes?: ByteCounter
 }
 
 /**
@@ -37,7 +40,7 @@ export interface RequestOptions {
 export async function request (libp2p: ShoalLibp2p, peer: PeerId, protocol: string, message: unknown, opts: RequestOptions): Promise<unknown> {
   const channels = channelsOf(libp2p)
   if (!channels.isLegacy(peer)) {
-    const sent = await channels.request(peer, protocol, message, opts.signal, opts.maxBytes ?? constants.MAX_FRAME_BYTES)
+    const sent = await channels.request(peer, protocol, message, opts.signal, opts.maxBytes ?? constants.MAX_FRAME_BYTES, opts.onBytes)
     if (sent !== undefined) return sent.reply
   }
   return await requestOneShot(libp2p, peer, protocol, message, opts)
@@ -48,9 +51,12 @@ export async function requestOneShot (libp2p: ShoalLibp2p, peer: PeerId, protoco
   const stream = await libp2p.dialProtocol(peer, protocol, { signal: opts.signal })
   try {
     const lp = capped(stream, opts.maxBytes)
-    await lp.write(encodeFrame(message), { signal: opts.signal })
+    const frame = encodeFrame(message)
+    await lp.write(frame, { signal: opts.signal })
+    opts.onBytes?.(frame.byteLength, 0)
     const reply = await lp.read({ signal: opts.signal })
     await stream.close({ signal: opts.signal })
+    opts.onBytes?.(0, reply.byteLength)
     return decodeFrame(reply.subarray())
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))

@@ -67,6 +67,8 @@ export class KvSync {
   /** The round each peer's `pull` request scheduled and that has not started yet. */
   private readonly invitedSoon = new Map<string, TimerHandle>()
   private readonly bytes = { sent: 0, received: 0 }
+  /** Counts the JSON bodies as the frames carry them (not re-encoded here: a catch-up reply is up to MAX_FRAME_BYTES). */
+  private readonly countBytes = (sent: number, received: number): void => { this.bytes.sent += sent; this.bytes.received += received }
   /** Writes pushed for acks so far (rotates where each push starts). */
   private pushes = 0
   /** Rounds since start by outcome: 'in_sync' (equal roots), 'repaired' (equal after pulling), 'diverged', 'error'. */
@@ -124,23 +126,25 @@ export class KvSync {
       if (root.type !== 'root') throw new Error(`expected root, got ${root.type}`)
       status.root = root.hash
       if (root.hash !== this.components.kv.root()) {
-        // Level by level: only children of differing nodes are compared.
+        // Level by level: only children of differing nodes are compared, LEAF_BATCHES_IN_FLIGHT requests at a time
+        // (a replica far behind differs in thousands of nodes of the last level).
         let differing = ['']
         for (let depth = 0; depth < LEAF_DEPTH && differing.length > 0; depth++) {
-          const next: string[] = []
-          for (const batch of chunks(differing, constants.KV_SYNC_BATCH)) {
+          const parts = await inParallel([...chunks(differing, constants.KV_SYNC_BATCH)], LEAF_BATCHES_IN_FLIGHT, async batch => {
             const reply = await this.send(peer, { v: 1, type: 'nodes', ids: batch })
             if (reply.type !== 'nodes') throw new Error(`expected nodes, got ${reply.type}`)
             // Replies leave out empty children: an empty subtree there has nothing for us to pull.
             const remote = new Map(reply.nodes.map(n => [n.id, n.hash]))
+            const found: string[] = []
             for (const id of batch) {
               for (const child of this.components.kv.treeChildren(id)) {
                 const theirs = remote.get(child.id)
-                if (theirs !== undefined && theirs !== child.hash) next.push(child.id)
+                if (theirs !== undefined && theirs !== child.hash) found.push(child.id)
               }
             }
-          }
-          differing = next
+            return found
+          })
+          differing = parts.flat()
         }
         // Leaves, a few batches at a time: list, compare versions, fetch what is newer there.
         await this.syncLeafBatches(peer, [...chunks(differing, constants.KV_SYNC_BATCH)])
@@ -173,18 +177,7 @@ export class KvSync {
    * others from taking another batch and fails the round.
    */
   private async syncLeafBatches (peer: string, batches: string[][]): Promise<void> {
-    let failed = false
-    const worker = async (): Promise<void> => {
-      for (let batch = batches.shift(); batch !== undefined && !failed; batch = batches.shift()) {
-        try {
-          await this.syncLeaves(peer, batch)
-        } catch (err) {
-          failed = true
-          throw err
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(LEAF_BATCHES_IN_FLIGHT, batches.length) }, worker))
+    await inParallel(batches, LEAF_BATCHES_IN_FLIGHT, async batch => { await this.syncLeaves(peer, batch) })
   }
 
   private async syncLeaves (peer: string, leaves: string[]): Promise<void> {
@@ -387,11 +380,32 @@ export class KvSync {
 
   private async send (peer: string, message: KvSyncRequest, signal?: AbortSignal): Promise<KvSyncResponse> {
     const deadline = signal ?? AbortSignal.any([this.components.kv.signal, AbortSignal.timeout(constants.DEFAULT_NETWORK_TIMEOUT_MS)])
-    const raw = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocol, message, { signal: deadline, maxBytes: constants.MAX_FRAME_BYTES })
-    this.bytes.sent += Buffer.byteLength(JSON.stringify(message))
-    this.bytes.received += Buffer.byteLength(JSON.stringify(raw))
+    const raw = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocol, message, { signal: deadline, maxBytes: constants.MAX_FRAME_BYTES, onBytes: this.countBytes })
     return validateKvSyncResponse(raw, this.components.kv.limits)
   }
+}
+
+/**
+ * `work` over `items`, at most `width` at a time, results in the items' order. The first failure stops the others
+ * from taking another item and rejects.
+ */
+async function inParallel<T, R> (items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  let failed = false
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !failed) {
+      const i = next++
+      try {
+        out[i] = await work(items[i]!)
+      } catch (err) {
+        failed = true
+        throw err
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker))
+  return out
 }
 
 function keyOf (event: ShoalEvent): string {
