@@ -18,6 +18,7 @@ const COUNT = SMOKE ? 5000 : 100_000
 /** The issue's second figure: a node this many keys behind catches up in at most 2 s. */
 const BEHIND = SMOKE ? 1000 : 10_000
 const BEHIND_TARGET_MS = 2000
+const BEHIND_RUNS = SMOKE ? 1 : 3
 const BATCH = 100
 const WRITERS = 4
 const DEADLINE_MS = SMOKE ? 30_000 : 300_000
@@ -133,8 +134,15 @@ async function inProcess (): Promise<InProcess> {
   }
 }
 
-const behind = await daemons(BEHIND)
-log(`kv-catchup: daemons, ${BEHIND} behind ${JSON.stringify(behind)}`)
+// A short figure on a shared box: the median of BEHIND_RUNS fresh swarms, with the fastest and slowest.
+const behindRuns: Outcome[] = []
+for (let r = 0; r < BEHIND_RUNS; r++) {
+  behindRuns.push(await daemons(BEHIND))
+  log(`kv-catchup: daemons, ${BEHIND} behind ${JSON.stringify(behindRuns.at(-1))}`)
+}
+const byCatchup = [...behindRuns].sort((a, b) => a.catchupMs - b.catchupMs)
+const behind = byCatchup[byCatchup.length >> 1]!
+const spread = (pick: (o: Outcome) => number): string => `${ms(pick(behind))} (${ms(Math.min(...behindRuns.map(pick)))}-${ms(Math.max(...behindRuns.map(pick)))})`
 const real = await daemons(COUNT)
 log(`kv-catchup: daemons ${JSON.stringify(real)}`)
 const mem = await inProcess()
@@ -160,12 +168,13 @@ stopped with stop() and started again on its data dir, node 1 writing through \`
 in-sync round is \`node.kv.sync.round(node 1)\` from node 2 on converged replicas (${IN_SYNC_ROUNDS} rounds). Baseline for the
 bytes: the size of the records that differed (each key's signed event as JSON, what a \`get\` reply carries); the issue's
 target is at most 1.5x. The same daemon scenario with ${BEHIND.toLocaleString('en-US')} keys behind (polled every 50 ms) gives the issue's
-second figure: catch-up in at most ${BEHIND_TARGET_MS / 1000} s.
+second figure: catch-up in at most ${BEHIND_TARGET_MS / 1000} s; it runs on ${BEHIND_RUNS} fresh swarms, and the table gives the median run, with the
+fastest and slowest in brackets.
 
 | ${BEHIND.toLocaleString('en-US')} keys behind (daemons) | measured | target |
 | --- | --- | --- |
-| catch-up time (equal roots) | ${ms(behind.catchupMs)} | at most ${ms(BEHIND_TARGET_MS)} |
-| time from restart command (process start included) | ${ms(behind.sinceRestartMs)} | |
+| catch-up time (equal roots) | ${spread(o => o.catchupMs)} | at most ${ms(BEHIND_TARGET_MS)} |
+| time from restart command (process start included) | ${spread(o => o.sinceRestartMs)} | |
 
 ${table(['metric', 'daemons (LocalSwarm)', 'in-process (memory transport)'], [
   row(`writing ${n} keys on node 1 while node 2 is down`, `${ms(real.writeMs)} (${rate(COUNT / (real.writeMs / 1000), 'writes/s')})`, `${ms(mem.writeMs)} (${rate(COUNT / (mem.writeMs / 1000), 'writes/s')})`),
