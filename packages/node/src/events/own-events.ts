@@ -21,7 +21,7 @@ import { encodedEventLimit } from './event-types.js'
 import type { SerialQueue } from '../tasks.js'
 import type { SeqReservation } from './seq-reservation.js'
 
-/** An Ed25519 signature (64 bytes) as base64url: 86 characters. */
+/** An Ed25519 signature (64 bytes) as base64url: 86 characters. Events are Ed25519 only (verifyEvent refuses other origins). */
 const SIGNATURE_STAND_IN = 'A'.repeat(86)
 
 /**
