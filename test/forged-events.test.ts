@@ -18,6 +18,8 @@ let swarm: LocalSwarm
 let daemon: LocalNode
 let rogue: ShoalLibp2p
 const codec = new EnvelopeCodec<unknown>({ maxBytes: 1024 * 1024, validators: { event: p => p } })
+/** What the rogue answers on the repair protocol; each test sets its own. */
+let serveRepair: (msg: any) => unknown = () => ({ v: 1, type: 'error', code: 'bad-request', message: 'not now' })
 
 test.before(async () => {
   swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
@@ -26,6 +28,8 @@ test.before(async () => {
   const config = resolveConfig({ defaultDataDir: swarm.root, flags: { listen: ['/ip4/127.0.0.1/tcp/0'] } })
   rogue = await buildLibp2p({ privateKey: key, config, protocols, denyList: new DenyList(), topics: [protocols.topics.events] })
   rogue.services.pubsub.subscribe(protocols.topics.events)
+  await handleRequests(rogue, protocols.events, async (msg: any) => serveRepair(msg),
+    { logger: { trace () {}, debug () {}, info () {}, warn () {}, error () {}, child () { return this } }, timeoutMs: 5000 })
   await rogue.dial(multiaddr(daemon.addrs[0]!))
   await waitUntil('the daemon to be subscribed to the events topic from the rogue\'s view', () =>
     rogue.services.pubsub.getSubscribers(protocols.topics.events).some(p => p.toString() === daemon.peerId))
@@ -81,11 +85,11 @@ test('forged events served on the repair path are rejected and the daemon keeps 
   const victim = peerIdFromPrivateKey(key).toString()
   const before = (await rejectedCounts())['bad-signature'] ?? 0
   // The rogue claims to hold 5 events of `victim` and serves events with garbage signatures when asked.
-  await handleRequests(rogue, protocols.events, async (msg: any) => {
+  serveRepair = (msg: any) => {
     if (msg.type === 'digest') return { v: 1, type: 'digest', heads: { [victim]: 5 } }
     const events = [1, 2, 3, 4, 5].map(seq => ({ v: 1, type: 'user', topic: 't', origin: victim, seq, hlc: { wall: Date.now(), logical: 0 }, data: '"x"', sig: 'AAAA' }))
     return { v: 1, type: 'events', events, more: false }
-  }, { logger: { trace () {}, debug () {}, info () {}, warn () {}, error () {}, child () { return this } }, timeoutMs: 5000 })
+  }
   const { requestFrame } = await import('@shoal/node')
   await requestFrame(rogue, (await import('@libp2p/peer-id')).peerIdFromString(daemon.peerId), protocols.events, { v: 1, type: 'digest', heads: { [victim]: 5 } }, { signal: AbortSignal.timeout(5000) })
   await waitUntil('the forged repair batch to be rejected', async () => ((await rejectedCounts())['bad-signature'] ?? 0) > before)
@@ -94,6 +98,32 @@ test('forged events served on the repair path are rejected and the daemon keeps 
   const info = await daemon.client.call('node.info', {})
   assert.is(info.peerId, daemon.peerId, 'the daemon still answers')
   assert.is(daemon.child.exitCode, null)
+})
+
+test('a forged event in the second batch of a pull fails that batch: the first batch is stored, nothing of the second', async () => {
+  const key = await generateKeyPair('Ed25519')
+  const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+  const origin = peerIdFromPrivateKey(key).toString()
+  const before = (await rejectedCounts())['bad-signature'] ?? 0
+  const signed = await Promise.all([1, 2, 3, 4, 5, 6].map(async seq =>
+    await signEvent({ v: EVENT_WIRE_VERSION, type: 'user', topic: 't', origin, seq, hlc: { wall: Date.now(), logical: 0 }, data: JSON.stringify({ seq }) }, key)))
+  // Seq 5 keeps its shape but carries seq 4's signature.
+  const served = signed.map(e => e.seq === 5 ? { ...e, sig: signed[3]!.sig } : e)
+  const pulls: number[] = []
+  serveRepair = (msg: any) => {
+    if (msg.type === 'digest') return { v: 1, type: 'digest', heads: { [origin]: 6 } }
+    pulls.push(msg.from)
+    return msg.from <= 3
+      ? { v: 1, type: 'events', events: served.filter(e => e.seq >= msg.from && e.seq <= 3), more: true }
+      : { v: 1, type: 'events', events: served.filter(e => e.seq >= msg.from), more: false }
+  }
+  const { requestFrame } = await import('@shoal/node')
+  await requestFrame(rogue, (await import('@libp2p/peer-id')).peerIdFromString(daemon.peerId), protocols.events, { v: 1, type: 'digest', heads: { [origin]: 6 } }, { signal: AbortSignal.timeout(5000) })
+  await waitUntil('the forged second batch to be rejected', async () => ((await rejectedCounts())['bad-signature'] ?? 0) > before)
+  await waitUntil('the first batch to be stored', async () => (await daemon.client.call('events.stats', {})).heads[origin] === 3)
+  assert.ok(pulls.includes(1) && pulls.includes(4), `pulled from ${pulls.join(', ')}`)
+  const list = await daemon.client.call('events.list', { topic: 't', limit: 100 })
+  assert.equal(list.events.filter((e: any) => e.origin === origin).map((e: any) => e.seq), [1, 2, 3], 'only the first batch was stored')
 })
 
 test.run()
