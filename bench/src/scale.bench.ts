@@ -5,8 +5,11 @@
  * window, and the time until every survivor sees a kill -9 as dead. Also what one daemon's RSS is made of.
  * Sizes: 10 and 50 (--smoke: 3, a short window).
  */
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { LocalSwarm, waitFor } from '@shoal/cli/local-swarm'
 import { SMOKE, log, sleep, nodes } from './common.js'
 import { GossipCluster } from './clusters.js'
@@ -17,13 +20,40 @@ const IDLE_MS = SMOKE ? 5000 : 60_000
 /** How often the bench asks every daemon for its view while the swarm forms (the figure's resolution). */
 const FORM_POLL_MS = 1000
 const TICKS = 100 // USER_HZ on Linux
+/**
+ * Where the daemons run from: 'release' (default), the release's bundle (scripts/bundle.mjs: one ES module, as
+ * operators run it), or 'workspace', this checkout's compiled packages. A daemon from the bundle answers RPC after
+ * about 700 ms of CPU and idles at about 115 MB RSS; from the workspace's thousand-odd modules, 1,530 ms and
+ * 148 MB (measured 2026-12-02), which alone decides whether 50 daemons on 2 cores can start together.
+ */
+const FROM = process.env.SHOAL_BENCH_SCALE_FROM === 'workspace' ? 'workspace' : 'release'
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
-function procStat (pid: number): { cpuTicks: number, rssBytes: number } {
+/** The command that runs the CLI: this Node with the release bundle built into a temp dir, or the workspace's bin. */
+async function daemonCommand (): Promise<{ command?: string[], cleanup: () => void }> {
+  if (FROM === 'workspace') return { cleanup: () => {} }
+  const outdir = mkdtempSync(join(tmpdir(), 'shoal-scale-bundle-'))
+  const { bundleShoal } = await import(pathToFileURL(join(ROOT, 'scripts/bundle.mjs')).href) as {
+    bundleShoal: (o: { outdir: string, commit: string }) => Promise<unknown>
+  }
+  await bundleShoal({ outdir, commit: 'bench' })
+  return { command: [process.execPath, join(outdir, 'shoal.js')], cleanup: () => { rmSync(outdir, { recursive: true, force: true }) } }
+}
+
+/**
+ * CPU ticks, RSS, and the two halves of RSS: anonymous memory (the process's own: heaps, LevelDB's caches) and file
+ * pages (mostly the Node binary's code and data, shared by every process running it), with PSS, which divides each
+ * shared page among the processes that map it (what N daemons on one box really take, per daemon).
+ */
+function procStat (pid: number): { cpuTicks: number, rssBytes: number, anonBytes: number, pssBytes: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   const cpuTicks = Number(fields[11]) + Number(fields[12])
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return { cpuTicks, rssBytes: Number(rss?.[1] ?? 0) * 1024 }
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (text: string, field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) * 1024
+  let pss = 0
+  try { pss = kb(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss') } catch {}
+  return { cpuTicks, rssBytes: kb(status, 'VmRSS'), anonBytes: kb(status, 'RssAnon'), pssBytes: pss }
 }
 
 const median = (v: number[]): number => { const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN }
@@ -35,8 +65,8 @@ function rssOf (script: string): number {
   return Number(r.stdout.trim()) * 1024
 }
 
-interface Row { n: number, formMs: number, conns: number[], cpu: number[], rss: number[], falseDead: number, killMs: number | null, base: Idle }
-interface Idle { cpu: number[], rss: number[] }
+interface Row extends Idle { n: number, formMs: number, conns: number[], falseDead: number, killMs: number | null, base: Idle }
+interface Idle { cpu: number[], rss: number[], anon: number[], pss: number[] }
 
 /** CPU (share of one core) and RSS of each process over one idle window. */
 async function idle (pids: number[]): Promise<Idle> {
@@ -45,7 +75,7 @@ async function idle (pids: number[]): Promise<Idle> {
   await sleep(IDLE_MS)
   const seconds = (Date.now() - t0) / 1000
   const after = pids.map(procStat)
-  return { cpu: after.map((a, i) => (a.cpuTicks - before[i]!.cpuTicks) / TICKS / seconds), rss: after.map(a => a.rssBytes) }
+  return { cpu: after.map((a, i) => (a.cpuTicks - before[i]!.cpuTicks) / TICKS / seconds), rss: after.map(a => a.rssBytes), anon: after.map(a => a.anonBytes), pss: after.map(a => a.pssBytes) }
 }
 
 /**
@@ -62,8 +92,8 @@ async function baseline (n: number): Promise<Idle> {
   }
 }
 
-async function measure (n: number): Promise<Row> {
-  const swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'] })
+async function measure (n: number, command: string[] | undefined): Promise<Row> {
+  const swarm = await LocalSwarm.create({ args: ['--log-level', 'warn'], ...(command !== undefined ? { command } : {}) })
   try {
     const first = await swarm.start(1, { timeoutMs: 120_000 })
     await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await swarm.start(i + 2, { bootstrap: [first.addrs[0]!], timeoutMs: 180_000 })))
@@ -80,7 +110,7 @@ async function measure (n: number): Promise<Row> {
     log(`${n} daemons: one view ${formMs} ms after the last answered RPC`)
     await sleep(SMOKE ? 1000 : 15_000) // let discovery settle the overlay
     const all = nodes(swarm)
-    const { cpu, rss } = await idle(all.map(x => x.child.pid!))
+    const use = await idle(all.map(x => x.child.pid!))
     const conns = await Promise.all(all.map(async x => (await x.client.call('swarm.peers', {})).filter(p => p.member).length))
     const views = await Promise.all(all.map(async x => await x.client.call('swarm.members', {})))
     const falseDead = views.flat().filter(m => m.state === 'dead').length
@@ -97,21 +127,26 @@ async function measure (n: number): Promise<Row> {
     } catch { /* reported as not seen */ }
     await swarm.destroy()
     log(`${n} bare libp2p + gossipsub peers (baseline)`)
-    return { n, formMs, conns, cpu, rss, falseDead, killMs, base: await baseline(n) }
+    return { n, formMs, conns, ...use, falseDead, killMs, base: await baseline(n) }
   } finally {
     await swarm.destroy()
   }
 }
 
 const rows: Row[] = []
-for (const n of SIZES) rows.push(await measure(n))
+const daemon = await daemonCommand()
+try {
+  for (const n of SIZES) rows.push(await measure(n, daemon.command))
+} finally {
+  daemon.cleanup()
+}
 const bare = rssOf('')
 const modules = rssOf("await import('@shoal/node'); await import('@shoal/rpc')")
 
 process.stdout.write(`## Scale: idle cost and membership at N daemons on one box${SMOKE ? ' (smoke)' : ''}
 
 Each daemon is given node 1's address; all start together; the bench asks every daemon for its view once a
-second until all agree. Idle window ${IDLE_MS / 1000} s. CPU is the share of one
+second until all agree. The daemons run from ${FROM === 'release' ? 'the release bundle (scripts/bundle.mjs, built by the bench: one ES module, what operators run)' : 'this checkout\'s packages (SHOAL_BENCH_SCALE_FROM=workspace)'}. Idle window ${IDLE_MS / 1000} s. CPU is the share of one
 core from /proc (utime + stime); connections count members only (docs/scale.md explains the bounded degree).
 
 | N | one view after last RPC answer | member connections per node (median / max) | idle CPU per daemon (median / max) | RSS per daemon (median / max) | false dead while idle | kill -9 seen dead by all |
@@ -125,5 +160,7 @@ kad-dht, gossipsub on one topic; full mesh, nothing published), one process each
 |---|---|---|---|
 ${rows.map(r => `| ${r.n} | ${(median(r.cpu) * 100).toFixed(2)}% / ${(median(r.base.cpu) * 100).toFixed(2)}% | ${(median(r.cpu) / Math.max(1e-9, median(r.base.cpu))).toFixed(2)}x | ${mb(median(r.rss))} / ${mb(median(r.base.rss))} MB |`).join('\n')}
 
-RSS of a bare Node process: ${mb(bare)} MB; with the daemon's modules loaded (libp2p stack, level, prom-client, OpenTelemetry), nothing started: ${mb(modules)} MB.
+What a daemon's RSS is made of (median): ${rows.map(r => `at N = ${r.n}, ${mb(median(r.anon))} MB anonymous (its own heaps and caches) and ${mb(median(r.rss) - median(r.anon))} MB of file pages (the Node binary's code and data, shared by every process running it); PSS, which divides shared pages among the processes mapping them, ${mb(median(r.pss))} MB (baseline: ${mb(median(r.base.anon))} MB anonymous, PSS ${mb(median(r.base.pss))} MB)`).join('; ')}.
+
+RSS of a bare Node process: ${mb(bare)} MB; with the daemon's modules loaded from the workspace (libp2p stack, level, prom-client, OpenTelemetry), nothing started: ${mb(modules)} MB.
 `)
