@@ -44,8 +44,9 @@ export interface KvSyncComponents {
 }
 
 /**
- * Leaf batches (of KV_SYNC_BATCH leaves) one anti-entropy round works on at once. Memory stays bounded by a few
- * batches; 3 keeps the peer, the wire and this node busy at once (10,000 keys behind: see docs/benchmarks.md).
+ * Batches (of KV_SYNC_BATCH node ids or leaves) one anti-entropy round works on at once, in the tree walk and in
+ * the leaves. Memory stays bounded by a few batches; 3 keeps the peer, the wire and this node busy at once
+ * (10,000 keys behind: see docs/benchmarks.md).
  */
 const LEAF_BATCHES_IN_FLIGHT = 3
 /** Members pushed to beyond the acks a write needs, so that one slow or failed member does not hold it up. */
