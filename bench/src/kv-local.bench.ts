@@ -4,13 +4,14 @@
  */
 import { join } from 'node:path'
 import { Level } from 'level'
-import type { ShoalNode } from '@shoal/node'
 import { DATA_BYTES, SMOKE, log } from './common.js'
 import { MemoryNodes, drive, kvValue } from './kv-common.js'
-import { rate, ratio, table } from './stats.js'
+import { median, rate, table } from './stats.js'
 
 const N = SMOKE ? 300 : 5000
 const CONCURRENCY = 4
+/** Rounds per operation, the backends taking turns. */
+const ROUNDS = SMOKE ? 2 : 5
 
 type Db = Level<string, unknown>
 
@@ -25,68 +26,94 @@ function key (prefix: string, i: number): string {
   return `bench/${prefix}/${String(i).padStart(6, '0')}`
 }
 
-interface Row { put: number, put4: number, get: number, get4: number }
+/** One operation kind on one backend: runs ops [from, to) (each i is a key of the kind's own key set). */
+type Phase = (from: number, to: number) => Promise<number>
 
-async function shoal (node: ShoalNode): Promise<Row> {
-  const put = await drive(N, 1, async i => await node.kv.put(key('seq', i), kvValue(i)))
-  const put4 = await drive(N, CONCURRENCY, async i => await node.kv.put(key('conc', i), kvValue(i)))
-  const get = await drive(N, 1, async i => await node.kv.get(key('seq', i)))
-  const get4 = await drive(N, CONCURRENCY, async i => await node.kv.get(key('conc', i)))
-  return { put, put4, get, get4 }
+interface Backend {
+  put: (k: string, i: number) => Promise<unknown>
+  get: (k: string) => Promise<unknown>
 }
 
-async function level (db: Db, sync: boolean): Promise<Row> {
-  const put = await drive(N, 1, async i => { await db.put(key('seq', i), kvValue(i), { sync }) })
-  const put4 = await drive(N, CONCURRENCY, async i => { await db.put(key('conc', i), kvValue(i), { sync }) })
-  const check = async (k: string): Promise<void> => { if (await db.get(k) === undefined) throw new Error(`level lost ${k}`) }
-  const get = await drive(N, 1, async i => { await check(key('seq', i)) })
-  const get4 = await drive(N, CONCURRENCY, async i => { await check(key('conc', i)) })
-  return { put, put4, get, get4 }
+/** Rates of each round, per backend, for one operation kind. */
+interface Measured { node: number[], synced: number[], unsynced: number[] }
+
+const OPS = ['put', 'put4', 'get', 'get4'] as const
+type Op = typeof OPS[number]
+
+/** Ops [from, to) of kind `op` on `b`, as a rate (ops/s); put and get of one kind use the same keys. */
+function phase (b: Backend, op: Op): Phase {
+  const concurrency = op.endsWith('4') ? CONCURRENCY : 1
+  const prefix = op.endsWith('4') ? 'conc' : 'seq'
+  return async (from, to) => await drive(to - from, concurrency, async i => {
+    const k = key(prefix, from + i)
+    if (op.startsWith('put')) await b.put(k, from + i)
+    else await b.get(k)
+  })
 }
 
 const nodes = await MemoryNodes.create()
-let result: { node: Row, synced: Row, unsynced: Row }
+const measured = new Map<Op, Measured>()
 try {
   const node = await nodes.start(1)
-  // A short warm-up on each backend (JIT, LevelDB's first file), not counted.
-  for (let i = 0; i < 50; i++) await node.kv.put(`warm/${i}`, kvValue(i))
-  log(`kv-local: node.kv, ${N} ops per phase`)
-  const nodeRow = await shoal(node)
-  log(`kv-local: node.kv ${JSON.stringify(nodeRow)}`)
-  const rows: Row[] = []
-  for (const sync of [true, false]) {
-    const db = await openLevel(join(nodes.root, `level-${String(sync)}`))
-    try {
-      for (let i = 0; i < 50; i++) await db.put(`warm/${i}`, kvValue(i), { sync })
-      rows.push(await level(db, sync))
-      log(`kv-local: level sync=${String(sync)} ${JSON.stringify(rows.at(-1))}`)
-    } finally {
-      await db.close()
+  const dbs = { synced: await openLevel(join(nodes.root, 'level-true')), unsynced: await openLevel(join(nodes.root, 'level-false')) }
+  try {
+    // A short warm-up on each backend (JIT, LevelDB's first file), not counted.
+    for (let i = 0; i < 50; i++) {
+      await node.kv.put(`warm/${i}`, kvValue(i))
+      await dbs.synced.put(`warm/${i}`, kvValue(i), { sync: true })
+      await dbs.unsynced.put(`warm/${i}`, kvValue(i), { sync: false })
     }
+    const levelOf = (db: Db, sync: boolean): Backend => ({
+      put: async (k, i) => { await db.put(k, kvValue(i), { sync }) },
+      get: async k => { if (await db.get(k) === undefined) throw new Error(`level lost ${k}`) }
+    })
+    const backends = {
+      node: { put: async (k: string, i: number) => await node.kv.put(k, kvValue(i)), get: async (k: string) => await node.kv.get(k) },
+      synced: levelOf(dbs.synced, true),
+      unsynced: levelOf(dbs.unsynced, false)
+    }
+    log(`kv-local: ${N} ops per operation and backend, in ${ROUNDS} alternating rounds`)
+    const per = Math.ceil(N / ROUNDS)
+    for (const op of OPS) {
+      const m: Measured = { node: [], synced: [], unsynced: [] }
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const b of ['node', 'synced', 'unsynced'] as const) m[b].push(await phase(backends[b], op)(r * per, (r + 1) * per))
+      }
+      measured.set(op, m)
+      log(`kv-local: ${op} ${JSON.stringify(m)}`)
+    }
+  } finally {
+    await dbs.synced.close()
+    await dbs.unsynced.close()
   }
-  result = { node: nodeRow, synced: rows[0]!, unsynced: rows[1]! }
 } finally {
   await nodes.destroy()
 }
 
-const r = result
 const ops = (v: number): string => rate(v, 'ops/s')
-const line = (what: string, a: number, b: number, c: number): string[] => [what, ops(a), ops(b), ratio(a, b), ops(c)]
+const line = (what: string, op: Op): string[] => {
+  const m = measured.get(op)!
+  const ratios = m.node.map((v, i) => v / m.synced[i]!)
+  return [what, ops(median(m.node)), ops(median(m.synced)), `${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`, ops(median(m.unsynced))]
+}
 
 process.stdout.write(`## KV local throughput: node API vs raw LevelDB${SMOKE ? ' (smoke)' : ''}
 
 Method: one ShoalNode in the bench process (createShoalNode over the memory transport, no peers, a temp data dir)
 and, in the same run and the same temp directory (same disk), a raw \`level\` (classic-level) database with JSON
-values. Each phase does N = ${N.toLocaleString('en-US')} operations on fresh keys with values of about ${DATA_BYTES} B of JSON, sequentially or from
-${CONCURRENCY} concurrent loops; gets read back the keys the puts wrote. A Shoal put signs an event, appends it to the
+values. Each operation runs N = ${N.toLocaleString('en-US')} times per backend on fresh keys with values of about ${DATA_BYTES} B of JSON, sequentially or from
+${CONCURRENCY} concurrent loops; gets read back the keys the puts wrote. The backends take turns in ${ROUNDS} rounds of
+${Math.ceil(N / ROUNDS).toLocaleString('en-US')} operations (Shoal, level fsync'd, level without fsync), because this disk's fsync time drifts by 2x
+within minutes; a rate is the median of its rounds, and "Shoal / level" the median of the rounds' ratios, with the
+lowest and highest in brackets. A Shoal put signs an event, appends it to the
 event log and writes record, Merkle tree and change log in one fsync'd batch before it returns, so the fair
 baseline is a level put with \`sync: true\`; the last column is level without sync, for scale only.
 
 ${table(['operation', 'Shoal node.kv', "classic-level (fsync'd put)", 'Shoal / level', 'classic-level, no sync (scale)'], [
-  line('put, sequential', r.node.put, r.synced.put, r.unsynced.put),
-  line(`put, ${CONCURRENCY} concurrent`, r.node.put4, r.synced.put4, r.unsynced.put4),
-  line('get, sequential', r.node.get, r.synced.get, r.unsynced.get),
-  line(`get, ${CONCURRENCY} concurrent`, r.node.get4, r.synced.get4, r.unsynced.get4)
+  line('put, sequential', 'put'),
+  line(`put, ${CONCURRENCY} concurrent`, 'put4'),
+  line('get, sequential', 'get'),
+  line(`get, ${CONCURRENCY} concurrent`, 'get4')
 ])}
 `)
 process.exit(0)
