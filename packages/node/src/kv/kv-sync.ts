@@ -3,6 +3,7 @@
  * that differ, list the differing leaves and fetch the records that are newer remotely, one bounded batch at
  * a time. Also carries `store` pushes, with which a writer collects acknowledgements.
  */
+import pMap from 'p-map'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { LEAF_DEPTH, ZERO_HASH, compareVersions, constants, validateKvSyncRequest, validateKvSyncResponse } from '@shoal/core'
@@ -131,7 +132,7 @@ export class KvSync {
         // (a replica far behind differs in thousands of nodes of the last level).
         let differing = ['']
         for (let depth = 0; depth < LEAF_DEPTH && differing.length > 0; depth++) {
-          const parts = await inParallel([...chunks(differing, constants.KV_SYNC_BATCH)], LEAF_BATCHES_IN_FLIGHT, async batch => {
+          const parts = await pMap(chunks(differing, constants.KV_SYNC_BATCH), async batch => {
             const reply = await this.send(peer, { v: 1, type: 'nodes', ids: batch })
             if (reply.type !== 'nodes') throw new Error(`expected nodes, got ${reply.type}`)
             // Replies leave out empty children: an empty subtree there has nothing for us to pull.
@@ -144,7 +145,7 @@ export class KvSync {
               }
             }
             return found
-          })
+          }, { concurrency: LEAF_BATCHES_IN_FLIGHT })
           differing = parts.flat()
         }
         // Leaves, a few batches at a time: list, compare versions, fetch what is newer there.
@@ -178,7 +179,7 @@ export class KvSync {
    * others from taking another batch and fails the round.
    */
   private async syncLeafBatches (peer: string, batches: string[][]): Promise<void> {
-    await inParallel(batches, LEAF_BATCHES_IN_FLIGHT, async batch => { await this.syncLeaves(peer, batch) })
+    await pMap(batches, async batch => { await this.syncLeaves(peer, batch) }, { concurrency: LEAF_BATCHES_IN_FLIGHT })
   }
 
   private async syncLeaves (peer: string, leaves: string[]): Promise<void> {
@@ -384,29 +385,6 @@ export class KvSync {
     const raw = await request(this.components.libp2p, peerIdFromString(peer), this.init.protocol, message, { signal: deadline, maxBytes: constants.MAX_FRAME_BYTES, onBytes: this.countBytes })
     return validateKvSyncResponse(raw, this.components.kv.limits)
   }
-}
-
-/**
- * `work` over `items`, at most `width` at a time, results in the items' order. The first failure stops the others
- * from taking another item and rejects.
- */
-async function inParallel<T, R> (items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  let failed = false
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !failed) {
-      const i = next++
-      try {
-        out[i] = await work(items[i]!)
-      } catch (err) {
-        failed = true
-        throw err
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker))
-  return out
 }
 
 function keyOf (event: ShoalEvent): string {
