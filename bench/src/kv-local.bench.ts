@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Level } from 'level'
 import { DATA_BYTES, SMOKE, log } from './common.js'
 import { MemoryNodes, drive, kvValue } from './kv-common.js'
-import { median, rate, table } from './stats.js'
+import { median, rate, ratioRange, table } from './stats.js'
 
 const N = SMOKE ? 300 : 5000
 const CONCURRENCY = 4
@@ -94,7 +94,7 @@ const ops = (v: number): string => rate(v, 'ops/s')
 const line = (what: string, op: Op): string[] => {
   const m = measured.get(op)!
   const ratios = m.node.map((v, i) => v / m.synced[i]!)
-  return [what, ops(median(m.node)), ops(median(m.synced)), `${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`, ops(median(m.unsynced))]
+  return [what, ops(median(m.node)), ops(median(m.synced)), ratioRange(ratios), ops(median(m.unsynced))]
 }
 
 process.stdout.write(`## KV local throughput: node API vs raw LevelDB${SMOKE ? ' (smoke)' : ''}

@@ -15,7 +15,7 @@ import { SEQ_RESERVATION_BLOCK, SeqReservation } from '@shoal/node'
 import type { ShoalNode, ShoalNodeInit } from '@shoal/node'
 import { SMOKE, log } from './common.js'
 import { MemoryNodes, drive, kvValue } from './kv-common.js'
-import { median, percentile, rate, table } from './stats.js'
+import { median, percentile, rate, ratioRange, table } from './stats.js'
 
 const N = SMOKE ? 300 : 5000
 const WRITERS = [1, 4, 64]
@@ -165,7 +165,7 @@ ${table(['writers', 'Shoal put', 'classic-level fsync\'d put', 'Shoal / level', 
   WRITERS.map(w => {
     const c = perPut.get(w)!
     const q = ratios.get(w)!
-    return [String(w), rate(shoal.get(w)!, 'puts/s'), rate(raw.get(w)!, 'puts/s'), `${median(q).toFixed(2)}x (${Math.min(...q).toFixed(2)}-${Math.max(...q).toFixed(2)})`, f(c.batches), f(c.synced), f(c.ops), f(c.gets)]
+    return [String(w), rate(shoal.get(w)!, 'puts/s'), rate(raw.get(w)!, 'puts/s'), ratioRange(q), f(c.batches), f(c.synced), f(c.ops), f(c.gets)]
   }))}
 
 Ops per put by bucket, 4 writers: ${[...per4.byBucket].sort((a, b) => b[1] - a[1]).map(([b, n]) => `${b} ${f(n)}`).join(', ')}.

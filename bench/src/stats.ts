@@ -33,6 +33,11 @@ export function ratio (shoal: number, baseline: number): string {
   return `${(shoal / baseline).toFixed(2)}x`
 }
 
+/** Shoal / baseline over several rounds: the median ratio, with the lowest and highest in brackets. */
+export function ratioRange (ratios: readonly number[]): string {
+  return `${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`
+}
+
 export function table (header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')

@@ -24,7 +24,7 @@ const privateKeys = new WeakMap<PrivateKey, KeyObject>()
 /**
  * Signs `event` with `key`. `offload` signs an Ed25519 key on libuv's thread pool instead of the main thread (as
  * `verifyEvent`'s): one signature then takes a round trip longer, but a group signed together runs on every core
- * while the main thread goes on (the own-events write path signs each group this way).
+ * while the main thread goes on (the own-events write path signs groups of 16 or more this way).
  */
 export async function signEvent (event: UnsignedEvent, key: PrivateKey, opts: { offload?: boolean } = {}): Promise<ShoalEvent> {
   const bytes = signingBytes({ ...event, sig: '' })
