@@ -150,7 +150,9 @@ hostTest('a KV write on one host reaches every host', async () => {
 
 hostTest('a job spreads over the hosts and returns the exact answer', async () => {
   const h = hosts()
-  const input = { from: 0, to: 3_000_000 }
+  // Enough work that the other hosts take chunks over from the submitter, which runs a job's first chunks itself
+  // (decision 0018).
+  const input = { from: 0, to: 100_000_000 }
   const split = 120
   const { jobId } = await h.node(2).client.call('task.submit', { handler: 'primes', input, split })
   const r = await h.node(2).client.call('task.result', { jobId, wait: true, timeoutMs: 90_000 }, { timeoutMs: 100_000 })

@@ -137,7 +137,11 @@ with the fastest and slowest run in brackets, and a cost is the total over the r
 same kind of call made ${M.toLocaleString('en-US')} times in a sequential loop in the bench process (median of ${LOOP_REPS} loops): ${ms(perCall)} per
 call. That baseline is an equivalent function written in the bench (validate \`ms\`, an abortable \`setTimeout\`,
 return \`{slept}\`), not the daemon's handler object: \`@shoal/node\` does not export \`createHandlerRegistry\`. Most of
-its time is Node's 1 ms minimum \`setTimeout\`, which the daemons' handler pays too.
+its time is Node's 1 ms minimum \`setTimeout\`, which the daemons' handler pays too. The job's submitter runs its
+first chunks itself and the others take chunks from it only once its slots have been full for 100 ms; chunks of a
+handler it has measured as cheap hold about 50 ms of work (docs/decisions/0018-submitter-first-and-cost-sized-chunks.md).
+A job this small therefore stays on node 1: "members that ran subtasks" says so, and what the other daemons cost is
+the replication of the job's records (the next table).
 
 ${table(['N', 'slots', 'members that ran subtasks', 'wall time', 'throughput', 'per subtask', 'slot-time per subtask', 'per subtask / local call', 'slot-time / local call'], trivialRows)}
 

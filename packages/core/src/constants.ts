@@ -166,6 +166,14 @@ export const TASK_DEFAULT_TIMEOUT_MS = 10 * 60 * 1000
  * ~200 to ~550 on the 2-core bench box, where the writes' CPU is what bounds throughput.
  */
 export const TASK_CHUNKS_PER_SLOT = 2
+/**
+ * Work a chunk should hold at least, in milliseconds of wall time on the submitting node (its measured cost per
+ * subtask of the handler; scheduler.ts `chunkSize`). A chunk costs a lease record (a replicated, signed, fsync'd
+ * write: about 3 ms of CPU on each node that applies it, measured on the 2-core bench box) plus its share of the
+ * result flow, so a chunk of 50 ms keeps that below about a tenth of the work on 5 daemons, while a kill -9
+ * re-runs at most that much. Dask's guidance is the same idea: tasks well above the scheduler's per-task overhead.
+ */
+export const TASK_CHUNK_TARGET_MS = 50
 /** Retry backoff after a handler error: base x 2^(attempts-1), capped at TASK_BACKOFF_MAX_MS. */
 export const TASK_BACKOFF_BASE_MS = 200
 export const TASK_BACKOFF_MAX_MS = 30_000

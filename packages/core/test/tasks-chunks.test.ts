@@ -4,6 +4,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { TASK_CHUNK_TARGET_MS } from '../src/constants.js'
+import { HANDLER_COSTS_MAX, HANDLER_COST_WEIGHT, HandlerCosts } from '../src/tasks/handler-costs.js'
 import { allDone, chunkSize, decide, firstPoison } from '../src/tasks/scheduler.js'
 import type { DecideContext, TaskAction } from '../src/tasks/scheduler.js'
 import { jobStatus } from '../src/tasks/status.js'
@@ -13,11 +15,13 @@ import { validateDone, validateJobRecord } from '../src/tasks/validate.js'
 import { emptyView, mergeDone, mergeLease } from '../src/tasks/view.js'
 
 const JOB = '0123456789abcdef0123456789abcdef'
+/** The job was submitted to a node that has since left: finisher and candidates follow the ranking alone (submitter-first is tested apart). */
+const SUBMITTER = 'gone'
 const T0 = 1_000_000
 const L = 10_000
 const CAP = handlerCapability('primes')
 const m = (id: string, slots?: number): TaskMember => ({ id, capabilities: [CAP, ...(slots !== undefined ? [`slots:${slots}`] : [])] })
-const view = (n: number, chunk: number): JobView => emptyView({ v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: n }, (_, i) => i), reduce: null, retries: 3, timeoutMs: 600_000, priority: 0, submittedBy: 'n1', submittedAt: T0, chunk })
+const view = (n: number, chunk: number): JobView => emptyView({ v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: n }, (_, i) => i), reduce: null, retries: 3, timeoutMs: 600_000, priority: 0, submittedBy: SUBMITTER, submittedAt: T0, chunk })
 const solo = [m('n1'), { id: 'n2', capabilities: [] }, { id: 'n3', capabilities: [] }] // n1 runs everything
 function ctx (o: Partial<DecideContext> = {}): DecideContext {
   return { self: 'n1', now: T0, members: solo, freeSlots: 2, running: new Map(), leaseMs: L, ...o }
@@ -31,6 +35,46 @@ t('chunk size: about 2 chunks per slot of the members that run the handler', () 
   assert.is(chunkSize(10, [m('a', 8)], 'primes'), 1)
   assert.is(chunkSize(100, [m('a'), { id: 'b', capabilities: ['slots:64'] }], 'primes'), 50) // b lacks the handler; a says no slots: 1
   assert.is(chunkSize(1, [], 'primes'), 1)
+})
+
+t('chunk size with a measured cost: chunks of about TASK_CHUNK_TARGET_MS, at least one per submitter slot, never smaller than by slots', () => {
+  const five = [m('a', 2), m('b', 2), m('c', 2), m('d', 2), m('e', 2)]
+  const perChunk = (ms: number): number => Math.ceil(TASK_CHUNK_TARGET_MS / ms)
+  // Trivial subtasks (0.2 ms): 250 fit the target, so 500 make 2 chunks, one per submitter slot, on 1 or 5 members.
+  assert.is(perChunk(0.2), 250)
+  assert.is(chunkSize(500, five, 'primes', { msPerSubtask: 0.2, localSlots: 2 }), 250)
+  assert.is(chunkSize(500, [m('a', 2)], 'primes', { msPerSubtask: 0.2, localSlots: 2 }), 250)
+  // Cheaper still: never fewer chunks than the submitter's slots (its slots run them together).
+  assert.is(chunkSize(500, five, 'primes', { msPerSubtask: 0.01, localSlots: 2 }), 250)
+  assert.is(chunkSize(500, five, 'primes', { msPerSubtask: 0.01, localSlots: 1 }), 500)
+  // 1.1 ms: 46 per chunk would make 11 chunks; rounded down to a multiple of 2 slots: 10 chunks of 50.
+  assert.is(chunkSize(500, five, 'primes', { msPerSubtask: 1.1, localSlots: 2 }), 50)
+  // Costly subtasks: the slots rule already gives chunks of more than the target, so it stands.
+  assert.is(chunkSize(500, five, 'primes', { msPerSubtask: 10, localSlots: 2 }), 25)
+  assert.is(chunkSize(7, [m('a', 2)], 'primes', { msPerSubtask: 100, localSlots: 2 }), 2)
+  // No usable cost: the slots rule.
+  assert.is(chunkSize(500, five, 'primes', { msPerSubtask: 0, localSlots: 2 }), 25)
+  assert.is(chunkSize(500, five, 'primes', { msPerSubtask: 0.2, localSlots: 0 }), 25)
+  assert.is(chunkSize(1, five, 'primes', { msPerSubtask: 0.2, localSlots: 2 }), 1)
+})
+
+t('handler costs: an EWMA of wall time per subtask per handler; nonsense samples are ignored', () => {
+  const c = new HandlerCosts()
+  assert.is(c.msPerSubtask('sleep'), undefined)
+  c.record('sleep', 100, 50) // 2 ms
+  assert.is(c.msPerSubtask('sleep'), 2)
+  c.record('sleep', 20, 50) // 0.4 ms
+  assert.ok(Math.abs(c.msPerSubtask('sleep')! - (2 + HANDLER_COST_WEIGHT * (0.4 - 2))) < 1e-9)
+  c.record('sleep', -5, 10)
+  c.record('sleep', 10, 0)
+  c.record('sleep', Number.NaN, 10)
+  assert.ok(Math.abs(c.msPerSubtask('sleep')! - 1.52) < 1e-9)
+  assert.is(c.msPerSubtask('primes'), undefined)
+  for (let i = 0; i < HANDLER_COSTS_MAX; i++) c.record(`exec:${i}`, 1, 1)
+  // Bounded: the table holds HANDLER_COSTS_MAX handlers, then starts over with the next new one.
+  assert.is(c.msPerSubtask('sleep'), undefined)
+  assert.is(c.msPerSubtask('exec:0'), undefined)
+  assert.is(c.msPerSubtask(`exec:${HANDLER_COSTS_MAX - 1}`), 1)
 })
 
 t('units cover the inputs exactly, the last one shorter', () => {

@@ -14,12 +14,14 @@ import type { Done, JobView, Lease, TaskMember } from '../src/tasks/types.js'
 import { collectable, countedDone, emptyView, mergeDone, mergeLease } from '../src/tasks/view.js'
 
 const JOB = '0123456789abcdef0123456789abcdef'
+/** The job was submitted to a node that has since left: finisher and candidates follow the ranking alone (submitter-first is tested apart). */
+const SUBMITTER = 'gone'
 const T0 = 1_000_000
 const L = 10_000
 const CAP = handlerCapability('primes')
 const m = (id: string): TaskMember => ({ id, capabilities: [CAP] })
 const ALL = [m('n1'), m('n2'), m('n3')] // finisher n2; subtask 0 ranks n2, n3, n1 (tasks-scheduler.test.ts)
-const view = (n = 1): JobView => emptyView({ v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: n }, (_, i) => i), reduce: null, retries: 3, timeoutMs: 600_000, priority: 0, submittedBy: 'n1', submittedAt: T0 })
+const view = (n = 1): JobView => emptyView({ v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: n }, (_, i) => i), reduce: null, retries: 3, timeoutMs: 600_000, priority: 0, submittedBy: SUBMITTER, submittedAt: T0 })
 const lease = (holder: string, token: number, expiresAt: number, attempt = 1): Lease => ({ holder, token, expiresAt, attempt })
 const done = (by: string, token: number, result: unknown = 7): Done => ({ result, by, token, attempts: 1 })
 function ctx (self: string, o: Partial<DecideContext> = {}): DecideContext {

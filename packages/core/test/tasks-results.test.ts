@@ -17,6 +17,8 @@ import type { Done, JobView, Lease, TaskMember } from '../src/tasks/types.js'
 import { countedDone, emptyView, mergeDone, mergeLease } from '../src/tasks/view.js'
 
 const JOB = '0123456789abcdef0123456789abcdef'
+/** The job was submitted to a node that has since left: finisher and candidates follow the ranking alone (submitter-first is tested apart). */
+const SUBMITTER = 'gone'
 const T0 = 1_000_000
 const L = 10_000
 const CAP = handlerCapability('primes')
@@ -24,7 +26,7 @@ const m = (id: string): TaskMember => ({ id, capabilities: [CAP] })
 const ALL = [m('n1'), m('n2'), m('n3')]
 /** n subtasks in chunks of `chunk`. */
 const view = (n: number, chunk = 1): JobView => emptyView({
-  v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: n }, (_, i) => i), reduce: null, retries: 3, timeoutMs: 600_000, priority: 0, submittedBy: 'n1', submittedAt: T0, ...(chunk > 1 ? { chunk } : {})
+  v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: n }, (_, i) => i), reduce: null, retries: 3, timeoutMs: 600_000, priority: 0, submittedBy: SUBMITTER, submittedAt: T0, ...(chunk > 1 ? { chunk } : {})
 })
 const lease = (holder: string, token: number, expiresAt = T0 + L): Lease => ({ holder, token, expiresAt, attempt: 1 })
 const one = (by: string, token: number, result: unknown = 7): Done => ({ result, by, token, attempts: 1 })

@@ -7,12 +7,14 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { TASK_PASS_OVER_MS } from '../src/constants.js'
 import { rank } from '../src/tasks/rendezvous.js'
-import { afterError, backoff, decide } from '../src/tasks/scheduler.js'
+import { afterError, backoff, candidatesFor, decide, finisherOf } from '../src/tasks/scheduler.js'
 import type { DecideContext, TaskAction } from '../src/tasks/scheduler.js'
 import { handlerCapability } from '../src/tasks/types.js'
 import type { Cancel, Done, Failure, Final, JobView, Lease, TaskMember } from '../src/tasks/types.js'
 
 const JOB = '0123456789abcdef0123456789abcdef'
+/** The job was submitted to a node that has since left: finisher and candidates follow the ranking alone (submitter-first is tested apart). */
+const SUBMITTER = 'gone'
 const T0 = 1_000_000
 const L = 10_000
 const CAP = handlerCapability('primes')
@@ -26,12 +28,13 @@ interface Rows {
   done?: Record<number, Done>
   cancel?: Cancel
   final?: Final
+  submittedBy?: string
 }
 const entries = <T>(r: Record<number, T> = {}): Map<number, T> => new Map(Object.entries(r).map(([k, v]) => [Number(k), v]))
 /** The one view builder: n subtasks submitted at T0 by n1, plus the given records. */
 function view (r: Rows = {}): JobView {
   const v: JobView = {
-    job: { v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: r.n ?? 1 }, (_, i) => i), reduce: null, retries: r.retries ?? 3, timeoutMs: r.timeoutMs ?? 600_000, priority: 0, submittedBy: 'n1', submittedAt: T0 },
+    job: { v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: r.n ?? 1 }, (_, i) => i), reduce: null, retries: r.retries ?? 3, timeoutMs: r.timeoutMs ?? 600_000, priority: 0, submittedBy: r.submittedBy ?? SUBMITTER, submittedAt: T0 },
     leases: entries(r.leases), failures: entries(r.fails), done: entries(r.done)
   }
   if (r.cancel !== undefined) v.cancel = r.cancel
@@ -68,6 +71,31 @@ t('only the first candidate claims at first', () => {
   step(view({ n: 4 }), ctx('n2'), [claim(0, 'n2', T0), claim(1, 'n2', T0)]) // first for 0 and 1
   step(view({ n: 4 }), ctx('n1'), [claim(2, 'n1', T0)])
   step(view({ n: 4 }), ctx('n3'), [claim(3, 'n3', T0)])
+})
+
+t('the submitter, while a member, is the finisher and every chunk\'s first candidate; others take over when its slots are full', () => {
+  // n3 ranks last for chunks 0 and 1 and is not the ranked finisher (n2), but the job was submitted to it.
+  const v = view({ n: 4, submittedBy: 'n3' })
+  assert.is(finisherOf(JOB, ALL, rank, 'n3'), 'n3')
+  assert.is(finisherOf(JOB, ALL, rank, 'gone'), 'n2')
+  assert.equal(candidatesFor(v, 0, ALL), ['n3', 'n2', 'n1'])
+  step(v, ctx('n3', { freeSlots: 2 }), [claim(0, 'n3', T0), claim(1, 'n3', T0)])
+  step(v, ctx('n2'), []) // waits for the submitter
+  // n3 holds 2 live leases and advertises 2 slots: full, so the next candidate of chunks 2 and 3 (n1, second after
+  // n3 for both) takes them over after TASK_PASS_OVER_MS, from the far end; n2, third, still waits for n1.
+  const slots2 = [m('n1'), m('n2'), { id: 'n3', capabilities: [CAP, 'slots:2'] }]
+  const held = view({ n: 4, submittedBy: 'n3', leases: { 0: lease('n3', 0, T0 + L), 1: lease('n3', 0, T0 + L) } })
+  step(held, ctx('n1', { members: slots2, now: T0 + TASK_PASS_OVER_MS - 1 }), [])
+  const later = T0 + TASK_PASS_OVER_MS
+  step(held, ctx('n1', { members: slots2, now: later }), [claim(3, 'n1', later), claim(2, 'n1', later)])
+  step(held, ctx('n2', { members: slots2, now: later }), [])
+  // The submitter reduces once every chunk is done, whoever ran them; the ranked finisher does not.
+  const one = (by: string): Done => ({ result: 1, by, token: 0, attempts: 1 })
+  const done = view({ n: 2, submittedBy: 'n3', leases: { 0: lease('n3', 0, T0 + L), 1: lease('n2', 0, T0 + L) }, done: { 0: one('n3'), 1: one('n2') } })
+  step(done, ctx('n3'), [{ type: 'reduce' }])
+  step(done, ctx('n2'), [])
+  // Once the submitter is gone from the members, the ranking decides again: n2 finishes.
+  step(done, ctx('n2', { members: [m('n1'), m('n2')] }), [{ type: 'reduce' }])
 })
 
 t('second candidate claims after leaseMs/2 of nobody claiming, third after leaseMs', () => {

@@ -94,6 +94,25 @@ test('a final-state write that fails is retried until it sticks; the job ends wi
   await tasks.stop()
 })
 
+test('chunks are sized from what the handler cost here: a cheap handler\'s next job has one chunk per slot, not two', async () => {
+  const { tasks, kv, clock } = await service()
+  const chunkOfJob = (jobId: string): number => ((kv.records.get(`${JOB_PREFIX}${jobId}`)?.value as { chunk?: number }).chunk ?? 1)
+  const inputs = Array.from({ length: 40 }, (_, i) => i)
+  // Nothing measured yet: 2 chunks per slot of the members that run it (4 slots): chunks of 5.
+  const first = await tasks.submit({ handler: 'add', inputs })
+  assert.is(chunkOfJob(first.jobId), 5)
+  await until(clock, 'the first job to finish', () => tasks.status(first.jobId).state === 'done')
+  // 'add' takes microseconds a subtask, far below TASK_CHUNK_TARGET_MS a chunk: one chunk per local slot.
+  const second = await tasks.submit({ handler: 'add', inputs })
+  assert.is(chunkOfJob(second.jobId), 10)
+  await until(clock, 'the second job to finish', () => tasks.status(second.jobId).state === 'done')
+  assert.equal(tasks.status(second.jobId).result, inputs.map(x => x + 1))
+  // An explicit chunk still wins.
+  const third = await tasks.submit({ handler: 'add', inputs, chunk: 3 })
+  assert.is(chunkOfJob(third.jobId), 3)
+  await tasks.stop()
+})
+
 test('a finished job is deleted after tasks.retentionMs, records and view alike; an unfinished one is kept', async () => {
   const { tasks, kv, clock } = await service(5_000)
   const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2] })

@@ -3,7 +3,7 @@
  * or job change and returns effects; the driver performs them (writes the lease, then runs; writes final; ...)
  * and applies its own writes to the view before the next call. Pure: `now` comes in, nothing is read.
  */
-import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_CHUNKS_PER_SLOT, TASK_MAX_ERROR_CHARS, TASK_PASS_OVER_MS } from '../constants.js'
+import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_CHUNK_TARGET_MS, TASK_CHUNKS_PER_SLOT, TASK_MAX_ERROR_CHARS, TASK_PASS_OVER_MS } from '../constants.js'
 import { rank } from './rendezvous.js'
 import { handlerCapability, unitCount, unitRange } from './types.js'
 import type { Done, Failure, Final, JobView, Lease, TaskMember } from './types.js'
@@ -40,14 +40,36 @@ export type TaskAction =
   | { type: 'reduce' }
 
 /**
+ * What the submitting node knows of a handler's cost (handler-costs.ts): milliseconds of wall time per subtask as
+ * it ran them, and the slots it runs the handler with itself.
+ */
+export interface HandlerCost {
+  msPerSubtask: number
+  localSlots: number
+}
+
+/**
  * Subtasks per chunk for a job of n subtasks, given the slots of the members that run its handler (each member's
  * `slots:<n>` capability, 1 when it does not say): ceil(n / (slots x TASK_CHUNKS_PER_SLOT)), at least 1.
+ * With the handler's measured `cost`, cheap subtasks make bigger chunks: each holds TASK_CHUNK_TARGET_MS of work
+ * (ceil(TASK_CHUNK_TARGET_MS / msPerSubtask) subtasks), their number rounded down to a multiple of the
+ * submitter's slots and never below them (its own slots stay busy: it is the first candidate). Never smaller
+ * than without a cost, never more than n.
  */
-export function chunkSize (n: number, members: readonly TaskMember[], handler: string): number {
+export function chunkSize (n: number, members: readonly TaskMember[], handler: string, cost?: HandlerCost): number {
   const cap = handlerCapability(handler)
   let slots = 0
   for (const m of members) if (m.capabilities.includes(cap)) slots += slotsOf(m)
-  return Math.max(1, Math.ceil(n / (Math.max(1, slots) * TASK_CHUNKS_PER_SLOT)))
+  const bySlots = Math.max(1, Math.ceil(n / (Math.max(1, slots) * TASK_CHUNKS_PER_SLOT)))
+  if (cost === undefined || !(cost.msPerSubtask > 0) || !(cost.localSlots >= 1) || n <= 1) return bySlots
+  // Chunks of the target's worth, their number rounded down to a multiple of the submitter's slots (at least one
+  // per slot), so its slots finish their rounds together instead of a short last chunk running alone.
+  const perChunk = Math.ceil(TASK_CHUNK_TARGET_MS / cost.msPerSubtask)
+  if (perChunk <= bySlots) return bySlots
+  const local = Math.floor(cost.localSlots)
+  const target = Math.ceil(n / perChunk)
+  const count = Math.max(local, target - (target % local))
+  return Math.min(n, Math.max(bySlots, Math.ceil(n / count)))
 }
 
 /** The slots a member advertises (`slots:<n>`), 1 when it does not say. */
@@ -64,9 +86,24 @@ export function backoff (attempts: number): number {
   return Math.min(TASK_BACKOFF_BASE_MS * 2 ** (n - 1), TASK_BACKOFF_MAX_MS)
 }
 
-/** The member that writes the job's final state: rank(jobId, alive members)[0]. */
-export function finisherOf (jobId: string, members: readonly TaskMember[], ranker: Ranker = rank): string | undefined {
+/**
+ * The member that writes the job's final state: the member the job was submitted to (`submittedBy`) while it is
+ * among `members`, else rank(jobId, members)[0]. Pass `submittedBy` whenever the job record is known; without it
+ * (a record of a job not seen yet) the ranking alone decides.
+ */
+export function finisherOf (jobId: string, members: readonly TaskMember[], ranker: Ranker = rank, submittedBy?: string): string | undefined {
+  if (submittedBy !== undefined && members.some(m => m.id === submittedBy)) return submittedBy
   return ranker(jobId, members.map(m => m.id))[0]
+}
+
+/**
+ * Subtask candidates in order: the job's submitter first when it runs the handler (locality, as Ray's owner-first
+ * scheduling: its chunks need no hop to reach the finisher, which is the submitter too), then the others in
+ * rendezvous order. Others take over a chunk from a submitter whose slots are full after TASK_PASS_OVER_MS.
+ */
+function submitterFirst (ranked: string[], submittedBy: string): string[] {
+  const at = ranked.indexOf(submittedBy)
+  return at <= 0 ? ranked : [submittedBy, ...ranked.slice(0, at), ...ranked.slice(at + 1)]
 }
 
 /** Ids of the alive members that run the job's handler. */
@@ -77,7 +114,7 @@ export function capableIds (view: JobView, members: readonly TaskMember[]): stri
 
 /** Alive members that run the handler, ranked for subtask i. */
 export function candidatesFor (view: JobView, index: number, members: readonly TaskMember[], ranker: Ranker = rank): string[] {
-  return ranker(`${view.job.id}/${index}`, capableIds(view, members))
+  return submitterFirst(ranker(`${view.job.id}/${index}`, capableIds(view, members)), view.job.submittedBy)
 }
 
 /**
@@ -123,7 +160,7 @@ export function decide (view: JobView, ctx: DecideContext): TaskAction[] {
   }
   if (view.final !== undefined) return actions
 
-  const isFinisher = finisherOf(job.id, ctx.finisherMembers ?? ctx.members, ctx.ranker) === self
+  const isFinisher = finisherOf(job.id, ctx.finisherMembers ?? ctx.members, ctx.ranker, job.submittedBy) === self
   if (view.cancel !== undefined) {
     if (isFinisher) actions.push({ type: 'finish', final: { state: 'cancelled', by: self, at: now } })
     return actions
@@ -185,7 +222,7 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
     const lease = view.leases.get(index)
     const failure = view.failures.get(index)
     if (failure !== undefined && failure.retryAt > now) continue
-    const ranked = ranker(`${job.id}/${index}`, capable)
+    const ranked = submitterFirst(ranker(`${job.id}/${index}`, capable), job.submittedBy)
     const at = ranked.indexOf(self)
     if (at < 0) continue
     // The candidates before this node: one that could start the chunk now is waited for leaseMs / 2; one whose

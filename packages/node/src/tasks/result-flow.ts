@@ -43,7 +43,7 @@ export interface ResultFlowComponents {
   view: (jobId: string) => JobView | undefined
   /** Resolves with the job's view once this node holds its record, or undefined when `signal` ends first. */
   known: (jobId: string, signal: AbortSignal) => Promise<JobView | undefined>
-  /** The job's finisher as this node sees it now: rank(jobId, alive members)[0]. */
+  /** The job's finisher as this node sees it now (core finisherOf: the submitter while a member, else the ranking). */
   finisher: (jobId: string) => string | undefined
   /** Folds a record this node wrote into its views at once. */
   absorb: (key: string, value: unknown) => void

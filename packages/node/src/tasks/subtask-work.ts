@@ -28,6 +28,8 @@ export interface SubtaskWorkComponents {
    * `stale` a newer lease superseded the run, `fallback` write the done record. Absent: always the done record.
    */
   deliver?: (view: JobView, unit: number, done: Done) => Promise<Delivery>
+  /** Told the run time (ms) of each chunk whose every subtask returned a result (core HandlerCosts). */
+  observe?: (handler: string, wallMs: number, subtasks: number) => void
 }
 
 export interface SubtaskClaim {
@@ -82,6 +84,7 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     const handler = c.handlers.get(view.job.handler)
     if (handler === undefined) throw new Error(`handler '${view.job.handler}' is not available on this node`)
     const results = new Array<unknown>(to - from)
+    const startedAt = performance.now()
     await span('subtask.run', async () => {
       let next = from
       const failed: { first?: { at: number, err: unknown } } = {}
@@ -102,6 +105,8 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
         throw failed.first.err
       }
     })
+    // Measured on the monotonic clock, not the node's (a skewed or stepped wall clock must not size chunks).
+    if (!signal.aborted) c.observe?.(view.job.handler, performance.now() - startedAt, to - from)
     await leased
     // Fencing: a run whose lease was superseded meanwhile (the driver aborts it) records nothing; nor does one
     // whose lease lost a same-token race (the view holds the KV's winner once our write has landed here).

@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
-  JOB_PREFIX, chunkSize, countedDone, unitCount, unitResults, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
+  JOB_PREFIX, HandlerCosts, chunkSize, countedDone, unitCount, unitResults, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
 } from '@shoal/core'
-import type { Clock, Final, JobRecord, JobStatus, JobView, Logger, TaskAction, TaskMember, TasksConfig, TimerHandle } from '@shoal/core'
+import type { Clock, Final, HandlerCost, JobRecord, JobStatus, JobView, Logger, TaskAction, TaskMember, TasksConfig, TimerHandle } from '@shoal/core'
 import type { EventBus } from '../events.js'
 import type { KvService } from '../kv/kv-service.js'
 import type { MembershipService } from '../membership-service.js'
@@ -87,6 +87,8 @@ export class TaskService {
   private readonly finishing = new Map<string, Finishing>()
   private readonly collecting = new Set<string>()
   private readonly ranks = new RankMemo()
+  /** What a subtask of each handler cost here: sizes the chunks of jobs submitted here (decisions/0018). */
+  private readonly costs = new HandlerCosts()
   private tickScheduled = false
   private tickTimer: TimerHandle | undefined
   private readonly queue = new SerialQueue()
@@ -114,7 +116,7 @@ export class TaskService {
           await this.changes.next(signal)
         }
       },
-      finisher: jobId => finisherOf(jobId, this.finisherMembers(), this.ranks.rank),
+      finisher: jobId => finisherOf(jobId, this.finisherMembers(), this.ranks.rank, this.views.get(jobId)?.job.submittedBy),
       absorb: (key, value) => { this.absorb(key, value) },
       changed: () => { this.changes.wake(); this.scheduleTick() }
     })
@@ -202,7 +204,7 @@ export class TaskService {
       submittedBy: this.components.self,
       submittedAt: now,
       // One lease and one result record per chunk of subtasks (docs/decisions/0006-chunked-job-leases.md).
-      chunk: spec.chunk ?? chunkSize(inputs.length, this.members(), spec.handler),
+      chunk: spec.chunk ?? chunkSize(inputs.length, this.members(), spec.handler, this.handlerCost(spec.handler)),
       ...(span.traceparent !== undefined ? { trace: span.traceparent } : {})
     })
     span.setAttributes({ 'shoal.job': job.id, 'shoal.handler': job.handler, 'shoal.subtasks': inputs.length, 'shoal.chunk': job.chunk ?? 1 })
@@ -449,7 +451,8 @@ export class TaskService {
         tracing: this.tracing,
         active: () => this.active,
         absorb: (key, value) => { this.absorb(key, value) },
-        deliver: async (v, unit, done) => await this.flow.deliver(v, unit, done)
+        deliver: async (v, unit, done) => await this.flow.deliver(v, unit, done),
+        observe: (handler, wallMs, subtasks) => { this.costs.record(handler, wallMs, subtasks) }
       }, { view, index, token, attempt, signal: run.controller.signal, onLeased: () => { run.leasePending = false; this.scheduleTick() } })
     } finally {
       this.forget(jobId, index, run)
@@ -509,8 +512,8 @@ export class TaskService {
   }
 
   /**
-   * Deletes the records of jobs finished more than tasks.retentionMs ago, on the job's finisher (the first of
-   * rank(jobId, alive members)). The job record goes first, so every node drops the job's view as soon as that
+   * Deletes the records of jobs finished more than tasks.retentionMs ago, on the job's finisher (core finisherOf:
+   * its submitter while a member, else the first of rank(jobId, alive members)). The job record goes first, so every node drops the job's view as soon as that
    * deletion reaches it; then the job's other records. A finisher that dies midway leaves the rest to its
    * successor (which sees a job view still present only if the job record survived; records left behind after
    * the job record's deletion are swept by whoever is the finisher when they are next seen, see absorb).
@@ -520,7 +523,7 @@ export class TaskService {
     const members = this.members()
     for (const view of [...this.views.values()]) {
       if (!collectable(view, now, this.init.config.retentionMs) || this.running.has(view.job.id)) continue
-      if (finisherOf(view.job.id, members, this.ranks.rank) !== this.components.self) continue
+      if (finisherOf(view.job.id, members, this.ranks.rank, view.job.submittedBy) !== this.components.self) continue
       await this.collect(view.job.id)
     }
   }
@@ -554,5 +557,12 @@ export class TaskService {
 
   private slots (): number {
     return this.init.config.slots
+  }
+
+  /** What this node measured of a handler it runs (undefined before its first chunk here, or without the handler). */
+  private handlerCost (handler: string): HandlerCost | undefined {
+    const msPerSubtask = this.costs.msPerSubtask(handler)
+    if (msPerSubtask === undefined || this.components.handlers.get(handler) === undefined) return undefined
+    return { msPerSubtask, localSlots: this.slots() }
   }
 }
