@@ -19,6 +19,8 @@ const SIZES = SMOKE ? [3] : (process.env.SHOAL_BENCH_SCALE_SIZES ?? '10,50').spl
 const IDLE_MS = SMOKE ? 5000 : 60_000
 /** How often the bench asks every daemon for its view while the swarm forms (the figure's resolution). */
 const FORM_POLL_MS = 1000
+/** How long a size may take to form before the bench records it as not formed and moves on (ms). */
+const FORM_LIMIT_MS = Number(process.env.SHOAL_BENCH_SCALE_FORM_LIMIT_MS ?? 240_000)
 const TICKS = 100 // USER_HZ on Linux
 /**
  * Where the daemons run from: 'release' (default), the release's bundle (scripts/bundle.mjs: one ES module, as
@@ -65,7 +67,12 @@ function rssOf (script: string): number {
   return Number(r.stdout.trim()) * 1024
 }
 
-interface Row extends Idle { n: number, formMs: number, conns: number[], falseDead: number, killMs: number | null, base: Idle }
+/**
+ * One size's figures. `formMs` is null when the swarm did not form within FORM_LIMIT_MS: then `views` says how far
+ * it got (alive members each daemon saw, -1 for a daemon that did not answer within 5 s), the CPU and RSS are
+ * those of the daemons still trying, and no kill is measured.
+ */
+interface Row extends Idle { n: number, formMs: number | null, views: number[], conns: number[], falseDead: number | null, killMs: number | null, base: Idle }
 interface Idle { cpu: number[], rss: number[], anon: number[], pss: number[] }
 
 /** CPU (share of one core) and RSS of each process over one idle window. */
@@ -99,17 +106,28 @@ async function measure (n: number, command: string[] | undefined): Promise<Row> 
     await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await swarm.start(i + 2, { bootstrap: [first.addrs[0]!], timeoutMs: 180_000 })))
     const answered = Date.now()
     // Asked once a second, not waitFor's 20 times: 20 member lists a second from each of N daemons is itself a
-    // load that kept 30 daemons on 2 cores from forming.
-    await waitFor(async () => {
-      const counts = await Promise.all(nodes(swarm).map(async node => (await node.client.call('swarm.members', { state: 'alive' }, { timeoutMs: 5000 })).length))
-      if (counts.every(c => c === n)) return true
+    // load that kept 30 daemons on 2 cores from forming. A daemon too busy to answer in 5 s counts as -1.
+    const aliveSeen = async (): Promise<number[]> => await Promise.all(nodes(swarm).map(async node =>
+      await node.client.call('swarm.members', { state: 'alive' }, { timeoutMs: 5000 }).then(m => m.length, () => -1)))
+    let formMs: number | null = null
+    let counts: number[]
+    for (;;) {
+      counts = await aliveSeen()
+      if (counts.every(c => c === n)) { formMs = Date.now() - answered; break }
+      if (Date.now() - answered >= FORM_LIMIT_MS) break
       await sleep(FORM_POLL_MS)
-      return undefined
-    }, 240_000, `${n} daemons to see each other alive`)
-    const formMs = Date.now() - answered
+    }
+    const all = nodes(swarm)
+    if (formMs === null) {
+      log(`${n} daemons: not formed ${FORM_LIMIT_MS} ms after the last answered RPC (alive seen: median ${median(counts)}, smallest ${Math.min(...counts)})`)
+      const use = await idle(all.map(x => x.child.pid!))
+      const conns = await Promise.all(all.map(async x => await x.client.call('swarm.peers', {}, { timeoutMs: 5000 }).then(p => p.filter(q => q.member).length, () => -1)))
+      await swarm.destroy()
+      log(`${n} bare libp2p + gossipsub peers (baseline)`)
+      return { n, formMs, views: counts, conns, ...use, falseDead: null, killMs: null, base: await baseline(n) }
+    }
     log(`${n} daemons: one view ${formMs} ms after the last answered RPC`)
     await sleep(SMOKE ? 1000 : 15_000) // let discovery settle the overlay
-    const all = nodes(swarm)
     const use = await idle(all.map(x => x.child.pid!))
     const conns = await Promise.all(all.map(async x => (await x.client.call('swarm.peers', {})).filter(p => p.member).length))
     const views = await Promise.all(all.map(async x => await x.client.call('swarm.members', {})))
@@ -127,7 +145,7 @@ async function measure (n: number, command: string[] | undefined): Promise<Row> 
     } catch { /* reported as not seen */ }
     await swarm.destroy()
     log(`${n} bare libp2p + gossipsub peers (baseline)`)
-    return { n, formMs, conns, ...use, falseDead, killMs, base: await baseline(n) }
+    return { n, formMs, views: counts, conns, ...use, falseDead, killMs, base: await baseline(n) }
   } finally {
     await swarm.destroy()
   }
@@ -146,19 +164,20 @@ const modules = rssOf("await import('@shoal/node'); await import('@shoal/rpc')")
 process.stdout.write(`## Scale: idle cost and membership at N daemons on one box${SMOKE ? ' (smoke)' : ''}
 
 Each daemon is given node 1's address; all start together; the bench asks every daemon for its view once a
-second until all agree. The daemons run from ${FROM === 'release' ? 'the release bundle (scripts/bundle.mjs, built by the bench: one ES module, what operators run)' : 'this checkout\'s packages (SHOAL_BENCH_SCALE_FROM=workspace)'}. Idle window ${IDLE_MS / 1000} s. CPU is the share of one
+second until all agree; a size not formed within ${FORM_LIMIT_MS / 1000} s is recorded as such, with how far its views got and what its
+daemons cost while still trying (no kill then). The daemons run from ${FROM === 'release' ? 'the release bundle (scripts/bundle.mjs, built by the bench: one ES module, what operators run)' : 'this checkout\'s packages (SHOAL_BENCH_SCALE_FROM=workspace)'}. Idle window ${IDLE_MS / 1000} s. CPU is the share of one
 core from /proc (utime + stime); connections count members only (docs/scale.md explains the bounded degree).
 
 | N | one view after last RPC answer | member connections per node (median / max) | idle CPU per daemon (median / max) | RSS per daemon (median / max) | false dead while idle | kill -9 seen dead by all |
 |---|---|---|---|---|---|---|
-${rows.map(r => `| ${r.n} | ${(r.formMs / 1000).toFixed(1)} s | ${median(r.conns)} / ${Math.max(...r.conns)} | ${(median(r.cpu) * 100).toFixed(2)}% / ${(Math.max(...r.cpu) * 100).toFixed(2)}% | ${mb(median(r.rss))} / ${mb(Math.max(...r.rss))} MB | ${r.falseDead} | ${r.killMs === null ? 'not within 30 s' : `${(r.killMs / 1000).toFixed(1)} s`} |`).join('\n')}
+${rows.map(r => `| ${r.n} | ${r.formMs === null ? `not formed in ${FORM_LIMIT_MS / 1000} s (alive seen: median ${median(r.views)} of ${r.n}, smallest ${Math.min(...r.views)})` : `${(r.formMs / 1000).toFixed(1)} s`} | ${median(r.conns)} / ${Math.max(...r.conns)} | ${r.formMs === null ? 'still forming: ' : ''}${(median(r.cpu) * 100).toFixed(2)}% / ${(Math.max(...r.cpu) * 100).toFixed(2)}% | ${mb(median(r.rss))} / ${mb(Math.max(...r.rss))} MB | ${r.falseDead ?? '-'} | ${r.formMs === null ? '-' : r.killMs === null ? 'not within 30 s' : `${(r.killMs / 1000).toFixed(1)} s`} |`).join('\n')}
 
 Baseline in the same run: N plain libp2p peers (the daemon's own libp2p stack: TCP, Noise, yamux, identify, ping,
 kad-dht, gossipsub on one topic; full mesh, nothing published), one process each, the same idle window.
 
 | N | idle CPU per process: Shoal daemon / bare libp2p + gossipsub (median) | Shoal / baseline | RSS per process: Shoal / baseline (median) |
 |---|---|---|---|
-${rows.map(r => `| ${r.n} | ${(median(r.cpu) * 100).toFixed(2)}% / ${(median(r.base.cpu) * 100).toFixed(2)}% | ${(median(r.cpu) / Math.max(1e-9, median(r.base.cpu))).toFixed(2)}x | ${mb(median(r.rss))} / ${mb(median(r.base.rss))} MB |`).join('\n')}
+${rows.map(r => `| ${r.n} | ${r.formMs === null ? '(still forming) ' : ''}${(median(r.cpu) * 100).toFixed(2)}% / ${(median(r.base.cpu) * 100).toFixed(2)}% | ${(median(r.cpu) / Math.max(1e-9, median(r.base.cpu))).toFixed(2)}x | ${mb(median(r.rss))} / ${mb(median(r.base.rss))} MB |`).join('\n')}
 
 What a daemon's RSS is made of (median): ${rows.map(r => `at N = ${r.n}, ${mb(median(r.anon))} MB anonymous (its own heaps and caches) and ${mb(median(r.rss) - median(r.anon))} MB of file pages (the Node binary's code and data, shared by every process running it); PSS, which divides shared pages among the processes mapping them, ${mb(median(r.pss))} MB (baseline: ${mb(median(r.base.anon))} MB anonymous, PSS ${mb(median(r.base.pss))} MB)`).join('; ')}.
 
