@@ -31,7 +31,7 @@ interface Rows {
   submittedBy?: string
 }
 const entries = <T>(r: Record<number, T> = {}): Map<number, T> => new Map(Object.entries(r).map(([k, v]) => [Number(k), v]))
-/** The one view builder: n subtasks submitted at T0 by n1, plus the given records. */
+/** The one view builder: n subtasks submitted at T0 (by SUBMITTER unless `submittedBy` says), plus the given records. */
 function view (r: Rows = {}): JobView {
   const v: JobView = {
     job: { v: 1, id: JOB, handler: 'primes', inputs: Array.from({ length: r.n ?? 1 }, (_, i) => i), reduce: null, retries: r.retries ?? 3, timeoutMs: r.timeoutMs ?? 600_000, priority: 0, submittedBy: r.submittedBy ?? SUBMITTER, submittedAt: T0 },

@@ -513,8 +513,8 @@ export class TaskService {
 
   /**
    * Deletes the records of jobs finished more than tasks.retentionMs ago, on the job's finisher (core finisherOf:
-   * its submitter while a member, else the first of rank(jobId, alive members)). The job record goes first, so every node drops the job's view as soon as that
-   * deletion reaches it; then the job's other records. A finisher that dies midway leaves the rest to its
+   * its submitter while a member, else the first of rank(jobId, alive members)). The job record goes first, so
+   * every node drops the job's view as soon as that deletion reaches it; then the job's other records. A finisher that dies midway leaves the rest to its
    * successor (which sees a job view still present only if the job record survived; records left behind after
    * the job record's deletion are swept by whoever is the finisher when they are next seen, see absorb).
    */
