@@ -9,7 +9,6 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { rank } from '@shoal/core'
 import { LocalSwarm } from '@shoal/cli/local-swarm'
 import type { LocalNode } from '@shoal/cli/local-swarm'
 import { waitUntil } from '@shoal/test-utils'
@@ -110,11 +109,11 @@ test('kill -9 of a worker mid-chunk: exact answer, and at most one chunk is run 
   const before = await runs()
   const logged = new Map(await Promise.all([1, 2, 3].map(async i => [i, (await logLines(i)).length] as const)))
   const { jobId } = await observer.client.call('task.submit', { handler: 'square', inputs, chunk: CHUNK })
-  const finisher = rank(jobId, [...nodes.values()].map(n => n.peerId))[0]
-  // The victim: a worker that is neither the observer nor the finisher, caught with a chunk in flight and part of
-  // that chunk already run, as its own run log says (the observer's status lags: once, a victim it still showed
-  // running had finished and handed in its chunk before the kill, and nothing was left to run again).
-  const victim = [...nodes.values()].find(n => n.index !== 1 && n.peerId !== finisher)!
+  // The victim: a worker that is neither the observer nor the finisher (the observer: a job's submitter finishes
+  // it, decision 0018), caught with a chunk in flight and part of that chunk already run, as its own run log says
+  // (the observer's status lags: once, a victim it still showed running had finished and handed in its chunk
+  // before the kill, and nothing was left to run again).
+  const victim = nodes.get(2)!
   await waitUntil('the victim to be in the middle of a chunk', async () => await midChunk(victim.index, logged.get(victim.index)!), { intervalMs: 20, timeoutMs: 60_000 })
   await swarm.kill(victim.index)
   try {
@@ -142,10 +141,18 @@ test('kill -9 of a worker mid-chunk: exact answer, and at most one chunk is run 
   await waitUntil('all alive again', async () => (await observer.client.call('swarm.members', { state: 'alive' })).length === 3)
 })
 
+/**
+ * Submits the test's job on node 2: the submitter is the job's finisher (decision 0018), so that is the node a
+ * finisher test kills, and node 1 (the others' bootstrap) stays up to observe.
+ */
+async function submitOnFinisher (): Promise<{ jobId: string, finisher: LocalNode, observer: LocalNode }> {
+  const finisher = nodes.get(2)!
+  const { jobId } = await finisher.client.call('task.submit', { handler: 'square', inputs, chunk: CHUNK })
+  return { jobId, finisher, observer: nodes.get(1)! }
+}
+
 test('kill -9 of the finisher after half the results arrived: exact answer from its successor', async () => {
-  const { jobId } = await nodes.get(1)!.client.call('task.submit', { handler: 'square', inputs, chunk: CHUNK })
-  const finisher = [...nodes.values()].find(n => n.peerId === rank(jobId, [...nodes.values()].map(x => x.peerId))[0])!
-  const observer = [...nodes.values()].find(n => n !== finisher)!
+  const { jobId, finisher, observer } = await submitOnFinisher()
   await waitUntil('half the results', async () => (await observer.client.call('task.status', { jobId })).counts.done >= N / 2, { intervalMs: 20, timeoutMs: 60_000 })
   await swarm.kill(finisher.index)
   try {
@@ -167,9 +174,7 @@ async function checkpointed (node: LocalNode, jobId: string): Promise<Set<number
 
 test('kill -9 of the finisher after a checkpoint: exact answer; no checkpointed chunk runs again, and only the finisher\'s own chunks run again in full', async () => {
   const before = await runs()
-  const { jobId } = await nodes.get(1)!.client.call('task.submit', { handler: 'square', inputs, chunk: CHUNK })
-  const finisher = [...nodes.values()].find(n => n.peerId === rank(jobId, [...nodes.values()].map(x => x.peerId))[0])!
-  const observer = [...nodes.values()].find(n => n !== finisher)!
+  const { jobId, finisher, observer } = await submitOnFinisher()
   // Results stream to the finisher and reach the other nodes only in its checkpoints: wait for checkpoints that
   // hold at least two chunks while the job still has work left, then kill the finisher.
   const saved = await waitUntil('a checkpoint of two chunks, with work left', async () => {

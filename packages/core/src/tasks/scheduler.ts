@@ -6,7 +6,7 @@
 import { TASK_BACKOFF_BASE_MS, TASK_BACKOFF_MAX_MS, TASK_CHUNK_TARGET_MS, TASK_CHUNKS_PER_SLOT, TASK_MAX_ERROR_CHARS, TASK_PASS_OVER_MS } from '../constants.js'
 import { rank } from './rendezvous.js'
 import { handlerCapability, unitCount, unitRange } from './types.js'
-import type { Done, Failure, Final, JobView, Lease, TaskMember } from './types.js'
+import type { Done, Failure, Final, JobRecord, JobView, Lease, TaskMember } from './types.js'
 import { countedDone, leaseLive, releasedByFailure } from './view.js'
 
 /** Ranks member ids for a key (rendezvous.ts `rank`, or a memo of it: see RankMemo). */
@@ -97,13 +97,15 @@ export function finisherOf (jobId: string, members: readonly TaskMember[], ranke
 }
 
 /**
- * Subtask candidates in order: the job's submitter first when it runs the handler (locality, as Ray's owner-first
- * scheduling: its chunks need no hop to reach the finisher, which is the submitter too), then the others in
- * rendezvous order. Others take over a chunk from a submitter whose slots are full after TASK_PASS_OVER_MS.
+ * Chunk `index`'s candidates among the `capable` member ids, in order: the job's submitter first when it is one of
+ * them (locality, as Ray's owner-first scheduling: its chunks need no hop to reach the finisher, which is the
+ * submitter too), then the others in rendezvous order. Others take over a chunk from a submitter whose slots are
+ * full after TASK_PASS_OVER_MS.
  */
-function submitterFirst (ranked: string[], submittedBy: string): string[] {
-  const at = ranked.indexOf(submittedBy)
-  return at <= 0 ? ranked : [submittedBy, ...ranked.slice(0, at), ...ranked.slice(at + 1)]
+function candidateOrder (job: JobRecord, index: number, capable: readonly string[], ranker: Ranker): string[] {
+  const ranked = ranker(`${job.id}/${index}`, capable)
+  const at = ranked.indexOf(job.submittedBy)
+  return at <= 0 ? ranked : [job.submittedBy, ...ranked.slice(0, at), ...ranked.slice(at + 1)]
 }
 
 /** Ids of the alive members that run the job's handler. */
@@ -112,9 +114,9 @@ export function capableIds (view: JobView, members: readonly TaskMember[]): stri
   return members.filter(m => m.capabilities.includes(cap)).map(m => m.id)
 }
 
-/** Alive members that run the handler, ranked for subtask i. */
+/** Alive members that run the handler, in candidate order for chunk i (candidateOrder). */
 export function candidatesFor (view: JobView, index: number, members: readonly TaskMember[], ranker: Ranker = rank): string[] {
-  return submitterFirst(ranker(`${view.job.id}/${index}`, capableIds(view, members)), view.job.submittedBy)
+  return candidateOrder(view.job, index, capableIds(view, members), ranker)
 }
 
 /**
@@ -222,7 +224,7 @@ function claims (view: JobView, ctx: DecideContext): TaskAction[] {
     const lease = view.leases.get(index)
     const failure = view.failures.get(index)
     if (failure !== undefined && failure.retryAt > now) continue
-    const ranked = submitterFirst(ranker(`${job.id}/${index}`, capable), job.submittedBy)
+    const ranked = candidateOrder(job, index, capable, ranker)
     const at = ranked.indexOf(self)
     if (at < 0) continue
     // The candidates before this node: one that could start the chunk now is waited for leaseMs / 2; one whose
