@@ -15,6 +15,9 @@ import type { Counters } from './tasks-counters.js'
 
 const SIZES = SMOKE ? [1, 3] : [1, 3, 5]
 const M = SMOKE ? 60 : 500
+/** A job of trivial subtasks long enough (hundreds of ms) for the other daemons to take chunks from the submitter. */
+const M_BIG = SMOKE ? 240 : 5000
+const BIG_REPS = SMOKE ? 1 : 3
 const WARMUP_SUBTASKS = 20
 const LOOP_REPS = 3
 const PRIMES_TO = SMOKE ? 5_000_000 : 200_000_000
@@ -65,7 +68,7 @@ async function runJobs (node: LocalNode, params: { handler: string, input: unkno
 
 const perJob = (c: Counters, reps: number): Counters => ({ cpuMs: c.cpuMs / reps, writes: c.writes / reps, signatures: c.signatures / reps, verifies: c.verifies / reps })
 
-interface SwarmOutcome { n: number, trivial: JobRun, small: JobRun, primes?: JobRun }
+interface SwarmOutcome { n: number, trivial: JobRun, small: JobRun, big: JobRun, primes?: JobRun }
 
 async function onSwarm (n: number): Promise<SwarmOutcome> {
   return await withSwarm(n, async swarm => {
@@ -78,11 +81,13 @@ async function onSwarm (n: number): Promise<SwarmOutcome> {
     log(`tasks: ${n} daemon(s), ${REPS} x ${M} sleep subtasks`)
     const trivial = await runJobs(first, { handler: 'sleep', input: { ms: 0 }, split: M }, nodes(swarm), REPS)
     log(`tasks: ${n} daemon(s), trivial median ${ms(trivial.wallMs)} (${ms(trivial.minMs!)}-${ms(trivial.maxMs!)})`)
-    if (n > 3) return { n, trivial, small }
+    const big = await runJobs(first, { handler: 'sleep', input: { ms: 0 }, split: M_BIG }, nodes(swarm), BIG_REPS)
+    log(`tasks: ${n} daemon(s), ${BIG_REPS} x ${M_BIG} sleep subtasks: median ${ms(big.wallMs)}, ${big.workers} of ${n} worked`)
+    if (n > 3) return { n, trivial, small, big }
     log(`tasks: ${n} daemon(s), ${PRIMES_REPS} x primes below ${PRIMES_TO} split ${PRIMES_SPLIT}`)
     const primes = await runJobs(first, { handler: 'primes', input: { from: 0, to: PRIMES_TO }, split: PRIMES_SPLIT }, nodes(swarm), PRIMES_REPS, false)
     log(`tasks: ${n} daemon(s), primes median ${ms(primes.wallMs)} -> ${String(primes.result)}`)
-    return { n, trivial, small, primes }
+    return { n, trivial, small, big, primes }
   })
 }
 
@@ -112,8 +117,13 @@ const trivialRows = outcomes.map(({ n, trivial }) => {
   return [String(n), String(slots), `${trivial.workers} of ${n}`, `${ms(trivial.wallMs)}${range(trivial)}`, rate(M / (trivial.wallMs / 1000), 'subtasks/s'),
     ms(each), ms(fair), ratio(each, perCall), ratio(fair, perCall)]
 })
+const throughput = (run: JobRun): number => run.subtasks / (run.wallMs / 1000)
+const one = outcomes.find(o => o.n === 1)
+const vsOne = (run: JobRun, pick: (o: SwarmOutcome) => JobRun): string => one === undefined ? '-' : ratio(throughput(run), throughput(pick(one)))
+const sizeRows = outcomes.map(o => [String(o.n), rate(throughput(o.trivial), 'subtasks/s'), `${o.trivial.workers} of ${o.n}`, vsOne(o.trivial, x => x.trivial),
+  `${ms(o.big.wallMs)}${range(o.big)}`, rate(throughput(o.big), 'subtasks/s'), `${o.big.workers} of ${o.n}`, vsOne(o.big, x => x.big)])
 const per = (v: number, n: number): string => (v / n).toFixed(v / n < 10 ? 2 : 1)
-const costRows = outcomes.flatMap(({ n, small, trivial }) => [small, trivial].map(run => {
+const costRows = outcomes.flatMap(({ n, small, trivial, big }) => [small, trivial, big].map(run => {
   const c = run.cost!
   return [String(n), run.subtasks.toLocaleString('en-US'), rate(run.subtasks / (run.wallMs / 1000), 'subtasks/s'), `${per(c.cpuMs, run.subtasks)} ms`,
     Number.isInteger(c.writes) ? String(c.writes) : c.writes.toFixed(1), per(c.writes, run.subtasks), per(c.signatures, run.subtasks), per(c.verifies, run.subtasks)]
@@ -144,6 +154,17 @@ A job this small therefore stays on node 1: "members that ran subtasks" says so,
 the replication of the job's records (the next table).
 
 ${table(['N', 'slots', 'members that ran subtasks', 'wall time', 'throughput', 'per subtask', 'slot-time per subtask', 'per subtask / local call', 'slot-time / local call'], trivialRows)}
+
+**Throughput against the job's size.** The same handler in a job of ${M_BIG.toLocaleString('en-US')} subtasks (\`split: ${M_BIG}\`, ${BIG_REPS} runs,
+the median), long enough for the other daemons to take chunks from the submitter. A job of ${M} measures what one short
+job costs from submit to result (its records, their replication, the other daemons' share of the ${CORES} cores); a job
+that spreads measures what the swarm can do. "vs 1 daemon" is the throughput over the 1-daemon swarm's for the
+same job. On one box more daemons add no cores, but these subtasks wait on timers, not on a core: each slot runs 8
+of a chunk's subtasks at a time, each at least Node's 1 ms \`setTimeout\`, so 1 daemon runs this job on a fraction
+of one core (CPU per subtask x subtasks / wall time, next table), and a job that spreads over more daemons' slots
+finishes sooner on the same box.
+
+${table(['N', `job of ${M}: throughput`, 'ran it', 'vs 1 daemon', `job of ${M_BIG.toLocaleString('en-US')}: wall time`, 'throughput', 'ran it', 'vs 1 daemon'], sizeRows)}
 
 **Cost per subtask, swarm-wide.** Sampled on every daemon before the first run of a job and after the last, per job (bench/src/tasks-counters.ts):
 CPU is user + system time of all daemon processes (/proc/<pid>/stat, worker threads included); replicated writes
