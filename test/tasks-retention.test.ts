@@ -122,7 +122,8 @@ test('in a chunk, the failing subtask is named, not the chunk', async () => {
 })
 
 test('a finished job is deleted everywhere after tasks.retentionMs', async () => {
-  const { jobId } = await a.client.call('task.submit', { handler: 'sleep', inputs: [{ ms: 10 }, { ms: 10 }, { ms: 10 }] })
+  // Subtasks that outlast the submitter's lease hold (100 ms, decision 0019), so each has a lease record to collect.
+  const { jobId } = await a.client.call('task.submit', { handler: 'sleep', inputs: [{ ms: 150 }, { ms: 150 }, { ms: 150 }] })
   const r = await b.client.call('task.result', { jobId, wait: true, timeoutMs: 30_000 })
   assert.is(r.state, 'done', r.error)
   const records = async (n: LocalNode): Promise<number> => (await n.client.call('kv.list', { prefix: `_shoal/job/${jobId}`, limit: 1000 })).records.length

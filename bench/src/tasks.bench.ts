@@ -151,7 +151,9 @@ its time is Node's 1 ms minimum \`setTimeout\`, which the daemons' handler pays 
 first chunks itself and the others take chunks from it only once its slots have been full for 100 ms; chunks of a
 handler it has measured as cheap hold about 50 ms of work (docs/decisions/0018-submitter-first-and-cost-sized-chunks.md).
 A job this small therefore stays on node 1: "members that ran subtasks" says so, and what the other daemons cost is
-the replication of the job's records (the next table).
+the replication of the job's records (the next table). Once node 1 has measured the handler, it expects such a job
+to end within 100 ms and writes no lease for it: the job costs its job record and its final state
+(docs/decisions/0019-held-back-submitter-leases.md).
 
 ${table(['N', 'slots', 'members that ran subtasks', 'wall time', 'throughput', 'per subtask', 'slot-time per subtask', 'per subtask / local call', 'slot-time / local call'], trivialRows)}
 

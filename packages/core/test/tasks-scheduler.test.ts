@@ -7,7 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { TASK_PASS_OVER_MS } from '../src/constants.js'
 import { rank } from '../src/tasks/rendezvous.js'
-import { afterError, backoff, candidatesFor, decide, finisherOf } from '../src/tasks/scheduler.js'
+import { afterError, backoff, candidatesFor, decide, finisherOf, leaseHoldMs } from '../src/tasks/scheduler.js'
 import type { DecideContext, TaskAction } from '../src/tasks/scheduler.js'
 import { handlerCapability } from '../src/tasks/types.js'
 import type { Cancel, Done, Failure, Final, JobView, Lease, TaskMember } from '../src/tasks/types.js'
@@ -96,6 +96,36 @@ t('the submitter, while a member, is the finisher and every chunk\'s first candi
   step(done, ctx('n2'), [])
   // Once the submitter is gone from the members, the ranking decides again: n2 finishes.
   step(done, ctx('n2', { members: [m('n1'), m('n2')] }), [{ type: 'reduce' }])
+})
+
+t('the submitter holds back its first claims\' leases for min(TASK_PASS_OVER_MS, leaseMs / 3) after submit when the job should end by then; no other member claims meanwhile', () => {
+  const v = view({ n: 4, submittedBy: 'n3' })
+  const mine = lease('n3', 0, T0 + L)
+  // 4 subtasks of 10 ms on 2 slots: 20 ms expected, within the window.
+  const cheap = { msPerSubtask: 10, localSlots: 2 }
+  assert.is(leaseHoldMs(v.job, 'n3', mine, T0, L, cheap), TASK_PASS_OVER_MS)
+  assert.is(leaseHoldMs(v.job, 'n3', mine, T0 + 40, L, cheap), TASK_PASS_OVER_MS - 40)
+  assert.is(leaseHoldMs(v.job, 'n3', mine, T0 + TASK_PASS_OVER_MS, L, cheap), 0, 'past the window: written at once')
+  assert.is(leaseHoldMs(v.job, 'n3', mine, T0, 150, cheap), 50, 'a short lease: before its first renewal (leaseMs / 3)')
+  assert.is(leaseHoldMs(v.job, 'n3', mine, T0, L, { msPerSubtask: 51, localSlots: 2 }), 0, 'expected to outlast the window (102 ms): written at once')
+  assert.is(leaseHoldMs(v.job, 'n3', mine, T0, L), 0, 'a handler not measured here: written at once')
+  assert.is(leaseHoldMs(v.job, 'n3', lease('n3', 1, T0 + L, 2), T0, L, cheap), 0, 'a retry or takeover (token 1): written at once')
+  assert.is(leaseHoldMs(v.job, 'n2', lease('n2', 0, T0 + L), T0, L, cheap), 0, 'not the submitter: written at once')
+  // What makes holding back safe: while the window lasts, the submitter's held claims are invisible, and no other
+  // member claims any of the job's chunks, whatever the lease length and whether the submitter looks full or free.
+  for (const leaseMs of [100, 300, 3_000, L]) {
+    const window = Math.min(TASK_PASS_OVER_MS, leaseMs / 3)
+    const slots1 = [m('n1'), m('n2'), { id: 'n3', capabilities: [CAP, 'slots:1'] }]
+    const full = view({ n: 4, submittedBy: 'n3', leases: { 0: lease('n3', 0, T0 + leaseMs) } })
+    for (const now of [T0, T0 + window / 2, T0 + window - 1]) {
+      for (const [members, seen] of [[ALL, v], [slots1, v], [slots1, full]] as const) {
+        for (const self of ['n1', 'n2']) {
+          const claims = decide(seen, ctx(self, { members, now, leaseMs })).filter(a => a.type === 'claim')
+          assert.equal(claims, [], `leaseMs ${leaseMs}, ${self} at +${now - T0} ms`)
+        }
+      }
+    }
+  }
 })
 
 t('second candidate claims after leaseMs/2 of nobody claiming, third after leaseMs', () => {

@@ -8,7 +8,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { JOB_PREFIX, ManualClock, NotFoundError, ShoalError, silentLogger } from '@shoal/core'
+import { JOB_PREFIX, ManualClock, NotFoundError, ShoalError, constants, silentLogger } from '@shoal/core'
 import { EventBus } from '../src/events.js'
 import { TaskService } from '../src/tasks/task-service.js'
 import type { Handler, HandlerRegistry } from '../src/tasks/handlers/index.js'
@@ -46,10 +46,26 @@ class MemoryKv {
 }
 
 const SELF = '12D3KooWSelf'
+const { TASK_PASS_OVER_MS } = constants
 let runs = 0
 const add: Handler = { name: 'add', run: async (x: unknown) => { runs++; return (x as number) + 1 }, reduce: (rs: unknown[]) => (rs as number[]).reduce((a, b) => a + b, 0) }
 const boom: Handler = { name: 'boom', run: async () => { throw new Error('boom') } }
-const handlers: HandlerRegistry = { names: () => ['add', 'boom'], get: name => name === 'add' ? add : name === 'boom' ? boom : undefined, close: async () => {} }
+/** `add`, but a run of 13 waits until the test opens the gate: a chunk still running when something happens. */
+let gate: Promise<void> = Promise.resolve()
+let openGate: () => void = () => {}
+const closeGate = (): void => { gate = new Promise(resolve => { openGate = resolve }) }
+const gated13: Handler = { name: 'gated13', run: async (x: unknown) => { if (x === 13) await gate; return (x as number) + 1 }, reduce: add.reduce }
+/** A run of 0 takes 30 ms of real time (what the node measures, its cost); any other waits for the gate. */
+const slow: Handler = {
+  name: 'slow',
+  run: async (x: unknown) => {
+    if (x === 0) await new Promise(resolve => setTimeout(resolve, 30))
+    else await gate
+    return x
+  }
+}
+const byName = new Map([add, boom, gated13, slow].map(h => [h.name, h]))
+const handlers: HandlerRegistry = { names: () => [...byName.keys()], get: name => byName.get(name), close: async () => {} }
 
 const OTHER = '12D3KooWOther'
 
@@ -57,7 +73,7 @@ async function service (retentionMs = 60_000, others: string[] = []): Promise<{ 
   const clock = new ManualClock(1_000_000)
   const events = new EventBus()
   const kv = new MemoryKv(events)
-  const membership = { members: () => [{ id: SELF, state: 'alive', capabilities: ['handler:add', 'handler:boom', 'slots:4'] }, ...others.map(id => ({ id, state: 'alive', capabilities: [] }))] }
+  const membership = { members: () => [{ id: SELF, state: 'alive', capabilities: [...byName.keys()].map(h => `handler:${h}`).concat('slots:4') }, ...others.map(id => ({ id, state: 'alive', capabilities: [] }))] }
   const tasks = new TaskService({ clock, logger: silentLogger, events, kv: kv as any, membership: membership as any, handlers, self: SELF }, {
     config: { slots: 4, leaseMs: 10_000, retentionMs, modules: {}, exec: { enabled: false, allow: {} } }
   })
@@ -219,6 +235,113 @@ test('a run that lost a same-token race records nothing when its handler fails: 
   // The loser's failed run must not write a failure (nor a poison result): the winner's run is the attempt.
   assert.is(kv.live(`${JOB_PREFIX}${jobId}/fail/`).length, 0, 'no failure recorded by the loser')
   assert.is(kv.live(`${JOB_PREFIX}${jobId}/done/`).length, 0, 'no result recorded by the loser')
+  await tasks.stop()
+})
+
+/** Every KV put of a lease record, in order, as `<unit>/<token>`. */
+function leasePuts (kv: MemoryKv): string[] {
+  const puts: string[] = []
+  const put = kv.put.bind(kv)
+  kv.put = async (key: string, value: unknown) => {
+    if (key.includes('/lease/')) puts.push(key.split('/lease/')[1]!)
+    return await put(key, value)
+  }
+  return puts
+}
+
+/** Runs a job of `inputs` to its end, so that the node has measured what `handler` costs here. */
+async function measure (tasks: TaskService, clock: ManualClock, handler: string, inputs: unknown[]): Promise<void> {
+  const { jobId } = await tasks.submit({ handler, inputs })
+  await until(clock, `the ${handler} job that measures its cost to finish`, () => tasks.status(jobId).state === 'done', 1, 2_000)
+}
+
+test('a job its submitter expects to end within the lease hold writes no lease: it costs its job record and final state', async () => {
+  const { tasks, kv, clock } = await service()
+  await measure(tasks, clock, 'add', [1, 2])
+  const puts = leasePuts(kv)
+  const { jobId } = await tasks.submit({ handler: 'add', inputs: [1, 2, 3, 4, 5, 6, 7, 8], reduce: 'handler' })
+  await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done', 1)
+  await settle(clock, 1_000) // long past the hold
+  assert.equal(puts, [], 'no lease written')
+  assert.equal(kv.live(`${JOB_PREFIX}${jobId}`).sort(), [`${JOB_PREFIX}${jobId}`, `${JOB_PREFIX}${jobId}/state`])
+  assert.is(tasks.status(jobId).result, 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9)
+  await tasks.stop()
+})
+
+test('a handler not measured here, or a job expected to outlast the hold, writes its leases at once', async () => {
+  const { tasks, kv, clock } = await service()
+  const puts = leasePuts(kv)
+  closeGate()
+  const first = await tasks.submit({ handler: 'slow', inputs: [1], chunk: 1 })
+  await settle(clock)
+  assert.equal(puts, ['0/0'], 'cost unknown: written at once')
+  openGate()
+  await until(clock, 'the first job to finish', () => tasks.status(first.jobId).state === 'done', 10)
+  // A 30 ms run moves the average (the first job's short wait counted too) to about 9 ms a subtask.
+  await measure(tasks, clock, 'slow', [0])
+  closeGate()
+  puts.length = 0
+  // 80 subtasks of about 9 ms on 4 slots: about 180 ms, more than the 100 ms hold.
+  const long = await tasks.submit({ handler: 'slow', inputs: Array.from({ length: 80 }, (_, i) => i + 1), chunk: 20 })
+  await settle(clock)
+  assert.equal(puts.sort(), ['0/0', '1/0', '2/0', '3/0'], 'expected to outlast the hold: written at once')
+  openGate()
+  await until(clock, 'the long job to finish', () => tasks.status(long.jobId).state === 'done', 10)
+  await tasks.stop()
+})
+
+test('a chunk still running when the hold ends (TASK_PASS_OVER_MS after submit) has its lease written then, not before', async () => {
+  const { tasks, kv, clock } = await service()
+  await measure(tasks, clock, 'gated13', [1, 2])
+  const puts = leasePuts(kv)
+  closeGate()
+  const { jobId } = await tasks.submit({ handler: 'gated13', inputs: [13, 13], chunk: 1, reduce: 'handler' })
+  await settle(clock, TASK_PASS_OVER_MS - 1)
+  assert.equal(puts, [], 'held back')
+  assert.is(tasks.status(jobId).counts.running, 2, 'both chunks run meanwhile')
+  await settle(clock, 1)
+  assert.equal(puts.sort(), ['0/0', '1/0'], 'written once the hold ends')
+  openGate()
+  await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done', 10)
+  assert.is(tasks.status(jobId).result, 14 + 14)
+  await tasks.stop()
+})
+
+test('a job still going when the hold ends gets the leases of its chunks that ended meanwhile too, so no one runs them again', async () => {
+  const { tasks, kv, clock } = await service()
+  await measure(tasks, clock, 'gated13', [1, 2])
+  const puts = leasePuts(kv)
+  closeGate()
+  const { jobId } = await tasks.submit({ handler: 'gated13', inputs: [1, 13], chunk: 1, reduce: 'handler' })
+  await settle(clock)
+  assert.is(tasks.status(jobId).counts.done, 1, 'chunk 0 ended, its result taken by this node (the finisher)')
+  assert.equal(puts, [], 'held back')
+  await settle(clock, TASK_PASS_OVER_MS)
+  assert.equal(puts.sort(), ['0/0', '1/0'], 'the ended chunk\'s lease as well as the running one\'s')
+  openGate()
+  await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done', 10)
+  assert.is(tasks.status(jobId).result, 2 + 14)
+  await tasks.stop()
+})
+
+test('a rival\'s lease seen during the hold: ours is never written over it, and our run records nothing', async () => {
+  const { tasks, kv, clock, events } = await service(60_000, [OTHER])
+  await measure(tasks, clock, 'gated13', [1])
+  const puts = leasePuts(kv)
+  closeGate()
+  const { jobId } = await tasks.submit({ handler: 'gated13', inputs: [13], chunk: 1 })
+  await settle(clock)
+  // Another node claimed chunk 0 under token 0 (it took this node for gone, say) and its lease reached us.
+  const key = `${JOB_PREFIX}${jobId}/lease/0/0`
+  const rival = { holder: OTHER, token: 0, expiresAt: clock.now() + 10_000, attempt: 1 }
+  kv.records.set(key, { key, value: rival, tombstone: false })
+  events.emit('kv:changed', { key, version: { wall: 1, logical: 0, node: OTHER }, tombstone: false, value: rival })
+  await settle(clock, TASK_PASS_OVER_MS)
+  openGate()
+  await settle(clock, 10)
+  assert.equal(puts, [], 'the held-back write was skipped')
+  assert.equal(kv.records.get(key)?.value, rival)
+  assert.is(tasks.status(jobId).counts.done, 0, 'our run recorded no result')
   await tasks.stop()
 })
 

@@ -72,6 +72,26 @@ export function chunkSize (n: number, members: readonly TaskMember[], handler: s
   return Math.min(n, Math.max(bySlots, Math.ceil(n / count)))
 }
 
+/**
+ * How long the node that claims a chunk may hold back that claim's lease record, in ms (0: write it now;
+ * docs/decisions/0019-held-back-submitter-leases.md). Only for a job expected to end on its submitter before
+ * anyone else could take part in it: the submitter's first claim of a chunk (token 0), when the handler's measured
+ * `cost` here says the whole job takes at most the window `min(TASK_PASS_OVER_MS, leaseMs / 3)` on its own slots
+ * (n x msPerSubtask / localSlots), is written at `submittedAt` + window, and not at all if the job is over by then.
+ * No other member claims any chunk of the job within the window anyway: the submitter is every chunk's first
+ * candidate, and the others wait at least TASK_PASS_OVER_MS (when its leases show it full) or leaseMs / 2 (when
+ * they show nothing) from `submittedAt`. Nor is a renewal due before leaseMs / 3. A short job then costs the swarm
+ * its job record and its final state, not one replicated write per chunk as well. A job of unknown cost, or
+ * expected to run longer, writes its leases at once, so others see at once what its submitter holds. `now` and
+ * `leaseMs` in ms.
+ */
+export function leaseHoldMs (job: JobRecord, self: string, lease: Lease, now: number, leaseMs: number, cost?: HandlerCost): number {
+  if (job.submittedBy !== self || lease.holder !== self || lease.token !== 0 || cost === undefined) return 0
+  const window = Math.min(TASK_PASS_OVER_MS, leaseMs / 3)
+  if (!(job.inputs.length * cost.msPerSubtask / Math.max(1, cost.localSlots) <= window)) return 0
+  return Math.max(0, job.submittedAt + window - now)
+}
+
 /** The slots a member advertises (`slots:<n>`), 1 when it does not say. */
 export function slotsOf (member: TaskMember): number {
   const advertised = member.capabilities.find(c => c.startsWith('slots:'))

@@ -38,8 +38,17 @@ export interface SubtaskClaim {
   token: number
   attempt: number
   signal: AbortSignal
-  /** Called once the lease write has landed here or failed (the driver then settles a same-token race). */
+  /**
+   * Called once the lease write has landed here or failed, or once a held-back write was dropped or skipped (the
+   * driver then settles a same-token race).
+   */
   onLeased?: () => void
+  /**
+   * Hold the lease write back this long (ms, core `leaseHoldMs`; decision 0019). At its end the write is made
+   * unless the job is over or the view holds another lease of the chunk; a failure or a done record to write
+   * starts it at once. Absent or 0: write now.
+   */
+  holdLeaseMs?: number
 }
 
 export type SubtaskOutcome = 'done' | 'error' | 'aborted'
@@ -74,12 +83,21 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
   const span = <T>(name: string, work: (trace: string | undefined) => Promise<T>): Promise<T> =>
     c.tracing.run(name, { parent, attributes }, async s => await work(s.traceparent))
   let failedAt = from
+  let lease: HeldLeaseWrite | undefined
   let leased: Promise<unknown> | undefined
+  const ours = (current: { holder: string, token: number } | undefined): boolean => current?.holder === c.self && current.token === token
   try {
     // The lease write (signed, fsync'd, replicated) overlaps the run: nothing of the run is recorded before the
     // lease is, since the done record waits for it below, so fencing is unchanged; a run whose lease write fails
-    // records a failure, as before. Saves the lease write's latency per chunk (decision 0009).
-    leased = span('subtask.lease', async trace => await c.kv.put(leaseKey(jobId, index, token), view.leases.get(index), { system: true, trace }))
+    // records a failure, as before. Saves the lease write's latency per chunk (decision 0009). The submitter of a
+    // job it expects to end within moments holds the write back (decision 0019), and makes it at the hold's end
+    // while the view still holds this claim and the job is not over: a chunk that ended meanwhile gets its lease
+    // too if the job goes on, so the others see it taken (they would run it again otherwise, its result being in
+    // the finisher's memory until a checkpoint).
+    const wanted = (): boolean => ours(view.leases.get(index)) && view.final === undefined && view.cancel === undefined && c.active()
+    lease = heldLeaseWrite(c.clock, claim.holdLeaseMs ?? 0, wanted,
+      async () => await span('subtask.lease', async trace => await c.kv.put(leaseKey(jobId, index, token), view.leases.get(index), { system: true, trace })))
+    leased = lease.written
     leased.then(() => claim.onLeased?.(), () => claim.onLeased?.()) // awaited below too
     const handler = c.handlers.get(view.job.handler)
     if (handler === undefined) throw new Error(`handler '${view.job.handler}' is not available on this node`)
@@ -107,11 +125,15 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     })
     // Measured on the monotonic clock, not the node's (a skewed or stepped wall clock must not size chunks).
     if (!signal.aborted) c.observe?.(view.job.handler, performance.now() - startedAt, to - from)
-    await leased
+    // Ended within the hold: the result goes to the finisher (this node, the submitter) now, judged against the
+    // view's lease (this node's claim) as always; the lease is written at the hold's end only if the job is not
+    // over by then. Otherwise the result waits for its lease write, as it always did.
+    if (signal.aborted) lease.drop()
+    if (!lease.pending()) await leased
     // Fencing: a run whose lease was superseded meanwhile (the driver aborts it) records nothing; nor does one
     // whose lease lost a same-token race (the view holds the KV's winner once our write has landed here).
     const current = view.leases.get(index)
-    if (signal.aborted || current?.holder !== c.self || current.token !== token) {
+    if (signal.aborted || !ours(current)) {
       c.logger.debug({ jobId, index, token, aborted: signal.aborted, holder: current?.holder, current: current?.token }, 'chunk run ended without its lease; records nothing')
       return 'aborted'
     }
@@ -125,6 +147,9 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     const delivery = await span('subtask.result', async trace => {
       const how = await (c.deliver?.(view, index, done) ?? 'fallback')
       if (how !== 'fallback') return how
+      // A done record is never written ahead of its lease, held back or not.
+      lease!.flush()
+      if (await leased!.then(() => false, () => true)) throw new Error('the chunk\'s lease could not be written')
       await c.kv.put(doneKey(jobId, index, token), done, { system: true, trace, acks: 2, timeoutMs: DONE_ACK_TIMEOUT_MS }).catch((err: unknown) => {
         if (!(err instanceof TimeoutError)) throw err
       })
@@ -136,14 +161,16 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
       return 'aborted'
     }
   } catch (err) {
-    // A failure is recorded after the lease it releases (the run may have failed while the lease write was on its way).
+    // A failure is recorded after the lease it releases (the run may have failed while the lease write was on its
+    // way); a held-back lease write starts now, unless the run was aborted.
+    if (signal.aborted || !c.active()) lease?.drop()
+    else lease?.flush()
     const leaseWritten = await leased?.then(() => true, () => false)
     if (signal.aborted || !c.active()) return 'aborted'
     // Fencing, as for a result: a run whose lease lost a same-token race records no failure either. The winner's run
     // is this attempt; a second failure record would count one attempt twice (the loser's run fails as fast as the
     // winner's) and could poison the subtask a retry early. A run whose lease write failed records its failure.
-    const current = view.leases.get(index)
-    if (leaseWritten === true && (current?.holder !== c.self || current.token !== token)) return 'aborted'
+    if (leaseWritten === true && !ours(view.leases.get(index))) return 'aborted'
     const message = (err as Error)?.message ?? String(err)
     const next = afterError(view, index, message, c.self, c.clock.now(), token, failedAt)
     c.logger.info({ jobId, index: failedAt, attempt, err: message, ...(traceId !== undefined ? { traceId } : {}) }, next.write === 'done' ? 'subtask failed for good' : 'subtask failed; will retry')
@@ -156,4 +183,34 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
   }
   c.logger.debug({ jobId, index, attempt, ...(traceId !== undefined ? { traceId } : {}) }, 'subtask done')
   return 'done'
+}
+
+/** A lease write that may be held back (decision 0019): `written` settles once it landed or failed, or was let go. */
+interface HeldLeaseWrite {
+  written: Promise<unknown>
+  /** Still held back: neither started nor let go. */
+  pending: () => boolean
+  /** Never make a write not started yet (the run was aborted). */
+  drop: () => void
+  /** Start a held-back write now (before recording a failure or a done record). */
+  flush: () => void
+}
+
+/**
+ * `write` now when `holdMs` is 0, else after `holdMs` on `clock`, and then only if `wanted()` says so (the view
+ * still holds this claim's lease, and the job goes on): a rival's lease of the chunk seen meanwhile is not
+ * overwritten by a late write, and a job already over needs no lease.
+ */
+function heldLeaseWrite (clock: Clock, holdMs: number, wanted: () => boolean, write: () => Promise<unknown>): HeldLeaseWrite {
+  if (!(holdMs > 0)) return { written: write(), pending: () => false, drop: () => {}, flush: () => {} }
+  let decided = false
+  let decide!: (go: boolean) => void
+  const gate = new Promise<boolean>(resolve => { decide = go => { decided = true; resolve(go) } })
+  const timer = clock.setTimer(() => { decide(wanted()) }, holdMs)
+  return {
+    written: gate.then(async go => { if (go) await write() }),
+    pending: () => !decided,
+    drop: () => { timer.cancel(); if (!decided) decide(false) },
+    flush: () => { timer.cancel(); if (!decided) decide(true) }
+  }
 }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
-  JOB_PREFIX, HandlerCosts, chunkSize, countedDone, unitCount, unitResults, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseKey, parseJobKey, validateJobRecord, validateSubmit
+  JOB_PREFIX, HandlerCosts, chunkSize, countedDone, unitCount, unitResults, NotFoundError, RankMemo, UnavailableError, constants, InvalidInputError, cancelKey, collectable, decide, finalKey, finisherOf, handlerCapability, jobKey, jobStatus, leaseHoldMs, leaseKey, parseJobKey, validateJobRecord, validateSubmit
 } from '@shoal/core'
 import type { Clock, Final, HandlerCost, JobRecord, JobStatus, JobView, Logger, TaskAction, TaskMember, TasksConfig, TimerHandle } from '@shoal/core'
 import type { EventBus } from '../events.js'
@@ -403,7 +403,8 @@ export class TaskService {
         if (job === undefined) this.running.set(jobId, job = new Map())
         job.set(action.index, { controller: new AbortController(), token: action.lease.token, leasePending: true })
         this.runningTotal++
-        void this.runSubtask(view, action.index, action.lease.token, action.lease.attempt)
+        const hold = leaseHoldMs(view.job, this.components.self, action.lease, this.components.clock.now(), this.init.config.leaseMs, this.handlerCost(view.job.handler))
+        void this.runSubtask(view, action.index, action.lease.token, action.lease.attempt, hold)
         break
       }
       case 'renew':
@@ -439,7 +440,7 @@ export class TaskService {
     if (job.size === 0) this.running.delete(jobId)
   }
 
-  private async runSubtask (view: JobView, index: number, token: number, attempt: number): Promise<void> {
+  private async runSubtask (view: JobView, index: number, token: number, attempt: number, holdLeaseMs: number): Promise<void> {
     const jobId = view.job.id
     const run = this.running.get(jobId)!.get(index)!
     const started = performance.now()
@@ -453,7 +454,7 @@ export class TaskService {
         absorb: (key, value) => { this.absorb(key, value) },
         deliver: async (v, unit, done) => await this.flow.deliver(v, unit, done),
         observe: (handler, wallMs, subtasks) => { this.costs.record(handler, wallMs, subtasks) }
-      }, { view, index, token, attempt, signal: run.controller.signal, onLeased: () => { run.leasePending = false; this.scheduleTick() } })
+      }, { view, index, token, attempt, signal: run.controller.signal, holdLeaseMs, onLeased: () => { run.leasePending = false; this.scheduleTick() } })
     } finally {
       this.forget(jobId, index, run)
       this.components.events.emit('subtask:finished', { jobId, index, outcome, durationMs: performance.now() - started })
