@@ -70,6 +70,15 @@ export interface Libp2pInit {
  */
 const MDNS_QUERY_INTERVAL_MS = 10_000
 
+/**
+ * How often libp2p's connection monitor pings each open connection (a new stream, multistream-select, 32 bytes each
+ * way, from both ends), aborting a connection whose ping fails. libp2p's default is 10 s. Shoal's failure detector
+ * is SWIM (a probe a second, suspicion after 3 s), so the monitor is left only to reap connections that died
+ * without a FIN or RST; 30 s does that, at a third of the cost: the 10 s pings were about 3 ms of CPU a second per
+ * daemon in an idle 10-daemon swarm, a fifth of its idle cost (docs/decisions/0020-connection-monitor-period.md).
+ */
+const CONNECTION_PING_INTERVAL_MS = 30_000
+
 /** Gossipsub queues at most this much per peer before it drops the peer, instead of growing without bound. */
 const GOSSIP_OUTBOUND_BUFFER_BYTES = 8 * 1024 * 1024
 /** gossipsub's idontwantMinDataSize, in bytes of message data (see buildLibp2p). */
@@ -93,6 +102,7 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
     connectionGater: init.denyList.gater(),
     // Node's default metrics are the registry owner's to collect; registering them twice would throw.
     ...(init.metrics !== undefined ? { metrics: prometheusMetrics({ registry: init.metrics, collectDefaultMetrics: false }) } : {}),
+    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
     connectionManager: {
       maxConnections: config.connections.maxConnections,
       inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,
