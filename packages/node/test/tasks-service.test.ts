@@ -2,9 +2,10 @@
  * The task driver's own duties, on one node with faults injected into its store: a final-state write that fails
  * is retried until it sticks, and the job ends with its handler's reduced answer (issue 9, kind 10: before, the
  * finisher gave up after one try, or recorded the store error as "reduce failed"); a finished job's records are
- * deleted after tasks.retentionMs and its view leaves memory. The store here is an in-memory stand-in for the KV
- * service's public methods (put/delete/record/list and the kv:changed event), so a write can be made to fail
- * exactly when the test says.
+ * deleted after tasks.retentionMs and its view leaves memory; lease writes overlap their runs, and a short job's
+ * submitter holds them back and writes none if the job is over in time (decision 0019). The store here is an
+ * in-memory stand-in for the KV service's public methods (put/delete/record/list and the kv:changed event), so a
+ * write can be made to fail exactly when the test says.
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
