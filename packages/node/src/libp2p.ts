@@ -73,9 +73,9 @@ const MDNS_QUERY_INTERVAL_MS = 10_000
 /**
  * How often libp2p's connection monitor pings each open connection (a new stream, multistream-select, 32 bytes each
  * way, from both ends), aborting a connection whose ping fails. libp2p's default is 10 s. Shoal's failure detector
- * is SWIM (a probe a second, suspicion after 3 s), so the monitor is left only to reap connections that died
- * without a FIN or RST; 30 s does that, at a third of the cost: the 10 s pings were about 3 ms of CPU a second per
- * daemon in an idle 10-daemon swarm, a fifth of its idle cost (docs/decisions/0020-connection-monitor-period.md).
+ * is SWIM (a probe a second; a suspect member is dead 3 s later), so the monitor is left only to reap connections
+ * that died without a FIN or RST; 30 s does that, at a third of the cost: the 10 s pings were about 3 ms of CPU a
+ * second per daemon in an idle 10-daemon swarm, a fifth of its idle cost (docs/decisions/0020).
  */
 const CONNECTION_PING_INTERVAL_MS = 30_000
 
