@@ -98,17 +98,19 @@ t('the submitter, while a member, is the finisher and every chunk\'s first candi
   step(done, ctx('n2', { members: [m('n1'), m('n2')] }), [{ type: 'reduce' }])
 })
 
-t('the submitter holds back its first claims\' leases for min(TASK_PASS_OVER_MS, leaseMs / 3) after submit when the job should end by then; no other member claims meanwhile', () => {
+t('the submitter holds back its first claims\' leases for min(TASK_PASS_OVER_MS, leaseMs / 3) after submit when it runs the whole job at once and it should end by then; no other member claims meanwhile', () => {
   const v = view({ n: 4, submittedBy: 'n3' })
   const mine = lease('n3', 0, T0 + L)
-  // 4 subtasks of 10 ms on 2 slots: 20 ms expected, within the window.
-  const cheap = { msPerSubtask: 10, localSlots: 2 }
+  // 4 subtasks (chunks of 1) of 10 ms on 4 slots: 10 ms expected, within the window, all claimed at once.
+  const cheap = { msPerSubtask: 10, localSlots: 4 }
   assert.is(leaseHoldMs(v.job, 'n3', mine, T0, L, cheap), TASK_PASS_OVER_MS)
   assert.is(leaseHoldMs(v.job, 'n3', mine, T0 + 40, L, cheap), TASK_PASS_OVER_MS - 40)
   assert.is(leaseHoldMs(v.job, 'n3', mine, T0 + TASK_PASS_OVER_MS, L, cheap), 0, 'past the window: written at once')
   assert.is(leaseHoldMs(v.job, 'n3', mine, T0, 150, cheap), 50, 'a short lease: before its first renewal (leaseMs / 3)')
-  assert.is(leaseHoldMs(v.job, 'n3', mine, T0, L, { msPerSubtask: 51, localSlots: 2 }), 0, 'expected to outlast the window (102 ms): written at once')
+  assert.is(leaseHoldMs(v.job, 'n3', mine, T0, L, { msPerSubtask: 101, localSlots: 4 }), 0, 'expected to outlast the window (101 ms): written at once')
   assert.is(leaseHoldMs(v.job, 'n3', mine, T0, L), 0, 'a handler not measured here: written at once')
+  assert.is(leaseHoldMs(v.job, 'n3', mine, T0, L, { msPerSubtask: 1, localSlots: 3 }), 0, 'more chunks (4) than the submitter\'s slots (3): written at once')
+  assert.is(leaseHoldMs({ ...v.job, chunk: 2 }, 'n3', mine, T0, L, { msPerSubtask: 1, localSlots: 2 }), TASK_PASS_OVER_MS, 'chunks of 2: 2 chunks on 2 slots')
   assert.is(leaseHoldMs(v.job, 'n3', lease('n3', 1, T0 + L, 2), T0, L, cheap), 0, 'a retry or takeover (token 1): written at once')
   assert.is(leaseHoldMs(v.job, 'n2', lease('n2', 0, T0 + L), T0, L, cheap), 0, 'not the submitter: written at once')
   // What makes holding back safe: while the window lasts, the submitter's held claims are invisible, and no other

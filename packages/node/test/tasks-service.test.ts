@@ -269,7 +269,7 @@ test('a job its submitter expects to end within the lease hold writes no lease: 
   await tasks.stop()
 })
 
-test('a handler not measured here, or a job expected to outlast the hold, writes its leases at once', async () => {
+test('a handler not measured here, a job of more chunks than the submitter\'s slots, or one expected to outlast the hold, writes its leases at once', async () => {
   const { tasks, kv, clock } = await service()
   const puts = leasePuts(kv)
   closeGate()
@@ -288,6 +288,12 @@ test('a handler not measured here, or a job expected to outlast the hold, writes
   assert.equal(puts.sort(), ['0/0', '1/0', '2/0', '3/0'], 'expected to outlast the hold: written at once')
   openGate()
   await until(clock, 'the long job to finish', () => tasks.status(long.jobId).state === 'done', 10)
+  // Cheap, but 8 chunks for 4 slots: the chunks it cannot start at once are left for others, who must see the rest taken.
+  await measure(tasks, clock, 'add', [1, 2])
+  puts.length = 0
+  const many = await tasks.submit({ handler: 'add', inputs: [1, 2, 3, 4, 5, 6, 7, 8], chunk: 1 })
+  await until(clock, 'the job of many chunks to finish', () => tasks.status(many.jobId).state === 'done', 1)
+  assert.is(puts.length, 8, 'every chunk\'s lease, written at once')
   await tasks.stop()
 })
 

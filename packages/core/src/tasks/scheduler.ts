@@ -75,9 +75,10 @@ export function chunkSize (n: number, members: readonly TaskMember[], handler: s
 /**
  * How long the node that claims a chunk may hold back that claim's lease record, in ms (0: write it now;
  * docs/decisions/0019-held-back-submitter-leases.md). Only for a job expected to end on its submitter before
- * anyone else could take part in it: the submitter's first claim of a chunk (token 0), when the handler's measured
- * `cost` here says the whole job takes at most the window `min(TASK_PASS_OVER_MS, leaseMs / 3)` on its own slots
- * (n x msPerSubtask / localSlots), is written at `submittedAt` + window, and not at all if the job is over by then.
+ * anyone else could take part in it: one of no more chunks than the submitter's slots (it claims them all at once,
+ * so none is left for others to take), which the handler's measured `cost` here says takes at most the window
+ * `min(TASK_PASS_OVER_MS, leaseMs / 3)` on those slots (n x msPerSubtask / localSlots). The submitter's first claim
+ * of such a chunk (token 0) is written at `submittedAt` + window, and not at all if the job is over by then.
  * No other member claims any chunk of the job within the window anyway: the submitter is every chunk's first
  * candidate, and the others wait at least TASK_PASS_OVER_MS (when its leases show it full) or leaseMs / 2 (when
  * they show nothing) from `submittedAt`. Nor is a renewal due before leaseMs / 3. A short job then costs the swarm
@@ -87,6 +88,7 @@ export function chunkSize (n: number, members: readonly TaskMember[], handler: s
  */
 export function leaseHoldMs (job: JobRecord, self: string, lease: Lease, now: number, leaseMs: number, cost?: HandlerCost): number {
   if (job.submittedBy !== self || lease.holder !== self || lease.token !== 0 || cost === undefined) return 0
+  if (unitCount(job) > cost.localSlots) return 0
   const window = Math.min(TASK_PASS_OVER_MS, leaseMs / 3)
   if (!(job.inputs.length * cost.msPerSubtask / Math.max(1, cost.localSlots) <= window)) return 0
   return Math.max(0, job.submittedAt + window - now)
