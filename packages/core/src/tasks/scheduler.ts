@@ -82,9 +82,9 @@ export function chunkSize (n: number, members: readonly TaskMember[], handler: s
  * No other member claims any chunk of the job within the window anyway: the submitter is every chunk's first
  * candidate, and the others wait at least TASK_PASS_OVER_MS (when its leases show it full) or leaseMs / 2 (when
  * they show nothing) from `submittedAt`. Nor is a renewal due before leaseMs / 3. A short job then costs the swarm
- * its job record and its final state, not one replicated write per chunk as well. A job of unknown cost, or
- * expected to run longer, writes its leases at once, so others see at once what its submitter holds. `now` and
- * `leaseMs` in ms.
+ * its job record and its final state, not one replicated write per chunk as well. A job of more chunks, of unknown
+ * cost, or expected to run longer, writes its leases at once, so others see at once what its submitter holds.
+ * `now` and `leaseMs` in ms.
  */
 export function leaseHoldMs (job: JobRecord, self: string, lease: Lease, now: number, leaseMs: number, cost?: HandlerCost): number {
   if (job.submittedBy !== self || lease.holder !== self || lease.token !== 0 || cost === undefined) return 0

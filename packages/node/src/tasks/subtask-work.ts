@@ -90,10 +90,10 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     // The lease write (signed, fsync'd, replicated) overlaps the run: nothing of the run is recorded before the
     // lease is, since the done record waits for it below, so fencing is unchanged; a run whose lease write fails
     // records a failure, as before. Saves the lease write's latency per chunk (decision 0009). The submitter of a
-    // job it expects to end within moments holds the write back (decision 0019), and makes it at the hold's end
-    // while the view still holds this claim and the job is not over: a chunk that ended meanwhile gets its lease
-    // too if the job goes on, so the others see it taken (they would run it again otherwise, its result being in
-    // the finisher's memory until a checkpoint).
+    // job it runs in one round and expects to end within moments holds the write back (decision 0019; core
+    // `leaseHoldMs`), and makes it at the hold's end while the view still holds this claim and the job is not
+    // over: a chunk that ended meanwhile gets its lease too if the job goes on, so the others see it taken (they
+    // would run it again otherwise, its result being in the finisher's memory until a checkpoint).
     const wanted = (): boolean => ours(view.leases.get(index)) && view.final === undefined && view.cancel === undefined && c.active()
     lease = heldLeaseWrite(c.clock, claim.holdLeaseMs ?? 0, wanted,
       async () => await span('subtask.lease', async trace => await c.kv.put(leaseKey(jobId, index, token), view.leases.get(index), { system: true, trace })))
