@@ -256,6 +256,15 @@ async function measure (tasks: TaskService, clock: ManualClock, handler: string,
   await until(clock, `the ${handler} job that measures its cost to finish`, () => tasks.status(jobId).state === 'done', 1, 2_000)
 }
 
+/** A node that has measured `gated13` as cheap, its lease puts recorded from here on, and the gate closed. */
+async function measuredGated (others: string[] = []): Promise<Awaited<ReturnType<typeof service>> & { puts: string[] }> {
+  const node = await service(60_000, others)
+  await measure(node.tasks, node.clock, 'gated13', others.length > 0 ? [1] : [1, 2])
+  const puts = leasePuts(node.kv)
+  closeGate()
+  return { ...node, puts }
+}
+
 test('a job its submitter expects to end within the lease hold writes no lease: it costs its job record and final state', async () => {
   const { tasks, kv, clock } = await service()
   await measure(tasks, clock, 'add', [1, 2])
@@ -298,10 +307,7 @@ test('a handler not measured here, a job of more chunks than the submitter\'s sl
 })
 
 test('a chunk still running when the hold ends (TASK_PASS_OVER_MS after submit) has its lease written then, not before', async () => {
-  const { tasks, kv, clock } = await service()
-  await measure(tasks, clock, 'gated13', [1, 2])
-  const puts = leasePuts(kv)
-  closeGate()
+  const { tasks, clock, puts } = await measuredGated()
   const { jobId } = await tasks.submit({ handler: 'gated13', inputs: [13, 13], chunk: 1, reduce: 'handler' })
   await settle(clock, TASK_PASS_OVER_MS - 1)
   assert.equal(puts, [], 'held back')
@@ -315,10 +321,7 @@ test('a chunk still running when the hold ends (TASK_PASS_OVER_MS after submit) 
 })
 
 test('a job still going when the hold ends gets the leases of its chunks that ended meanwhile too, so no one runs them again', async () => {
-  const { tasks, kv, clock } = await service()
-  await measure(tasks, clock, 'gated13', [1, 2])
-  const puts = leasePuts(kv)
-  closeGate()
+  const { tasks, clock, puts } = await measuredGated()
   const { jobId } = await tasks.submit({ handler: 'gated13', inputs: [1, 13], chunk: 1, reduce: 'handler' })
   await settle(clock)
   assert.is(tasks.status(jobId).counts.done, 1, 'chunk 0 ended, its result taken by this node (the finisher)')
@@ -332,10 +335,7 @@ test('a job still going when the hold ends gets the leases of its chunks that en
 })
 
 test('a rival\'s lease seen during the hold: ours is never written over it, and our run records nothing', async () => {
-  const { tasks, kv, clock, events } = await service(60_000, [OTHER])
-  await measure(tasks, clock, 'gated13', [1])
-  const puts = leasePuts(kv)
-  closeGate()
+  const { tasks, kv, clock, events, puts } = await measuredGated([OTHER])
   const { jobId } = await tasks.submit({ handler: 'gated13', inputs: [13], chunk: 1 })
   await settle(clock)
   // Another node claimed chunk 0 under token 0 (it took this node for gone, say) and its lease reached us.
