@@ -1,7 +1,7 @@
 /**
  * The worker pool: runs in parallel (proved by a rendezvous no single thread can pass), errors cross as messages,
- * queued runs wait their turn, abort terminates a busy worker and the pool keeps working, crashed workers are
- * replaced, close fails what is in flight. Synchronisation is by SharedArrayBuffer, never by sleeping.
+ * queued runs wait their turn, abort rejects at once and terminates a busy worker only if its call outlasts the
+ * grace, the pool keeps working, crashed workers are replaced, close fails what is in flight. Synchronisation is by SharedArrayBuffer, never by sleeping.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -36,6 +36,14 @@ export function spin ({ sab }) {
   Atomics.notify(a, 0)
   for (;;) {}
 }
+// Says it started, then waits until released (slot 1 of the buffer), and answers its thread id.
+export function hold ({ sab }) {
+  const a = new Int32Array(sab)
+  Atomics.store(a, 0, 1)
+  Atomics.notify(a, 0)
+  while (Atomics.load(a, 1) === 0) Atomics.wait(a, 1, 0, 10000)
+  return threadId
+}
 export function crash () { setTimeout(() => { throw new Error('async boom') }, 0); return new Promise(() => {}) }
 export function exit () { process.exit(7) }
 `
@@ -55,18 +63,19 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function pool (size: number): WorkerPool {
-  const p = createWorkerPool({ logger: silentLogger }, { size })
+function pool (size: number, abortGraceMs?: number): WorkerPool {
+  const p = createWorkerPool({ logger: silentLogger }, abortGraceMs === undefined ? { size } : { size, abortGraceMs })
   pools.push(p)
   return p
 }
 
 /** A flag a worker raises when its run has started. */
-function startFlag (): { sab: SharedArrayBuffer, started: () => Promise<void> } {
-  const sab = new SharedArrayBuffer(4)
+function startFlag (): { sab: SharedArrayBuffer, started: () => Promise<void>, release: () => void } {
+  const sab = new SharedArrayBuffer(8)
   const a = new Int32Array(sab)
   return {
     sab,
+    release: () => { Atomics.store(a, 1, 1); Atomics.notify(a, 1) },
     started: async () => {
       const r = Atomics.waitAsync(a, 0, 0, 10_000)
       if (r.async) assert.is(await r.value, 'ok', 'worker started')
@@ -127,8 +136,24 @@ test('queues when all workers are busy; abort of a queued run removes it', async
   assert.equal(await Promise.all([a, b]), [4, 6])
 })
 
-test('abort terminates a busy worker and the pool keeps working', async () => {
-  const p = pool(1)
+test('abort rejects at once; a call that ends within the grace keeps its worker, and its result is dropped', async () => {
+  const p = pool(1, 60_000)
+  const before = await p.run(mod, 'whoami', null)
+  const flag = startFlag()
+  const controller = new AbortController()
+  const holding = p.run(mod, 'hold', { sab: flag.sab }, controller.signal)
+  await flag.started()
+  const queued = p.run(mod, 'whoami', null)
+  controller.abort()
+  assert.is((await rejection(holding)).name, 'AbortError', 'rejected before the call ended')
+  assert.equal(p.stats(), { size: 1, workers: 1, busy: 1, queued: 1 }, 'the worker takes no other run while the aborted call goes on')
+  flag.release()
+  assert.is(await queued, before, 'the same worker ran the next call')
+  assert.is(p.stats().workers, 1)
+})
+
+test('abort terminates a busy worker whose call outlasts the grace, and the pool keeps working', async () => {
+  const p = pool(1, 20)
   const before = await p.run(mod, 'whoami', null)
   const flag = startFlag()
   const controller = new AbortController()

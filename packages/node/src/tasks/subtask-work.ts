@@ -84,7 +84,6 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     c.tracing.run(name, { parent, attributes }, async s => await work(s.traceparent))
   let failedAt = from
   let lease: HeldLeaseWrite | undefined
-  let leased: Promise<unknown> | undefined
   const ours = (current: { holder: string, token: number } | undefined): boolean => current?.holder === c.self && current.token === token
   try {
     // The lease write (signed, fsync'd, replicated) overlaps the run: nothing of the run is recorded before the
@@ -95,10 +94,10 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     // over: a chunk that ended meanwhile gets its lease too if the job goes on, so the others see it taken (they
     // would run it again otherwise, its result being in the finisher's memory until a checkpoint).
     const wanted = (): boolean => ours(view.leases.get(index)) && view.final === undefined && view.cancel === undefined && c.active()
-    lease = heldLeaseWrite(c.clock, claim.holdLeaseMs ?? 0, wanted,
+    const held = heldLeaseWrite(c.clock, claim.holdLeaseMs ?? 0, wanted,
       async () => await span('subtask.lease', async trace => await c.kv.put(leaseKey(jobId, index, token), view.leases.get(index), { system: true, trace })))
-    leased = lease.written
-    leased.then(() => claim.onLeased?.(), () => claim.onLeased?.()) // awaited below too
+    lease = held
+    held.written.then(() => claim.onLeased?.(), () => claim.onLeased?.()) // awaited below too
     const handler = c.handlers.get(view.job.handler)
     if (handler === undefined) throw new Error(`handler '${view.job.handler}' is not available on this node`)
     const results = new Array<unknown>(to - from)
@@ -128,8 +127,8 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     // Ended within the hold: the result goes to the finisher (this node, the submitter) now, judged against the
     // view's lease (this node's claim) as always; the lease is written at the hold's end only if the job is not
     // over by then. Otherwise the result waits for its lease write, as it always did.
-    if (signal.aborted) lease.drop()
-    if (!lease.pending()) await leased
+    if (signal.aborted) held.drop()
+    if (!held.pending()) await held.written
     // Fencing: a run whose lease was superseded meanwhile (the driver aborts it) records nothing; nor does one
     // whose lease lost a same-token race (the view holds the KV's winner once our write has landed here).
     const current = view.leases.get(index)
@@ -148,8 +147,8 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
       const how = await (c.deliver?.(view, index, done) ?? 'fallback')
       if (how !== 'fallback') return how
       // A done record is never written ahead of its lease, held back or not.
-      lease!.flush()
-      if (await leased!.then(() => false, () => true)) throw new Error('the chunk\'s lease could not be written')
+      held.flush()
+      if (await held.written.then(() => false, () => true)) throw new Error('the chunk\'s lease could not be written')
       await c.kv.put(doneKey(jobId, index, token), done, { system: true, trace, acks: 2, timeoutMs: DONE_ACK_TIMEOUT_MS }).catch((err: unknown) => {
         if (!(err instanceof TimeoutError)) throw err
       })
@@ -165,7 +164,7 @@ export async function workOnSubtask (c: SubtaskWorkComponents, claim: SubtaskCla
     // way); a held-back lease write starts now, unless the run was aborted.
     if (signal.aborted || !c.active()) lease?.drop()
     else lease?.flush()
-    const leaseWritten = await leased?.then(() => true, () => false)
+    const leaseWritten = await lease?.written.then(() => true, () => false)
     if (signal.aborted || !c.active()) return 'aborted'
     // Fencing, as for a result: a run whose lease lost a same-token race records no failure either. The winner's run
     // is this attempt; a second failure record would count one attempt twice (the loser's run fails as fast as the

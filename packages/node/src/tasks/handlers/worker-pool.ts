@@ -1,9 +1,11 @@
 /**
  * A worker_threads pool: run(module, exportName, input) calls the export in a worker and resolves with its result.
  * Workers start on demand up to `size` and stay for reuse; when all are busy, runs queue in order. A run whose
- * export throws fails with its message (the error crosses as { message }). Aborting a run terminates its worker
- * (the next run starts a fresh one); a worker that crashes or exits fails its run and is replaced the same way.
- * Idle workers are unref'd, so the pool alone never keeps the process alive; close() terminates them all.
+ * export throws fails with its message (the error crosses as { message }). Aborting a run rejects it at once; its
+ * worker gets `abortGraceMs` to end the call on its own (its result is dropped) and is then terminated (the next run
+ * starts a fresh one), so a short call cut off by a lost lease does not cost a new worker and its warmed-up code.
+ * A worker that crashes or exits fails its run and is replaced the same way. Idle workers are unref'd, so the pool
+ * alone never keeps the process alive; close() terminates them all.
  */
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
@@ -18,7 +20,18 @@ import type { WorkerRequest, WorkerResponse } from './worker-entry.js'
 export interface WorkerPoolInit {
   /** Most workers alive at once; default os.availableParallelism(). */
   size?: number
+  /**
+   * How long an aborted run's worker may take to end the call on its own before it is terminated, in ms; default
+   * ABORT_GRACE_MS. The worker takes no other run meanwhile.
+   */
+  abortGraceMs?: number
 }
+
+/**
+ * Default `abortGraceMs`: 100 ms. Starting a replacement worker costs tens of ms of CPU, and its code starts cold
+ * again; a call that would end within this time costs less to let end.
+ */
+export const ABORT_GRACE_MS = 100
 
 export interface WorkerPoolComponents {
   logger: Logger
@@ -51,11 +64,15 @@ interface Job {
   signal?: AbortSignal
   onAbort?: () => void
   slot?: Slot
+  /** Rejected by an abort while its worker was running it: the worker's answer is dropped. */
+  aborted?: boolean
 }
 
 interface Slot {
   worker: Worker
   job?: Job
+  /** Terminates the worker of an aborted run that did not end within the grace. */
+  grace?: NodeJS.Timeout
 }
 
 export function moduleUrl (modulePath: string | URL): string {
@@ -66,6 +83,7 @@ export function moduleUrl (modulePath: string | URL): string {
 
 class Pool implements WorkerPool {
   private readonly size: number
+  private readonly abortGraceMs: number
   private readonly log: Logger
   private readonly slots: Slot[] = []
   private readonly queue: Job[] = []
@@ -76,6 +94,9 @@ class Pool implements WorkerPool {
     const size = init.size ?? availableParallelism()
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`worker pool size must be a positive integer, got ${size}`)
     this.size = size
+    const grace = init.abortGraceMs ?? ABORT_GRACE_MS
+    if (!Number.isFinite(grace) || grace < 0) throw new RangeError(`worker pool abortGraceMs must be a number >= 0, got ${grace}`)
+    this.abortGraceMs = grace
     this.log = components.logger
   }
 
@@ -107,7 +128,10 @@ class Pool implements WorkerPool {
     const err = new UnavailableError('worker pool closed')
     for (const job of this.queue.splice(0)) this.settle(job, err)
     const slots = this.slots.splice(0)
-    for (const slot of slots) if (slot.job !== undefined) this.settle(slot.job, err)
+    for (const slot of slots) {
+      clearTimeout(slot.grace)
+      if (slot.job !== undefined) this.settle(slot.job, err)
+    }
     await Promise.all(slots.map(async s => await s.worker.terminate()))
   }
 
@@ -141,8 +165,10 @@ class Pool implements WorkerPool {
     const job = slot.job
     if (job === undefined || job.request.id !== res.id || !this.slots.includes(slot)) return
     slot.job = undefined
+    clearTimeout(slot.grace)
     slot.worker.unref()
-    if (res.ok) this.settle(job, undefined, res.result)
+    if (job.aborted === true) this.log.debug({ id: job.request.id }, 'an aborted run ended within the grace; its worker stays')
+    else if (res.ok) this.settle(job, undefined, res.result)
     else this.settle(job, new HandlerError(res.error.message, res.error.code === undefined ? undefined : { code: res.error.code }))
     this.dispatch()
   }
@@ -151,6 +177,7 @@ class Pool implements WorkerPool {
   private lose (slot: Slot, why: string): void {
     if (!this.remove(slot)) return
     this.log.warn({ why }, 'worker lost')
+    clearTimeout(slot.grace)
     void slot.worker.terminate()
     if (slot.job !== undefined) this.settle(slot.job, new HandlerError(why))
     this.dispatch()
@@ -165,12 +192,18 @@ class Pool implements WorkerPool {
       return
     }
     const slot = job.slot
-    if (slot === undefined || slot.job !== job) return
-    this.remove(slot)
-    this.log.debug({ id: job.request.id }, 'run aborted; terminating its worker')
-    void slot.worker.terminate()
+    if (slot === undefined || slot.job !== job || job.aborted === true) return
+    job.aborted = true
     this.settle(job, err)
-    this.dispatch()
+    // The worker stays busy (no run is dispatched to it) until the call ends, or is terminated after the grace.
+    const terminate = (): void => {
+      if (slot.job !== job || !this.remove(slot)) return
+      this.log.debug({ id: job.request.id }, 'an aborted run did not end within the grace; terminating its worker')
+      void slot.worker.terminate()
+      this.dispatch()
+    }
+    if (this.abortGraceMs === 0) terminate()
+    else slot.grace = setTimeout(terminate, this.abortGraceMs).unref()
   }
 
   private remove (slot: Slot): boolean {
