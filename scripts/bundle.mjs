@@ -3,6 +3,7 @@
 // Used by scripts/release.mjs, and by tests that need a second build (e.g. one announcing newer protocol ids).
 //
 //   outdir/shoal.js, worker-entry.js, builtin-work.js   entry points (the workers are loaded by URL)
+//   outdir/piscina-worker.js                            the worker-pool library's thread script
 //   outdir/native/classic-level.node                    glibc linux-x64 addon
 //   outdir/public/                                      dashboard files
 //   outdir/package.json                                 {"type":"module"}
@@ -22,6 +23,14 @@ const releasePaths = {
       contents: "module.exports = require(require('node:path').join(__shoalLibDir, 'native', 'classic-level.node'))",
       loader: 'js'
     }))
+    // piscina starts each worker from the worker.js beside its own index.js; in the release that is the
+    // piscina-worker.js entry point beside the bundle.
+    b.onLoad({ filter: /piscina[/\\]dist[/\\]index\.js$/ }, args => {
+      const text = readFileSync(args.path, 'utf8')
+      const from = "(0, node_path_1.resolve)(__dirname, 'worker.js')"
+      if (!text.includes(from)) throw new Error(`piscina: expected ${from} in ${args.path}; update scripts/bundle.mjs`)
+      return { contents: text.replace(from, "require('node:path').join(__shoalLibDir, 'piscina-worker.js')"), loader: 'js' }
+    })
     b.onLoad({ filter: /packages[/\\]dashboard[/\\]dist[/\\]src[/\\]index\.js$/ }, args => {
       const text = readFileSync(args.path, 'utf8')
       const from = "new URL('../../public/', import.meta.url)"
@@ -42,8 +51,11 @@ export async function bundleShoal ({ outdir, commit, plugins = [] }) {
     entryPoints: {
       shoal: join(root, 'packages/cli/dist/src/bin.js'),
       'worker-entry': join(handlers, 'worker-entry.js'),
-      'builtin-work': join(handlers, 'builtin-work.js')
+      'builtin-work': join(handlers, 'builtin-work.js'),
+      'piscina-worker': join(dirname(realpathSync(join(root, 'packages/node/node_modules/piscina/package.json'))), 'dist/worker.js')
     },
+    // piscina's optional thread-priority addon: absent, and piscina runs without it.
+    external: ['@napi-rs/nice'],
     outdir,
     bundle: true,
     platform: 'node',

@@ -64,7 +64,7 @@ test('the tarball matches SHA256SUMS and holds the runtime, the bundle, the addo
   const digest = createHash('sha256').update(await readFile(join(out, `${NAME}.tar.gz`))).digest('hex')
   assert.is(sums, `${digest}  ${NAME}.tar.gz\n`)
   assert.is(report.sha256, digest)
-  for (const f of ['bin/shoal', 'runtime/bin/node', 'runtime/LICENSE', 'lib/shoal.js', 'lib/worker-entry.js', 'lib/builtin-work.js', 'lib/native/classic-level.node', 'lib/public/index.html', 'BUILD.json', 'LICENSE-THIRD-PARTY.txt']) {
+  for (const f of ['bin/shoal', 'runtime/bin/node', 'runtime/LICENSE', 'lib/shoal.js', 'lib/worker-entry.js', 'lib/builtin-work.js', 'lib/piscina-worker.js', 'lib/native/classic-level.node', 'lib/public/index.html', 'BUILD.json', 'LICENSE-THIRD-PARTY.txt']) {
     assert.ok(existsSync(join(home, f)), `missing ${f}`)
   }
   assert.is((await stat(join(home, 'bin/shoal'))).mode & 0o111, 0o111, 'launcher executable')
@@ -73,7 +73,7 @@ test('the tarball matches SHA256SUMS and holds the runtime, the bundle, the addo
   }
   assert.is((await stat(join(home, 'deploy/docker/entrypoint.sh'))).mode & 0o111, 0o111, 'the image runs the entrypoint directly')
   assert.ok(!existsSync(join(home, 'deploy/docker/swarm.key')) && !existsSync(join(home, 'deploy/kubernetes/swarm.key')), 'no swarm key ships')
-  assert.equal((await readdir(join(home, 'lib'))).sort(), ['builtin-work.js', 'native', 'package.json', 'public', 'shoal.js', 'worker-entry.js'], 'no node_modules: dependencies are bundled')
+  assert.equal((await readdir(join(home, 'lib'))).sort(), ['builtin-work.js', 'native', 'package.json', 'piscina-worker.js', 'public', 'shoal.js', 'worker-entry.js'], 'no node_modules: dependencies are bundled')
   assert.equal(await readdir(join(home, 'lib/native')), ['classic-level.node'], 'one addon, glibc linux-x64 only')
   const licences = await readFile(join(home, 'LICENSE-THIRD-PARTY.txt'), 'utf8')
   for (const name of ['libp2p@', '@chainsafe/libp2p-noise@', 'pino@', 'classic-level@', 'leveldb', 'snappy', 'Node.js', 'Permission is hereby granted', 'Apache License']) {

@@ -1,7 +1,8 @@
 /**
- * The worker pool: runs in parallel (proved by a rendezvous no single thread can pass), errors cross as messages,
- * queued runs wait their turn, abort rejects at once and terminates a busy worker only if its call outlasts the
- * grace, the pool keeps working, crashed workers are replaced, close fails what is in flight. Synchronisation is by SharedArrayBuffer, never by sleeping.
+ * The worker pool: runs in parallel (proved by a rendezvous no single thread can pass), errors cross as messages
+ * with their codes, queued runs wait their turn and an aborted one never runs, abort rejects at once and terminates
+ * a busy worker only if its call outlasts the grace, the pool keeps working, crashed workers are replaced, close
+ * fails what is in flight. Synchronisation is by SharedArrayBuffer, never by sleeping.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,6 +17,9 @@ const FIXTURE = `
 import { threadId } from 'node:worker_threads'
 export function double (x) { return x * 2 }
 export function fail () { throw new Error('kaboom') }
+export function failWithCode () { throw Object.assign(new Error('no such thing'), { code: 'ERR_NOPE' }) }
+// Raises a flag (slot 0 of the buffer) when it runs.
+export function mark ({ sab }) { Atomics.store(new Int32Array(sab), 0, 1); return 'marked' }
 export function whoami () { return threadId }
 export function signalled (_input, ctx) { return { jobId: ctx.jobId, aborted: ctx.signal.aborted } }
 // Each caller checks in, then waits until 'parties' have: only parallel runs get through.
@@ -112,12 +116,15 @@ test('an export that throws fails the run with its message; the worker stays', a
   const err = await rejection(p.run(mod, 'fail', null))
   assert.is(err.message, 'kaboom')
   assert.is(err.code, 'ERR_HANDLER_FAILED')
+  const coded = await rejection(p.run(mod, 'failWithCode', null))
+  assert.is(coded.message, 'no such thing')
+  assert.equal((coded as Error & { data?: unknown }).data, { code: 'ERR_NOPE' }, 'the code crosses from the worker')
   const missing = await rejection(p.run(mod, 'nope', null))
   assert.match(missing.message, /no function export 'nope'/)
   assert.is(await p.run(mod, 'whoami', null), first, 'same worker')
 })
 
-test('queues when all workers are busy; abort of a queued run removes it', async () => {
+test('queues when all workers are busy; an aborted queued run rejects at once and never runs', async () => {
   const p = pool(1)
   const flag = startFlag()
   const busy = new AbortController()
@@ -125,15 +132,17 @@ test('queues when all workers are busy; abort of a queued run removes it', async
   await flag.started()
   const a = p.run(mod, 'double', 2)
   const b = p.run(mod, 'double', 3)
+  const marker = new SharedArrayBuffer(4)
   const dropped = new AbortController()
-  const c = rejection(p.run(mod, 'double', 4, dropped.signal))
-  assert.equal(p.stats(), { size: 1, workers: 1, busy: 1, queued: 3 })
+  const c = rejection(p.run(mod, 'mark', { sab: marker }, dropped.signal))
+  assert.equal(p.stats(), { size: 1, workers: 1, inFlight: 4, queued: 3 })
   dropped.abort()
   assert.is((await c).name, 'AbortError')
-  assert.is(p.stats().queued, 2)
   busy.abort()
   await spinning
   assert.equal(await Promise.all([a, b]), [4, 6])
+  assert.is(await p.run(mod, 'double', 5), 10, 'runs queued after it still run, in order')
+  assert.is(Atomics.load(new Int32Array(marker), 0), 0, 'the aborted run never ran')
 })
 
 test('abort rejects at once; a call that ends within the grace keeps its worker, and its result is dropped', async () => {
@@ -146,7 +155,7 @@ test('abort rejects at once; a call that ends within the grace keeps its worker,
   const queued = p.run(mod, 'whoami', null)
   controller.abort()
   assert.is((await rejection(holding)).name, 'AbortError', 'rejected before the call ended')
-  assert.equal(p.stats(), { size: 1, workers: 1, busy: 1, queued: 1 }, 'the worker takes no other run while the aborted call goes on')
+  assert.equal(p.stats(), { size: 1, workers: 1, inFlight: 2, queued: 1 }, 'the worker takes no other run while the aborted call goes on')
   flag.release()
   assert.is(await queued, before, 'the same worker ran the next call')
   assert.is(p.stats().workers, 1)

@@ -1,21 +1,23 @@
 /**
- * The script every pool worker runs: it imports the requested module (once per path), calls the named export with
- * the input and posts back { id, ok: true, result } or { id, ok: false, error: { message } }. Aborting a run
- * terminates the whole worker, so the ctx.signal a module sees here never fires.
+ * The task module every pool worker runs (worker-pool.ts runs it under piscina): it imports the requested module
+ * (once per path), calls the named export with the input and answers { ok: true, result } or { ok: false, error:
+ * { message, code? } }, so an error's code crosses the thread boundary (structured cloning keeps only an Error's
+ * message). A run aborted before it started is skipped: its `cancelled` flag is set. An abort of a started run
+ * ends its worker (after the pool's grace), so the ctx.signal a module sees here never fires.
  */
-import { parentPort } from 'node:worker_threads'
 
 export interface WorkerRequest {
-  id: number
   moduleUrl: string
   exportName: string
   input: unknown
   ctx?: Record<string, unknown>
+  /** One Int32: set to 1 by the pool when the run was aborted; a run not started yet is then skipped. */
+  cancelled: SharedArrayBuffer
 }
 
 export type WorkerResponse =
-  | { id: number, ok: true, result: unknown }
-  | { id: number, ok: false, error: { message: string, code?: string } }
+  | { ok: true, result: unknown }
+  | { ok: false, error: { message: string, code?: string } }
 
 const modules = new Map<string, Promise<Record<string, unknown>>>()
 const never = new AbortController().signal
@@ -38,28 +40,15 @@ function describeError (err: unknown): { message: string, code?: string } {
   return { message: String(err) }
 }
 
-async function handle (req: WorkerRequest): Promise<WorkerResponse> {
+export default async function handle (req: WorkerRequest): Promise<WorkerResponse> {
+  if (Atomics.load(new Int32Array(req.cancelled), 0) !== 0) return { ok: false, error: { message: 'cancelled before it started' } }
   try {
     const mod = await load(req.moduleUrl)
     const fn = mod[req.exportName]
     if (typeof fn !== 'function') throw new Error(`module ${req.moduleUrl} has no function export '${req.exportName}'`)
     const result: unknown = await fn(req.input, { ...req.ctx, signal: never })
-    return { id: req.id, ok: true, result }
+    return { ok: true, result }
   } catch (err) {
-    return { id: req.id, ok: false, error: describeError(err) }
+    return { ok: false, error: describeError(err) }
   }
-}
-
-const port = parentPort
-if (port !== null) {
-  port.on('message', (req: WorkerRequest) => {
-    void handle(req).then(res => {
-      try {
-        port.postMessage(res)
-      } catch (err) {
-        // The result could not be cloned (a function, a class instance with private state...).
-        port.postMessage({ id: req.id, ok: false, error: { message: `result could not be sent back: ${describeError(err).message}` } })
-      }
-    })
-  })
 }

@@ -1,16 +1,17 @@
 /**
- * A worker_threads pool: run(module, exportName, input) calls the export in a worker and resolves with its result.
- * Workers start on demand up to `size` and stay for reuse; when all are busy, runs queue in order. A run whose
- * export throws fails with its message (the error crosses as { message }). Aborting a run rejects it at once; its
- * worker gets `abortGraceMs` to end the call on its own (its result is dropped) and is then terminated (the next run
- * starts a fresh one), so a short call cut off by a lost lease does not cost a new worker and its warmed-up code.
- * A worker that crashes or exits fails its run and is replaced the same way. Idle workers are unref'd, so the pool
- * alone never keeps the process alive; close() terminates them all.
+ * A worker_threads pool on piscina: run(module, exportName, input) calls the export in a worker and resolves with
+ * its result. Workers start on demand up to `size` and stay for reuse (idle ones are unref'd, so the pool alone
+ * never keeps the process alive); when all are busy, runs queue in order. A run whose export throws fails with its
+ * message and code (worker-entry.ts carries them across). Aborting a run rejects it at once: a run not started yet
+ * is skipped when its turn comes; a started one's worker gets `abortGraceMs` to end the call on its own (its result
+ * is dropped) and is then terminated (piscina starts a fresh one), so a short call cut off by a lost lease does not
+ * cost a new worker and its warmed-up code (docs/decisions/0021-abort-grace-in-the-worker-pool.md). A worker that
+ * crashes or exits fails its run and is replaced the same way. close() terminates them all.
  */
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import { Piscina } from 'piscina'
 import { UnavailableError } from '@shoal/core'
 import type { Logger } from '@shoal/core'
 import { abortError } from './abort.js'
@@ -39,16 +40,19 @@ export interface WorkerPoolComponents {
 
 export interface WorkerPoolStats {
   size: number
+  /** Workers alive. */
   workers: number
-  busy: number
+  /** Runs handed to a worker or waiting for one, aborted runs still in their grace included. */
+  inFlight: number
+  /** Of those, runs waiting for a worker. */
   queued: number
 }
 
 export interface WorkerPool {
   /**
    * Calls `exportName(input, ctx)` from the module at `modulePath` (a path, absolute or cwd-relative, or a file URL)
-   * in a worker. `ctx` must be structured-cloneable; the worker adds a `signal` that never fires (abort kills the
-   * worker instead).
+   * in a worker. `ctx` must be structured-cloneable; the worker adds a `signal` that never fires (abort ends the
+   * call from outside instead).
    */
   run(modulePath: string | URL, exportName: string, input: unknown, signal?: AbortSignal, ctx?: Record<string, unknown>): Promise<unknown>
   stats(): WorkerPoolStats
@@ -56,24 +60,6 @@ export interface WorkerPool {
 }
 
 const ENTRY = new URL('./worker-entry.js', import.meta.url)
-
-interface Job {
-  request: WorkerRequest
-  resolve(value: unknown): void
-  reject(err: unknown): void
-  signal?: AbortSignal
-  onAbort?: () => void
-  slot?: Slot
-  /** Rejected by an abort while its worker was running it: the worker's answer is dropped. */
-  aborted?: boolean
-}
-
-interface Slot {
-  worker: Worker
-  job?: Job
-  /** Terminates the worker of an aborted run that did not end within the grace. */
-  grace?: NodeJS.Timeout
-}
 
 export function moduleUrl (modulePath: string | URL): string {
   if (modulePath instanceof URL) return modulePath.href
@@ -85,139 +71,93 @@ class Pool implements WorkerPool {
   private readonly size: number
   private readonly abortGraceMs: number
   private readonly log: Logger
-  private readonly slots: Slot[] = []
-  private readonly queue: Job[] = []
-  private nextId = 1
+  /** Made by the first run: a node that never runs a CPU-bound handler starts no thread. */
+  private pool: Piscina<WorkerRequest, WorkerResponse> | undefined
+  /** Every run's terminator (aborts its piscina task), for close(). */
+  private readonly inFlight = new Set<AbortController>()
   private closed = false
 
   constructor (components: WorkerPoolComponents, init: WorkerPoolInit) {
     const size = init.size ?? availableParallelism()
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`worker pool size must be a positive integer, got ${size}`)
-    this.size = size
     const grace = init.abortGraceMs ?? ABORT_GRACE_MS
     if (!Number.isFinite(grace) || grace < 0) throw new RangeError(`worker pool abortGraceMs must be a number >= 0, got ${grace}`)
+    this.size = size
     this.abortGraceMs = grace
     this.log = components.logger
+  }
+
+  private piscina (): Piscina<WorkerRequest, WorkerResponse> {
+    if (this.pool !== undefined) return this.pool
+    // minThreads 1, not 0: piscina replaces a terminated or crashed worker only up to minThreads, and with none
+    // left the runs queued behind it would wait for the next run() to start a worker. Atomics off: an idle worker
+    // then waits on its event loop instead of blocking in Atomics.wait, which measured slower here (primes below 2e8
+    // on one daemon: 397-433 ms against 349-405 ms once warm), and lets a handler's own timers run between calls.
+    this.pool = new Piscina({ filename: ENTRY.href, minThreads: 1, maxThreads: this.size, idleTimeout: Infinity, concurrentTasksPerWorker: 1, atomics: 'disabled', recordTiming: false })
+    // A worker that fails with no run of ours on it: piscina reports it here (an EventEmitter 'error' with no
+    // listener would throw).
+    this.pool.on('error', (err: unknown) => { this.log.warn({ err: (err as Error)?.message ?? String(err) }, 'worker lost') })
+    return this.pool
   }
 
   async run (modulePath: string | URL, exportName: string, input: unknown, signal?: AbortSignal, ctx?: Record<string, unknown>): Promise<unknown> {
     if (this.closed) throw new UnavailableError('worker pool is closed')
     if (signal?.aborted === true) throw abortError(signal, 'run')
-    const request: WorkerRequest = { id: this.nextId++, moduleUrl: moduleUrl(modulePath), exportName, input }
+    const cancelled = new SharedArrayBuffer(4)
+    const request: WorkerRequest = { moduleUrl: moduleUrl(modulePath), exportName, input, cancelled }
     if (ctx !== undefined) request.ctx = ctx
+    const terminator = new AbortController()
+    this.inFlight.add(terminator)
+    const task = this.piscina().run(request, { signal: terminator.signal })
+    let grace: NodeJS.Timeout | undefined
+    const settled = task.finally(() => {
+      clearTimeout(grace)
+      this.inFlight.delete(terminator)
+    })
+    settled.catch(() => {}) // the caller's promise below carries the outcome; an aborted run's is dropped
+    if (signal === undefined) return answer(await settled.catch(err => { throw this.lost(err, terminator) }))
     return await new Promise((resolve, reject) => {
-      const job: Job = { request, resolve, reject }
-      if (signal !== undefined) {
-        job.signal = signal
-        job.onAbort = () => { this.abort(job) }
-        signal.addEventListener('abort', job.onAbort, { once: true })
+      const onAbort = (): void => {
+        reject(abortError(signal, 'run'))
+        // Skipped if not started yet; a started call gets the grace, then its worker is terminated.
+        Atomics.store(new Int32Array(cancelled), 0, 1)
+        if (this.abortGraceMs === 0) terminator.abort()
+        else grace = setTimeout(() => { terminator.abort() }, this.abortGraceMs).unref()
       }
-      this.queue.push(job)
-      this.dispatch()
+      signal.addEventListener('abort', onAbort, { once: true })
+      settled.then(
+        res => { signal.removeEventListener('abort', onAbort); if (!signal.aborted) { try { resolve(answer(res)) } catch (err) { reject(err) } } },
+        err => { signal.removeEventListener('abort', onAbort); if (!signal.aborted) reject(this.lost(err, terminator)) }
+      )
     })
   }
 
   stats (): WorkerPoolStats {
-    const busy = this.slots.filter(s => s.job !== undefined).length
-    return { size: this.size, workers: this.slots.length, busy, queued: this.queue.length }
+    return { size: this.size, workers: this.pool?.threads.length ?? 0, inFlight: this.inFlight.size, queued: this.pool?.queueSize ?? 0 }
   }
 
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
-    const err = new UnavailableError('worker pool closed')
-    for (const job of this.queue.splice(0)) this.settle(job, err)
-    const slots = this.slots.splice(0)
-    for (const slot of slots) {
-      clearTimeout(slot.grace)
-      if (slot.job !== undefined) this.settle(slot.job, err)
-    }
-    await Promise.all(slots.map(async s => await s.worker.terminate()))
+    for (const terminator of this.inFlight) terminator.abort()
+    await this.pool?.destroy()
   }
 
-  private dispatch (): void {
-    while (!this.closed && this.queue.length > 0) {
-      let slot = this.slots.find(s => s.job === undefined)
-      if (slot === undefined) {
-        if (this.slots.length >= this.size) return
-        slot = this.spawn()
-      }
-      const job = this.queue.shift()
-      if (job === undefined) return
-      slot.job = job
-      job.slot = slot
-      slot.worker.ref()
-      slot.worker.postMessage(job.request)
-    }
-  }
-
-  private spawn (): Slot {
-    const slot: Slot = { worker: new Worker(ENTRY) }
-    slot.worker.on('message', (res: WorkerResponse) => { this.onMessage(slot, res) })
-    slot.worker.on('error', err => { this.lose(slot, `worker crashed: ${err.message}`) })
-    slot.worker.on('exit', code => { this.lose(slot, `worker exited with code ${code}`) })
-    this.slots.push(slot)
-    this.log.debug({ workers: this.slots.length }, 'worker started')
-    return slot
-  }
-
-  private onMessage (slot: Slot, res: WorkerResponse): void {
-    const job = slot.job
-    if (job === undefined || job.request.id !== res.id || !this.slots.includes(slot)) return
-    slot.job = undefined
-    clearTimeout(slot.grace)
-    slot.worker.unref()
-    if (job.aborted === true) this.log.debug({ id: job.request.id }, 'an aborted run ended within the grace; its worker stays')
-    else if (res.ok) this.settle(job, undefined, res.result)
-    else this.settle(job, new HandlerError(res.error.message, res.error.code === undefined ? undefined : { code: res.error.code }))
-    this.dispatch()
-  }
-
-  /** A worker died on its own: fail its run, forget it, and let the next run start a replacement. */
-  private lose (slot: Slot, why: string): void {
-    if (!this.remove(slot)) return
+  /** Why a run failed without answering: the pool closed, or its worker died (piscina replaces it). */
+  private lost (err: unknown, terminator: AbortController): Error {
+    if (this.closed || terminator.signal.aborted) return new UnavailableError('worker pool closed')
+    const message = (err as Error)?.message ?? String(err)
+    const exited = /^worker exited with code: (.*)$/.exec(message)
+    const why = exited !== null ? `worker exited with code ${exited[1]!}` : `worker crashed: ${message}`
     this.log.warn({ why }, 'worker lost')
-    clearTimeout(slot.grace)
-    void slot.worker.terminate()
-    if (slot.job !== undefined) this.settle(slot.job, new HandlerError(why))
-    this.dispatch()
+    return new HandlerError(why)
   }
+}
 
-  private abort (job: Job): void {
-    const err = abortError(job.signal ?? AbortSignal.abort(), 'run')
-    const queued = this.queue.indexOf(job)
-    if (queued >= 0) {
-      this.queue.splice(queued, 1)
-      this.settle(job, err)
-      return
-    }
-    const slot = job.slot
-    if (slot === undefined || slot.job !== job || job.aborted === true) return
-    job.aborted = true
-    this.settle(job, err)
-    // The worker stays busy (no run is dispatched to it) until the call ends, or is terminated after the grace.
-    const terminate = (): void => {
-      if (slot.job !== job || !this.remove(slot)) return
-      this.log.debug({ id: job.request.id }, 'an aborted run did not end within the grace; terminating its worker')
-      void slot.worker.terminate()
-      this.dispatch()
-    }
-    if (this.abortGraceMs === 0) terminate()
-    else slot.grace = setTimeout(terminate, this.abortGraceMs).unref()
-  }
-
-  private remove (slot: Slot): boolean {
-    const i = this.slots.indexOf(slot)
-    if (i < 0) return false
-    this.slots.splice(i, 1)
-    return true
-  }
-
-  private settle (job: Job, err: unknown, result?: unknown): void {
-    if (job.onAbort !== undefined) job.signal?.removeEventListener('abort', job.onAbort)
-    if (err !== undefined) job.reject(err)
-    else job.resolve(result)
-  }
+/** A worker's answer as the run's outcome: its result, or its error (message and code) as a HandlerError. */
+function answer (res: WorkerResponse): unknown {
+  if (res.ok) return res.result
+  throw new HandlerError(res.error.message, res.error.code === undefined ? undefined : { code: res.error.code })
 }
 
 export function createWorkerPool (components: WorkerPoolComponents, init: WorkerPoolInit = {}): WorkerPool {
