@@ -21,6 +21,7 @@ export function failWithCode () { throw Object.assign(new Error('no such thing')
 // Raises a flag (slot 0 of the buffer) when it runs.
 export function mark ({ sab }) { Atomics.store(new Int32Array(sab), 0, 1); return 'marked' }
 export function whoami () { return threadId }
+export function unsendable () { return { f () {} } }
 export function signalled (_input, ctx) { return { jobId: ctx.jobId, aborted: ctx.signal.aborted } }
 // Each caller checks in, then waits until 'parties' have: only parallel runs get through.
 export function meet ({ sab, parties }) {
@@ -110,7 +111,7 @@ test('runs in parallel up to the pool size', async () => {
   assert.is(new Set(ids).size, 3, 'three distinct threads')
 })
 
-test('an export that throws fails the run with its message; the worker stays', async () => {
+test('an export that throws, or returns what cannot be sent back, fails the run with its message; the worker stays', async () => {
   const p = pool(1)
   const first = await p.run(mod, 'whoami', null)
   const err = await rejection(p.run(mod, 'fail', null))
@@ -119,6 +120,8 @@ test('an export that throws fails the run with its message; the worker stays', a
   const coded = await rejection(p.run(mod, 'failWithCode', null))
   assert.is(coded.message, 'no such thing')
   assert.equal((coded as Error & { data?: unknown }).data, { code: 'ERR_NOPE' }, 'the code crosses from the worker')
+  const unsendable = await rejection(p.run(mod, 'unsendable', null))
+  assert.match(unsendable.message, /^result could not be sent back: /)
   const missing = await rejection(p.run(mod, 'nope', null))
   assert.match(missing.message, /no function export 'nope'/)
   assert.is(await p.run(mod, 'whoami', null), first, 'same worker')

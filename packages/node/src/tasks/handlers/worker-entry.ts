@@ -47,6 +47,15 @@ export default async function handle (req: WorkerRequest): Promise<WorkerRespons
     const fn = mod[req.exportName]
     if (typeof fn !== 'function') throw new Error(`module ${req.moduleUrl} has no function export '${req.exportName}'`)
     const result: unknown = await fn(req.input, { ...req.ctx, signal: never })
+    // A result that cannot cross to the main thread (a function, a class instance with private state...) would
+    // crash the worker when piscina posts it; say so instead. Primitives always cross, so only objects are tried.
+    if (typeof result === 'object' && result !== null) {
+      try {
+        structuredClone(result)
+      } catch (err) {
+        return { ok: false, error: { message: `result could not be sent back: ${describeError(err).message}` } }
+      }
+    }
     return { ok: true, result }
   } catch (err) {
     return { ok: false, error: describeError(err) }
