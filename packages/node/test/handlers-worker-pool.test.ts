@@ -20,6 +20,8 @@ export function fail () { throw new Error('kaboom') }
 export function failWithCode () { throw Object.assign(new Error('no such thing'), { code: 'ERR_NOPE' }) }
 // Raises a flag (slot 0 of the buffer) when it runs.
 export function mark ({ sab }) { Atomics.store(new Int32Array(sab), 0, 1); return 'marked' }
+// Takes the next number of a shared counter: the order in which calls began.
+export function ticket ({ sab }) { return Atomics.add(new Int32Array(sab), 0, 1) }
 export function whoami () { return threadId }
 export function unsendable () { return { f () {} } }
 export function signalled (_input, ctx) { return { jobId: ctx.jobId, aborted: ctx.signal.aborted } }
@@ -101,7 +103,7 @@ test('runs an export in a worker and returns its result', async () => {
   const p = pool(2)
   assert.is(await p.run(mod, 'double', 21), 42)
   assert.equal(await p.run(mod, 'signalled', null, undefined, { jobId: 'j1' }), { jobId: 'j1', aborted: false })
-  assert.is(p.stats().workers, 1, 'workers start on demand')
+  assert.is(p.stats().workers, 2, 'the first run starts the pool\'s workers')
 })
 
 test('runs in parallel up to the pool size', async () => {
@@ -147,6 +149,37 @@ test('queues when all workers are busy; an aborted queued run rejects at once an
   assert.equal(await Promise.all([a, b]), [4, 6])
   assert.is(await p.run(mod, 'double', 5), 10, 'runs queued after it still run, in order')
   assert.is(Atomics.load(new Int32Array(marker), 0), 0, 'the aborted run never ran')
+})
+
+test('queued runs start in the order they were asked for, with or without a signal', async () => {
+  const p = pool(1)
+  const flag = startFlag()
+  const holding = p.run(mod, 'hold', { sab: flag.sab })
+  await flag.started()
+  const counter = new SharedArrayBuffer(4)
+  // piscina queues tasks with a signal apart from those without, and alone would start these out of order.
+  const runs = [0, 1, 2, 3, 4, 5].map(async i => await p.run(mod, 'ticket', { sab: counter }, i % 2 === 0 ? new AbortController().signal : undefined))
+  flag.release()
+  await holding
+  assert.equal(await Promise.all(runs), [0, 1, 2, 3, 4, 5])
+})
+
+test('a worker terminated after the grace is replaced at once while the other is still busy', async () => {
+  const p = pool(2, 20)
+  const first = startFlag()
+  const second = startFlag()
+  const aborted = new AbortController()
+  const cut = rejection(p.run(mod, 'hold', { sab: first.sab }, aborted.signal))
+  const busy = p.run(mod, 'hold', { sab: second.sab })
+  await Promise.all([first.started(), second.started()])
+  const queued = p.run(mod, 'double', 7)
+  aborted.abort()
+  assert.is((await cut).name, 'AbortError')
+  const late = new Promise(resolve => setTimeout(() => { resolve('still queued') }, 10_000).unref())
+  assert.is(await Promise.race([queued, late]), 14, 'ran on a replacement while the other worker held its call')
+  second.release()
+  await busy
+  first.release() // the terminated worker's buffer: nothing waits on it any more
 })
 
 test('abort rejects at once; a call that ends within the grace keeps its worker, and its result is dropped', async () => {

@@ -2,8 +2,8 @@
  * The task module every pool worker runs (worker-pool.ts runs it under piscina): it imports the requested module
  * (once per path), calls the named export with the input and answers { ok: true, result } or { ok: false, error:
  * { message, code? } }, so an error's code crosses the thread boundary (structured cloning keeps only an Error's
- * message). A run aborted before it started is skipped: its `cancelled` flag is set. An abort of a started run
- * ends its worker (after the pool's grace), so the ctx.signal a module sees here never fires.
+ * message). A run whose `cancelled` flag is set before it starts is skipped. A started run that is aborted ends its
+ * worker if the call is still running after the pool's grace, so the ctx.signal a module sees here never fires.
  */
 
 export interface WorkerRequest {
@@ -11,8 +11,11 @@ export interface WorkerRequest {
   exportName: string
   input: unknown
   ctx?: Record<string, unknown>
-  /** One Int32: set to 1 by the pool when the run was aborted; a run not started yet is then skipped. */
-  cancelled: SharedArrayBuffer
+  /**
+   * Two Int32s: [0] `cancelled`, set to 1 by the pool when the run is aborted; [1] `started`, set to 1 here before
+   * `cancelled` is read, so the pool ends a worker only for a call that began.
+   */
+  flags: SharedArrayBuffer
 }
 
 export type WorkerResponse =
@@ -41,7 +44,9 @@ function describeError (err: unknown): { message: string, code?: string } {
 }
 
 export default async function handle (req: WorkerRequest): Promise<WorkerResponse> {
-  if (Atomics.load(new Int32Array(req.cancelled), 0) !== 0) return { ok: false, error: { message: 'cancelled before it started' } }
+  const flags = new Int32Array(req.flags)
+  Atomics.store(flags, 1, 1)
+  if (Atomics.load(flags, 0) !== 0) return { ok: false, error: { message: 'cancelled before it started' } }
   try {
     const mod = await load(req.moduleUrl)
     const fn = mod[req.exportName]
