@@ -130,8 +130,8 @@ test('an export that throws, or returns what cannot be sent back, fails the run 
 })
 
 test('queues when all workers are busy; an aborted queued run rejects at once and never runs', async () => {
-  // A long grace: the worker frees up while the aborted run would still be in piscina's queue, so only the
-  // run's own cancelled flag keeps it from running.
+  // A long grace: the worker frees up long before any timer of the aborted run could act, so what keeps it from
+  // running is its being skipped when its turn comes.
   const p = pool(1, 60_000)
   const flag = startFlag()
   const holding = p.run(mod, 'hold', { sab: flag.sab })
