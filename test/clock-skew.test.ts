@@ -12,7 +12,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { EVENT_WIRE_VERSION, EnvelopeCodec, KV_TOPIC, compareVersions, kvEventData } from '@shoal/core'
 import type { ShoalEvent } from '@shoal/core'
-import { signEvent, swarmProtocols } from '@shoal/node'
+import { signEvent, swarmProtocols, unhandleRequests } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
 import { MemorySwarm, skewedClock, waitUntil } from '@shoal/test-utils'
 
@@ -65,6 +65,30 @@ test('invariant 2: a writer whose clock is 2.25x the drift bound ahead cannot ac
     // A jump while running is seen at once too, without waiting for a new sample.
     fast.offsetMs = 3 * DRIFT_MS
     await c.kv.put('k3', 'x').then(() => assert.unreachable('a write right after the clock jumped should be refused'), (err: { code?: string }) => { assert.is(err.code, 'ERR_CLOCK_SKEW') })
+  } finally {
+    await swarm.destroy()
+  }
+})
+
+test('clock samples ride on probe acks: a node learns how far its clock is from its peers\' with the time protocol answered nowhere', async () => {
+  const swarm = await MemorySwarm.create({ config: CONFIG })
+  const fast = skewedClock(3 * DRIFT_MS)
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add({ bootstrap: a })
+    // Neither peer answers /time any more: what c learns of their clocks can only come from its probes' acks.
+    for (const n of [a, b]) {
+      const time = n.libp2p.getProtocols().find(p => p.endsWith('/time/1.0.0'))
+      assert.ok(time !== undefined, 'the time protocol is served')
+      await unhandleRequests(n.libp2p, time)
+    }
+    const c = await swarm.add({ bootstrap: a, clock: fast })
+    await waitUntil('a formed swarm of 3', () => swarm.counts('alive').every(n => n === 3))
+    await waitUntil('c knows it is ahead of both peers', () => {
+      const skew = c.clockSkew()
+      return skew.peers >= 2 && Math.abs(skew.offsetMs - 3 * DRIFT_MS) < DRIFT_MS / 4
+    }, { timeoutMs: 10_000 })
+    await c.kv.put('k', 'x').then(() => assert.unreachable('c\'s clock is 3 drift bounds ahead: its writes are refused'), (err: { code?: string }) => { assert.is(err.code, 'ERR_CLOCK_SKEW') })
   } finally {
     await swarm.destroy()
   }

@@ -30,6 +30,7 @@ let dir: string
 let swarm: LocalSwarm
 let v2: ChildProcess | undefined
 let signed: ChildProcess | undefined
+let noAckWall: ChildProcess | undefined
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shoal-versions-'))
@@ -39,19 +40,22 @@ test.before(async () => {
 test.after(async () => {
   v2?.kill('SIGKILL')
   signed?.kill('SIGKILL')
+  noAckWall?.kill('SIGKILL')
   await swarm.destroy()
   await rm(dir, { recursive: true, force: true })
 })
 
-/** A build of this code with protocols.js rewritten by `rewrite` (which throws when the module changed shape). */
-async function buildWith (outdir: string, name: string, rewrite: (text: string) => string): Promise<void> {
+const PROTOCOLS_MODULE = /packages[/\\]node[/\\]dist[/\\]src[/\\]protocols\.js$/
+
+/** A build of this code with one module (protocols.js unless `module` says) rewritten by `rewrite` (which throws when the module changed shape). */
+async function buildWith (outdir: string, name: string, rewrite: (text: string) => string, module = PROTOCOLS_MODULE): Promise<void> {
   const { bundleShoal } = await import(pathToFileURL(join(ROOT, 'scripts/bundle.mjs')).href) as {
     bundleShoal: (o: { outdir: string, commit: string, plugins: unknown[] }) => Promise<unknown>
   }
   const plugin = {
     name,
     setup (b: { onLoad: (o: { filter: RegExp }, f: (a: { path: string }) => Promise<{ contents: string, loader: string }>) => void }) {
-      b.onLoad({ filter: /packages[/\\]node[/\\]dist[/\\]src[/\\]protocols\.js$/ }, async args => {
+      b.onLoad({ filter: module }, async args => {
         return { contents: rewrite(await readFile(args.path, 'utf8')), loader: 'js' }
       })
     }
@@ -78,6 +82,20 @@ async function buildSignedGossip (outdir: string): Promise<void> {
     if (out === text) throw new Error('protocols.js changed shape (GOSSIP_WIRE); update the gossip-wire-1 plugin')
     return out
   })
+}
+
+/**
+ * The release before SWIM acks carried the responder's clock: its membership codec refuses an ack with `wall` (its
+ * schemas refuse unknown fields) and it does not announce ACK_WALL_CAPABILITY.
+ */
+async function buildNoAckWall (outdir: string): Promise<void> {
+  await buildWith(outdir, 'no-ack-wall', text => {
+    const out = text
+      .replace("ACK_WALL_CAPABILITY = 'swim:ack-wall'", "ACK_WALL_CAPABILITY = 'swim:not-this-release'")
+      .replace(/\n\s*wall: Type\.Optional\(Type\.Number\(\{ minimum: 0, maximum: Number\.MAX_SAFE_INTEGER \}\)\)/, '')
+    if (out.includes("'swim:ack-wall'") || out.includes('wall: Type.Optional')) throw new Error('membership/codec.js changed shape; update the no-ack-wall plugin')
+    return out
+  }, /packages[/\\]core[/\\]dist[/\\]src[/\\]membership[/\\]codec\.js$/)
 }
 
 /** Starts a daemon of another build; its output is collected in `log()`. */
@@ -176,6 +194,32 @@ test('rolling upgrade: a node of the signed gossip wire and this one gossip noth
   assert.is(wireWarnings(await newerLog()).length, 1, 'named once')
   assert.is(wireWarnings(older.log()).length, 1, 'named once')
   assert.ok(!(await newerLog()).includes('"level":50'), 'no errors on the newer node')
+  assert.ok(!older.log().includes('"level":50'), 'no errors on the older node')
+})
+
+test('a node of the release before acks carried clocks stays a member: no ack it gets carries one', async () => {
+  const build = join(dir, 'no-ack-wall')
+  await buildNoAckWall(build)
+  const older = await spawnBuild(build, join(dir, 'no-ack-wall-data'))
+  noAckWall = older.child
+  const newer = await swarm.start(3, { bootstrap: [older.listen] })
+  const aliveBoth = async (): Promise<boolean> =>
+    (await older.client.call('swarm.members', {})).some(m => m.id === newer.peerId && m.state === 'alive') &&
+    (await newer.client.call('swarm.members', {})).some(m => m.id === older.peerId && m.state === 'alive')
+  await waitUntil('members of each other', aliveBoth)
+  // Watch: each probes the other about once a second; an ack the older node's codec refused would make it suspect
+  // the newer one at the next probe.
+  const until = Date.now() + WATCH_MS
+  let violation: string | undefined
+  await waitUntil('a quiet watch', async () => {
+    if (!await aliveBoth()) violation = 'one of them stopped seeing the other alive'
+    return violation !== undefined || Date.now() > until
+  }, { timeoutMs: WATCH_MS + 10_000, intervalMs: 200 })
+  assert.is(violation, undefined)
+  // A refused ack makes the older node suspect the newer one, which refutes within milliseconds: too short for the
+  // poll above, so its log is read too.
+  const suspicions = older.log().split('\n').filter(l => l.includes('"to":"suspect"'))
+  assert.equal(suspicions, [], 'the older node never suspected the newer one')
   assert.ok(!older.log().includes('"level":50'), 'no errors on the older node')
 })
 

@@ -10,7 +10,7 @@ import { Recorder } from './recorder.js'
 import { totalCpuMs } from './proc-cpu.js'
 import { ms, pct, rate, ratio, table } from './stats.js'
 
-const SIZES = SMOKE ? [3] : [5, 10]
+const SIZES = SMOKE ? [3] : (process.env.SHOAL_BENCH_EVENTS_SIZES ?? '5,10').split(',').map(Number)
 /** Events in the paced run, and its rate. */
 const M = SMOKE ? 100 : 1000
 const RATE = 100
@@ -36,6 +36,8 @@ interface Result {
   coldP99: number
   /** Swarm-wide CPU time per event in the throughput run (every node's process, all threads), ms. */
   cpuPerEventMs: number
+  /** The same in the paced steady-state run (events one at a time, no grouping), ms. */
+  pacedCpuPerEventMs: number
   allP50: number
   allP99: number
   nodeP50: number
@@ -92,7 +94,9 @@ async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
   await paced(cluster, recorder, COLD_BASE, COLD)
   const cold = recorder.latency(COLD_BASE, COLD_BASE + COLD - 1)
   await paced(cluster, recorder, STEADY_WARMUP_BASE, STEADY_WARMUP)
+  const paced0 = await totalCpuMs(cluster.pids())
   await paced(cluster, recorder, 1, M)
+  const pacedCpuPerEventMs = (await totalCpuMs(cluster.pids()) - paced0) / M
   const lat = recorder.latency(1, M)
 
   // Throughput: as fast as the publisher takes them.
@@ -106,7 +110,7 @@ async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
   const cpuPerEventMs = (await totalCpuMs(cluster.pids()) - cpu0) / BURST
   const delivered = recorder.countAll(first, last)
   const throughput = delivered / ((recorder.lastAll(first, last) - t0) / 1000)
-  return { connections, coldP50: cold.allP50, coldP99: cold.allP99, cpuPerEventMs, ...lat, throughput, burstDeliveredToAll: delivered / BURST }
+  return { connections, coldP50: cold.allP50, coldP99: cold.allP99, cpuPerEventMs, pacedCpuPerEventMs, ...lat, throughput, burstDeliveredToAll: delivered / BURST }
 }
 
 async function run (n: number, kind: 'shoal' | 'gossipsub', size: number): Promise<Result> {
@@ -144,6 +148,7 @@ for (const n of SIZES) {
     row('delivered to every node', shoal.deliveredToAll, base.deliveredToAll, pct),
     row(`throughput to all nodes (${BURST.toLocaleString('en-US')} events)`, shoal.throughput, base.throughput, v => rate(v)),
     row('throughput run delivered to every node', shoal.burstDeliveredToAll, base.burstDeliveredToAll, pct),
+    row(`CPU per event in the paced run (${RATE}/s), all nodes`, shoal.pacedCpuPerEventMs, base.pacedCpuPerEventMs, v => `${v.toFixed(2)} ms`),
     row('CPU per event in the throughput run, all nodes', shoal.cpuPerEventMs, base.cpuPerEventMs, v => `${v.toFixed(2)} ms`),
     row('open connections per node', shoal.connections, base.connections, v => v.toFixed(1))
   )
@@ -164,8 +169,9 @@ reports receipt over IPC, timestamped by the bench the same way. Both wait for a
 node first. Then, at the paced rate: the first ${COLD} events, measured on their own as the cold start (what a user
 sees right after the swarm formed: fresh connections and meshes, code not yet optimised); ${STEADY_WARMUP} more, not measured;
 then the M measured events, the steady state. CPU per event: the CPU time (all threads) of every node's process
-during the throughput run, summed, divided by its events (Shoal's includes the daemon answering the publishing
-JSON-RPC calls; the baseline's publisher takes its commands over IPC). Lost events wait ${DRAIN_MS / 1000} s (throughput run ${BURST_DEADLINE_MS / 1000} s) before they count as undelivered.
+during the paced steady-state run (one event at a time: nothing is grouped) and during the throughput run, summed,
+divided by the run's events (Shoal's includes the daemon answering the publishing JSON-RPC calls and the
+WebSocket notifications; the baseline's publisher takes its commands over IPC and reports receipt over IPC). Lost events wait ${DRAIN_MS / 1000} s (throughput run ${BURST_DEADLINE_MS / 1000} s) before they count as undelivered.
 
 ${table(['N', 'metric', 'Shoal', 'gossipsub baseline', 'Shoal / baseline'], rows)}
 `)

@@ -1,21 +1,26 @@
 /**
- * The clock-skew guard (docs/protocols/clock.md): samples peers' wall clocks over /shoal/<swarm>/time/1.0.0
- * (one request to one random live member per interval, preferring members it holds a connection to, and one to
- * each newly identified peer), keeps the estimate in core's ClockOffsets, and refuses to let this node stamp
- * writes while its clock is more than maxClockDriftMs / 2 from the swarm's median. Per-node load is one small
- * request per interval, whatever N.
+ * The clock-skew guard (docs/protocols/clock.md): samples peers' wall clocks, keeps the estimate in core's
+ * ClockOffsets, and refuses to let this node stamp writes while its clock is more than maxClockDriftMs / 2 from the
+ * swarm's median. Samples come from the acks of this node's SWIM probes (a member of this release puts its wall
+ * clock in them: about one sample a second, and no message of its own), and over /shoal/<swarm>/time/1.0.0 from
+ * each newly identified peer, and from one random live member per interval when no ack brought one (members of an
+ * earlier release). Per-node load is at most one small request per interval, whatever N.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { ClockOffsets, ClockSkewError, hlcLeadMs, sample } from '@shoal/core'
 import type { Clock, HybridClock, Logger, Rng } from '@shoal/core'
+import type { EventBus } from './events.js'
 import type { ShoalLibp2p } from './libp2p.js'
 import type { MembershipService } from './membership-service.js'
 import { handleRequests, request, unhandleRequests } from './frames.js'
 import { RepeatingTasks } from './tasks.js'
 import { connectedFirst } from './neighbours.js'
 
-/** How often one live member is sampled. Five samples a minute keep the median fresh at any swarm size. */
+/**
+ * How often one live member is sampled over the time protocol, unless a probe's ack brought a sample since. Twenty
+ * samples a minute keep the median fresh at any swarm size.
+ */
 export const CLOCK_SAMPLE_INTERVAL_MS = 3_000
 /** Samples count this long: a minute of samples from up to 20 peers. */
 export const CLOCK_SAMPLE_MAX_AGE_MS = 60_000
@@ -29,6 +34,8 @@ export interface ClockSyncComponents {
   rng: Rng
   logger: Logger
   membership: MembershipService
+  /** 'member:probed' carries the clock samples of probe acks. */
+  events: EventBus
   /** The node's hybrid clock: writes also wait while its last time is too far ahead of the swarm's. */
   hlc?: Pick<HybridClock, 'last'>
 }
@@ -45,6 +52,9 @@ export class ClockSync {
   private readonly controller = new AbortController()
   private readonly log: Logger
   private warned = false
+  /** Monotonic ms of the last sample a probe's ack brought; -Infinity before the first. */
+  private lastAckSample = -Infinity
+  private offProbed?: () => void
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(this.init.protocol)) void this.sample(evt.detail.peerId.toString())
   }
@@ -58,7 +68,11 @@ export class ClockSync {
     await handleRequests(libp2p, this.init.protocol, async () => ({ v: 1, type: 'time', wall: clock.now() }), { logger: this.log, timeoutMs: REQUEST_TIMEOUT_MS })
     libp2p.addEventListener('peer:identify', this.onIdentify)
     this.tasks = new RepeatingTasks(clock, this.log)
+    this.offProbed = this.components.events.on('member:probed', ({ id, clock: sample }) => {
+      if (sample !== undefined && this.offsets.add(id, sample)) this.lastAckSample = sample.receivedMono
+    })
     this.tasks.every(CLOCK_SAMPLE_INTERVAL_MS, async () => {
+      if (this.mono() - this.lastAckSample < CLOCK_SAMPLE_INTERVAL_MS) return
       const self = libp2p.peerId.toString()
       const live = this.components.membership.members().filter(m => m.state === 'alive' && m.id !== self).map(m => m.id)
       // A member we hold a link to (a neighbour): sampling any member dialled a new connection about half the
@@ -70,6 +84,7 @@ export class ClockSync {
 
   async stop (): Promise<void> {
     this.tasks?.stop()
+    this.offProbed?.()
     this.controller.abort()
     this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
     await unhandleRequests(this.components.libp2p, this.init.protocol)

@@ -5,8 +5,12 @@ import type { Delivered } from '@shoal/store'
 export interface ShoalEvents {
   'member:changed': { member: Member, previous: MemberState | undefined }
   'member:removed': { id: string }
-  /** A direct probe of a member was answered, after rttMs. */
-  'member:probed': { id: string, rttMs: number }
+  /**
+   * A direct probe of a member was answered, after rttMs. `clock`: the member's wall clock in its ack (ms) and when
+   * the ping left and the ack came back (monotonic ms), a clock sample (ClockSync); absent from a member that
+   * sends none (an earlier release).
+   */
+  'member:probed': { id: string, rttMs: number, clock?: { sentMono: number, receivedMono: number, remoteWall: number } }
   'gossip:rejected': { topic: string, from: string, reason: string }
   /** An event became deliverable here (per origin in seq order), with its local sequence number. */
   'event:delivered': Delivered

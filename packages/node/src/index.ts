@@ -24,7 +24,7 @@ export { SeqReservation, SEQ_RESERVATION_BLOCK } from './events/seq-reservation.
 export { buildLibp2p } from './libp2p.js'
 export type { ShoalLibp2p } from './libp2p.js'
 export { DenyList } from './gater.js'
-export { request as requestFrame, handleRequests } from './frames.js'
+export { request as requestFrame, handleRequests, unhandleRequests } from './frames.js'
 export { CHANNEL_PROTOCOL } from './channels.js'
 export type { Delivered } from '@shoal/store'
 export { STATUS_CACHE_MS, STATUS_PULL_TIMEOUT_MS } from './status-reporter.js'

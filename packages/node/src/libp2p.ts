@@ -79,6 +79,13 @@ const MDNS_QUERY_INTERVAL_MS = 10_000
  */
 const CONNECTION_PING_INTERVAL_MS = 30_000
 
+/**
+ * yamux's own keep-alive (a PING frame on every connection every 30 s from both ends, @chainsafe/libp2p-yamux's
+ * default) is off: it aborts nothing when unanswered (it only measures an RTT Shoal does not read), and the
+ * connection monitor above already pings every connection (docs/decisions/0023).
+ */
+const YAMUX_KEEP_ALIVE = false
+
 /** Gossipsub queues at most this much per peer before it drops the peer, instead of growing without bound. */
 const GOSSIP_OUTBOUND_BUFFER_BYTES = 8 * 1024 * 1024
 /** gossipsub's idontwantMinDataSize, in bytes of message data (see buildLibp2p). */
@@ -97,7 +104,7 @@ export async function buildLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
     // never enable them.
     transports: [init.transport === 'memory' ? memory() : tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ enableKeepAlive: YAMUX_KEEP_ALIVE })],
     ...(init.swarmKey !== undefined ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
     connectionGater: init.denyList.gater(),
     // Node's default metrics are the registry owner's to collect; registering them twice would throw.

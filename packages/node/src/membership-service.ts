@@ -5,7 +5,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId } from '@libp2p/interface'
-import { MembershipMachine, validateSwimMessage, validateMembershipGossip, constants } from '@shoal/core'
+import { ACK_WALL_CAPABILITY, MembershipMachine, validateSwimMessage, validateMembershipGossip, constants } from '@shoal/core'
 import type { Clock, Logger, Member, MemberMeta, MemberUpdate, MembershipEffect, MembershipInput, MembershipTimings, Rng, SwimMessage, TimerHandle } from '@shoal/core'
 import type { EventBus } from './events.js'
 import type { GossipService } from './gossip.js'
@@ -106,7 +106,8 @@ export class MembershipService {
     const now = components.clock.now()
     this.machine = new MembershipMachine({
       selfId: components.libp2p.peerId.toString(),
-      meta: init.meta,
+      // Every node of this release takes a clock sample from the acks it gets (ClockSync): it says so.
+      meta: init.meta.capabilities.includes(ACK_WALL_CAPABILITY) ? init.meta : { ...init.meta, capabilities: [...init.meta.capabilities, ACK_WALL_CAPABILITY] },
       // Boot time: a restarted node starts above every incarnation of its earlier life, so `alive` wins.
       incarnation: now,
       now,
@@ -300,10 +301,16 @@ export class MembershipService {
 
   private async ping (target: string, seq: number, timeoutMs: number): Promise<boolean> {
     try {
-      const sent = performance.now()
+      const sent = this.mono()
       const reply = await this.send(target, { v: 1, type: 'ping', seq, updates: this.piggyback() }, this.probeDeadline(timeoutMs))
-      if (reply.type === 'ack') this.components.events.emit('member:probed', { id: target, rttMs: performance.now() - sent })
-      return reply.type === 'ack'
+      if (reply.type !== 'ack') return false
+      const received = this.mono()
+      this.components.events.emit('member:probed', {
+        id: target,
+        rttMs: received - sent,
+        ...(reply.wall !== undefined ? { clock: { sentMono: sent, receivedMono: received, remoteWall: reply.wall } } : {})
+      })
+      return true
     } catch (err) {
       this.log.trace({ target, err: (err as Error).message }, 'ping failed')
       return false
@@ -362,7 +369,7 @@ export class MembershipService {
     this.input({ type: 'updates', now: this.components.clock.now(), from: sender, updates: msg.updates })
     switch (msg.type) {
       case 'ping':
-        return { v: 1, type: 'ack', seq: msg.seq, ok: true, updates: this.piggyback() }
+        return { v: 1, type: 'ack', seq: msg.seq, ok: true, updates: this.piggyback(), ...this.wallFor(sender) }
       case 'ping-req': {
         // Within RELAY_PING_FRACTION of the probe timeout, so a "could not reach it" (a nack) gets back to the asker
         // before its own deadline, the same length: Lifeguard reads a missing nack as the asker's own slowness.
@@ -374,6 +381,16 @@ export class MembershipService {
       case 'ack':
         throw new Error('unexpected ack')
     }
+  }
+
+  /** Our wall clock for the ack to a direct ping, when the pinger announced it reads one (ACK_WALL_CAPABILITY). */
+  private wallFor (pinger: string): { wall?: number } {
+    return this.machine.get(pinger)?.capabilities.includes(ACK_WALL_CAPABILITY) === true ? { wall: this.components.clock.now() } : {}
+  }
+
+  /** Monotonic ms (the clock's, else its wall time, as ClockSync reads it): probe RTTs and clock samples. */
+  private mono (): number {
+    return this.components.clock.monotonic?.() ?? this.components.clock.now()
   }
 
   private piggyback (): MemberUpdate[] {

@@ -176,7 +176,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   // with what it changes in the KV replica is one atomic batch.
   const hlc = await restoreClock(libp2p.peerId.toString(), config.events.maxClockDriftMs, eventLog, kvRepo)
   const writes = new SerialQueue()
-  const clockSync = new ClockSync({ libp2p, clock, rng: components.rng, logger, membership, hlc }, { protocol: protocols.time, maxDriftMs: config.events.maxClockDriftMs })
+  const clockSync = new ClockSync({ libp2p, clock, rng: components.rng, logger, membership, events, hlc }, { protocol: protocols.time, maxDriftMs: config.events.maxClockDriftMs })
   const reservation = await SeqReservation.open(config.dataDir)
   const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, hlc, writes, clockGuard: () => { clockSync.guard() }, reservation, tracing }, {
     protocols,

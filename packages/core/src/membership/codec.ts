@@ -9,6 +9,14 @@ import type { MemberUpdate } from './types.js'
 
 export const MEMBERSHIP_WIRE_VERSION = 1
 
+/**
+ * The capability (in a member's `alive` update) of a node that accepts `wall` in the acks it gets: its own
+ * release's schema knows the field. A node adds `wall` only to acks for a pinger that announced it, so a node of an
+ * earlier release, whose schema refuses unknown fields, never sees one (docs/protocols/membership.md, "Clock
+ * samples in acks").
+ */
+export const ACK_WALL_CAPABILITY = 'swim:ack-wall'
+
 const MAX_ID = 128
 const MAX_ADDR = 256
 const strict = { additionalProperties: false } as const
@@ -38,7 +46,15 @@ const V = Type.Literal(MEMBERSHIP_WIRE_VERSION)
 export const SWIM_MESSAGE = Type.Union([
   Type.Object({ v: V, type: Type.Literal('ping'), seq: COUNTER, updates: UPDATES }, strict),
   Type.Object({ v: V, type: Type.Literal('ping-req'), seq: COUNTER, target: ID, updates: UPDATES }, strict),
-  Type.Object({ v: V, type: Type.Literal('ack'), seq: COUNTER, ok: Type.Boolean(), updates: UPDATES }, strict),
+  Type.Object({
+    v: V,
+    type: Type.Literal('ack'),
+    seq: COUNTER,
+    ok: Type.Boolean(),
+    updates: UPDATES,
+    /** The responder's wall clock (ms since the epoch) as it answered a direct ping: a clock sample for the pinger. */
+    wall: Type.Optional(Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }))
+  }, strict),
   Type.Object({ v: V, type: Type.Literal('sync'), updates: UPDATES }, strict)
 ])
 
