@@ -19,9 +19,12 @@ interface Rec { key: string, value: unknown, tombstone: boolean }
 /** The KV service's public surface, in memory; `failPut(key)` decides which puts fail (like a full disk). */
 class MemoryKv {
   readonly records = new Map<string, Rec>()
+  /** The prefix of every list() call, in order. */
+  readonly lists: string[] = []
   failPut: (key: string) => boolean = () => false
   failures = 0
-  constructor (private readonly events: EventBus) {}
+  /** `carry`: kv:changed holds the value, as the KV service's does; without it every change is read back. */
+  constructor (private readonly events: EventBus, private readonly opts: { carry?: boolean } = {}) {}
   async put (key: string, value: unknown): Promise<unknown> {
     if (this.failPut(key)) { this.failures++; throw new ShoalError('ERR_STORE', 'the disk is full') }
     return this.set(key, JSON.parse(JSON.stringify(value ?? null)), false)
@@ -30,6 +33,7 @@ class MemoryKv {
   async delete (key: string): Promise<unknown> { return this.set(key, undefined, true) }
   async record (key: string): Promise<Rec | undefined> { return this.records.get(key) }
   async list (opts: { prefix?: string, cursor?: string, limit: number }): Promise<{ records: Rec[], next?: string }> {
+    this.lists.push(opts.prefix ?? '')
     const keys = [...this.records.keys()].filter(k => k.startsWith(opts.prefix ?? '') && (opts.cursor === undefined || k > opts.cursor) && this.records.get(k)!.tombstone !== true).sort()
     const page = keys.slice(0, opts.limit)
     return { records: page.map(k => this.records.get(k)!), ...(keys.length > opts.limit ? { next: page.at(-1) } : {}) }
@@ -41,7 +45,8 @@ class MemoryKv {
 
   private set (key: string, value: unknown, tombstone: boolean): unknown {
     this.records.set(key, { key, value, tombstone })
-    queueMicrotask(() => { this.events.emit('kv:changed', { key, version: { wall: 0, logical: 0, node: 'self' }, tombstone }) })
+    const carried = this.opts.carry === true && !tombstone ? { value } : {}
+    queueMicrotask(() => { this.events.emit('kv:changed', { key, version: { wall: 0, logical: 0, node: 'self' }, tombstone, ...carried }) })
     return { key }
   }
 }
@@ -70,10 +75,10 @@ const handlers: HandlerRegistry = { names: () => [...byName.keys()], get: name =
 
 const OTHER = '12D3KooWOther'
 
-async function service (retentionMs = 60_000, others: string[] = []): Promise<{ tasks: TaskService, kv: MemoryKv, clock: ManualClock, events: EventBus }> {
+async function service (retentionMs = 60_000, others: string[] = [], kvOpts: { carry?: boolean } = {}): Promise<{ tasks: TaskService, kv: MemoryKv, clock: ManualClock, events: EventBus }> {
   const clock = new ManualClock(1_000_000)
   const events = new EventBus()
-  const kv = new MemoryKv(events)
+  const kv = new MemoryKv(events, kvOpts)
   const membership = { members: () => [{ id: SELF, state: 'alive', capabilities: [...byName.keys()].map(h => `handler:${h}`).concat('slots:4') }, ...others.map(id => ({ id, state: 'alive', capabilities: [] }))] }
   const tasks = new TaskService({ clock, logger: silentLogger, events, kv: kv as any, membership: membership as any, handlers, self: SELF }, {
     config: { slots: 4, leaseMs: 10_000, retentionMs, modules: {}, exec: { enabled: false, allow: {} } }
@@ -109,6 +114,37 @@ test('a final-state write that fails is retried until it sticks; the job ends wi
   const final = (await kv.record(`${JOB_PREFIX}${jobId}/state`))?.value as { state: string, result: unknown }
   assert.equal([final.state, final.result], ['done', 2 + 3 + 4])
   await tasks.stop()
+})
+
+test('records that came before their job record are read once it comes; a job with none ahead costs no list of its keys', async () => {
+  const a = await service()
+  const { jobId } = await a.tasks.submit({ handler: 'add', inputs: [1, 2, 3], reduce: 'handler' })
+  const other = await a.tasks.submit({ handler: 'add', inputs: [5], reduce: 'handler' })
+  await until(a.clock, 'the jobs to finish', () => a.tasks.status(jobId).state === 'done' && a.tasks.status(other.jobId).state === 'done')
+  const job = a.kv.records.get(`${JOB_PREFIX}${jobId}`)!.value
+  const otherJob = a.kv.records.get(`${JOB_PREFIX}${other.jobId}`)!.value
+  // A result no run here would give: seen only if the final state that came first is read.
+  const final = { ...(a.kv.records.get(`${JOB_PREFIX}${jobId}/state`)!.value as object), result: 999 }
+  await a.tasks.stop()
+  for (const carry of [false, true]) {
+    const b = await service(60_000, [], { carry })
+    const runsBefore = runs
+    // Replication from several writers does not keep their order: the final state lands before the job record.
+    await b.kv.put(`${JOB_PREFIX}${jobId}/state`, final)
+    await settle(b.clock)
+    await b.kv.put(`${JOB_PREFIX}${jobId}`, job)
+    await until(b.clock, `the job known with its final state (changes ${carry ? 'with' : 'without'} values)`, () => {
+      try { return b.tasks.status(jobId).state === 'done' } catch { return false }
+    })
+    assert.is(b.tasks.status(jobId).result, 999, 'the final state that came first was read')
+    assert.is(runs, runsBefore, 'nothing ran again')
+    // A job record with nothing ahead of it: known (and run here) without a list of its keys.
+    await b.kv.put(`${JOB_PREFIX}${other.jobId}`, otherJob)
+    await until(b.clock, 'the other job to finish here', () => { try { return b.tasks.status(other.jobId).state === 'done' } catch { return false } })
+    assert.is(b.tasks.status(other.jobId).result, 6)
+    assert.ok(!b.kv.lists.some(prefix => prefix.includes(other.jobId)), `no list of a job with nothing ahead: ${JSON.stringify(b.kv.lists)}`)
+    await b.tasks.stop()
+  }
 })
 
 test('chunks are sized from what the handler cost here: a cheap handler\'s next job has one chunk per slot, not two', async () => {

@@ -70,6 +70,13 @@ function refuseAtSubmit<T> (where: string, fn: () => T): T {
   }
 }
 
+/**
+ * Jobs remembered as having records ahead of their job record (TaskService `ahead`). Records of collected jobs
+ * that come late are such records too, and their job record never comes: past this many, every new job's keys are
+ * listed (as before the set existed) rather than risk skipping the list for one that needs it.
+ */
+const MAX_JOBS_AHEAD = 4096
+
 export interface JobSummary { jobId: string, handler: string, subtasks: number, state: JobStatus['state'], submittedAt: number, submittedBy: string }
 
 /** A run of one chunk here; `leasePending` until its lease write has landed in the local replica (or failed). */
@@ -93,6 +100,13 @@ export class TaskService {
   private tickTimer: TimerHandle | undefined
   private readonly queue = new SerialQueue()
   private readonly changes = new Waiters()
+  /**
+   * Jobs some of whose records came here before their job record (set aside by absorb): once the job record
+   * comes, they are read back with one list of the job's keys. Other jobs need no list. Bounded: past the bound
+   * the oldest is forgotten and every new job is listed, as if all had records ahead.
+   */
+  private readonly ahead = new Set<string>()
+  private listEveryNewJob = false
   private tasks!: RepeatingTasks
   private unsubscribe?: () => void
   private active = false
@@ -137,7 +151,8 @@ export class TaskService {
         this.scheduleTick()
         return
       }
-      void this.queue.run(async () => { await this.refresh(change.key) }).then(() => { this.scheduleTick() })
+      const value = carried ? { value: change.tombstone ? undefined : change.value } : undefined
+      void this.queue.run(async () => { await this.refresh(change.key, value) }).then(() => { this.scheduleTick() })
     })
     for (let cursor: string | undefined; ;) {
       const page = await this.components.kv.list({ prefix: JOB_PREFIX, cursor, limit: 1000 })
@@ -283,17 +298,26 @@ export class TaskService {
       .map(m => ({ id: m.id, capabilities: m.capabilities }))
   }
 
-  /** Re-reads one job record from the replica into the views. */
-  private async refresh (key: string): Promise<void> {
-    const record = await this.components.kv.record(key)
+  /**
+   * Folds one job record into the views: its value as of the change that announced it (`carried`; changes come in
+   * commit order and so do these calls), else read back from the replica.
+   */
+  private async refresh (key: string, carried?: { value: unknown }): Promise<void> {
     const parsed = parseJobKey(key)
     const isNew = parsed?.kind === 'job' && !this.views.has(parsed.jobId)
-    const value = record === undefined || record.tombstone ? undefined : record.value
+    let value = carried?.value
+    if (carried === undefined) {
+      const record = await this.components.kv.record(key)
+      value = record === undefined || record.tombstone ? undefined : record.value
+    }
     this.absorb(key, value)
-    if (parsed !== undefined && parsed.kind !== 'job' && value !== undefined && !this.views.has(parsed.jobId)) await this.sweepOrphan(parsed.jobId, key)
+    if (parsed !== undefined && parsed.kind !== 'job' && value !== undefined && !this.views.has(parsed.jobId)) {
+      this.setAside(parsed.jobId)
+      await this.sweepOrphan(parsed.jobId, key)
+    }
     // A job's other records (leases, results, even its final state) may have arrived before the job record
     // itself, and were set aside; now that the job is known, read them all.
-    if (isNew && parsed !== undefined && this.views.has(parsed.jobId)) {
+    if (isNew && parsed !== undefined && this.views.has(parsed.jobId) && (this.listEveryNewJob || this.ahead.delete(parsed.jobId))) {
       for (let cursor: string | undefined; ;) {
         const page = await this.components.kv.list({ prefix: `${jobKey(parsed.jobId)}/`, cursor, limit: 1000 })
         for (const r of page.records) this.absorb(r.key, r.value)
@@ -301,6 +325,17 @@ export class TaskService {
         cursor = page.next
       }
     }
+  }
+
+  /** Remembers that a record of `jobId` came before its job record (see `ahead`). */
+  private setAside (jobId: string): void {
+    if (this.ahead.has(jobId)) return
+    if (this.ahead.size >= MAX_JOBS_AHEAD) {
+      this.listEveryNewJob = true
+      this.ahead.clear()
+      return
+    }
+    this.ahead.add(jobId)
   }
 
   /**
