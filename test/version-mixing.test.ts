@@ -7,6 +7,9 @@
  *   case, N-1 beside N. They are members (membership/1.0.0 is shared), gossip nothing to each other (disjoint
  *   topics, so neither charges the other for messages of the other signature policy), each names the other's
  *   wire once, and events and KV records still cross by repair and anti-entropy over streams, both ways.
+ * - the membership codec of the release before SWIM acks carried the responder's clock (decisions/0023): no `wall`
+ *   in its ack schema, no `swim:ack-wall` capability. It is never sent a `wall` (its codec would refuse the ack and
+ *   it would suspect the newer node), so the two stay members without a single suspicion.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -29,8 +32,8 @@ const WATCH_MS = 10_000
 let dir: string
 let swarm: LocalSwarm
 let v2: ChildProcess | undefined
-let signed: ChildProcess | undefined
-let noAckWall: ChildProcess | undefined
+/** Daemons of other builds started by spawnBuild, killed after the tests. */
+const spawned: ChildProcess[] = []
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shoal-versions-'))
@@ -39,8 +42,7 @@ test.before(async () => {
 
 test.after(async () => {
   v2?.kill('SIGKILL')
-  signed?.kill('SIGKILL')
-  noAckWall?.kill('SIGKILL')
+  for (const child of spawned) child.kill('SIGKILL')
   await swarm.destroy()
   await rm(dir, { recursive: true, force: true })
 })
@@ -102,6 +104,7 @@ async function buildNoAckWall (outdir: string): Promise<void> {
 async function spawnBuild (build: string, data: string): Promise<{ child: ChildProcess, log: () => string, client: ReturnType<typeof createRpcClient<ShoalMethods>>, peerId: string, listen: string }> {
   let log = ''
   const child = spawn(process.execPath, [join(build, 'shoal.js'), 'daemon', '--data-dir', data, '--listen', '/ip4/127.0.0.1/tcp/0', '--rpc', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  spawned.push(child)
   child.stdout?.on('data', d => { log += String(d) })
   child.stderr?.on('data', d => { log += String(d) })
   const info = await waitUntil(`the daemon of ${build}`, async () => await readDaemonInfo(data))
@@ -149,21 +152,32 @@ test('an old node meeting a newer one logs why once and does not flap', async ()
   assert.ok(!(await oldLog()).includes('"level":50'), 'no errors on the old node')
 })
 
+type Daemon = Pick<Awaited<ReturnType<typeof spawnBuild>>, 'client' | 'peerId'>
+
+/** Whether each of two daemons sees the other as an alive member. */
+async function aliveToEachOther (a: Daemon, b: Daemon): Promise<boolean> {
+  return (await a.client.call('swarm.members', {})).some(m => m.id === b.peerId && m.state === 'alive') &&
+    (await b.client.call('swarm.members', {})).some(m => m.id === a.peerId && m.state === 'alive')
+}
+
+/** A daemon of another build (`make` builds it into `name`) and node `index` of this one bootstrapped through it, once they are members of each other. */
+async function olderBesideNewer (name: string, make: (outdir: string) => Promise<void>, index: number): Promise<{ older: Awaited<ReturnType<typeof spawnBuild>>, newer: Awaited<ReturnType<LocalSwarm['start']>> }> {
+  const build = join(dir, name)
+  await make(build)
+  const older = await spawnBuild(build, join(dir, `${name}-data`))
+  const newer = await swarm.start(index, { bootstrap: [older.listen] })
+  await waitUntil('members of each other', async () => await aliveToEachOther(older, newer))
+  return { older, newer }
+}
+
 /** Warnings about a peer on another gossip wire in a daemon's JSON log. */
 function wireWarnings (log: string): Array<{ peer: string, gossip: Array<{ topic: string, ours: string, theirs: string }> }> {
   return log.split('\n').filter(l => l.includes('gossips on wire')).map(l => JSON.parse(l) as { peer: string, gossip: Array<{ topic: string, ours: string, theirs: string }> })
 }
 
 test('rolling upgrade: a node of the signed gossip wire and this one gossip nothing to each other, yet events and KV records cross', async () => {
-  const build = join(dir, 'gossip-wire-1')
-  await buildSignedGossip(build)
-  const older = await spawnBuild(build, join(dir, 'wire-1-data'))
-  signed = older.child
-  const newer = await swarm.start(2, { bootstrap: [older.listen] })
+  const { older, newer } = await olderBesideNewer('gossip-wire-1', buildSignedGossip, 2)
   const newerLog = async (): Promise<string> => await readFile(join(newer.dataDir, 'daemon.log'), 'utf8')
-  await waitUntil('members of each other', async () =>
-    (await older.client.call('swarm.members', {})).some(m => m.id === newer.peerId && m.state === 'alive') &&
-    (await newer.client.call('swarm.members', {})).some(m => m.id === older.peerId && m.state === 'alive'))
   await waitUntil('the newer node names the older one\'s wire', async () => wireWarnings(await newerLog()).length > 0)
   await waitUntil('the older node names the newer one\'s wire', () => wireWarnings(older.log()).length > 0)
   const toNewer = wireWarnings(await newerLog())[0]!
@@ -198,21 +212,13 @@ test('rolling upgrade: a node of the signed gossip wire and this one gossip noth
 })
 
 test('a node of the release before acks carried clocks stays a member: no ack it gets carries one', async () => {
-  const build = join(dir, 'no-ack-wall')
-  await buildNoAckWall(build)
-  const older = await spawnBuild(build, join(dir, 'no-ack-wall-data'))
-  noAckWall = older.child
-  const newer = await swarm.start(3, { bootstrap: [older.listen] })
-  const aliveBoth = async (): Promise<boolean> =>
-    (await older.client.call('swarm.members', {})).some(m => m.id === newer.peerId && m.state === 'alive') &&
-    (await newer.client.call('swarm.members', {})).some(m => m.id === older.peerId && m.state === 'alive')
-  await waitUntil('members of each other', aliveBoth)
+  const { older, newer } = await olderBesideNewer('no-ack-wall', buildNoAckWall, 3)
   // Watch: each probes the other about once a second; an ack the older node's codec refused would make it suspect
   // the newer one at the next probe.
   const until = Date.now() + WATCH_MS
   let violation: string | undefined
   await waitUntil('a quiet watch', async () => {
-    if (!await aliveBoth()) violation = 'one of them stopped seeing the other alive'
+    if (!await aliveToEachOther(older, newer)) violation = 'one of them stopped seeing the other alive'
     return violation !== undefined || Date.now() > until
   }, { timeoutMs: WATCH_MS + 10_000, intervalMs: 200 })
   assert.is(violation, undefined)

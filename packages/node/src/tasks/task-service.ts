@@ -101,9 +101,9 @@ export class TaskService {
   private readonly queue = new SerialQueue()
   private readonly changes = new Waiters()
   /**
-   * Jobs some of whose records came here before their job record (set aside by absorb): once the job record
-   * comes, they are read back with one list of the job's keys. Other jobs need no list. Bounded: past the bound
-   * the oldest is forgotten and every new job is listed, as if all had records ahead.
+   * Jobs some of whose records came here before their job record (absorb could not place them): once the job
+   * record comes, they are read back with one list of the job's keys. Other jobs need no list. Bounded: past
+   * MAX_JOBS_AHEAD the set is given up and every new job is listed from then on (`listEveryNewJob`), as before.
    */
   private readonly ahead = new Set<string>()
   private listEveryNewJob = false
