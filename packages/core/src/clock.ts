@@ -16,6 +16,14 @@ export interface Clock {
   monotonic?(): number
 }
 
+/**
+ * The clock's monotonic milliseconds, or its wall time when it has none: the one time line of intervals and of
+ * the clock samples that ClockSync keeps (a probe's round trip is measured on it too).
+ */
+export function monotonicNow (clock: Pick<Clock, 'now' | 'monotonic'>): number {
+  return clock.monotonic?.() ?? clock.now()
+}
+
 /** A clock that only moves when told to: deterministic tests and simulations. */
 export class ManualClock implements Clock {
   private current: number

@@ -8,7 +8,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import { ClockOffsets, ClockSkewError, hlcLeadMs, sample } from '@shoal/core'
+import { ClockOffsets, ClockSkewError, hlcLeadMs, monotonicNow, sample } from '@shoal/core'
 import type { Clock, HybridClock, Logger, Rng } from '@shoal/core'
 import type { EventBus } from './events.js'
 import type { ShoalLibp2p } from './libp2p.js'
@@ -121,7 +121,7 @@ export class ClockSync {
   }
 
   private mono (): number {
-    return this.components.clock.monotonic?.() ?? this.components.clock.now()
+    return monotonicNow(this.components.clock)
   }
 
   /** One round trip to `peer`; a failure or a malformed answer records nothing. */

@@ -5,7 +5,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId } from '@libp2p/interface'
-import { ACK_WALL_CAPABILITY, MembershipMachine, validateSwimMessage, validateMembershipGossip, constants } from '@shoal/core'
+import { ACK_WALL_CAPABILITY, MembershipMachine, monotonicNow, validateSwimMessage, validateMembershipGossip, constants } from '@shoal/core'
 import type { Clock, Logger, Member, MemberMeta, MemberUpdate, MembershipEffect, MembershipInput, MembershipTimings, Rng, SwimMessage, TimerHandle } from '@shoal/core'
 import type { EventBus } from './events.js'
 import type { GossipService } from './gossip.js'
@@ -301,10 +301,10 @@ export class MembershipService {
 
   private async ping (target: string, seq: number, timeoutMs: number): Promise<boolean> {
     try {
-      const sent = this.mono()
+      const sent = monotonicNow(this.components.clock)
       const reply = await this.send(target, { v: 1, type: 'ping', seq, updates: this.piggyback() }, this.probeDeadline(timeoutMs))
       if (reply.type !== 'ack') return false
-      const received = this.mono()
+      const received = monotonicNow(this.components.clock)
       this.components.events.emit('member:probed', {
         id: target,
         rttMs: received - sent,
@@ -386,11 +386,6 @@ export class MembershipService {
   /** Our wall clock for the ack to a direct ping, when the pinger announced it reads one (ACK_WALL_CAPABILITY). */
   private wallFor (pinger: string): { wall?: number } {
     return this.machine.get(pinger)?.capabilities.includes(ACK_WALL_CAPABILITY) === true ? { wall: this.components.clock.now() } : {}
-  }
-
-  /** Monotonic ms (the clock's, else its wall time, as ClockSync reads it): probe RTTs and clock samples. */
-  private mono (): number {
-    return this.components.clock.monotonic?.() ?? this.components.clock.now()
   }
 
   private piggyback (): MemberUpdate[] {
