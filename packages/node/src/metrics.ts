@@ -35,7 +35,7 @@ export interface MetricsSources {
   members: () => Member[]
   /** Lifeguard's local health multiplier (0 = healthy .. 8). */
   localHealth: () => number
-  events: { stats: () => EventStats }
+  events: { stats: () => EventStats, signatureCheckCounts: () => Readonly<{ valid: number, known: number, invalid: number }> }
   kv: {
     stats: () => KvStats
     livePeers: () => string[]
@@ -78,6 +78,8 @@ export function instrumentNode (registry: Registry, src: MetricsSources): () => 
   const delivered = new Counter({ name: 'shoal_events_delivered_total', help: 'Events delivered here (per origin in sequence), own ones included.', registers })
   fromTotal(registers, 'shoal_events_duplicates_total', 'Events received again after they were stored.', [], () => [[{}, events().duplicates]])
   fromTotal(registers, 'shoal_events_repaired_total', 'Events pulled by repair rather than received by gossip.', [], () => [[{}, events().repaired]])
+  fromTotal(registers, 'shoal_events_signature_checks_total', 'Signature checks of received events: valid and invalid were verified, known were copies of an event already verified here (not checked again).', ['outcome'],
+    () => Object.entries(src.events.signatureCheckCounts()).map(([outcome, n]) => [{ outcome }, n]))
   fromTotal(registers, 'shoal_events_rejected_total', 'Events refused, by reason.', ['reason'],
     () => Object.entries(events().rejected).map(([reason, n]) => [{ reason }, n]))
 

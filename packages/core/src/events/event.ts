@@ -77,9 +77,14 @@ const SEQ_DIGITS = 16
 
 const encoder = new TextEncoder()
 
-/** UTF-8 of JSON.stringify(['shoal-event/1', type, topic, origin, seq, wall, logical, trace ?? null, data]). */
+/** What an event's signature covers, as text: JSON.stringify(['shoal-event/1', type, topic, origin, seq, wall, logical, trace ?? null, data]). */
+export function signingText (e: ShoalEvent): string {
+  return JSON.stringify([SIGNING_DOMAIN, e.type, e.topic, e.origin, e.seq, e.hlc.wall, e.hlc.logical, e.trace ?? null, e.data])
+}
+
+/** The bytes an event's signature is made over: UTF-8 of signingText(e). */
 export function signingBytes (e: ShoalEvent): Uint8Array {
-  return encoder.encode(JSON.stringify([SIGNING_DOMAIN, e.type, e.topic, e.origin, e.seq, e.hlc.wall, e.hlc.logical, e.trace ?? null, e.data]))
+  return encoder.encode(signingText(e))
 }
 
 /** A peer id usable as a key: EVENT_ORIGIN (never '/', never '__proto__'). */

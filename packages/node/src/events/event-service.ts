@@ -14,7 +14,7 @@ import type { ShoalLibp2p } from '../libp2p.js'
 import type { MembershipService } from '../membership-service.js'
 import type { SwarmProtocols } from '../protocols.js'
 import { handleRequests, unhandleRequests } from '../frames.js'
-import { verifyEvent } from './signing.js'
+import { VerifiedSignatures, checkSignature } from './signing.js'
 import { EventRepair } from './event-repair.js'
 import { OwnEvents } from './own-events.js'
 import { GossipInbox } from './gossip-inbox.js'
@@ -90,6 +90,9 @@ export class EventService {
   private running = false
   private readonly counts = { published: 0, received: 0, duplicates: 0, repaired: 0, gapsSkipped: 0 }
   private readonly rejected = new Map<string, number>()
+  /** Signatures found valid here, so that a copy arriving by another path is not checked again. */
+  private readonly verified = new VerifiedSignatures()
+  private readonly signatureChecks = { valid: 0, known: 0, invalid: 0 }
   /** Per origin, the newest gossiped event's hlc.wall minus our clock when it arrived (transit not removed). */
   private readonly skews = new Map<string, { skewMs: number, at: number }>()
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
@@ -286,13 +289,27 @@ export class EventService {
     let reason: string | undefined
     if (!classified.ok) reason = classified.reason
     else if (Buffer.byteLength(classified.event.data) > this.payloadLimit(classified.event.topic)) reason = 'oversized'
-    else if (!(await verifyEvent(classified.event, opts))) reason = 'bad-signature'
+    else if (!(await this.checkSignature(classified.event, opts))) reason = 'bad-signature'
     else if (!checkEventClock(classified.event, this.components.clock.now(), this.init.config.maxClockDriftMs)) reason = 'future'
     if (reason !== undefined) {
       this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
       this.components.events.emit('event:rejected', { reason })
     }
     return reason
+  }
+
+  /**
+   * Signature checks of received events by outcome: `valid` and `invalid` were verified (Ed25519), `known` were
+   * copies of an event whose signature this node had already found valid (VerifiedSignatures) and cost no check.
+   */
+  signatureCheckCounts (): Readonly<{ valid: number, known: number, invalid: number }> {
+    return this.signatureChecks
+  }
+
+  private async checkSignature (event: ShoalEvent, opts: { offload?: boolean }): Promise<boolean> {
+    const outcome = await checkSignature(event, { ...opts, verified: this.verified })
+    this.signatureChecks[outcome]++
+    return outcome !== 'invalid'
   }
 
   /** Applies checked events through the one queue; a gap behind them triggers a pull from `via`. */
