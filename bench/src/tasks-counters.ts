@@ -2,8 +2,9 @@
  * Swarm-wide costs of a job, sampled from every daemon before and after it: CPU time (user + system of each
  * daemon process, from /proc/<pid>/stat, worker threads included), replicated writes (KV puts and deletes that
  * succeeded, `shoal_kv_operations_total`: each is one signed event applied on every node), signatures
- * (`shoal_events_published_total`: each published event is signed once), signature checks (events delivered
- * from other origins: each is verified once where it is delivered) and fsyncs at the writer (each acknowledged
+ * (`shoal_events_published_total`: each published event is signed once), signature checks (Ed25519
+ * verifications of received events, `shoal_events_signature_checks_total` outcomes valid and invalid: a node checks
+ * each event once, however many copies reach it) and fsyncs at the writer (each acknowledged
  * write syncs its batch on the node that wrote it; appliers batch theirs, so this is the writers' share only).
  */
 import { readFile } from 'node:fs/promises'
@@ -47,7 +48,7 @@ export async function sample (nodes: LocalNode[]): Promise<Counters> {
     const published = metric(text, 'shoal_events_published_total')
     total.writes += metric(text, 'shoal_kv_operations_total', l => /op="(put|delete)"/.test(l) && l.includes('outcome="ok"'))
     total.signatures += published
-    total.verifies += metric(text, 'shoal_events_delivered_total') - published
+    total.verifies += metric(text, 'shoal_events_signature_checks_total', l => !l.includes('"known"'))
   }
   return total
 }

@@ -68,7 +68,10 @@ async function runJobs (node: LocalNode, params: { handler: string, input: unkno
 
 const perJob = (c: Counters, reps: number): Counters => ({ cpuMs: c.cpuMs / reps, writes: c.writes / reps, signatures: c.signatures / reps, verifies: c.verifies / reps })
 
-interface SwarmOutcome { n: number, trivial: JobRun, small: JobRun, big: JobRun, primes?: JobRun }
+/** Primes on the daemons and on the local pool, run by turns (daemons, then pool, each round): the box's speed drifts within minutes. */
+interface PrimesRounds { daemon: JobRun, pool: Array<Awaited<ReturnType<typeof localPoolPrimes>>>, ratios: number[] }
+
+interface SwarmOutcome { n: number, trivial: JobRun, small: JobRun, big: JobRun, primes?: PrimesRounds }
 
 async function onSwarm (n: number): Promise<SwarmOutcome> {
   return await withSwarm(n, async swarm => {
@@ -87,10 +90,20 @@ async function onSwarm (n: number): Promise<SwarmOutcome> {
     const big = await runJobs(first, { handler: 'sleep', input: { ms: 0 }, split: M_BIG }, nodes(swarm), BIG_REPS)
     log(`tasks: ${n} daemon(s), ${BIG_REPS} x ${M_BIG} sleep subtasks: median ${ms(big.wallMs)}, ${big.workers} of ${n} worked`)
     if (n > 3) return { n, trivial, small, big }
-    log(`tasks: ${n} daemon(s), ${PRIMES_REPS} x primes below ${PRIMES_TO} split ${PRIMES_SPLIT}`)
-    const primes = await runJobs(first, { handler: 'primes', input: { from: 0, to: PRIMES_TO }, split: PRIMES_SPLIT }, nodes(swarm), PRIMES_REPS, false)
-    log(`tasks: ${n} daemon(s), primes median ${ms(primes.wallMs)} -> ${String(primes.result)}`)
-    return { n, trivial, small, big, primes }
+    log(`tasks: ${n} daemon(s), ${PRIMES_REPS} x primes below ${PRIMES_TO} split ${PRIMES_SPLIT}, each beside a local pool run`)
+    const params = { handler: 'primes', input: { from: 0, to: PRIMES_TO }, split: PRIMES_SPLIT }
+    const runs: JobRun[] = []
+    const pool: PrimesRounds['pool'] = []
+    for (let r = 0; r < PRIMES_REPS; r++) {
+      runs.push(await runJob(first, params, nodes(swarm), false))
+      pool.push(await localPoolPrimes(splitRange(0, PRIMES_TO, PRIMES_SPLIT), CORES, JOB_DEADLINE_MS))
+    }
+    const walls = runs.map(r => r.wallMs)
+    const daemon: JobRun = { ...runs.at(-1)!, wallMs: median(walls), minMs: Math.min(...walls), maxMs: Math.max(...walls), workers: Math.max(...runs.map(r => r.workers)) }
+    if (!runs.every(r => r.result === daemon.result)) throw new Error(`daemon prime counts disagree: ${runs.map(r => String(r.result)).join(', ')}`)
+    const ratios = runs.map((r, i) => r.wallMs / pool[i]!.wallMs)
+    log(`tasks: ${n} daemon(s), primes median ${ms(daemon.wallMs)} -> ${String(daemon.result)}; per-round ratios to the pool ${ratios.map(x => x.toFixed(2)).join(', ')}`)
+    return { n, trivial, small, big, primes: { daemon, pool, ratios } }
   })
 }
 
@@ -102,13 +115,11 @@ for (let r = 0; r < LOOP_REPS; r++) loop.push(await localLoopMsPerCall(M))
 const perCall = median(loop)
 log(`tasks: local loop ${perCall.toFixed(3)} ms per call`)
 
-const pools: Array<Awaited<ReturnType<typeof localPoolPrimes>>> = []
-for (let r = 0; r < PRIMES_REPS; r++) pools.push(await localPoolPrimes(splitRange(0, PRIMES_TO, PRIMES_SPLIT), CORES, JOB_DEADLINE_MS))
-const local = { count: pools[0]!.count, wallMs: median(pools.map(p => p.wallMs)), minMs: Math.min(...pools.map(p => p.wallMs)), maxMs: Math.max(...pools.map(p => p.wallMs)) }
+const pools = outcomes.flatMap(o => o.primes?.pool ?? [])
+const local = { count: pools[0]!.count }
 if (!pools.every(p => p.count === local.count)) throw new Error(`local pool counts disagree: ${pools.map(p => p.count).join(', ')}`)
-log(`tasks: local pool median ${ms(local.wallMs)} -> ${local.count}`)
 const range = (r: { minMs?: number, maxMs?: number }): string => r.minMs === undefined || r.maxMs === undefined || REPS === 1 ? '' : ` (${ms(r.minMs)}-${ms(r.maxMs)})`
-const counts = [local.count, ...outcomes.flatMap(o => o.primes === undefined ? [] : [o.primes.result])]
+const counts = [local.count, ...outcomes.flatMap(o => o.primes === undefined ? [] : [o.primes.daemon.result])]
 if (!counts.every(c => c === local.count)) throw new Error(`prime counts disagree: ${counts.join(', ')}`)
 const known = KNOWN_PI[PRIMES_TO]
 if (known !== undefined && local.count !== known) throw new Error(`prime count ${local.count}, expected ${known}`)
@@ -131,10 +142,14 @@ const costRows = outcomes.flatMap(({ n, small, trivial, big }) => [small, trivia
   return [String(n), run.subtasks.toLocaleString('en-US'), rate(run.subtasks / (run.wallMs / 1000), 'subtasks/s'), `${per(c.cpuMs, run.subtasks)} ms`,
     Number.isInteger(c.writes) ? String(c.writes) : c.writes.toFixed(1), per(c.writes, run.subtasks), per(c.signatures, run.subtasks), per(c.verifies, run.subtasks)]
 }))
-const primesRows = outcomes.flatMap(({ n, primes }) => primes === undefined
-  ? []
-  : [[`${n} daemon${n === 1 ? '' : 's'} (${n * CORES} slots, ${primes.workers} of ${n} worked)`, `${ms(primes.wallMs)}${range(primes)}`, Number(primes.result).toLocaleString('en-US'), ratio(primes.wallMs, local.wallMs)]])
-primesRows.push([`local worker_threads pool (${CORES} workers)`, `${ms(local.wallMs)}${range(local)}`, local.count.toLocaleString('en-US'), '1.00x'])
+const primesRows = outcomes.flatMap(({ n, primes }) => {
+  if (primes === undefined) return []
+  const { daemon, pool, ratios } = primes
+  const poolWalls = pool.map(p => p.wallMs)
+  const spread = ratios.length > 1 ? ` (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})` : ''
+  return [[`${n} daemon${n === 1 ? '' : 's'} (${n * CORES} slots, ${daemon.workers} of ${n} worked)`, `${ms(daemon.wallMs)}${range(daemon)}`,
+    `${ms(median(poolWalls))}${range({ minMs: Math.min(...poolWalls), maxMs: Math.max(...poolWalls) })}`, Number(daemon.result).toLocaleString('en-US'), `${median(ratios).toFixed(2)}x${spread}`]]
+})
 
 const n3 = outcomes.find(o => o.n === 3)
 process.stdout.write(`## Distributed jobs: subtask overhead and CPU-bound work${SMOKE ? ' (smoke)' : ''}
@@ -143,7 +158,7 @@ Method: N daemons on 127.0.0.1 (LocalSwarm, default \`tasks.slots\` = one per co
 first runs an untimed warm-up (a ${WARMUP_SUBTASKS}-subtask sleep job, and a small primes job submitted to each daemon,
 which runs it itself, so every daemon's worker pool has started, as the local pool's workers have). Timing runs
 from \`task.submit\` on node 1 to \`task.result\` (\`wait: true\`) answering there. Each timed job runs ${REPS} times in a
-row on the same swarm (primes, and the local pool, ${PRIMES_REPS} times): a wall time is the median, with the fastest
+row on the same swarm (primes ${PRIMES_REPS} times, by turns with the local pool): a wall time is the median, with the fastest
 and slowest run in brackets, and a cost is the total over the runs divided by their number.
 
 **Trivial handler.** One job of M = ${M.toLocaleString('en-US')} subtasks of \`sleep {ms: 0}\` (\`split: ${M}\`). "Per subtask" is wall time / M;
@@ -176,7 +191,9 @@ ${table(['N', `job of ${M}: throughput`, 'ran it', 'vs 1 daemon', `job of ${M_BI
 CPU is user + system time of all daemon processes (/proc/<pid>/stat, worker threads included); replicated writes
 are successful KV puts and deletes (\`shoal_kv_operations_total\`), each one signed event applied on every node and
 fsync'd on the node that wrote it, so "writes" is also the writers' fsync count; signatures are events published
-(\`shoal_events_published_total\`); checks are events delivered from other origins (each verified once on delivery).
+(\`shoal_events_published_total\`); checks are Ed25519 verifications of received events
+(\`shoal_events_signature_checks_total\`, outcomes valid and invalid; a node verifies each event once, however many
+copies of it arrive: by gossip, by a push asking its ack, by repair).
 Jobs lease chunks of subtasks (docs/decisions/0006-chunked-job-leases.md) and send each chunk's result to the
 job's finisher over a stream, which keeps them in a checkpoint record every 0.5 s while the job runs (none for a
 job shorter than that) and in the final state (docs/decisions/0011-task-result-stream.md), so the writes per job
@@ -187,10 +204,13 @@ ${table(['N', 'subtasks', 'throughput', 'CPU per subtask', 'replicated writes (j
 **CPU-bound primes.** Primes below ${PRIMES_TO.toLocaleString('en-US')} split into ${PRIMES_SPLIT} ranges (\`primes\` with \`split: ${PRIMES_SPLIT}\`), on 1 daemon and on
 3 daemons. Baseline: a plain \`worker_threads\` pool of os.availableParallelism() = ${CORES} workers in the bench process
 running the daemon's own segmented-sieve function (packages/node's \`builtin-work.js\`, \`countPrimes\`) over the same
-${PRIMES_SPLIT} ranges, each worker pulling the next range; the machine's limit for this work. All three counts agree
+${PRIMES_SPLIT} ranges, each worker pulling the next range; the machine's limit for this work. The two take turns: each
+of the ${PRIMES_REPS} rounds runs the job on the daemons, then the pool once (the box's speed drifts by a third within
+minutes); "vs local pool" is the median of the rounds' ratios, with the lowest and highest in brackets, and the
+pool's wall time is that of the rounds beside the daemons'. All counts agree
 (checked${known === undefined ? '' : `, and equal to the known pi(${PRIMES_TO.toLocaleString('en-US')}) = ${known.toLocaleString('en-US')}`}).
 
-${table(['run', 'wall time', 'primes counted', 'vs local pool'], primesRows)}
+${table(['run', 'wall time', 'local pool, same rounds', 'primes counted', 'vs local pool (per round)'], primesRows)}
 
 This machine has ${CORES} cores: the ${n3 === undefined ? 3 : n3.n} daemons all run on the same ${CORES} cores (${3 * CORES} worker slots competing for them), so
 more daemons cannot beat the local pool here. The table shows the jobs layer's overhead (leases, results and
