@@ -73,8 +73,8 @@ export const VERIFIED_MAX_ENTRY_CHARS = 16 * 1024
 /**
  * Signatures this node found valid, each with the exact text it was checked over (core `signingText`). One event
  * reaches a node by several paths, and each path checks it: the gossip copy, a KV push asking this node's ack
- * (acks 2, quorum), repair and anti-entropy pulls. With this only the first pays the Ed25519 check (80 µs on
- * this box); a later copy costs a lookup and a string compare. Only valid signatures are kept, keyed by the
+ * (acks 2, quorum), repair and anti-entropy pulls. With this only the first pays the Ed25519 check (80-120 µs
+ * on this box); a later copy costs a lookup and a string compare. Only valid signatures are kept, keyed by the
  * signature, and a copy counts as known only if its signing text is identical, so a copy changed in anything the
  * signature covers is checked in full (and fails). Least recently used first out, bounded by characters.
  */
@@ -96,7 +96,7 @@ export class VerifiedSignatures {
   }
 }
 
-/** How a verifyEvent call ended: 'known' when `verified` already held the signature over the same text. */
+/** How checkSignature ended: 'known' when `verified` already held the signature over the same text. */
 export type VerifyOutcome = 'valid' | 'known' | 'invalid'
 
 /**
