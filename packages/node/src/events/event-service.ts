@@ -313,11 +313,29 @@ export class EventService {
     return outcome !== 'invalid'
   }
 
-  /** Applies checked events through the one queue; a gap behind them triggers a pull from `via`. */
-  private async apply (events: ShoalEvent[], via: string | undefined, viaOf: (e: ShoalEvent) => string | undefined = () => via): Promise<number> {
+  /**
+   * Stores one checked event that `via` pushed to get this node's acknowledgement (a KV write with acks above 1):
+   * appended with an fsync, with what it changes in the KV replica in the same batch. True when this append
+   * delivered it, so that its KV record is merged and on disk; false when it was held behind a gap or had been
+   * stored before (by gossip, without an fsync): the caller then makes the KV merge durable on its own. An event
+   * that is not the next of its origin here is not appended at all (false at once): it could not be delivered.
+   */
+  async storeForAck (event: ShoalEvent, via: string): Promise<boolean> {
+    if (this.components.log.head(event.origin) !== event.seq - 1) return false
+    let delivered = false
+    await this.apply([event], via, () => via, { sync: true, delivered: d => { delivered = d.some(x => x.event.origin === event.origin && x.event.seq === event.seq) } })
+    return delivered
+  }
+
+  /**
+   * Applies checked events through the one queue; a gap behind them triggers a pull from `via`. `sync` fsyncs the
+   * batch; `delivered` is told what it delivered.
+   */
+  private async apply (events: ShoalEvent[], via: string | undefined, viaOf: (e: ShoalEvent) => string | undefined = () => via, opts: { sync?: boolean, delivered?: (d: Delivered[]) => void } = {}): Promise<number> {
     const added = await this.queue.run(async () => {
       const startedAt = this.components.clock.now()
-      const result = await this.components.log.append(events, { attach: this.attach })
+      const result = await this.components.log.append(events, { attach: this.attach, sync: opts.sync === true })
+      opts.delivered?.(result.delivered)
       this.traceApplied(result.added, startedAt, viaOf)
       this.counts.received += result.added.length
       this.counts.duplicates += result.duplicates

@@ -66,6 +66,8 @@ export interface KvServiceInit {
 
 /** Submissions merged into one LevelDB batch at most; bounds one batch's size and latency. */
 const MAX_GROUP_COMMIT = 256
+/** mergedOnDelivery's margin inside the tombstone horizon: the delivery stage computes the horizon a moment later. */
+const HORIZON_MARGIN_MS = 60_000
 
 interface PendingApply { events: ShoalEvent[], opts: { lsn?: number, sync?: boolean }, resolve: (changed: number) => void, reject: (err: unknown) => void }
 
@@ -364,6 +366,14 @@ export class KvService {
         this.changed(changes)
       }
     }
+  }
+
+  /**
+   * Whether the delivery stage merges `event` when the event log delivers it: a kv event dated within the
+   * tombstone horizon (with a minute to spare). Older ones are merged by applyEvents only (stageDelivered).
+   */
+  mergedOnDelivery (event: ShoalEvent): boolean {
+    return event.topic === KV_TOPIC && event.hlc.wall >= this.components.clock.now() - this.init.config.tombstoneHorizonMs + HORIZON_MARGIN_MS
   }
 
   private mergeContext (horizon: number, eventPath: boolean): Parameters<typeof mergeInto>[3] {

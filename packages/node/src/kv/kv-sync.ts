@@ -30,6 +30,8 @@ export interface KvReplica {
   /** True when the replica surely holds no record of `key` (KvTree.absent); false means it may. */
   absent: (key: string) => boolean
   applyEvents: (events: ShoalEvent[], opts?: { lsn?: number, sync?: boolean }) => Promise<number>
+  /** Whether the event log's delivery of `event` merges it into the replica (KvService.mergedOnDelivery). */
+  mergedOnDelivery: (event: ShoalEvent) => boolean
   /** Peer ids of the live members other than this node. */
   livePeers: () => string[]
 }
@@ -263,10 +265,16 @@ export class KvSync {
         return { v: 1, type: 'records', records: events, more: events.length < records.length }
       }
       case 'store': {
-        const reason = await this.components.eventService.check(msg.event)
+        const event = msg.event as ShoalEvent
+        const reason = await this.components.eventService.check(event)
         if (reason !== undefined) return { v: 1, type: 'stored', ok: false, reason }
-        await kv.applyEvents([msg.event as ShoalEvent], { sync: true })
-        void this.components.eventService.ingest([msg.event], from).catch(() => {})
+        // The usual case, the next event of its origin here: one fsync'd batch stores it in the event log with its
+        // KV record. Otherwise (held behind a gap, stored before by gossip without an fsync, or past the horizon)
+        // the merge is made durable on its own, and the event log takes the event as any other copy.
+        if (!(kv.mergedOnDelivery(event) && await this.components.eventService.storeForAck(event, from))) {
+          await kv.applyEvents([event], { sync: true })
+          void this.components.eventService.ingest([event], from).catch(() => {})
+        }
         return { v: 1, type: 'stored', ok: true }
       }
       case 'pull':
