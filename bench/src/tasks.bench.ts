@@ -100,7 +100,7 @@ async function onSwarm (n: number): Promise<SwarmOutcome> {
     }
     const walls = runs.map(r => r.wallMs)
     const daemon: JobRun = { ...runs.at(-1)!, wallMs: median(walls), minMs: Math.min(...walls), maxMs: Math.max(...walls), workers: Math.max(...runs.map(r => r.workers)) }
-    if (!runs.every(r => r.result === daemon.result)) throw new Error(`daemon prime counts disagree: ${runs.map(r => String(r.result)).join(', ')}`)
+    if (!runs.every(r => r.result === daemon.result)) throw new Error(`prime counts of the daemon runs disagree: ${runs.map(r => String(r.result)).join(', ')}`)
     const ratios = runs.map((r, i) => r.wallMs / pool[i]!.wallMs)
     log(`tasks: ${n} daemon(s), primes median ${ms(daemon.wallMs)} -> ${String(daemon.result)}; per-round ratios to the pool ${ratios.map(x => x.toFixed(2)).join(', ')}`)
     return { n, trivial, small, big, primes: { daemon, pool, ratios } }
@@ -115,14 +115,12 @@ for (let r = 0; r < LOOP_REPS; r++) loop.push(await localLoopMsPerCall(M))
 const perCall = median(loop)
 log(`tasks: local loop ${perCall.toFixed(3)} ms per call`)
 
-const pools = outcomes.flatMap(o => o.primes?.pool ?? [])
-const local = { count: pools[0]!.count }
-if (!pools.every(p => p.count === local.count)) throw new Error(`local pool counts disagree: ${pools.map(p => p.count).join(', ')}`)
 const range = (r: { minMs?: number, maxMs?: number }): string => r.minMs === undefined || r.maxMs === undefined || REPS === 1 ? '' : ` (${ms(r.minMs)}-${ms(r.maxMs)})`
-const counts = [local.count, ...outcomes.flatMap(o => o.primes === undefined ? [] : [o.primes.daemon.result])]
-if (!counts.every(c => c === local.count)) throw new Error(`prime counts disagree: ${counts.join(', ')}`)
+// Every local pool run and every daemon job counted the same primes.
+const counts = outcomes.flatMap(o => o.primes === undefined ? [] : [...o.primes.pool.map(p => p.count), o.primes.daemon.result])
+if (!counts.every(c => c === counts[0])) throw new Error(`prime counts disagree: ${counts.join(', ')}`)
 const known = KNOWN_PI[PRIMES_TO]
-if (known !== undefined && local.count !== known) throw new Error(`prime count ${local.count}, expected ${known}`)
+if (known !== undefined && counts[0] !== known) throw new Error(`prime count ${String(counts[0])}, expected ${known}`)
 
 const trivialRows = outcomes.map(({ n, trivial }) => {
   const slots = n * CORES

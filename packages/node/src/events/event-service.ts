@@ -114,7 +114,7 @@ export class EventService {
       signal: this.controller.signal,
       running: () => this.running,
       check: async raw => await this.check(raw, { offload: true }),
-      apply: async events => await this.apply(events, undefined),
+      apply: async events => (await this.apply(events, undefined)).added,
       skipTo: async (origin, below) => {
         this.afterAppend(await this.queue.run(async () => await this.components.log.skipTo(origin, below, { attach: this.attach })))
         this.counts.gapsSkipped++
@@ -322,20 +322,18 @@ export class EventService {
    */
   async storeForAck (event: ShoalEvent, via: string): Promise<boolean> {
     if (this.components.log.head(event.origin) !== event.seq - 1) return false
-    let delivered = false
-    await this.apply([event], via, () => via, { sync: true, delivered: d => { delivered = d.some(x => x.event.origin === event.origin && x.event.seq === event.seq) } })
-    return delivered
+    const { delivered } = await this.apply([event], via, () => via, { sync: true })
+    return delivered.some(d => d.event.origin === event.origin && d.event.seq === event.seq)
   }
 
   /**
    * Applies checked events through the one queue; a gap behind them triggers a pull from `via`. `sync` fsyncs the
-   * batch; `delivered` is told what it delivered.
+   * batch. Returns how many events were new here and what the append delivered.
    */
-  private async apply (events: ShoalEvent[], via: string | undefined, viaOf: (e: ShoalEvent) => string | undefined = () => via, opts: { sync?: boolean, delivered?: (d: Delivered[]) => void } = {}): Promise<number> {
-    const added = await this.queue.run(async () => {
+  private async apply (events: ShoalEvent[], via: string | undefined, viaOf: (e: ShoalEvent) => string | undefined = () => via, opts: { sync?: boolean } = {}): Promise<{ added: number, delivered: Delivered[] }> {
+    const applied = await this.queue.run(async () => {
       const startedAt = this.components.clock.now()
       const result = await this.components.log.append(events, { attach: this.attach, sync: opts.sync === true })
-      opts.delivered?.(result.delivered)
       this.traceApplied(result.added, startedAt, viaOf)
       this.counts.received += result.added.length
       this.counts.duplicates += result.duplicates
@@ -350,10 +348,10 @@ export class EventService {
         this.components.hlc.observe(e.hlc)
       }
       this.afterAppend(result.delivered)
-      return result.added.length
+      return { added: result.added.length, delivered: result.delivered }
     })
     if (via !== undefined) this.noteGaps(events, via)
-    return added
+    return applied
   }
 
   /** Events from `via` that are still above their origin's head leave a gap behind them: pull it from `via`. */
