@@ -4,7 +4,8 @@
 //
 //   outdir/shoal.js, worker-entry.js, builtin-work.js   entry points (the workers are loaded by URL)
 //   outdir/piscina-worker.js                            the worker-pool library's thread script
-//   outdir/native/classic-level.node                    glibc linux-x64 addon
+//   outdir/native/classic-level.node                    glibc linux-x64 addon (LevelDB)
+//   outdir/native/sodium-native.node                    glibc linux-x64 addon (libsodium: Ed25519)
 //   outdir/public/                                      dashboard files
 //   outdir/package.json                                 {"type":"module"}
 import { build } from 'esbuild'
@@ -13,14 +14,18 @@ import { dirname, join } from 'node:path'
 
 const root = realpathSync(new URL('..', import.meta.url).pathname)
 
-// classic-level loads its addon with node-gyp-build(__dirname), which a bundle cannot keep: point it at the
-// one addon the release ships, beside the bundle. The dashboard reads its files from ../../public/ relative to
+// classic-level loads its addon with node-gyp-build(__dirname), and sodium-native with require-addon, which a
+// bundle cannot keep: point each at the one addon the release ships, beside the bundle. The dashboard reads its files from ../../public/ relative to
 // its compiled module; in the release they sit in lib/public/ beside the bundle.
 const releasePaths = {
   name: 'release-paths',
   setup (b) {
     b.onLoad({ filter: /classic-level[/\\]binding\.js$/ }, () => ({
       contents: "module.exports = require(require('node:path').join(__shoalLibDir, 'native', 'classic-level.node'))",
+      loader: 'js'
+    }))
+    b.onLoad({ filter: /sodium-native[/\\]index\.js$/ }, () => ({
+      contents: "module.exports = require(require('node:path').join(__shoalLibDir, 'native', 'sodium-native.node'))",
       loader: 'js'
     }))
     // piscina starts each worker from the worker.js beside its own index.js; in the release that is the
@@ -42,7 +47,8 @@ const releasePaths = {
 
 /**
  * Builds into `outdir`. `commit` becomes __SHOAL_COMMIT__ (shoal --version); `plugins` run before the
- * release's own (a test's plugin may rewrite a module). Returns esbuild's metafile and classic-level's package dir.
+ * release's own (a test's plugin may rewrite a module). Returns esbuild's metafile and the package dirs of the
+ * two native addons (classic-level, sodium-native).
  */
 export async function bundleShoal ({ outdir, commit, plugins = [] }) {
   mkdirSync(join(outdir, 'native'), { recursive: true })
@@ -80,6 +86,8 @@ export async function bundleShoal ({ outdir, commit, plugins = [] }) {
   // pnpm keeps a package's dependencies beside it: level's classic-level sits next to level itself.
   const classicDir = join(dirname(realpathSync(join(root, 'packages/store/node_modules/level'))), 'classic-level')
   copyFileSync(join(classicDir, 'prebuilds/linux-x64/classic-level.node'), join(outdir, 'native/classic-level.node'))
+  const sodiumDir = dirname(realpathSync(join(root, 'packages/node/node_modules/sodium-native/package.json')))
+  copyFileSync(join(sodiumDir, 'prebuilds/linux-x64/sodium-native.node'), join(outdir, 'native/sodium-native.node'))
   cpSync(join(root, 'packages/dashboard/public'), join(outdir, 'public'), { recursive: true })
-  return { metafile: result.metafile, classicDir }
+  return { metafile: result.metafile, classicDir, sodiumDir }
 }

@@ -9,10 +9,11 @@
 //   lib/worker-entry.js, lib/builtin-work.js   the task worker threads' entry points (loaded by URL beside shoal.js)
 //   lib/piscina-worker.js                      the worker pool's thread script (piscina's, pointed at by the bundle)
 //   lib/native/classic-level.node  LevelDB's native addon (glibc linux-x64 prebuild of classic-level)
+//   lib/native/sodium-native.node  libsodium's native addon, for Ed25519 (glibc linux-x64 prebuild of sodium-native)
 //   lib/public/                    the dashboard's static files
 //   deploy/                        systemd unit, Dockerfile + entrypoint + compose file, Kubernetes manifests
 //   BUILD.json                     { version, commit, node, builtAt }
-//   LICENSE-THIRD-PARTY.txt        licence texts of everything bundled (npm packages, LevelDB, Snappy, Node)
+//   LICENSE-THIRD-PARTY.txt        licence texts of everything bundled (npm packages, LevelDB, Snappy, libsodium, Node)
 import { bundleShoal } from './bundle.mjs'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -123,6 +124,8 @@ function thirdParty (metafile, classicDir, nodeDir, nodeVersion) {
     if (existsSync(path)) parts.push(`${'='.repeat(78)}\n${sub.split('/')[1]} (in classic-level's native addon)\n${'='.repeat(78)}\n${readFileSync(path, 'utf8').trim()}\n`)
     else missing.push(sub)
   }
+  // sodium-native's addon links libsodium statically; its package ships only its own (MIT) licence.
+  parts.push(`${'='.repeat(78)}\nlibsodium (in sodium-native's native addon)\n${'='.repeat(78)}\n${LIBSODIUM_LICENSE}\n`)
   parts.push(`${'='.repeat(78)}\nNode.js ${nodeVersion} (runtime/bin/node; full text in runtime/LICENSE)\n${'='.repeat(78)}\n${readFileSync(join(nodeDir, 'LICENSE'), 'utf8').split('\n').slice(0, 20).join('\n').trim()}\n[... see runtime/LICENSE for the licences of the libraries Node bundles]\n`)
   // Packages that ship no licence file still declare one (most are libp2p's "Apache-2.0 OR MIT"): their
   // terms are the standard texts below.
@@ -138,6 +141,24 @@ async function sha256 (file) {
   for await (const chunk of createReadStream(file)) hash.update(chunk)
   return hash.digest('hex')
 }
+
+// libsodium's LICENSE file (https://github.com/jedisct1/libsodium, ISC).
+const LIBSODIUM_LICENSE = `ISC License
+
+Copyright (c) 2013-2024
+Frank Denis <j at pureftpd dot org>
+
+Permission to use, copy, modify, and/or distribute this software for any
+purpose with or without fee is hereby granted, provided that the above
+copyright notice and this permission notice appear in all copies.
+
+THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.`
 
 const MIT_TEXT = `The MIT License (MIT)
 

@@ -74,9 +74,9 @@ test('the tarball matches SHA256SUMS and holds the runtime, the bundle, the addo
   assert.is((await stat(join(home, 'deploy/docker/entrypoint.sh'))).mode & 0o111, 0o111, 'the image runs the entrypoint directly')
   assert.ok(!existsSync(join(home, 'deploy/docker/swarm.key')) && !existsSync(join(home, 'deploy/kubernetes/swarm.key')), 'no swarm key ships')
   assert.equal((await readdir(join(home, 'lib'))).sort(), ['builtin-work.js', 'native', 'package.json', 'piscina-worker.js', 'public', 'shoal.js', 'worker-entry.js'], 'no node_modules: dependencies are bundled')
-  assert.equal(await readdir(join(home, 'lib/native')), ['classic-level.node'], 'one addon, glibc linux-x64 only')
+  assert.equal((await readdir(join(home, 'lib/native'))).sort(), ['classic-level.node', 'sodium-native.node'], 'two addons (LevelDB, libsodium), glibc linux-x64 only')
   const licences = await readFile(join(home, 'LICENSE-THIRD-PARTY.txt'), 'utf8')
-  for (const name of ['libp2p@', '@chainsafe/libp2p-noise@', 'pino@', 'classic-level@', 'leveldb', 'snappy', 'Node.js', 'Permission is hereby granted', 'Apache License']) {
+  for (const name of ['libp2p@', '@chainsafe/libp2p-noise@', 'pino@', 'classic-level@', 'leveldb', 'snappy', 'sodium-native@', 'libsodium', 'Node.js', 'Permission is hereby granted', 'Apache License']) {
     assert.ok(licences.includes(name), `licence texts mention ${name}`)
   }
   // The size budget recorded in docs/operations.md; a change that doubles the bundle or ships node_modules fails.
@@ -99,7 +99,7 @@ test('bin/shoal runs with no node on PATH: --version with the commit, init, a da
   assert.is(init.code, 0, init.stderr)
   assert.match(init.stdout, /peer id: 12D3Koo/)
 
-  const child = spawn(shoal, ['daemon', '--data-dir', dataDir, '--rpc', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn'], { env: bareEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(shoal, ['daemon', '--data-dir', dataDir, '--rpc', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'info'], { env: bareEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   let log = ''
   child.stdout.on('data', d => { log += d })
   child.stderr.on('data', d => { log += d })
@@ -110,6 +110,9 @@ test('bin/shoal runs with no node on PATH: --version with the commit, init, a da
     const status = await client.call('node.info') as { peerId: string, version: string }
     assert.is(status.version, VERSION)
     assert.is(status.peerId, info.peerId)
+    // Ed25519 through the libsodium addon beside the bundle, not node:crypto's stand-in (ed25519.ts).
+    const started = await waitUntil('the daemon\'s start line', () => log.split('\n').find(l => l.includes('"msg":"node started"')), { timeoutMs: 10_000 })
+    assert.is((JSON.parse(started) as { ed25519?: string }).ed25519, 'libsodium', started)
     const base = info.rpcUrl.replace(/\/rpc$/, '')
     assert.is((await fetch(`${base}/readyz`)).status, 200, 'a seed is ready')
     assert.match(await (await fetch(`${base}/`)).text(), '<title>Shoal', 'the dashboard files ship in lib/public')

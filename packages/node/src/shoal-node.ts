@@ -27,6 +27,7 @@ import { RepeatingTasks, SerialQueue } from './tasks.js'
 import { MEMBER_MEMORY_REFRESH_MS, MemberMemory } from './member-memory.js'
 import { ClockSync } from './clock-sync.js'
 import { SeqReservation } from './events/seq-reservation.js'
+import { ed25519Backend } from './events/ed25519.js'
 import type { NodeStatus } from './status-reporter.js'
 import { createHandlerRegistry } from './tasks/handlers/index.js'
 import { LOOP_SAMPLE_MS, createMetrics, instrumentNode } from './metrics.js'
@@ -211,7 +212,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const stopNotingMembers = events.on('member:changed', noteMembers)
   const memberRefresh = new RepeatingTasks(clock, logger)
   memberRefresh.every(MEMBER_MEMORY_REFRESH_MS, async () => { noteMembers() })
-  logger.info({ peerId: libp2p.peerId.toString(), addresses: addresses(), swarm: config.swarm, private: init.swarmKey !== undefined }, 'node started')
+  logger.info({ peerId: libp2p.peerId.toString(), addresses: addresses(), swarm: config.swarm, private: init.swarmKey !== undefined, ed25519: ed25519Backend }, 'node started')
 
   let stopping: Promise<void> | undefined
   const memberIds = (): Set<string> => new Set(membership.members().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => m.id))

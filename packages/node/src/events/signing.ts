@@ -1,26 +1,23 @@
 /**
  * Ed25519 signatures on events: the origin signs, anyone verifies with the key inside the origin's peer id.
- * Uses node:crypto with KeyObjects cached per key: building a KeyObject costs more than the signature itself,
- * and a busy node verifies the same few origins thousands of times (measured: half of a receiver's CPU).
+ * One-at-a-time signatures and checks run on the main thread through libsodium (ed25519.ts); many at once go to
+ * libuv's thread pool through node:crypto. Keys are cached: building node:crypto's KeyObject costs more than the
+ * signature itself, and a busy node verifies the same few origins thousands of times.
  */
-import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
-import type { KeyObject } from 'node:crypto'
+import { sign, verify } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { signingBytes, signingText } from '@shoal/core'
 import type { ShoalEvent } from '@shoal/core'
+import { Ed25519PublicKey, privateKeyObject, signEd25519, verifyEd25519 } from './ed25519.js'
 
 export type UnsignedEvent = Omit<ShoalEvent, 'sig'>
 
-// DER prefixes that wrap a raw 32-byte Ed25519 key as SPKI (public) and PKCS#8 (private, from the seed).
-const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex')
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
 /** Origins whose keys stay cached; beyond it the oldest are dropped (a Map keeps insertion order). */
 const MAX_CACHED_KEYS = 4096
 
-const publicKeys = new Map<string, KeyObject | null>()
-const privateKeys = new WeakMap<PrivateKey, KeyObject>()
+const publicKeys = new Map<string, Ed25519PublicKey | null>()
 
 /**
  * Signs `event` with `key`. `offload` signs an Ed25519 key on libuv's thread pool instead of the main thread (as
@@ -31,27 +28,18 @@ export async function signEvent (event: UnsignedEvent, key: PrivateKey, opts: { 
   const bytes = signingBytes({ ...event, sig: '' })
   let sig: Uint8Array
   if (key.type !== 'Ed25519') sig = await key.sign(bytes)
-  else if (opts.offload !== true) sig = sign(null, bytes, ed25519KeyObject(key))
+  else if (opts.offload !== true) sig = signEd25519(bytes, key)
   else {
-    const keyObject = ed25519KeyObject(key)
+    const keyObject = privateKeyObject(key)
     sig = await new Promise<Uint8Array>((resolve, reject) => { sign(null, bytes, keyObject, (err, out) => { if (err === null) resolve(out); else reject(err) }) })
   }
   return { ...event, sig: Buffer.from(sig).toString('base64url') }
 }
 
-function ed25519KeyObject (key: PrivateKey): KeyObject {
-  let keyObject = privateKeys.get(key)
-  if (keyObject === undefined) {
-    keyObject = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, key.raw.subarray(0, 32)]), format: 'der', type: 'pkcs8' })
-    privateKeys.set(key, keyObject)
-  }
-  return keyObject
-}
-
 /**
- * The node's key as libp2p gets it: the same key (type, raw bytes, public key, prototype), whose `sign` uses the
- * cached KeyObject. @libp2p/crypto's Ed25519 `sign` builds a KeyObject from JWK on every call (about 20 µs, as
- * much as the signature), and gossipsub signs every message it publishes. Other key types are returned as is.
+ * The node's key as libp2p gets it: the same key (type, raw bytes, public key, prototype), whose `sign` is
+ * signEd25519's (libsodium, keys cached). @libp2p/crypto's Ed25519 `sign` builds a KeyObject from JWK on every call
+ * (about 20 µs, as much as the signature). Other key types are returned as is.
  */
 export function cachedSigningKey<K extends PrivateKey> (key: K): K {
   if (key.type !== 'Ed25519') return key
@@ -59,7 +47,7 @@ export function cachedSigningKey<K extends PrivateKey> (key: K): K {
   Object.defineProperty(wrapped, 'sign', {
     value: (message: Uint8Array | { subarray: () => Uint8Array }, options?: { signal?: AbortSignal }): Uint8Array => {
       options?.signal?.throwIfAborted()
-      return sign(null, message instanceof Uint8Array ? message : message.subarray(), ed25519KeyObject(key))
+      return signEd25519(message instanceof Uint8Array ? message : message.subarray(), key)
     }
   })
   return wrapped
@@ -73,8 +61,8 @@ export const VERIFIED_MAX_ENTRY_CHARS = 16 * 1024
 /**
  * Signatures this node found valid, each with the exact text it was checked over (core `signingText`). One event
  * reaches a node by several paths, and each path checks it: the gossip copy, a KV push asking this node's ack
- * (acks 2, quorum), repair and anti-entropy pulls. With this only the first pays the Ed25519 check (80-120 µs
- * on this box); a later copy costs a lookup and a string compare. Only valid signatures are kept, keyed by the
+ * (acks 2, quorum), repair and anti-entropy pulls. With this only the first pays the Ed25519 check (50-69 µs
+ * on this box with libsodium, 80-120 µs with node:crypto); a later copy costs a lookup and a string compare. Only valid signatures are kept, keyed by the
  * signature, and a copy counts as known only if its signing text is identical, so a copy changed in anything the
  * signature covers is checked in full (and fails). Least recently used first out, bounded by characters.
  */
@@ -101,9 +89,10 @@ export type VerifyOutcome = 'valid' | 'known' | 'invalid'
 
 /**
  * False for a bad signature, an origin that is not an Ed25519 peer id, or an undecodable signature. `offload`
- * verifies on libuv's thread pool instead of the main thread: one verification then takes a round trip longer,
- * but many started together run in parallel (catch-up pulls of hundreds of records; measured on 2 cores: 80 µs
- * each on the main thread, 48 µs each 256 at a time offloaded). With `verified`, a signature already found valid
+ * verifies on libuv's thread pool (node:crypto) instead of the main thread (libsodium): one verification then
+ * takes a round trip longer, but many started together run in parallel (catch-up pulls of hundreds of records;
+ * measured on 2 cores: 48 µs each 256 at a time offloaded, against 80 µs each on the main thread with node:crypto
+ * and 50-69 µs with libsodium). With `verified`, a signature already found valid
  * over the same signing text is not checked again, and a valid one is added (see VerifiedSignatures).
  */
 export async function verifyEvent (event: ShoalEvent, opts: { offload?: boolean, verified?: VerifiedSignatures } = {}): Promise<boolean> {
@@ -120,8 +109,8 @@ export async function checkSignature (event: ShoalEvent, opts: { offload?: boole
     const bytes = Buffer.from(text, 'utf8')
     const sig = Buffer.from(event.sig, 'base64url')
     const ok = opts.offload !== true
-      ? verify(null, bytes, key, sig)
-      : await new Promise<boolean>(resolve => { verify(null, bytes, key, sig, (err, ok) => { resolve(err === null && ok) }) })
+      ? verifyEd25519(bytes, sig, key)
+      : await new Promise<boolean>(resolve => { verify(null, bytes, key.keyObject(), sig, (err, ok) => { resolve(err === null && ok) }) })
     if (!ok) return 'invalid'
     opts.verified?.add(event.sig, text)
     return 'valid'
@@ -130,13 +119,13 @@ export async function checkSignature (event: ShoalEvent, opts: { offload?: boole
   }
 }
 
-function publicKeyOf (origin: string): KeyObject | null {
+function publicKeyOf (origin: string): Ed25519PublicKey | null {
   const cached = publicKeys.get(origin)
   if (cached !== undefined) return cached
-  let key: KeyObject | null = null
+  let key: Ed25519PublicKey | null = null
   try {
     const publicKey = peerIdFromString(origin).publicKey
-    if (publicKey?.type === 'Ed25519') key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, publicKey.raw]), format: 'der', type: 'spki' })
+    if (publicKey?.type === 'Ed25519') key = new Ed25519PublicKey(Buffer.from(publicKey.raw))
   } catch {}
   if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.delete(publicKeys.keys().next().value!)
   publicKeys.set(origin, key)
