@@ -15,8 +15,8 @@ import { dirname, join } from 'node:path'
 const root = realpathSync(new URL('..', import.meta.url).pathname)
 
 // classic-level loads its addon with node-gyp-build(__dirname), and sodium-native with require-addon, which a
-// bundle cannot keep: point each at the one addon the release ships, beside the bundle. The dashboard reads its files from ../../public/ relative to
-// its compiled module; in the release they sit in lib/public/ beside the bundle.
+// bundle cannot keep: point each at the one addon the release ships, beside the bundle. The dashboard reads its
+// files from ../../public/ relative to its compiled module; in the release they sit in lib/public/ beside the bundle.
 const releasePaths = {
   name: 'release-paths',
   setup (b) {
@@ -47,8 +47,8 @@ const releasePaths = {
 
 /**
  * Builds into `outdir`. `commit` becomes __SHOAL_COMMIT__ (shoal --version); `plugins` run before the
- * release's own (a test's plugin may rewrite a module). Returns esbuild's metafile and the package dirs of the
- * two native addons (classic-level, sodium-native).
+ * release's own (a test's plugin may rewrite a module). Returns esbuild's metafile and classic-level's package dir
+ * (sodium-native's licence comes in through the metafile: its index.js is an input).
  */
 export async function bundleShoal ({ outdir, commit, plugins = [] }) {
   mkdirSync(join(outdir, 'native'), { recursive: true })
@@ -89,5 +89,5 @@ export async function bundleShoal ({ outdir, commit, plugins = [] }) {
   const sodiumDir = dirname(realpathSync(join(root, 'packages/node/node_modules/sodium-native/package.json')))
   copyFileSync(join(sodiumDir, 'prebuilds/linux-x64/sodium-native.node'), join(outdir, 'native/sodium-native.node'))
   cpSync(join(root, 'packages/dashboard/public'), join(outdir, 'public'), { recursive: true })
-  return { metafile: result.metafile, classicDir, sodiumDir }
+  return { metafile: result.metafile, classicDir }
 }

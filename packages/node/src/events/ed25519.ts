@@ -54,7 +54,7 @@ const secretKeys = new WeakMap<PrivateKey, { secret: Buffer, object?: KeyObject 
 function secretOf (key: PrivateKey): { secret: Buffer, object?: KeyObject } {
   let entry = secretKeys.get(key)
   if (entry === undefined) {
-    // libp2p's Ed25519 raw private key is the seed followed by the public key (64 bytes); a bare seed gets its key.
+    // libp2p's Ed25519 raw private key: the seed, then the public key (64 bytes). A bare seed gets its key.
     const secret = key.raw.length === 64 ? Buffer.from(key.raw) : Buffer.concat([key.raw.subarray(0, 32), key.publicKey.raw])
     entry = { secret }
     secretKeys.set(key, entry)
@@ -77,7 +77,7 @@ export function signEd25519 (message: Uint8Array, key: PrivateKey): Uint8Array {
   return signature
 }
 
-/** Whether `signature` is `key`'s over `message`, on this thread; false (never a throw) for a signature of the wrong size. */
+/** Whether `signature` is `key`'s over `message`, on this thread; false (not a throw) for a wrong-size signature. */
 export function verifyEd25519 (message: Uint8Array, signature: Uint8Array, key: Ed25519PublicKey): boolean {
   if (signature.length !== SIGNATURE_BYTES) return false
   if (sodium === undefined) return nodeVerify(null, message, key.keyObject(), signature)

@@ -62,9 +62,10 @@ export const VERIFIED_MAX_ENTRY_CHARS = 16 * 1024
  * Signatures this node found valid, each with the exact text it was checked over (core `signingText`). One event
  * reaches a node by several paths, and each path checks it: the gossip copy, a KV push asking this node's ack
  * (acks 2, quorum), repair and anti-entropy pulls. With this only the first pays the Ed25519 check (50-69 µs
- * on this box with libsodium, 80-120 µs with node:crypto); a later copy costs a lookup and a string compare. Only valid signatures are kept, keyed by the
- * signature, and a copy counts as known only if its signing text is identical, so a copy changed in anything the
- * signature covers is checked in full (and fails). Least recently used first out, bounded by characters.
+ * on this box with libsodium, 80-120 µs with node:crypto); a later copy costs a lookup and a string compare. Only
+ * valid signatures are kept, keyed by the signature, and a copy counts as known only if its signing text is
+ * identical, so a copy changed in anything the signature covers is checked in full (and fails). Least recently
+ * used first out, bounded by characters.
  */
 export class VerifiedSignatures {
   private readonly cache = new LRUCache<string, string>({
@@ -92,8 +93,8 @@ export type VerifyOutcome = 'valid' | 'known' | 'invalid'
  * verifies on libuv's thread pool (node:crypto) instead of the main thread (libsodium): one verification then
  * takes a round trip longer, but many started together run in parallel (catch-up pulls of hundreds of records;
  * measured on 2 cores: 48 µs each 256 at a time offloaded, against 80 µs each on the main thread with node:crypto
- * and 50-69 µs with libsodium). With `verified`, a signature already found valid
- * over the same signing text is not checked again, and a valid one is added (see VerifiedSignatures).
+ * and 50-69 µs with libsodium). With `verified`, a signature already found valid over the same signing text is
+ * not checked again, and a valid one is added (see VerifiedSignatures).
  */
 export async function verifyEvent (event: ShoalEvent, opts: { offload?: boolean, verified?: VerifiedSignatures } = {}): Promise<boolean> {
   return (await checkSignature(event, opts)) !== 'invalid'
