@@ -3,8 +3,8 @@
  * where the addon does not load. Measured on this project's 2-core VMs (docs/decisions/0024-libsodium-ed25519.md):
  * verify 50-69 µs against node:crypto's 117-120 µs, sign 19-25 against 41-44 µs. Both implement RFC 8032 and give
  * the same signatures (Ed25519 is deterministic); for signatures made by a real key they agree. libsodium is the
- * stricter of the two on crafted input (it refuses small-order public keys and R points), which only the holder of
- * a key, or a made-up key, could produce, and which affects only that key's own events.
+ * stricter on crafted input (small-order keys and R points, non-canonical encodings), which only the holder of a
+ * key, or a made-up key, could produce, and which affects only that key's own events.
  *
  * The asynchronous paths (signing or verifying many at once on libuv's thread pool) stay on node:crypto: libsodium's
  * calls are synchronous.
