@@ -54,9 +54,8 @@ const secretKeys = new WeakMap<PrivateKey, { secret: Buffer, object?: KeyObject 
 function secretOf (key: PrivateKey): { secret: Buffer, object?: KeyObject } {
   let entry = secretKeys.get(key)
   if (entry === undefined) {
-    // libp2p's Ed25519 raw private key: the seed, then the public key (64 bytes). A bare seed gets its key.
-    const secret = key.raw.length === 64 ? Buffer.from(key.raw) : Buffer.concat([key.raw.subarray(0, 32), key.publicKey.raw])
-    entry = { secret }
+    // libp2p's Ed25519 raw private key is always the seed, then the public key (64 bytes): libsodium's form.
+    entry = { secret: Buffer.from(key.raw) }
     secretKeys.set(key, entry)
   }
   return entry

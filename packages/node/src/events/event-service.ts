@@ -322,7 +322,7 @@ export class EventService {
    */
   async storeForAck (event: ShoalEvent, via: string): Promise<boolean> {
     if (this.components.log.head(event.origin) !== event.seq - 1) return false
-    const { delivered } = await this.apply([event], via, () => via, { sync: true })
+    const { delivered } = await this.apply([event], via, undefined, { sync: true })
     return delivered.some(d => d.event.origin === event.origin && d.event.seq === event.seq)
   }
 
