@@ -7,11 +7,14 @@
  *   counted (before the unsigned wire: one per message received);
  * - group commit on receivers: a burst of gossiped events is appended in a few LevelDB batches, not one each
  *   (counted through a wrapped store);
- * - follow from memory: a subscriber that keeps up is served its events without LevelDB reads.
+ * - follow from memory: a subscriber that keeps up is served its events without LevelDB reads;
+ * - early delivery: a subscriber gets a gossiped event while the receiver's append of it is still being written
+ *   (held at a gate in a wrapped store), under the LSN the log then stores it with; KV events wait for their batch.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { KV_TOPIC } from '@shoal/core'
 import { swarmProtocols } from '@shoal/node'
 import type { Store } from '@shoal/store'
 import { MemorySwarm, hookBatches, waitUntil } from '@shoal/test-utils'
@@ -131,6 +134,62 @@ test('a subscriber that keeps up is served from memory: no LevelDB iterator or g
     assert.is(got.length, EVENTS)
     assert.ok(reads <= 10, `${reads} LevelDB reads (iterators and gets) on the node while it served ${EVENTS - 1} events to a subscriber that kept up`)
   } finally {
+    await swarm.destroy()
+  }
+})
+
+test('early delivery: a subscriber gets a gossiped event before its append lands on the receiver; KV events wait for theirs', async () => {
+  let holding = false
+  let held = 0
+  let open: () => void = () => {}
+  let gate = Promise.resolve()
+  const gated = (store: Store): Store => hookBatches(store, {
+    before: async ops => {
+      if (!holding || !ops.some(op => op.bucket === 'events')) return
+      held++
+      await gate
+    }
+  })
+  const swarm = await MemorySwarm.create({ config: FAST })
+  try {
+    const first = await swarm.add({ bootstrap: null })
+    const receiver = await swarm.add({ bootstrap: first, wrapStore: gated })
+    await waitUntil('both alive', () => swarm.counts('alive').every(n => n === 2))
+    const eventsTopic = swarmProtocols('default').topics.events
+    await waitUntil('meshed on the events topic', () => (first.libp2p.services.pubsub as unknown as Mesh).getMeshPeers(eventsTopic).length === 1)
+    const controller = new AbortController()
+    const got: Array<{ topic: string, lsn: number }> = []
+    const follow = async (topic: string): Promise<void> => {
+      for await (const d of receiver.events.follow({ topic }, controller.signal)) got.push({ topic, lsn: d.lsn })
+    }
+    const following = [follow('t'), follow(KV_TOPIC)]
+    const hold = (): void => { held = 0; gate = new Promise(resolve => { open = resolve }); holding = true }
+    const release = (): void => { holding = false; open() }
+    hold()
+    const before = receiver.events.stats().lastLsn
+    await first.events.publish('t', '"early"')
+    await waitUntil('the subscriber has the event', () => got.some(g => g.topic === 't'))
+    assert.is(held, 1, 'its append is held at the gate')
+    assert.is(receiver.events.stats().lastLsn, before, 'not in the log yet')
+    const early = got.find(g => g.topic === 't')!
+    release()
+    await waitUntil('the append landed', () => receiver.events.stats().lastLsn > before)
+    const listed = await receiver.events.list({ topic: 't', since: before, limit: 10 })
+    assert.equal(listed.events.map(d => d.lsn), [early.lsn], 'the log stores it under the LSN the subscriber got')
+    // A KV write: its event is not handed on before the batch that also merges it into the replica.
+    hold()
+    await first.kv.put('k', 1)
+    await waitUntil('the KV event at the gate', () => held === 1)
+    for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
+    assert.not.ok(got.some(g => g.topic === KV_TOPIC), 'a KV event reached a subscriber before its batch was written')
+    release()
+    await waitUntil('the KV event after its batch', () => got.some(g => g.topic === KV_TOPIC))
+    assert.is((await receiver.kv.get('k'))?.value, 1)
+    controller.abort()
+    await Promise.allSettled(following)
+  } finally {
+    holding = false
+    open()
     await swarm.destroy()
   }
 })

@@ -40,6 +40,8 @@ export const SCHEMA_VERSION_KEY = 'schema-version'
 /** Meta keys of the event log: the next LSN to give, and the highest LSN compaction removed (0 if none). */
 export const NEXT_LSN_KEY = 'next-lsn'
 export const COMPACTED_LSN_KEY = 'compacted-lsn'
+/** The next LSN at the event log's last close(); absent while it runs (event-log.ts, early delivery). */
+export const CLOSED_AT_LSN_KEY = 'closed-at-lsn'
 
 /**
  * The KV repository's state in one meta key (kv-state.ts), written in every batch that changes any part of it:

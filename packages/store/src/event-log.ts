@@ -4,7 +4,7 @@
  * of the events, event-heads, event-lsn and event-topic buckets. Every mutation runs through one queue and writes
  * one atomic batch, so concurrent callers never interleave and a crash never leaves an event without its indexes.
  */
-import { BUCKETS, COMPACTED_LSN_KEY, NEXT_LSN_KEY } from './buckets.js'
+import { BUCKETS, CLOSED_AT_LSN_KEY, COMPACTED_LSN_KEY, NEXT_LSN_KEY } from './buckets.js'
 import type { BatchOp, BucketHandle, Store } from './store.js'
 import {
   checkEvent, checkOrigin, checkSeq, eventKey, isCounter, isDecodeError, isHead, isLsnEntry, isStoredEvent, pad, sameEvent, seqOf, topicKey
@@ -15,6 +15,14 @@ import type { ListOptions, ListResult, RangeResult } from './event-reads.js'
 
 /** Events removed per compaction batch (three deletes each): bounds one write, and lets appends run in between. */
 export const COMPACT_BATCH_EVENTS = 1000
+
+/**
+ * A mutation announces its deliveries before its batch is written (DeliverOptions.early) only when it delivers at
+ * most this many events. Only one mutation runs at a time, so at most this many announced LSNs can be lost with
+ * a process that dies before its batch lands; an open after a stop without close() therefore resumes this far
+ * above the last LSN written, and an LSN a subscriber was given is never given to another event.
+ */
+export const EARLY_DELIVERY_MAX = 1024
 
 export interface AppendResult {
   /** Newly stored (delivered now or held until their gap fills). */
@@ -42,6 +50,14 @@ export interface DeliverOptions {
   sync?: boolean
   /** Called with what this mutation delivers, before the batch is written; its ops join the batch. */
   attach?: (delivered: Delivered[]) => Promise<Attachment | undefined> | Attachment | undefined
+  /**
+   * Early delivery: called with what this mutation delivers as soon as that is known, before `attach` and before
+   * the batch is written (not called for none, nor for more than EARLY_DELIVERY_MAX). Returning true says the
+   * caller handed them on (to live subscribers): their LSNs are then never given to other events, even when the
+   * batch fails (they stay unused) or the process dies before it lands (see EARLY_DELIVERY_MAX). The events are
+   * in the log, and in `list`, only once the append resolves.
+   */
+  early?: (delivered: Delivered[]) => boolean
 }
 
 export interface EventLogStats { events: number, origins: number, lastLsn: number, compactedLsn: number }
@@ -82,11 +98,19 @@ export class EventLog {
     const meta = this.store.bucket<unknown>(BUCKETS.meta)
     const next = await meta.get(NEXT_LSN_KEY)
     const compacted = await meta.get(COMPACTED_LSN_KEY)
+    const closedAt = await meta.get(CLOSED_AT_LSN_KEY)
     this.compactedLsn = isCounter(compacted) ? compacted : 0
     let last = 0
     for await (const key of this.lsnIndex.keys({ reverse: true, limit: 1 })) last = Number(key)
     // The counter is written with every delivery; the index and compactedLsn only guard against a damaged counter.
-    this.nextLsn = Math.max(isCounter(next) ? next : 1, last + 1, this.compactedLsn + 1)
+    const resumed = Math.max(isCounter(next) ? next : 1, last + 1, this.compactedLsn + 1)
+    // After close() the LSNs continue where it left them (above LSNs a failed batch left unused); after a stop
+    // without it (a crash), LSNs announced early for a batch that never landed are skipped.
+    if (isCounter(closedAt) && closedAt >= resumed) this.nextLsn = closedAt
+    else this.nextLsn = this.store.created ? resumed : resumed + EARLY_DELIVERY_MAX
+    // From now on a stop without close() must be noticed again; fsync'd, so that a machine crash cannot bring the
+    // marker back under LSNs this run announced.
+    if (closedAt !== undefined) await this.store.batch([{ bucket: BUCKETS.meta, type: 'del', key: CLOSED_AT_LSN_KEY }], { sync: true })
     for await (const _ of this.lsnIndex.keys()) this.count++
   }
 
@@ -118,6 +142,17 @@ export class EventLog {
       await this.advance(step, touched, pending)
       await this.commit(step, opts)
       return result
+    })
+  }
+
+  /**
+   * Records (fsync'd) that the log stopped here cleanly, after the mutations already queued: the next open then
+   * continues at the same LSN. Without it the next open skips EARLY_DELIVERY_MAX LSNs. Call it last, before the
+   * store closes; appends after it are refused by nothing, but make the next open skip again.
+   */
+  async close (): Promise<void> {
+    await this.serial(async () => {
+      await this.store.batch([{ bucket: BUCKETS.meta, type: 'put', key: CLOSED_AT_LSN_KEY, value: this.nextLsn }], { sync: true })
     })
   }
 
@@ -267,12 +302,17 @@ export class EventLog {
   private async commit (step: Step, opts: DeliverOptions = {}): Promise<void> {
     for (const [origin, head] of step.heads) step.ops.push({ bucket: BUCKETS.eventHeads, type: 'put', key: origin, value: head })
     if (step.nextLsn !== this.nextLsn) step.ops.push({ bucket: BUCKETS.meta, type: 'put', key: NEXT_LSN_KEY, value: step.nextLsn })
-    const attached = opts.attach === undefined ? undefined : await opts.attach(step.delivered)
-    if (step.ops.length === 0 && (attached === undefined || attached.ops.length === 0)) return
+    const count = step.delivered.length
+    const announced = opts.early !== undefined && count > 0 && count <= EARLY_DELIVERY_MAX && opts.early(step.delivered)
+    let attached: Attachment | undefined
     try {
+      attached = opts.attach === undefined ? undefined : await opts.attach(step.delivered)
+      if (step.ops.length === 0 && (attached === undefined || attached.ops.length === 0)) return
       await this.store.batch(attached === undefined ? step.ops : [...step.ops, ...attached.ops], { sync: opts.sync === true })
     } catch (err) {
       attached?.rollback?.()
+      // Announced LSNs stay unused rather than name other events later.
+      if (announced) this.nextLsn = step.nextLsn
       throw err
     }
     attached?.commit()

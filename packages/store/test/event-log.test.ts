@@ -1,12 +1,14 @@
 /**
  * The event log against a real LevelDB: delivery order and LSNs, duplicates and conflicts, failed writes,
- * restart, concurrent appends, and a seeded property test of random arrival orders.
+ * restart, concurrent appends, a seeded property test of random arrival orders, and early delivery (LSNs handed
+ * on before their batch lands: never reused, neither after a failed batch nor after a crash).
  */
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { seededRng, shuffled } from '@shoal/core'
-import { EventLog } from '../src/event-log.js'
+import { EARLY_DELIVERY_MAX, EventLog } from '../src/event-log.js'
+import type { Delivered } from '../src/event-records.js'
 import type { StoredEvent } from '../src/event-records.js'
 import { openStore, STORE_ERRORS, toWriteError } from '../src/store.js'
 import type { Store, StoreError } from '../src/store.js'
@@ -112,6 +114,7 @@ append('survives a reopen: heads, held events, LSN counter, count and compactedL
   await log.compact({ now: 0, maxAgeMs: Infinity, maxEvents: 2 })
   const before = { heads: log.heads(), stats: log.stats() }
   assert.equal(before.stats, { events: 2, origins: 2, lastLsn: 4, compactedLsn: 2 })
+  await log.close()
   await store.close()
 
   const { log: again } = await openLog(ctx)
@@ -175,4 +178,105 @@ append('property: random permutations in random chunks deliver every event once,
 })
 
 append.run()
+
+// ---------------------------------------------------------------------------------------------------------
+const early = suite<Ctx>('event log: early delivery (LSNs handed on before the batch lands)')
+withTempDir(early)
+
+/** The real store, with batches held at a gate while `held` is set, or failing while `full` is set. */
+function gated (store: Store): { store: Store, hold: () => void, release: () => void, fail: (on: boolean) => void, pending: () => number } {
+  let gate: Promise<void> | undefined
+  let open: (() => void) | undefined
+  let full = false
+  let pending = 0
+  return {
+    store: {
+      path: store.path,
+      created: store.created,
+      bucket: name => store.bucket(name),
+      batch: async (ops, opts) => {
+        pending++
+        try {
+          if (gate !== undefined) await gate
+          if (full) throw toWriteError(new Error('IO error: /db/000005.log: No space left on device'), store.path)
+          await store.batch(ops, opts)
+        } finally { pending-- }
+      },
+      snapshot: () => store.snapshot(),
+      close: async () => { await store.close() }
+    },
+    hold: () => { gate = new Promise(resolve => { open = resolve }) },
+    release: () => { gate = undefined; open?.() },
+    fail: on => { full = on },
+    pending: () => pending
+  }
+}
+
+early('early() gets the deliveries with their LSNs while the batch is still being written; list has them once it lands', async ctx => {
+  const { store } = await openLog(ctx)
+  const g = gated(store)
+  const log = await EventLog.open(g.store)
+  await log.append([ev('a', 1)])
+  g.hold()
+  const seen: Delivered[][] = []
+  const appending = log.append([ev('a', 2), ev('b', 1)], { early: d => { seen.push(d); return true } })
+  for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise(resolve => setImmediate(resolve))
+  assert.equal(seen.map(ids), [['2:a2', '3:b1']])
+  assert.is(g.pending(), 1, 'the batch is held at the gate')
+  assert.equal(await log.list({ since: 1, limit: 10 }), { events: [], next: 1 }, 'not in the log before its batch lands')
+  g.release()
+  assert.equal(ids((await appending).delivered), ['2:a2', '3:b1'])
+  const listed = await log.list({ since: 1, limit: 10 })
+  assert.ok('events' in listed)
+  assert.equal(ids(listed.events), ['2:a2', '3:b1'])
+  // Nothing delivered, or a caller that declines: nothing is announced.
+  let calls = 0
+  await log.append([ev('c', 5)], { early: () => { calls++; return true } })
+  assert.is(calls, 0, 'a held event delivers nothing')
+})
+
+early('a batch that fails after its LSNs were announced leaves them unused; declined ones are given again', async ctx => {
+  const { store } = await openLog(ctx)
+  const g = gated(store)
+  const log = await EventLog.open(g.store)
+  await log.append([ev('a', 1)])
+  g.fail(true)
+  await expectCode(log.append([ev('a', 2), ev('a', 3)], { early: () => true }), STORE_ERRORS.full)
+  await expectCode(log.append([ev('b', 1)], { early: () => false }), STORE_ERRORS.full)
+  g.fail(false)
+  // a2 and a3 had LSNs 2 and 3, which a subscriber may hold as its cursor: they come back above them.
+  assert.equal(ids((await log.append([ev('a', 2), ev('a', 3), ev('b', 1)])).delivered), ['4:a2', '5:a3', '6:b1'])
+})
+
+early('after a stop without close() the LSNs resume EARLY_DELIVERY_MAX above the last written; after close() where they were', async ctx => {
+  const path = join(ctx.dir, 'db')
+  const store = await openStore(path)
+  const g = gated(store)
+  const log = await EventLog.open(g.store)
+  assert.is(log.lastLsn(), 0, 'a new store starts at LSN 1')
+  await log.append([ev('a', 1), ev('a', 2)])
+  // The process dies while a batch whose LSNs were announced is being written: it never lands.
+  g.hold()
+  const announced: number[] = []
+  void log.append([ev('a', 3)], { early: d => { announced.push(...d.map(x => x.lsn)); return true } }).catch(() => {})
+  for (let i = 0; i < 50 && announced.length === 0; i++) await new Promise(resolve => setImmediate(resolve))
+  assert.equal(announced, [3])
+  await store.close()
+
+  const crashed = await openStore(path)
+  const again = await EventLog.open(crashed)
+  assert.is(again.head('a'), 2, 'the unwritten batch is not there')
+  assert.is(again.lastLsn(), 2 + EARLY_DELIVERY_MAX)
+  const r = await again.append([ev('a', 3)])
+  assert.equal(ids(r.delivered), [`${3 + EARLY_DELIVERY_MAX}:a3`], 'a3 comes back above the LSN it was announced with')
+  await again.close()
+  await crashed.close()
+
+  const clean = await openStore(path)
+  ctx.open.push(clean)
+  const third = await EventLog.open(clean)
+  assert.is(third.lastLsn(), 3 + EARLY_DELIVERY_MAX, 'after close() nothing is skipped')
+})
+
+early.run()
 

@@ -128,7 +128,7 @@ export class EventService {
     this.inbox = new GossipInbox({
       apply: async group => {
         const vias = new Map(group.map(g => [g.event, g.via]))
-        await this.apply(group.map(g => g.event), undefined, e => vias.get(e))
+        await this.apply(group.map(g => g.event), undefined, e => vias.get(e), { early: true })
       },
       // A full disk or a broken store: these events are lost here for now; repair brings them back later.
       failed: err => { this.log.warn({ err: (err as Error).message }, 'could not store gossiped events') },
@@ -330,10 +330,12 @@ export class EventService {
    * Applies checked events through the one queue; a gap behind them triggers a pull from `via`. `sync` fsyncs the
    * batch. Returns how many events were new here and what the append delivered.
    */
-  private async apply (events: ShoalEvent[], via: string | undefined, viaOf: (e: ShoalEvent) => string | undefined = () => via, opts: { sync?: boolean } = {}): Promise<{ added: number, delivered: Delivered[] }> {
+  private async apply (events: ShoalEvent[], via: string | undefined, viaOf: (e: ShoalEvent) => string | undefined = () => via, opts: { sync?: boolean, early?: boolean } = {}): Promise<{ added: number, delivered: Delivered[] }> {
     const applied = await this.queue.run(async () => {
       const startedAt = this.components.clock.now()
-      const result = await this.components.log.append(events, { attach: this.attach, sync: opts.sync === true })
+      let announced = false
+      const early = opts.early === true ? (delivered: Delivered[]) => (announced = this.deliverEarly(delivered)) : undefined
+      const result = await this.components.log.append(events, { attach: this.attach, sync: opts.sync === true, ...(early !== undefined ? { early } : {}) })
       this.traceApplied(result.added, startedAt, viaOf)
       this.counts.received += result.added.length
       this.counts.duplicates += result.duplicates
@@ -347,7 +349,7 @@ export class EventService {
         // wall clock that ran fast while writes were refused leaves nothing behind in the HLC.
         this.components.hlc.observe(e.hlc)
       }
-      this.afterAppend(result.delivered)
+      this.afterAppend(result.delivered, announced)
       return { added: result.added.length, delivered: result.delivered }
     })
     if (via !== undefined) this.noteGaps(events, via)
@@ -385,8 +387,23 @@ export class EventService {
     }
   }
 
-  private afterAppend (delivered: Delivered[]): void {
+  /**
+   * Early delivery (docs/protocols/events.md, "Delivery log"): gossiped events on open topics go to live
+   * subscribers as soon as their LSNs are set, while their append is still being written, instead of a LevelDB
+   * round trip later. Not for reserved topics (KV, whose watchers read the replica the same batch updates), nor
+   * for this node's own events (delivered once durable). True when handed on.
+   */
+  private deliverEarly (delivered: Delivered[]): boolean {
+    if (delivered.some(d => this.reserved.has(d.event.topic))) return false
+    this.recent.add(delivered)
+    this.deliveries.wake()
+    return true
+  }
+
+  /** After an append: announces what it delivered (to subscribers too, unless `early` already did). */
+  private afterAppend (delivered: Delivered[], early = false): void {
     for (const d of delivered) this.components.events.emit('event:delivered', d)
+    if (early) return
     this.recent.add(delivered)
     if (delivered.length > 0) this.deliveries.wake()
   }

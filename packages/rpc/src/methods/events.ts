@@ -98,7 +98,7 @@ const subscription = subscriptionsFor<RpcContext>()
 
 export const eventsSubscribe = subscription({
   name: 'events.subscribe',
-  description: 'WebSocket only. Sends every event delivered after `since` (an LSN cursor; default: only new events), then each new one as it is delivered, in delivery order (per origin in seq order). Resume after a disconnect with the last `lsn` you received. A cursor older than retention ends the subscription with `compacted` (-32010); a reader too slow for 30 s is dropped.',
+  description: 'WebSocket only. Sends every event delivered after `since` (an LSN cursor; default: only new events), then each new one as it is delivered, in delivery order (per origin in seq order). Resume after a disconnect with the last `lsn` you received: nothing after it is missed, and LSNs only grow (with gaps). Events gossiped from other nodes come as soon as their LSN is set, a moment before `events.list` has them; after a crash of this node, those it had not yet written may come again under new LSNs, so identify events by (origin, seq). A cursor older than retention ends the subscription with `compacted` (-32010); a reader too slow for 30 s is dropped.',
   params: Type.Object({ topic: Type.Optional(TOPIC), since: Type.Optional(CURSOR) }, { additionalProperties: false }),
   notification: EVENT,
   errors: [{ code: COMPACTED_CODE, message: 'compacted: the cursor is older than the retention window' }],
