@@ -1,13 +1,15 @@
 /**
- * The two systems the latency bench drives the same way: N Shoal daemons (publish over HTTP JSON-RPC,
- * delivery seen through a WebSocket events.subscribe per node) and N plain gossipsub peers, one process each
- * (publish and delivery over IPC). Both report deliveries to one Recorder.
+ * The two systems the delivery benches drive the same way: N Shoal daemons (an `events.publish` or a `kv.put`
+ * over HTTP JSON-RPC, delivery seen through a WebSocket `events.subscribe` or `kv.watch` per node) and N plain
+ * gossipsub peers, one process each (publish and delivery over IPC). Both report deliveries to one Recorder.
  */
 import { fork } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '@shoal/cli/local-swarm'
 import type { LocalSwarm, LocalNode } from '@shoal/cli/local-swarm'
+import { KV_TOPIC } from '@shoal/core'
 import { readToken } from '@shoal/node'
 import { createWsClient } from '@shoal/rpc'
 import type { WsClient } from '@shoal/rpc'
@@ -32,19 +34,36 @@ const TOPIC = 'bench'
 /** N processes loading the libp2p stack at once on 2 cores (50 for the scale bench) take a while. */
 const PEER_START_TIMEOUT_MS = 120_000
 
+/**
+ * What a Shoal message is: an event published on the bench's topic, or a KV write (acks 1) under the bench's
+ * prefix, which travels as an event on the KV topic and is seen once the receiver's replica has it.
+ */
+export type ShoalMode = 'events' | 'kv'
+
+const KV_PREFIX = 'bench/'
+
 export class ShoalCluster implements Cluster {
   private readonly ws: WsClient[] = []
   private readonly run = `r${Date.now()}`
+  /** Round trip of each single publish on node 1 (events.publish or kv.put), ms, in call order. */
+  readonly publishMs: number[] = []
 
-  private constructor (readonly n: number, private readonly swarm: LocalSwarm) {}
+  private constructor (readonly n: number, private readonly swarm: LocalSwarm, private readonly mode: ShoalMode) {}
 
-  static async start (n: number, recorder: () => Recorder): Promise<ShoalCluster> {
+  static async start (n: number, recorder: () => Recorder, mode: ShoalMode = 'events'): Promise<ShoalCluster> {
     const swarm = await formSwarm(n)
-    const cluster = new ShoalCluster(n, swarm)
+    const cluster = new ShoalCluster(n, swarm, mode)
     try {
       for (const [i, node] of nodes(swarm).entries()) {
         const ws = await createWsClient({ url: node.rpcUrl.replace(/^http/, 'ws') + '/ws', token: await readToken(node.dataDir) })
         cluster.ws.push(ws)
+        if (mode === 'kv') {
+          const prefix = `${KV_PREFIX}${cluster.run}/`
+          await ws.subscribe<{ key: string }>('kv.watch', { prefix }, {
+            onNotification: c => { const id = Number(c.key.slice(prefix.length)); if (Number.isSafeInteger(id)) recorder().markReceived(i, id) }
+          })
+          continue
+        }
         const { lastLsn } = await node.client.call('events.stats', {})
         await ws.subscribe<{ data: { run?: string, n?: number } }>('events.subscribe', { topic: TOPIC, since: lastLsn }, {
           onNotification: e => { if (e.data?.run === cluster.run && typeof e.data.n === 'number') recorder().markReceived(i, e.data.n) }
@@ -55,6 +74,19 @@ export class ShoalCluster implements Cluster {
       await cluster.close()
       throw err
     }
+  }
+
+  /**
+   * Bytes of the gossip message the last write from node 1 travelled in (envelope and signed event), as
+   * shoalMessageBytes gives for an event: the size a baseline message is padded to. KV mode only.
+   */
+  async lastKvMessageBytes (): Promise<number> {
+    const { lastLsn } = await this.first.client.call('events.stats', {})
+    const page = await this.first.client.call('events.list', { topic: KV_TOPIC, since: Math.max(0, lastLsn - 1), limit: 1 })
+    const [delivered] = page.events
+    if (delivered === undefined) throw new Error('no KV event on node 1')
+    const { lsn: _lsn, ...event } = delivered
+    return Buffer.byteLength(JSON.stringify({ v: 1, type: 'event', sentAt: Date.now(), payload: event }))
   }
 
   pids (): number[] {
@@ -71,7 +103,13 @@ export class ShoalCluster implements Cluster {
   }
 
   async publish (id: number): Promise<void> {
-    await this.first.client.call('events.publish', { topic: TOPIC, data: eventData(this.run, id) }, { timeoutMs: 30_000 })
+    const t0 = performance.now()
+    await this.first.client.call(this.mode === 'kv' ? 'kv.put' : 'events.publish', this.message(id), { timeoutMs: 30_000 })
+    this.publishMs.push(performance.now() - t0)
+  }
+
+  private message (id: number): { topic: string, data: ReturnType<typeof eventData> } | { key: string, value: ReturnType<typeof eventData> } {
+    return this.mode === 'kv' ? { key: `${KV_PREFIX}${this.run}/${id}`, value: eventData(this.run, id) } : { topic: TOPIC, data: eventData(this.run, id) }
   }
 
   async burst (firstId: number, count: number, concurrency: number): Promise<void> {
@@ -82,7 +120,7 @@ export class ShoalCluster implements Cluster {
       while (next < end) {
         const ids = Array.from({ length: Math.min(BATCH, end - next) }, (_, k) => next + k)
         next += ids.length
-        const results = await this.first.client.batch(ids.map(id => ({ method: 'events.publish', params: { topic: TOPIC, data: eventData(this.run, id) } })), { timeoutMs: 60_000 })
+        const results = await this.first.client.batch(ids.map(id => ({ method: this.mode === 'kv' ? 'kv.put' : 'events.publish', params: this.message(id) })), { timeoutMs: 60_000 })
         const failed = results.find(r => !r.ok)
         if (failed !== undefined && !failed.ok) throw new Error(`publish failed: ${failed.error.message}`)
       }

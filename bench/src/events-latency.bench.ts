@@ -7,6 +7,7 @@ import { DATA_BYTES, SMOKE, log, sleep } from './common.js'
 import { GossipCluster, ShoalCluster, shoalMessageBytes } from './clusters.js'
 import type { Cluster } from './clusters.js'
 import { Recorder } from './recorder.js'
+import { paced, waitUntil, warmUp } from './paced.js'
 import { totalCpuMs } from './proc-cpu.js'
 import { ms, pct, rate, ratio, table } from './stats.js'
 
@@ -48,54 +49,14 @@ interface Result {
   burstDeliveredToAll: number
 }
 
-async function waitUntil (done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (!done()) {
-    if (Date.now() > deadline) return false
-    await sleep(20)
-  }
-  return true
-}
-
-/** Warm-up rounds until one message reaches every node within a second (meshes formed), then a heartbeat more. */
-async function warmUp (cluster: Cluster, recorder: Recorder): Promise<void> {
-  for (let k = 0; k < 30; k++) {
-    const id = WARMUP_BASE + k
-    recorder.markSent(id)
-    await cluster.publish(id)
-    if (await waitUntil(() => recorder.complete(id, id), 1000) && k >= 2) break
-    if (k === 29) throw new Error('warm-up: no message reached every node')
-  }
-  await sleep(1500)
-}
-
-/** Paced: message i leaves at start + i / RATE, whatever the previous ones are doing. Ids first .. first + count - 1. */
-async function paced (cluster: Cluster, recorder: Recorder, first: number, count: number): Promise<void> {
-  const failures: unknown[] = []
-  const inFlight = new Set<Promise<void>>()
-  const start = performance.now()
-  for (let k = 0; k < count; k++) {
-    const id = first + k
-    const due = start + k * 1000 / RATE
-    const wait = due - performance.now()
-    if (wait > 1) await sleep(wait)
-    recorder.markSent(id)
-    const p = cluster.publish(id).catch(err => { failures.push(err) }).finally(() => { inFlight.delete(p) })
-    inFlight.add(p)
-  }
-  await Promise.all(inFlight)
-  if (failures.length > 0) throw new Error(`${failures.length} publishes failed: ${String(failures[0])}`)
-  await waitUntil(() => recorder.complete(first, first + count - 1), DRAIN_MS)
-}
-
 async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
-  await warmUp(cluster, recorder)
+  await warmUp(cluster, recorder, WARMUP_BASE)
   const connections = await cluster.connections()
-  await paced(cluster, recorder, COLD_BASE, COLD)
+  await paced(cluster, recorder, { first: COLD_BASE, count: COLD, rate: RATE, drainMs: DRAIN_MS })
   const cold = recorder.latency(COLD_BASE, COLD_BASE + COLD - 1)
-  await paced(cluster, recorder, STEADY_WARMUP_BASE, STEADY_WARMUP)
+  await paced(cluster, recorder, { first: STEADY_WARMUP_BASE, count: STEADY_WARMUP, rate: RATE, drainMs: DRAIN_MS })
   const paced0 = await totalCpuMs(cluster.pids())
-  await paced(cluster, recorder, 1, M)
+  await paced(cluster, recorder, { first: 1, count: M, rate: RATE, drainMs: DRAIN_MS })
   const pacedCpuPerEventMs = (await totalCpuMs(cluster.pids()) - paced0) / M
   const lat = recorder.latency(1, M)
 
