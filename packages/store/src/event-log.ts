@@ -148,7 +148,7 @@ export class EventLog {
   /**
    * Records (fsync'd) that the log stopped here cleanly, after the mutations already queued: the next open then
    * continues at the same LSN. Without it the next open skips EARLY_DELIVERY_MAX LSNs. Call it last, before the
-   * store closes; appends after it are refused by nothing, but make the next open skip again.
+   * store closes; an append after it is still taken, and the next open then skips, as after a crash.
    */
   async close (): Promise<void> {
     await this.serial(async () => {

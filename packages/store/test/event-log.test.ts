@@ -8,8 +8,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { seededRng, shuffled } from '@shoal/core'
 import { EARLY_DELIVERY_MAX, EventLog } from '../src/event-log.js'
-import type { Delivered } from '../src/event-records.js'
-import type { StoredEvent } from '../src/event-records.js'
+import type { Delivered, StoredEvent } from '../src/event-records.js'
 import { openStore, STORE_ERRORS, toWriteError } from '../src/store.js'
 import type { Store, StoreError } from '../src/store.js'
 import { ev, expectCode, ids, openLog, seqs, withTempDir } from './event-log-helpers.js'
@@ -183,7 +182,7 @@ append.run()
 const early = suite<Ctx>('event log: early delivery (LSNs handed on before the batch lands)')
 withTempDir(early)
 
-/** The real store, with batches held at a gate while `held` is set, or failing while `full` is set. */
+/** The real store, whose batches wait at a gate between hold() and release(), and fail as on a full disk while fail(true). */
 function gated (store: Store): { store: Store, hold: () => void, release: () => void, fail: (on: boolean) => void, pending: () => number } {
   let gate: Promise<void> | undefined
   let open: (() => void) | undefined
