@@ -16,6 +16,7 @@ import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { KV_TOPIC } from '@shoal/core'
 import { swarmProtocols } from '@shoal/node'
+import type { ShoalNode } from '@shoal/node'
 import type { Store } from '@shoal/store'
 import { MemorySwarm, hookBatches, waitUntil } from '@shoal/test-utils'
 
@@ -24,6 +25,16 @@ const NODES = 5
 /** What the gossipsub class has beyond the PubSub interface it is typed as. */
 interface Mesh { getMeshPeers: (topic: string) => string[] }
 const EVENTS = 20
+
+/** Two nodes, the second's store wrapped, alive to each other and meshed on the events topic. */
+async function meshedPair (swarm: MemorySwarm, wrapStore: (store: Store) => Store): Promise<{ first: ShoalNode, receiver: ShoalNode }> {
+  const first = await swarm.add({ bootstrap: null })
+  const receiver = await swarm.add({ bootstrap: first, wrapStore })
+  await waitUntil('both alive', () => swarm.counts('alive').every(n => n === 2))
+  const eventsTopic = swarmProtocols('default').topics.events
+  await waitUntil('meshed on the events topic', () => (first.libp2p.services.pubsub as unknown as Mesh).getMeshPeers(eventsTopic).length === 1)
+  return { first, receiver }
+}
 
 test('gossipsub verifies no signature on the events topic, however many mesh peers forward a message', async () => {
   const topic = Buffer.from(swarmProtocols('default').topics.events)
@@ -73,11 +84,7 @@ test('a burst of gossiped events is appended in groups on each receiver, not one
   const counted = (store: Store): Store => hookBatches(store, { after: () => { if (counting) batches++ } })
   const swarm = await MemorySwarm.create({ config: FAST })
   try {
-    const first = await swarm.add({ bootstrap: null })
-    const receiver = await swarm.add({ bootstrap: first, wrapStore: counted })
-    await waitUntil('both alive', () => swarm.counts('alive').every(n => n === 2))
-    const eventsTopic = swarmProtocols('default').topics.events
-    await waitUntil('meshed on the events topic', () => (first.libp2p.services.pubsub as unknown as Mesh).getMeshPeers(eventsTopic).length === 1)
+    const { first, receiver } = await meshedPair(swarm, counted)
     counting = true
     await Promise.all(Array.from({ length: BURST }, async (_, i) => await first.events.publish('t', String(i))))
     await waitUntil('the burst on the receiver', () => (receiver.events.stats().heads[first.peerId] ?? 0) === BURST)
@@ -152,11 +159,7 @@ test('early delivery: a subscriber gets a gossiped event before its append lands
   })
   const swarm = await MemorySwarm.create({ config: FAST })
   try {
-    const first = await swarm.add({ bootstrap: null })
-    const receiver = await swarm.add({ bootstrap: first, wrapStore: gated })
-    await waitUntil('both alive', () => swarm.counts('alive').every(n => n === 2))
-    const eventsTopic = swarmProtocols('default').topics.events
-    await waitUntil('meshed on the events topic', () => (first.libp2p.services.pubsub as unknown as Mesh).getMeshPeers(eventsTopic).length === 1)
+    const { first, receiver } = await meshedPair(swarm, gated)
     const controller = new AbortController()
     const got: Array<{ topic: string, lsn: number }> = []
     const follow = async (topic: string): Promise<void> => {

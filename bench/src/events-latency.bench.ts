@@ -7,7 +7,8 @@ import { DATA_BYTES, SMOKE, log, sleep } from './common.js'
 import { GossipCluster, ShoalCluster, shoalMessageBytes } from './clusters.js'
 import type { Cluster } from './clusters.js'
 import { Recorder } from './recorder.js'
-import { paced, waitUntil, warmUp } from './paced.js'
+import type { Latency } from './recorder.js'
+import { COLD_BASE, STEADY_WARMUP_BASE, WARMUP_BASE, paced, waitUntil, warmUp } from './paced.js'
 import { totalCpuMs } from './proc-cpu.js'
 import { ms, pct, rate, ratio, table } from './stats.js'
 
@@ -21,17 +22,14 @@ const CONCURRENCY = 8
 /** How long stragglers may take after the last send before they count as lost. */
 const DRAIN_MS = SMOKE ? 5000 : 15_000
 const BURST_DEADLINE_MS = SMOKE ? 15_000 : 90_000
-const WARMUP_BASE = 1_000_000
 /**
  * The first events after the swarm formed, at the paced rate, measured on their own: the cold start a user sees
  * (connections, meshes, JIT). Then STEADY_WARMUP more at the same rate, not measured, before the steady-state run.
  */
 const COLD = SMOKE ? 20 : 50
-const COLD_BASE = 2_000_000
 const STEADY_WARMUP = SMOKE ? 50 : 300
-const STEADY_WARMUP_BASE = 3_000_000
 
-interface Result {
+interface Result extends Latency {
   connections: number
   coldP50: number
   coldP99: number
@@ -39,12 +37,6 @@ interface Result {
   cpuPerEventMs: number
   /** The same in the paced steady-state run (events one at a time, no grouping), ms. */
   pacedCpuPerEventMs: number
-  allP50: number
-  allP99: number
-  nodeP50: number
-  nodeP99: number
-  delivered: number
-  deliveredToAll: number
   throughput: number
   burstDeliveredToAll: number
 }

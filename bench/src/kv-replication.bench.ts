@@ -6,31 +6,20 @@
 import { DATA_BYTES, SMOKE, log } from './common.js'
 import { GossipCluster, ShoalCluster } from './clusters.js'
 import type { Cluster } from './clusters.js'
-import { paced, warmUp } from './paced.js'
+import { COLD_BASE, STEADY_WARMUP_BASE, WARMUP_BASE, paced, warmUp } from './paced.js'
 import { Recorder } from './recorder.js'
+import type { Latency } from './recorder.js'
 import { ms, pct, percentile, ratio, table } from './stats.js'
 
 const SIZES = SMOKE ? [3] : (process.env.SHOAL_BENCH_KV_SIZES ?? '5,10').split(',').map(Number)
 const M = SMOKE ? 50 : 500
 const RATE = 50
 const DRAIN_MS = SMOKE ? 5000 : 15_000
-const WARMUP_BASE = 1_000_000
 /** The first writes after the swarm formed, measured on their own (the cold start); then STEADY_WARMUP more, not measured. */
 const COLD = SMOKE ? 10 : 25
-const COLD_BASE = 2_000_000
 const STEADY_WARMUP = SMOKE ? 25 : 150
-const STEADY_WARMUP_BASE = 3_000_000
 
-interface Result {
-  coldP50: number
-  coldP99: number
-  allP50: number
-  allP99: number
-  nodeP50: number
-  nodeP99: number
-  delivered: number
-  deliveredToAll: number
-}
+interface Result extends Latency { coldP50: number, coldP99: number }
 
 async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
   const at = (first: number, count: number): { first: number, count: number, rate: number, drainMs: number } => ({ first, count, rate: RATE, drainMs: DRAIN_MS })

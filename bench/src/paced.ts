@@ -7,6 +7,14 @@ import { sleep } from './common.js'
 import type { Cluster } from './clusters.js'
 import type { Recorder } from './recorder.js'
 
+/**
+ * Message ids of the phases (the measured run uses 1..M): warm-up rounds, the cold start measured on its own,
+ * and the steady-state warm-up that is not measured.
+ */
+export const WARMUP_BASE = 1_000_000
+export const COLD_BASE = 2_000_000
+export const STEADY_WARMUP_BASE = 3_000_000
+
 /** Polls `done` every 20 ms; false when `timeoutMs` passed first. */
 export async function waitUntil (done: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs

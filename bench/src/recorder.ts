@@ -2,6 +2,9 @@
 import { performance } from 'node:perf_hooks'
 import { percentile } from './stats.js'
 
+/** Latency of the ids from..to to all nodes and to one node (ms), and the shares delivered (0..1). */
+export interface Latency { allP50: number, allP99: number, nodeP50: number, nodeP99: number, delivered: number, deliveredToAll: number }
+
 export class Recorder {
   readonly sent = new Map<number, number>()
   private readonly recv = new Map<number, Float64Array>()
@@ -55,7 +58,7 @@ export class Recorder {
    * Latency of ids [from, to]: to all nodes (max over nodes, events every node got), to one node (every
    * (event, node) pair except the publisher, node 0), and the share of (event, node) pairs delivered.
    */
-  latency (from: number, to: number): { allP50: number, allP99: number, nodeP50: number, nodeP99: number, delivered: number, deliveredToAll: number } {
+  latency (from: number, to: number): Latency {
     const toAll: number[] = []
     const toOne: number[] = []
     let pairs = 0
