@@ -4,8 +4,8 @@
  * gossipsub peers, one process each (publish and delivery over IPC). Both report deliveries to one Recorder.
  */
 import { fork } from 'node:child_process'
-import { performance } from 'node:perf_hooks'
 import type { ChildProcess } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '@shoal/cli/local-swarm'
 import type { LocalSwarm, LocalNode } from '@shoal/cli/local-swarm'
@@ -82,9 +82,9 @@ export class ShoalCluster implements Cluster {
    */
   async lastKvMessageBytes (): Promise<number> {
     const { lastLsn } = await this.first.client.call('events.stats', {})
-    const page = await this.first.client.call('events.list', { topic: KV_TOPIC, since: Math.max(0, lastLsn - 1), limit: 1 })
-    const [delivered] = page.events
-    if (delivered === undefined) throw new Error('no KV event on node 1')
+    const page = await this.first.client.call('events.list', { topic: KV_TOPIC, since: Math.max(0, lastLsn - 100), limit: 100 })
+    const delivered = page.events.at(-1)
+    if (delivered === undefined) throw new Error('no KV event among node 1\'s last 100 deliveries')
     const { lsn: _lsn, ...event } = delivered
     return Buffer.byteLength(JSON.stringify({ v: 1, type: 'event', sentAt: Date.now(), payload: event }))
   }

@@ -8,7 +8,7 @@ import { GossipCluster, ShoalCluster, shoalMessageBytes } from './clusters.js'
 import type { Cluster } from './clusters.js'
 import { Recorder } from './recorder.js'
 import type { Latency } from './recorder.js'
-import { COLD_BASE, STEADY_WARMUP_BASE, WARMUP_BASE, paced, waitUntil, warmUp } from './paced.js'
+import { COLD_BASE, STEADY_WARMUP_BASE, paced, waitUntil, warmUp } from './paced.js'
 import { totalCpuMs } from './proc-cpu.js'
 import { ms, pct, rate, ratio, table } from './stats.js'
 
@@ -42,7 +42,7 @@ interface Result extends Latency {
 }
 
 async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
-  await warmUp(cluster, recorder, WARMUP_BASE)
+  await warmUp(cluster, recorder)
   const connections = await cluster.connections()
   await paced(cluster, recorder, { first: COLD_BASE, count: COLD, rate: RATE, drainMs: DRAIN_MS })
   const cold = recorder.latency(COLD_BASE, COLD_BASE + COLD - 1)

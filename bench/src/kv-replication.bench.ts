@@ -6,7 +6,7 @@
 import { DATA_BYTES, SMOKE, log } from './common.js'
 import { GossipCluster, ShoalCluster } from './clusters.js'
 import type { Cluster } from './clusters.js'
-import { COLD_BASE, STEADY_WARMUP_BASE, WARMUP_BASE, paced, warmUp } from './paced.js'
+import { COLD_BASE, STEADY_WARMUP_BASE, paced, warmUp } from './paced.js'
 import { Recorder } from './recorder.js'
 import type { Latency } from './recorder.js'
 import { ms, pct, percentile, ratio, table } from './stats.js'
@@ -23,7 +23,7 @@ interface Result extends Latency { coldP50: number, coldP99: number }
 
 async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
   const at = (first: number, count: number): { first: number, count: number, rate: number, drainMs: number } => ({ first, count, rate: RATE, drainMs: DRAIN_MS })
-  await warmUp(cluster, recorder, WARMUP_BASE)
+  await warmUp(cluster, recorder)
   await paced(cluster, recorder, at(COLD_BASE, COLD))
   const cold = recorder.latency(COLD_BASE, COLD_BASE + COLD - 1)
   await paced(cluster, recorder, at(STEADY_WARMUP_BASE, STEADY_WARMUP))

@@ -26,12 +26,12 @@ export async function waitUntil (done: () => boolean, timeoutMs: number): Promis
 }
 
 /**
- * Warm-up rounds (ids `base`..) until one message reaches every node within a second (meshes formed), then a
+ * Warm-up rounds (ids WARMUP_BASE..) until one message reaches every node within a second (meshes formed), then a
  * gossipsub heartbeat more. Throws after 30 rounds.
  */
-export async function warmUp (cluster: Cluster, recorder: Recorder, base: number): Promise<void> {
+export async function warmUp (cluster: Cluster, recorder: Recorder): Promise<void> {
   for (let k = 0; k < 30; k++) {
-    const id = base + k
+    const id = WARMUP_BASE + k
     recorder.markSent(id)
     await cluster.publish(id)
     if (await waitUntil(() => recorder.complete(id, id), 1000) && k >= 2) break
