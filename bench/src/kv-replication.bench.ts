@@ -7,6 +7,7 @@ import { DATA_BYTES, SMOKE, log } from './common.js'
 import { GossipCluster, ShoalCluster } from './clusters.js'
 import type { Cluster } from './clusters.js'
 import { COLD_BASE, STEADY_WARMUP_BASE, paced, warmUp } from './paced.js'
+import { totalCpuMs } from './proc-cpu.js'
 import { Recorder } from './recorder.js'
 import type { Latency } from './recorder.js'
 import { ms, pct, percentile, ratio, table } from './stats.js'
@@ -19,7 +20,12 @@ const DRAIN_MS = SMOKE ? 5000 : 15_000
 const COLD = SMOKE ? 10 : 25
 const STEADY_WARMUP = SMOKE ? 25 : 150
 
-interface Result extends Latency { coldP50: number, coldP99: number }
+interface Result extends Latency {
+  coldP50: number
+  coldP99: number
+  /** Swarm-wide CPU time per write in the measured run (every node's process, all threads), ms. */
+  cpuPerWriteMs: number
+}
 
 async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
   const at = (first: number, count: number): { first: number, count: number, rate: number, drainMs: number } => ({ first, count, rate: RATE, drainMs: DRAIN_MS })
@@ -27,8 +33,10 @@ async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
   await paced(cluster, recorder, at(COLD_BASE, COLD))
   const cold = recorder.latency(COLD_BASE, COLD_BASE + COLD - 1)
   await paced(cluster, recorder, at(STEADY_WARMUP_BASE, STEADY_WARMUP))
+  const cpu0 = await totalCpuMs(cluster.pids())
   await paced(cluster, recorder, at(1, M))
-  return { coldP50: cold.allP50, coldP99: cold.allP99, ...recorder.latency(1, M) }
+  const cpuPerWriteMs = (await totalCpuMs(cluster.pids()) - cpu0) / M
+  return { coldP50: cold.allP50, coldP99: cold.allP99, cpuPerWriteMs, ...recorder.latency(1, M) }
 }
 
 const rows: string[][] = []
@@ -69,7 +77,8 @@ for (const n of SIZES) {
     row('visible on one node, p99', shoal.nodeP99, base.nodeP99, ms),
     [String(n), 'kv.put round trip on the writer, p50', ms(putP50), '-', '-'],
     row('(write, node) pairs notified', shoal.delivered, base.delivered, pct),
-    row('writes notified on every node', shoal.deliveredToAll, base.deliveredToAll, pct)
+    row('writes notified on every node', shoal.deliveredToAll, base.deliveredToAll, pct),
+    row(`CPU per write in the measured run (${RATE}/s), all nodes`, shoal.cpuPerWriteMs, base.cpuPerWriteMs, v => `${v.toFixed(2)} ms`)
   )
 }
 
@@ -86,7 +95,9 @@ large as the gossip message a write travelled in (measured on the Shoal run: ${[
 receipt over IPC, timestamped by the bench the same way. Both wait for a warm-up message to reach every node
 within a second first. Then, at the paced rate: the first ${COLD} writes, measured on their own as the cold start; ${STEADY_WARMUP}
 more, not measured; then M = ${M.toLocaleString('en-US')} measured writes, the steady state. Writes not seen within ${DRAIN_MS / 1000} s of the last
-send count as not notified.
+send count as not notified. CPU per write: the CPU time (all threads) of every node's process during the measured
+run, summed, divided by M (Shoal's includes the writer answering the JSON-RPC calls and every node's WebSocket
+notifications; the baseline's publisher takes its commands and reports receipt over IPC).
 
 ${table(['N', 'metric', 'Shoal', 'gossipsub baseline', 'Shoal / baseline'], rows)}
 `)
