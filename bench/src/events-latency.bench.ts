@@ -7,8 +7,8 @@ import { DATA_BYTES, SMOKE, log, sleep } from './common.js'
 import { GossipCluster, ShoalCluster, shoalMessageBytes } from './clusters.js'
 import type { Cluster } from './clusters.js'
 import { Recorder } from './recorder.js'
-import type { Latency } from './recorder.js'
-import { COLD_BASE, STEADY_WARMUP_BASE, paced, waitUntil, warmUp } from './paced.js'
+import { pacedPhases, waitUntil, warmUp } from './paced.js'
+import type { PacedResult } from './paced.js'
 import { totalCpuMs } from './proc-cpu.js'
 import { ms, pct, rate, ratio, table } from './stats.js'
 
@@ -29,14 +29,10 @@ const BURST_DEADLINE_MS = SMOKE ? 15_000 : 90_000
 const COLD = SMOKE ? 20 : 50
 const STEADY_WARMUP = SMOKE ? 50 : 300
 
-interface Result extends Latency {
+interface Result extends PacedResult {
   connections: number
-  coldP50: number
-  coldP99: number
   /** Swarm-wide CPU time per event in the throughput run (every node's process, all threads), ms. */
   cpuPerEventMs: number
-  /** The same in the paced steady-state run (events one at a time, no grouping), ms. */
-  pacedCpuPerEventMs: number
   throughput: number
   burstDeliveredToAll: number
 }
@@ -44,13 +40,7 @@ interface Result extends Latency {
 async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
   await warmUp(cluster, recorder)
   const connections = await cluster.connections()
-  await paced(cluster, recorder, { first: COLD_BASE, count: COLD, rate: RATE, drainMs: DRAIN_MS })
-  const cold = recorder.latency(COLD_BASE, COLD_BASE + COLD - 1)
-  await paced(cluster, recorder, { first: STEADY_WARMUP_BASE, count: STEADY_WARMUP, rate: RATE, drainMs: DRAIN_MS })
-  const paced0 = await totalCpuMs(cluster.pids())
-  await paced(cluster, recorder, { first: 1, count: M, rate: RATE, drainMs: DRAIN_MS })
-  const pacedCpuPerEventMs = (await totalCpuMs(cluster.pids()) - paced0) / M
-  const lat = recorder.latency(1, M)
+  const steady = await pacedPhases(cluster, recorder, { rate: RATE, drainMs: DRAIN_MS, cold: COLD, steadyWarmup: STEADY_WARMUP, measured: M })
 
   // Throughput: as fast as the publisher takes them.
   await sleep(1000)
@@ -63,7 +53,7 @@ async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
   const cpuPerEventMs = (await totalCpuMs(cluster.pids()) - cpu0) / BURST
   const delivered = recorder.countAll(first, last)
   const throughput = delivered / ((recorder.lastAll(first, last) - t0) / 1000)
-  return { connections, coldP50: cold.allP50, coldP99: cold.allP99, cpuPerEventMs, pacedCpuPerEventMs, ...lat, throughput, burstDeliveredToAll: delivered / BURST }
+  return { ...steady, connections, cpuPerEventMs, throughput, burstDeliveredToAll: delivered / BURST }
 }
 
 async function run (n: number, kind: 'shoal' | 'gossipsub', size: number): Promise<Result> {
@@ -101,7 +91,7 @@ for (const n of SIZES) {
     row('delivered to every node', shoal.deliveredToAll, base.deliveredToAll, pct),
     row(`throughput to all nodes (${BURST.toLocaleString('en-US')} events)`, shoal.throughput, base.throughput, v => rate(v)),
     row('throughput run delivered to every node', shoal.burstDeliveredToAll, base.burstDeliveredToAll, pct),
-    row(`CPU per event in the paced run (${RATE}/s), all nodes`, shoal.pacedCpuPerEventMs, base.pacedCpuPerEventMs, v => `${v.toFixed(2)} ms`),
+    row(`CPU per event in the paced run (${RATE}/s), all nodes`, shoal.pacedCpuPerMessageMs, base.pacedCpuPerMessageMs, v => `${v.toFixed(2)} ms`),
     row('CPU per event in the throughput run, all nodes', shoal.cpuPerEventMs, base.cpuPerEventMs, v => `${v.toFixed(2)} ms`),
     row('open connections per node', shoal.connections, base.connections, v => v.toFixed(1))
   )

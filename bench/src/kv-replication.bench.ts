@@ -6,10 +6,9 @@
 import { DATA_BYTES, SMOKE, log } from './common.js'
 import { GossipCluster, ShoalCluster } from './clusters.js'
 import type { Cluster } from './clusters.js'
-import { COLD_BASE, STEADY_WARMUP_BASE, paced, warmUp } from './paced.js'
-import { totalCpuMs } from './proc-cpu.js'
+import { pacedPhases, warmUp } from './paced.js'
+import type { PacedResult } from './paced.js'
 import { Recorder } from './recorder.js'
-import type { Latency } from './recorder.js'
 import { ms, pct, percentile, ratio, table } from './stats.js'
 
 const SIZES = SMOKE ? [3] : (process.env.SHOAL_BENCH_KV_SIZES ?? '5,10').split(',').map(Number)
@@ -20,23 +19,9 @@ const DRAIN_MS = SMOKE ? 5000 : 15_000
 const COLD = SMOKE ? 10 : 25
 const STEADY_WARMUP = SMOKE ? 25 : 150
 
-interface Result extends Latency {
-  coldP50: number
-  coldP99: number
-  /** Swarm-wide CPU time per write in the measured run (every node's process, all threads), ms. */
-  cpuPerWriteMs: number
-}
-
-async function measure (cluster: Cluster, recorder: Recorder): Promise<Result> {
-  const at = (first: number, count: number): { first: number, count: number, rate: number, drainMs: number } => ({ first, count, rate: RATE, drainMs: DRAIN_MS })
+async function measure (cluster: Cluster, recorder: Recorder): Promise<PacedResult> {
   await warmUp(cluster, recorder)
-  await paced(cluster, recorder, at(COLD_BASE, COLD))
-  const cold = recorder.latency(COLD_BASE, COLD_BASE + COLD - 1)
-  await paced(cluster, recorder, at(STEADY_WARMUP_BASE, STEADY_WARMUP))
-  const cpu0 = await totalCpuMs(cluster.pids())
-  await paced(cluster, recorder, at(1, M))
-  const cpuPerWriteMs = (await totalCpuMs(cluster.pids()) - cpu0) / M
-  return { coldP50: cold.allP50, coldP99: cold.allP99, cpuPerWriteMs, ...recorder.latency(1, M) }
+  return await pacedPhases(cluster, recorder, { rate: RATE, drainMs: DRAIN_MS, cold: COLD, steadyWarmup: STEADY_WARMUP, measured: M })
 }
 
 const rows: string[][] = []
@@ -46,7 +31,7 @@ for (const n of SIZES) {
   log(`kv-replication: ${n} nodes`)
   let recorder = new Recorder(n)
   const kv = await ShoalCluster.start(n, () => recorder, 'kv')
-  let shoal: Result
+  let shoal: PacedResult
   let putP50: number
   let bytes: number
   try {
@@ -60,7 +45,7 @@ for (const n of SIZES) {
   log(`kv-replication: shoal, ${n} nodes, ${bytes} B per write: ${JSON.stringify({ ...shoal, putP50 })}`)
   recorder = new Recorder(n)
   const gossip = await GossipCluster.start(n, bytes, () => recorder)
-  let base: Result
+  let base: PacedResult
   try {
     base = await measure(gossip, recorder)
   } finally {
@@ -78,7 +63,7 @@ for (const n of SIZES) {
     [String(n), 'kv.put round trip on the writer, p50', ms(putP50), '-', '-'],
     row('(write, node) pairs notified', shoal.delivered, base.delivered, pct),
     row('writes notified on every node', shoal.deliveredToAll, base.deliveredToAll, pct),
-    row(`CPU per write in the measured run (${RATE}/s), all nodes`, shoal.cpuPerWriteMs, base.cpuPerWriteMs, v => `${v.toFixed(2)} ms`)
+    row(`CPU per write in the measured run (${RATE}/s), all nodes`, shoal.pacedCpuPerMessageMs, base.pacedCpuPerMessageMs, v => `${v.toFixed(2)} ms`)
   )
 }
 
