@@ -1,7 +1,8 @@
 /**
  * kv.watch over the WebSocket endpoint, and the CLI's kv commands: a watcher from a cursor gets exactly the
  * changes after it (writes and deletes, under its prefix), then live ones; a cursor older than the change log
- * gets `compacted`; `shoal kv put/get/del/list/stats` do what they say.
+ * gets `compacted`; `shoal kv put/get/del/list/stats` do what they say; a watcher on another node gets replicated
+ * writes with their own values.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -84,6 +85,25 @@ test('the CLI puts, gets, lists, deletes and reports', async () => {
   const bad = await cli('put', 'k', '1', '--acks', 'zero')
   assert.is(bad.code, 2)
   assert.match(bad.out, '--acks')
+})
+
+test('a watcher on another node gets each replicated write with its own value, written in groups', async () => {
+  const other = await swarm.start(2, { bootstrap: [node.addrs[0]!] })
+  await waitUntil('the two nodes to see each other', async () => (await other.client.call('swarm.members', { state: 'alive' })).length === 2)
+  const ws2 = await createWsClient({ url: other.rpcUrl.replace(/^http/, 'ws') + '/ws', token: await readToken(other.dataDir) })
+  try {
+    const got: Change[] = []
+    await ws2.subscribe<Change>('kv.watch', { prefix: 'repl/' }, { onNotification: c => { got.push(c) } })
+    // Concurrent puts share batches on the writer and arrive in groups on the receiver.
+    await Promise.all(Array.from({ length: 40 }, async (_, i) => await node.client.call('kv.put', { key: `repl/${i % 10}`, value: { i } })))
+    await node.client.call('kv.put', { key: 'repl/last', value: 'done' })
+    await waitUntil('the last write on the other node', () => got.some(c => c.key === 'repl/last'), { timeoutMs: 15_000 })
+    for (const c of got.filter(c => c.key !== 'repl/last')) assert.is(`repl/${(c.value as { i: number }).i % 10}`, c.key, `change ${c.change}: the value belongs to its key`)
+    const final = new Map(got.map(c => [c.key, c.value]))
+    for (let k = 0; k < 10; k++) assert.equal(final.get(`repl/${k}`), (await other.client.call('kv.get', { key: `repl/${k}` })).value, `the last notification of repl/${k} is what kv.get returns`)
+  } finally {
+    await ws2.close()
+  }
 })
 
 test.run()

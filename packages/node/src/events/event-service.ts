@@ -18,7 +18,7 @@ import { VerifiedSignatures, checkSignature } from './signing.js'
 import { EventRepair } from './event-repair.js'
 import { OwnEvents } from './own-events.js'
 import { GossipInbox } from './gossip-inbox.js'
-import { RecentDeliveries } from './recent-deliveries.js'
+import { recentDeliveries } from './recent-deliveries.js'
 import type { SeqReservation } from './seq-reservation.js'
 import { RepeatingTasks, Waiters } from '../tasks.js'
 import type { SerialQueue } from '../tasks.js'
@@ -84,7 +84,7 @@ export class EventService {
   /** Highest seq seen per origin (held or not): a gap is maxSeen > contiguous head. */
   private readonly maxSeen = new Map<string, number>()
   private readonly deliveries = new Waiters()
-  private readonly recent = new RecentDeliveries()
+  private readonly recent = recentDeliveries()
   private tasks!: RepeatingTasks
   private readonly controller = new AbortController()
   private running = false
@@ -254,8 +254,9 @@ export class EventService {
       const waiting = this.deliveries.next(signal)
       // From memory when the cursor is recent (a subscriber keeping up), from the log otherwise; a cursor below
       // what compaction removed gets CompactedError from the log either way.
-      const fresh = cursor >= this.components.log.lastCompactedLsn() ? this.recent.after(cursor, constants.EVENT_PULL_BATCH, opts.topic) : undefined
-      const page = fresh ?? await this.list({ topic: opts.topic, since: cursor, limit: constants.EVENT_PULL_BATCH })
+      const topic = opts.topic
+      const fresh = cursor >= this.components.log.lastCompactedLsn() ? this.recent.after(cursor, constants.EVENT_PULL_BATCH, topic === undefined ? undefined : d => d.event.topic === topic) : undefined
+      const page = fresh !== undefined ? { events: fresh.items, next: fresh.next } : await this.list({ topic, since: cursor, limit: constants.EVENT_PULL_BATCH })
       for (const d of page.events) yield d
       cursor = page.next
       if (page.events.length < constants.EVENT_PULL_BATCH) await waiting

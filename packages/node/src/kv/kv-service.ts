@@ -10,7 +10,7 @@ import {
 } from '@shoal/core'
 import type { Clock, HybridClock, KvConfig, KvLimits, KvRecord, Logger, Rng, ShoalEvent } from '@shoal/core'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Attachment, Delivered, KvRepository, StoredKvRecord } from '@shoal/store'
+import type { Attachment, Delivered, KvRepository, KvWritten, StoredKvRecord } from '@shoal/store'
 import type { EventBus } from '../events.js'
 import type { EventService } from '../events/event-service.js'
 import type { ShoalLibp2p } from '../libp2p.js'
@@ -29,6 +29,7 @@ import type { SerialQueue } from '../tasks.js'
 import { noopTracing } from '../tracing.js'
 import type { Tracing } from '../tracing.js'
 import { connectedFirst } from '../neighbours.js'
+import { RecentChanges } from './recent-changes.js'
 
 export type { Acks, KvStats, WriteOptions, WriteResult } from './kv-types.js'
 
@@ -85,6 +86,8 @@ export class KvService {
   private rejected = 0
   private appliedLsn = 0
   private readonly changes = new Waiters()
+  /** The latest changes with their records, for watchers that keep up. */
+  private readonly recent = new RecentChanges()
   private readonly ops = new Map<string, number>()
   readonly sync: KvSync
   /** Point-in-time exports open across RPC calls (kv.export, `shoal backup`). */
@@ -247,14 +250,26 @@ export class KvService {
 
   /** Changes after `since` (a local change number), then each new one, until `signal` aborts. */
   async * watch (opts: { prefix?: string, since?: number }, signal: AbortSignal): AsyncGenerator<{ change: number, record: KvRecord | undefined, key: string }> {
-    let cursor = opts.since ?? this.components.repo.stats().lastChange
+    const { repo } = this.components
+    let cursor = opts.since ?? repo.stats().lastChange
     while (!signal.aborted && this.running) {
       const waiting = this.changes.next(signal)
-      const page = await this.components.repo.changes({ prefix: opts.prefix, since: cursor, limit: constants.KV_SYNC_BATCH })
-      if ('compactedChange' in page) throw new ShoalError('ERR_COMPACTED', `the cursor is older than the change log's retention; resume from ${page.compactedChange}`, { compactedChange: page.compactedChange })
-      for (const c of page.changes) yield { change: c.change, key: c.key, record: await this.components.repo.get(c.key) as KvRecord | undefined }
-      cursor = page.next
-      if (page.changes.length < constants.KV_SYNC_BATCH) await waiting
+      // From memory when the cursor is recent (a watcher keeping up): the record each change stored. From the
+      // log otherwise: the record stored under the key now.
+      const fresh = this.recent.after(cursor, constants.KV_SYNC_BATCH, opts.prefix, repo.stats())
+      let looked: number
+      if (fresh !== undefined) {
+        for (const c of fresh.items) yield { change: c.change, key: c.key, record: c.record as KvRecord }
+        cursor = fresh.next
+        looked = fresh.items.length
+      } else {
+        const page = await repo.changes({ prefix: opts.prefix, since: cursor, limit: constants.KV_SYNC_BATCH })
+        if ('compactedChange' in page) throw new ShoalError('ERR_COMPACTED', `the cursor is older than the change log's retention; resume from ${page.compactedChange}`, { compactedChange: page.compactedChange })
+        for (const c of page.changes) yield { change: c.change, key: c.key, record: await repo.get(c.key) as KvRecord | undefined }
+        cursor = page.next
+        looked = page.changes.length
+      }
+      if (looked < constants.KV_SYNC_BATCH) await waiting
     }
   }
 
@@ -318,6 +333,7 @@ export class KvService {
     const counts: number[] = []
     let sync = false
     let lsn = this.appliedLsn
+    let written: KvWritten[] = []
     for (const { events, opts } of group) {
       sync ||= opts.sync === true
       if (opts.lsn !== undefined) lsn = Math.max(lsn, opts.lsn)
@@ -326,16 +342,20 @@ export class KvService {
     // A synced write also runs when nothing changed: the record may have arrived a moment ago by the event
     // path without an fsync, and a synced LevelDB write makes everything before it durable too.
     if (changes.length > 0 || sync || lsn > this.appliedLsn) {
-      await this.components.repo.write(changes, { sync, appliedLsn: lsn })
+      written = await this.components.repo.write(changes, { sync, appliedLsn: lsn })
     }
     this.markApplied(lsn)
-    this.changed(changes)
+    this.changed(changes, written)
     return counts
   }
 
-  /** After a batch with these changes is on disk: the clock passes them, watchers and the bus hear of them. */
-  private changed (changes: MergedChange[]): void {
+  /**
+   * After a batch with these changes is on disk (`written`: the change numbers the repository gave them, same
+   * order): the clock passes them, watchers and the bus hear of them.
+   */
+  private changed (changes: MergedChange[], written: KvWritten[]): void {
     if (changes.length === 0) return
+    this.recent.add(changes, written)
     this.tree.changed(changes.map(c => c.record))
     for (const c of changes) {
       this.components.hlc.observe(c.record.version)
@@ -363,7 +383,7 @@ export class KvService {
       commit: () => {
         staged.commit()
         this.markApplied(lsn)
-        this.changed(changes)
+        this.changed(changes, staged.written)
       }
     }
   }
