@@ -9,7 +9,9 @@
  *   (counted through a wrapped store);
  * - follow from memory: a subscriber that keeps up is served its events without LevelDB reads;
  * - early delivery: a subscriber gets a gossiped event while the receiver's append of it is still being written
- *   (held at a gate in a wrapped store), under the LSN the log then stores it with; KV events wait for their batch.
+ *   (held at a gate in a wrapped store), under the LSN the log then stores it with; a KV watcher gets a gossiped
+ *   write's change too, while `kv.get` of that key waits for the batch; if the batch fails, the watcher's change
+ *   number is not reused and the write comes back by repair under a later one.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -145,7 +147,7 @@ test('a subscriber that keeps up is served from memory: no LevelDB iterator or g
   }
 })
 
-test('early delivery: a subscriber gets a gossiped event before its append lands on the receiver; KV events wait for theirs', async () => {
+test('early delivery: a subscriber and a KV watcher get a gossiped event before its append lands on the receiver; kv.get waits for it', async () => {
   let holding = false
   let held = 0
   let open: () => void = () => {}
@@ -179,20 +181,76 @@ test('early delivery: a subscriber gets a gossiped event before its append lands
     await waitUntil('the append landed', () => receiver.events.stats().lastLsn > before)
     const listed = await receiver.events.list({ topic: 't', since: before, limit: 10 })
     assert.equal(listed.events.map(d => d.lsn), [early.lsn], 'the log stores it under the LSN the subscriber got')
-    // A KV write: its event is not handed on before the batch that also merges it into the replica.
+    // A KV write: the event subscriber and a watcher get it while the batch that merges it is held; a read of the
+    // key waits for that batch, so it returns what the watcher was told.
+    const watched: Array<{ change: number, key: string, value: unknown }> = []
+    const watching = (async () => {
+      for await (const c of receiver.kv.watch({ prefix: 'k' }, controller.signal)) watched.push({ change: c.change, key: c.key, value: c.record?.value })
+    })()
     hold()
     await first.kv.put('k', 1)
     await waitUntil('the KV event at the gate', () => held === 1)
+    await waitUntil('the KV event and change handed on early', () => got.some(g => g.topic === KV_TOPIC) && watched.length === 1)
+    assert.equal(watched, [{ change: receiver.kv.stats().lastChange + 1, key: 'k', value: 1 }], 'the change number the batch will store')
+    let read: unknown
+    const reading = receiver.kv.get('k').then(r => { read = r.value }, (err: Error) => { read = err.message })
     for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
-    assert.not.ok(got.some(g => g.topic === KV_TOPIC), 'a KV event reached a subscriber before its batch was written')
+    assert.is(read, undefined, 'kv.get answered before the batch landed')
     release()
-    await waitUntil('the KV event after its batch', () => got.some(g => g.topic === KV_TOPIC))
-    assert.is((await receiver.kv.get('k'))?.value, 1)
+    await reading
+    assert.is(read, 1)
+    assert.is(receiver.kv.stats().lastChange, watched[0]!.change)
+    following.push(watching)
     controller.abort()
     await Promise.allSettled(following)
   } finally {
     holding = false
     open()
+    await swarm.destroy()
+  }
+})
+
+test('early KV changes of a batch that fails are forgotten and their numbers stay unused; repair brings the write back under a later one', async () => {
+  let failing = false
+  let failed = 0
+  const failingOnce = (store: Store): Store => hookBatches(store, {
+    before: async ops => {
+      if (!failing || !ops.some(op => op.bucket === 'kv')) return
+      failing = false
+      failed++
+      throw new Error('IO error: /db/000005.log: No space left on device')
+    }
+  })
+  const swarm = await MemorySwarm.create({ config: FAST })
+  const controller = new AbortController()
+  try {
+    const { first, receiver } = await meshedPair(swarm, failingOnce)
+    const watched: Array<{ change: number, key: string }> = []
+    const watching = (async () => {
+      for await (const c of receiver.kv.watch({ prefix: 'f/' }, controller.signal)) watched.push({ change: c.change, key: c.key })
+    })()
+    await first.kv.put('f/warm', 0)
+    await waitUntil('the warm-up write watched', () => watched.length === 1)
+    failing = true
+    await first.kv.put('f/lost', 1)
+    await waitUntil('the receiver\'s batch failed after the watcher was told', () => failed === 1 && watched.some(w => w.key === 'f/lost'))
+    const announced = watched.find(w => w.key === 'f/lost')!.change
+    assert.is(await receiver.kv.get('f/lost').then(() => 'found', (err: Error) => err.name), 'NotFoundError', 'a failed batch leaves nothing to read')
+    // The next write of the same origin shows the receiver its gap; repair brings the lost write back.
+    await first.kv.put('f/next', 2)
+    await waitUntil('the lost write told again', () => watched.filter(w => w.key === 'f/lost').length === 2 && watched.some(w => w.key === 'f/next'), { timeoutMs: 15_000 })
+    assert.is((await receiver.kv.get('f/lost')).value, 1)
+    const again = watched.filter(w => w.key === 'f/lost')[1]!.change
+    assert.ok(again > announced, `told again as change ${again}, after ${announced}`)
+    assert.ok(watched.every((w, i) => i === 0 || w.change > watched[i - 1]!.change), `change numbers increase: ${JSON.stringify(watched)}`)
+    // A cursor just below the abandoned number finds no change stored under it.
+    const resumed = receiver.kv.watch({ prefix: 'f/', since: announced - 1 }, controller.signal)
+    const next = await resumed.next()
+    assert.ok(!next.done && next.value.change > announced, `the change after cursor ${announced - 1} is ${JSON.stringify(next.value)}`)
+    controller.abort()
+    await Promise.allSettled([watching, resumed.return(undefined)])
+  } finally {
+    controller.abort()
     await swarm.destroy()
   }
 })

@@ -2,7 +2,8 @@
  * kv.watch over the WebSocket endpoint, and the CLI's kv commands: a watcher from a cursor gets exactly the
  * changes after it (writes and deletes, under its prefix), then live ones; a cursor older than the change log
  * gets `compacted`; `shoal kv put/get/del/list/stats` do what they say; a watcher on another node gets replicated
- * writes with their own values.
+ * writes with their own values; change numbers continue where they were after a clean stop, and skip the most a
+ * crash may have handed on unwritten after a kill -9.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -12,6 +13,7 @@ import { execFile } from 'node:child_process'
 import { BIN_PATH, LocalSwarm } from '@shoal/cli/local-swarm'
 import type { LocalNode } from '@shoal/cli/local-swarm'
 import { readToken } from '@shoal/node'
+import { EARLY_CHANGES_MAX } from '@shoal/store'
 import { createWsClient, RpcError } from '@shoal/rpc'
 import type { WsClient } from '@shoal/rpc'
 import { waitUntil } from '@shoal/test-utils'
@@ -104,6 +106,17 @@ test('a watcher on another node gets each replicated write with its own value, w
   } finally {
     await ws2.close()
   }
+})
+
+test('a clean stop keeps the change numbers where they are; after a kill -9 they skip EARLY_CHANGES_MAX', async () => {
+  await node.client.call('kv.put', { key: 'restart/a', value: 1 })
+  const { lastChange } = await node.client.call('kv.stats', {})
+  await swarm.kill(1, 'SIGTERM')
+  node = await swarm.restart(1)
+  assert.is((await node.client.call('kv.stats', {})).lastChange, lastChange, 'after a clean stop')
+  await swarm.kill(1)
+  node = await swarm.restart(1)
+  assert.is((await node.client.call('kv.stats', {})).lastChange, lastChange + EARLY_CHANGES_MAX, 'after kill -9')
 })
 
 test.run()

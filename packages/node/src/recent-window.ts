@@ -60,6 +60,13 @@ export class RecentWindow<T> {
     return { items, next }
   }
 
+  /** Forgets the items numbered above `position` (handed on early for a write that then failed). */
+  dropAfter (position: number): void {
+    while (this.kept.length > this.head && this.opts.position(this.kept[this.kept.length - 1]!) > position) {
+      this.bytes -= this.opts.size(this.kept.pop()!)
+    }
+  }
+
   /** The number of the last item kept, or undefined when empty. */
   get last (): number | undefined {
     return this.kept.length > this.head ? this.opts.position(this.kept[this.kept.length - 1]!) : undefined

@@ -310,8 +310,10 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
         await membership.stop()
         gossip.stop()
         await libp2p.stop()
-        // A clean stop: the next start continues the LSNs where they are (EventLog.close).
+        // A clean stop: the next start continues the LSNs and change numbers where they are (EventLog.close,
+        // KvRepository.close).
         await eventLog.close().catch(err => { logger.warn({ err: (err as Error).message }, 'could not record a clean stop of the event log') })
+        await kvRepo.close().catch(err => { logger.warn({ err: (err as Error).message }, 'could not record a clean stop of the KV replica') })
         await store.close()
         // Last: the spans of everything above are exported before the node reports itself stopped.
         await tracing.shutdown()

@@ -42,6 +42,8 @@ export const NEXT_LSN_KEY = 'next-lsn'
 export const COMPACTED_LSN_KEY = 'compacted-lsn'
 /** The next LSN at the event log's last close(); absent while it runs (event-log.ts, early delivery). */
 export const CLOSED_AT_LSN_KEY = 'closed-at-lsn'
+/** The next change number at the KV repository's last close(); absent while it runs (kv-repository.ts, early changes). */
+export const CLOSED_AT_CHANGE_KEY = 'closed-at-change'
 
 /**
  * The KV repository's state in one meta key (kv-state.ts), written in every batch that changes any part of it:

@@ -5,9 +5,10 @@
  * stores what it is given, a record with its leaf entry, change entry and counters in one atomic batch. Every mutation runs through
  * one queue, so concurrent callers never interleave and change numbers stay contiguous.
  */
-import { BUCKETS, KV_COMPACTED_CHANGE_KEY } from './buckets.js'
+import { BUCKETS, CLOSED_AT_CHANGE_KEY, KV_COMPACTED_CHANGE_KEY } from './buckets.js'
 import type { BatchOp, BucketHandle, Store } from './store.js'
 import { isCounter, isDecodeError } from './event-records.js'
+import { EARLY_DELIVERY_MAX } from './event-log.js'
 import { recordDigest } from '@shoal/core'
 import type { LeafEntry } from '@shoal/core'
 import {
@@ -20,6 +21,14 @@ import { kvStateOps, readKvState, sameKvState } from './kv-state.js'
 import type { KvState } from './kv-state.js'
 import { leafKey, readAllLeaves, readLeafDigests, readLeafEntries, leafRunGap } from './kv-leaves.js'
 import type { KvChangesOptions, KvChangesResult, KvListOptions, KvPage } from './kv-reads.js'
+
+/**
+ * Change numbers a staged batch may hand on before it is written, at most (see `stage`'s `abandon`): an open after
+ * a stop without close() (a crash) continues this far above the last change written, so numbers announced for a
+ * batch that never landed are not given to other changes. The same bound as the event log's early deliveries,
+ * whose KV events are what such a batch merges.
+ */
+export const EARLY_CHANGES_MAX = EARLY_DELIVERY_MAX
 
 /** Change entries removed per compaction batch: bounds one write, and lets KV writes run in between. */
 export const COMPACT_BATCH_CHANGES = 1000
@@ -85,9 +94,10 @@ export class KvRepository {
 
   private async load (): Promise<void> {
     const meta = this.store.bucket<unknown>(BUCKETS.meta)
-    const [state, compacted] = await Promise.all([
+    const [state, compacted, closedAt] = await Promise.all([
       readKvState(meta),
-      meta.get(KV_COMPACTED_CHANGE_KEY).catch(err => { if (isDecodeError(err)) return undefined; throw err })
+      meta.get(KV_COMPACTED_CHANGE_KEY).catch(err => { if (isDecodeError(err)) return undefined; throw err }),
+      meta.get(CLOSED_AT_CHANGE_KEY).catch(err => { if (isDecodeError(err)) return undefined; throw err })
     ])
     const { nextChange: next, keys, tombstones, bytes } = state
     this.legacyState = state.legacy
@@ -97,7 +107,13 @@ export class KvRepository {
     let last = 0
     for await (const key of this.changeLog.keys({ reverse: true, limit: 1 })) last = Number(key)
     // The counter is written with every change; the log and compactedChange only guard against a damaged counter.
-    const nextChange = Math.max(next ?? 1, last + 1, this.compactedChange + 1)
+    const resumed = Math.max(next ?? 1, last + 1, this.compactedChange + 1)
+    // After close() the numbers continue where it left them (above numbers an abandoned batch left unused); after
+    // a stop without it (a crash), numbers announced for a batch that never landed are skipped.
+    const nextChange = isCounter(closedAt) && closedAt >= resumed ? closedAt : this.store.created ? resumed : resumed + EARLY_CHANGES_MAX
+    // From now on a stop without close() must be noticed again; fsync'd, so that a machine crash cannot bring the
+    // marker back under numbers this run announced.
+    if (closedAt !== undefined) await this.store.batch([{ bucket: BUCKETS.meta, type: 'del', key: CLOSED_AT_CHANGE_KEY }], { sync: true })
     if (keys !== undefined && tombstones !== undefined && bytes !== undefined) {
       this.counters = { nextChange, keys, tombstones, bytes }
       return
@@ -172,8 +188,10 @@ export class KvRepository {
    * The batch ops of `write`, without writing them, for a caller that writes them in one batch with the event
    * log's (EventLog `attach`); `commit` updates memory once that batch is on disk. The caller must be this
    * repository's only writer meanwhile (the node's one write queue): stages are built on the current counters.
+   * A caller that handed the stage's change numbers on before its batch landed (at most EARLY_CHANGES_MAX) calls
+   * `abandon` if the batch fails: those numbers then stay unused, never given to other changes.
    */
-  stage (changes: KvChange[], opts: { appliedLsn?: number | undefined } = {}): { ops: BatchOp[], written: KvWritten[], commit: () => void } {
+  stage (changes: KvChange[], opts: { appliedLsn?: number | undefined } = {}): { ops: BatchOp[], written: KvWritten[], commit: () => void, abandon: () => void } {
     this.checkChanges(changes, opts)
     const ops: BatchOp[] = []
     const c = { ...this.counters }
@@ -207,6 +225,9 @@ export class KvRepository {
         this.appliedLsn = appliedLsn
         this.maxVersion = maxVersion
         if (stateOps.length > 0) this.legacyState = false
+      },
+      abandon: () => {
+        this.counters = { ...this.counters, nextChange: Math.max(this.counters.nextChange, c.nextChange) }
       }
     }
   }
@@ -294,6 +315,17 @@ export class KvRepository {
     checkCounter(opts.since ?? 0, 'changes since')
     checkLimit(opts.limit)
     return await readChanges({ changes: this.changeLog, compactedChange: () => this.compactedChange }, opts)
+  }
+
+  /**
+   * Records (fsync'd) that the repository stopped here cleanly, after the mutations already queued: the next open
+   * then continues at the same change number. Without it the next open skips EARLY_CHANGES_MAX numbers. Call it
+   * last, before the store closes; a write after it is still taken, and the next open then skips, as after a crash.
+   */
+  async close (): Promise<void> {
+    await this.serial(async () => {
+      await this.store.batch([{ bucket: BUCKETS.meta, type: 'put', key: CLOSED_AT_CHANGE_KEY, value: this.counters.nextChange }], { sync: true })
+    })
   }
 
   /** Removes the oldest change entries so that at most `keep` remain; a cursor below them then gets `compactedChange`. */

@@ -2,6 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { STORE_ERRORS } from '../src/store.js'
+import { EARLY_CHANGES_MAX } from '../src/kv-repository.js'
 import type { KvChangesResult } from '../src/kv-reads.js'
 import { expectCode, withTempDir } from './event-log-helpers.js'
 import type { Ctx } from './event-log-helpers.js'
@@ -52,7 +53,7 @@ changes('compaction keeps the newest entries; an older cursor gets compactedChan
   assert.equal(await kv.get('k0'), put('k0', 1)) // records stay
   assert.equal(await kv.compactChanges(0), { removed: 4 })
   assert.equal(await kv.changes({ since: 10, limit: 9 }), { changes: [], next: 10 })
-  const { kv: again } = await reopenKv(ctx, store)
+  const { kv: again } = await reopenKv(ctx, store, kv)
   assert.equal(again.stats().compactedChange, 10)
   assert.equal(again.stats().lastChange, 10)
   assert.equal(await again.write([change(put('z', 11))]), [{ change: 11, key: 'z' }])
@@ -68,6 +69,30 @@ changes('compaction removes more than one batch, and writes run in between', asy
   assert.ok(compacted.removed === n - 100 || compacted.removed === n + 1 - 100, String(compacted.removed))
   const r = await kv.changes({ since: kv.stats().compactedChange, limit: 1000 })
   assert.is('changes' in r && r.changes.length, n + 1 - kv.stats().compactedChange)
+})
+
+changes('numbers of an abandoned stage stay unused; after a stop without close() they resume EARLY_CHANGES_MAX above the last written', async ctx => {
+  const { store, kv } = await openKv(ctx)
+  assert.is(kv.stats().lastChange, 0, 'a new store starts at change 1')
+  await kv.write([change(put('a', 1))])
+  // A stage whose numbers were handed on (early), then its batch failed.
+  const staged = kv.stage([change(put('b', 2)), change(put('c', 3))])
+  assert.equal(staged.written, [{ change: 2, key: 'b' }, { change: 3, key: 'c' }])
+  staged.abandon()
+  assert.equal(await kv.write([change(put('b', 2))]), [{ change: 4, key: 'b' }], 'b comes back above the numbers it was announced with')
+  // Clean stop: the numbers continue where they were, including those left unused.
+  const { store: s2, kv: clean } = await reopenKv(ctx, store, kv)
+  assert.is(clean.stats().lastChange, 4)
+  assert.equal(await clean.write([change(put('d', 5))]), [{ change: 5, key: 'd' }])
+  // Crash: a stage announced change 6 and its batch never landed.
+  assert.equal(clean.stage([change(put('e', 6))]).written, [{ change: 6, key: 'e' }])
+  const { store: s3, kv: crashed } = await reopenKv(ctx, s2)
+  assert.is(crashed.stats().lastChange, 5 + EARLY_CHANGES_MAX)
+  assert.equal(await crashed.write([change(put('e', 6))]), [{ change: 6 + EARLY_CHANGES_MAX, key: 'e' }])
+  assert.equal(ids(await crashed.changes({ since: 4, limit: 10 })), ['5:d', `${6 + EARLY_CHANGES_MAX}:e`], 'the log has a gap, no reuse')
+  // The marker is gone once read: a second crash skips again.
+  const { kv: twice } = await reopenKv(ctx, s3)
+  assert.is(twice.stats().lastChange, 6 + 2 * EARLY_CHANGES_MAX)
 })
 
 changes.run()

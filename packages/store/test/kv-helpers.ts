@@ -12,8 +12,12 @@ export async function openKv (ctx: Ctx, name = 'db'): Promise<{ store: Store, kv
   return { store, kv: await KvRepository.open(store) }
 }
 
-/** Closes the store and opens the same directory again (a restart). */
-export async function reopenKv (ctx: Ctx, store: Store, name = 'db'): Promise<{ store: Store, kv: KvRepository }> {
+/**
+ * Closes the store and opens the same directory again: a clean restart when the repository `kv` is given (closed
+ * first), else a restart after a crash (change numbers then resume EARLY_CHANGES_MAX above the last written).
+ */
+export async function reopenKv (ctx: Ctx, store: Store, kv?: KvRepository, name = 'db'): Promise<{ store: Store, kv: KvRepository }> {
+  await kv?.close()
   await store.close()
   ctx.open.splice(ctx.open.indexOf(store), 1)
   return await openKv(ctx, name)

@@ -130,13 +130,13 @@ writes('the state is one meta key: a write carries one meta op; a store with the
   const old = { 'kv-next-change': 2, 'kv-count': 1, 'kv-tombstones': 0, 'kv-bytes': 3, 'kv-applied-lsn': 7, 'kv-max-version': put('a', 1).version }
   for (const [k, v] of Object.entries(old)) await meta.put(k, v)
   await meta.del(KV_STATE_KEY)
-  const { store: s2, kv: legacy } = await reopenKv(ctx, store)
+  const { store: s2, kv: legacy } = await reopenKv(ctx, store, kv)
   assert.equal(legacy.stats(), { keys: 1, tombstones: 0, bytes: 3, lastChange: 1, compactedChange: 0, appliedLsn: 7 })
   assert.equal(legacy.highestVersion(), put('a', 1).version)
   await legacy.write([change(put('b', 2))])
   const meta2 = s2.bucket<unknown>(BUCKETS.meta)
   for (const k of LEGACY_KV_STATE_KEYS) assert.is(await meta2.get(k), undefined, `${k} dropped`)
-  const { kv: again } = await reopenKv(ctx, s2)
+  const { kv: again } = await reopenKv(ctx, s2, legacy)
   assert.equal(again.stats(), { keys: 2, tombstones: 0, bytes: 3 + bytesOf(put('b', 2).value), lastChange: 2, compactedChange: 0, appliedLsn: 7 })
   assert.equal(again.highestVersion(), put('b', 2).version)
 })
@@ -190,7 +190,7 @@ writes('20 concurrent writes get contiguous change numbers and lose no counter u
     await kv.write([change(put(`k${String(i).padStart(2, '0')}`, i + 1, 'v'))], { sync: i % 2 === 0 })))
   assert.equal(results.map(r => r[0]?.change), Array.from({ length: 20 }, (_, i) => i + 1)) // call order
   assert.equal(kv.stats(), { keys: 20, tombstones: 0, bytes: 20 * bytesOf('v'), lastChange: 20, compactedChange: 0, appliedLsn: 0 })
-  const { kv: again } = await reopenKv(ctx, store)
+  const { kv: again } = await reopenKv(ctx, store, kv)
   assert.equal(again.stats(), kv.stats())
 })
 
@@ -253,7 +253,7 @@ reads('reopen restores counters, leaf digests and changes', async ctx => {
   await kv.compactChanges(1)
   const stats = kv.stats()
   assert.equal(stats, { keys: 1, tombstones: 1, bytes: bytesOf('x'), lastChange: 2, compactedChange: 1, appliedLsn: 42 })
-  const { store: store2, kv: again } = await reopenKv(ctx, store)
+  const { store: store2, kv: again } = await reopenKv(ctx, store, kv)
   assert.equal(again.stats(), stats)
   assert.equal((await again.leafDigests(leafOf('b'))).map(e => e.key), ['b'])
   assert.equal(await again.changes({ since: 1, limit: 9 }), { changes: [{ change: 2, key: 'b', version: del('b', 2).version }], next: 2 })
@@ -261,7 +261,7 @@ reads('reopen restores counters, leaf digests and changes', async ctx => {
 
   // Counters lost (a store from before KV, or damaged): recounted from the records.
   for (const k of ['kv-count', 'kv-bytes', 'kv-tombstones']) await store2.bucket(BUCKETS.meta).del(k)
-  const { kv: recounted } = await reopenKv(ctx, store2)
+  const { kv: recounted } = await reopenKv(ctx, store2, again)
   assert.equal(recounted.stats(), { ...stats, keys: 2, bytes: bytesOf('x') + bytesOf({ n: 3 }), lastChange: 3 })
 })
 

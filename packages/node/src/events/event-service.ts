@@ -59,9 +59,11 @@ export interface EventServiceComponents {
 
 /**
  * What a service adds to the batch that delivers events (the KV replica merges `kv` events in the same atomic
- * write). Runs inside the write queue; returns undefined when it has nothing to add.
+ * write). Runs inside the write queue; returns undefined when it has nothing to add. `early`: these deliveries
+ * were handed to live subscribers before the batch is written (gossiped events, DeliverOptions.early), so the
+ * stage may hand on what it derives from them early too, undoing that in its `rollback` if the batch fails.
  */
-export type DeliveryStage = (delivered: Delivered[]) => Promise<Attachment | undefined>
+export type DeliveryStage = (delivered: Delivered[], opts: { early: boolean }) => Promise<Attachment | undefined>
 
 export interface EventServiceInit {
   protocols: SwarmProtocols
@@ -157,9 +159,9 @@ export class EventService {
     this.reserved.add(topic)
   }
 
-  private readonly attach = async (delivered: Delivered[]): Promise<Attachment | undefined> => {
+  private readonly attach = async (delivered: Delivered[], early = false): Promise<Attachment | undefined> => {
     if (delivered.length === 0 || this.stages.length === 0) return undefined
-    const parts = (await Promise.all(this.stages.map(async stage => await stage(delivered)))).filter((a): a is Attachment => a !== undefined)
+    const parts = (await Promise.all(this.stages.map(async stage => await stage(delivered, { early })))).filter((a): a is Attachment => a !== undefined)
     if (parts.length === 0) return undefined
     if (parts.length === 1) return parts[0]
     return {
@@ -336,7 +338,9 @@ export class EventService {
       const startedAt = this.components.clock.now()
       let announced = false
       const early = opts.early === true ? (delivered: Delivered[]) => (announced = this.deliverEarly(delivered)) : undefined
-      const result = await this.components.log.append(events, { attach: this.attach, sync: opts.sync === true, ...(early !== undefined ? { early } : {}) })
+      // The log calls `early` before `attach`: the stages know whether these deliveries were handed on.
+      const attach = async (delivered: Delivered[]): Promise<Attachment | undefined> => await this.attach(delivered, announced)
+      const result = await this.components.log.append(events, { attach, sync: opts.sync === true, ...(early !== undefined ? { early } : {}) })
       this.traceApplied(result.added, startedAt, viaOf)
       this.counts.received += result.added.length
       this.counts.duplicates += result.duplicates
@@ -389,13 +393,12 @@ export class EventService {
   }
 
   /**
-   * Early delivery (docs/protocols/events.md, "Delivery log"): gossiped events on open topics go to live
-   * subscribers as soon as their LSNs are set, while their append is still being written, instead of a LevelDB
-   * round trip later. Not for reserved topics (KV, whose watchers read the replica the same batch updates), nor
-   * for this node's own events (delivered once durable). True when handed on.
+   * Early delivery (docs/protocols/events.md, "Local log"): gossiped events go to live subscribers as soon as
+   * their LSNs are set, while their append is still being written, instead of a LevelDB round trip later; the
+   * delivery stages (the KV replica's watchers) may then hand on theirs early too. Not for this node's own events
+   * (delivered once durable). True when handed on.
    */
   private deliverEarly (delivered: Delivered[]): boolean {
-    if (delivered.some(d => this.reserved.has(d.event.topic))) return false
     this.recent.add(delivered)
     this.deliveries.wake()
     return true

@@ -10,6 +10,7 @@ import {
 } from '@shoal/core'
 import type { Clock, HybridClock, KvConfig, KvLimits, KvRecord, Logger, Rng, ShoalEvent } from '@shoal/core'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { EARLY_CHANGES_MAX } from '@shoal/store'
 import type { Attachment, Delivered, KvRepository, KvWritten, StoredKvRecord } from '@shoal/store'
 import type { EventBus } from '../events.js'
 import type { EventService } from '../events/event-service.js'
@@ -88,6 +89,8 @@ export class KvService {
   private readonly changes = new Waiters()
   /** The latest changes with their records, for watchers that keep up. */
   private readonly recent = new RecentChanges()
+  /** The batch whose changes watchers got before it landed (stageDelivered), until it lands or fails. */
+  private landing: { keys: Set<string>, landed: Promise<void> } | undefined
   private readonly ops = new Map<string, number>()
   readonly sync: KvSync
   /** Point-in-time exports open across RPC calls (kv.export, `shoal backup`). */
@@ -116,7 +119,7 @@ export class KvService {
     this.appliedLsn = repo.stats().appliedLsn
     // Every kv event is merged in the same batch that delivers it (one write path: own writes, gossip, repair).
     eventService.reserveTopic(KV_TOPIC)
-    eventService.addDeliveryStage(async delivered => await this.stageDelivered(delivered))
+    eventService.addDeliveryStage(async (delivered, opts) => await this.stageDelivered(delivered, opts))
     // A store written before deliveries and merges shared one batch may have delivered events not yet merged.
     for (let since = this.appliedLsn; this.running && since < eventService.stats().lastLsn;) {
       const page = await eventService.list({ topic: KV_TOPIC, since, limit: constants.KV_SYNC_BATCH }).catch(() => undefined)
@@ -208,6 +211,7 @@ export class KvService {
   async get (key: string): Promise<KvRecord> {
     return await this.counted('get', async () => {
       validateKey(key, this.limits.maxKeyBytes, 'key')
+      await this.landed(k => k === key)
       const record = await this.components.repo.get(key)
       if (record === undefined || record.tombstone) throw new NotFoundError(`no key ${JSON.stringify(key)}`, { key })
       return record as KvRecord
@@ -244,6 +248,7 @@ export class KvService {
   }
 
   async list (opts: { prefix?: string, cursor?: string, limit: number }): Promise<{ records: KvRecord[], next?: string }> {
+    await this.landed(k => k.startsWith(opts.prefix ?? ''))
     const page = await this.components.repo.list({ prefix: opts.prefix, after: opts.cursor, limit: opts.limit })
     return { records: page.records as KvRecord[], ...(page.next !== undefined ? { next: page.next } : {}) }
   }
@@ -351,11 +356,11 @@ export class KvService {
 
   /**
    * After a batch with these changes is on disk (`written`: the change numbers the repository gave them, same
-   * order): the clock passes them, watchers and the bus hear of them.
+   * order): the clock passes them, watchers (unless `announced` told them already) and the bus hear of them.
    */
-  private changed (changes: MergedChange[], written: KvWritten[]): void {
+  private changed (changes: MergedChange[], written: KvWritten[], announced = false): void {
     if (changes.length === 0) return
-    this.recent.add(changes, written)
+    if (!announced) this.recent.add(changes, written)
     this.tree.changed(changes.map(c => c.record))
     for (const c of changes) {
       this.components.hlc.observe(c.record.version)
@@ -369,22 +374,63 @@ export class KvService {
    * among `delivered` and returns their writes, to land atomically with the delivery. Events older than the
    * tombstone horizon are not merged from the event path (a delete of that key may have been collected; if the
    * put is still the winner somewhere, anti-entropy brings it). Runs inside the write queue.
+   *
+   * Early changes (`early`: gossiped events, already handed to event subscribers): watchers get the merged
+   * changes now, while the batch is being written, and `get`/`list` of those keys wait for it to land, so a
+   * watcher's next read still returns what it was told of. If the batch fails, the changes are forgotten and
+   * their numbers stay unused (the repository's `abandon`); the records come back by repair, under new numbers.
    */
-  private async stageDelivered (delivered: Delivered[]): Promise<Attachment | undefined> {
+  private async stageDelivered (delivered: Delivered[], opts: { early: boolean }): Promise<Attachment | undefined> {
     const kvEvents = delivered.filter(d => d.event.topic === KV_TOPIC)
     if (kvEvents.length === 0) return undefined
     const changes: MergedChange[] = []
     const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
     await mergeInto(changes, new Map(), kvEvents.map(d => d.event), this.mergeContext(horizon, true))
     const lsn = Math.max(this.appliedLsn, ...kvEvents.map(d => d.lsn))
+    const before = this.components.repo.stats().lastChange
     const staged = this.components.repo.stage(changes, { appliedLsn: lsn })
+    const landing = opts.early && changes.length > 0 && changes.length <= EARLY_CHANGES_MAX ? this.announce(changes, staged.written) : undefined
     return {
       ops: staged.ops,
       commit: () => {
-        staged.commit()
-        this.markApplied(lsn)
-        this.changed(changes, staged.written)
+        try {
+          staged.commit()
+          this.markApplied(lsn)
+          this.changed(changes, staged.written, landing !== undefined)
+        } finally {
+          landing?.settle()
+        }
+      },
+      rollback: () => {
+        if (landing === undefined) return
+        staged.abandon()
+        this.recent.forget(before)
+        landing.settle()
       }
+    }
+  }
+
+  /** Hands staged changes to watchers before their batch lands; reads of their keys wait until `settle`. */
+  private announce (changes: MergedChange[], written: KvWritten[]): { settle: () => void } {
+    const { promise, resolve } = Promise.withResolvers<void>()
+    const landing = { keys: new Set(changes.map(c => c.record.key)), landed: promise }
+    this.landing = landing
+    this.recent.add(changes, written)
+    this.changes.wake()
+    return {
+      settle: () => {
+        if (this.landing === landing) this.landing = undefined
+        resolve()
+      }
+    }
+  }
+
+  /** Waits for the batch of changes handed on early, if it holds a key `matches` accepts. */
+  private async landed (matches: (key: string) => boolean): Promise<void> {
+    const landing = this.landing
+    if (landing === undefined) return
+    for (const key of landing.keys) {
+      if (matches(key)) { await landing.landed; return }
     }
   }
 

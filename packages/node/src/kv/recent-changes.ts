@@ -1,7 +1,8 @@
 /**
  * The replica's latest changes, in memory, in change-number order (a RecentWindow), each with the record it
  * stored: `kv.watch` subscribers that keep up are served from here instead of a change-log iterator and a get per
- * change. A cursor the window does not cover, or a window behind the change log, reads the log.
+ * change. A cursor the window does not cover, or a window behind the change log, reads the log. Changes may be
+ * taken in before their batch lands (early, for records that came by gossip); `forget` drops them if it fails.
  */
 import type { KvStats, KvWritten, StoredKvRecord } from '@shoal/store'
 import { RecentWindow } from '../recent-window.js'
@@ -23,9 +24,14 @@ export class RecentChanges {
     maxBytes: RECENT_CHANGES_MAX_BYTES
   })
 
-  /** Takes in a batch's records once it is on disk, with the change numbers the repository gave them (same order). */
+  /** Takes in a batch's records, with the change numbers the repository gave them (same order). */
   add (records: ReadonlyArray<{ record: StoredKvRecord }>, written: readonly KvWritten[]): void {
     this.window.add(written.map((w, i) => ({ change: w.change, key: w.key, record: records[i]!.record })))
+  }
+
+  /** Drops the changes numbered above `above`: taken in early for a batch that then failed. */
+  forget (above: number): void {
+    this.window.dropAfter(above)
   }
 
   /**
@@ -34,7 +40,7 @@ export class RecentChanges {
    * than the window or than compaction, or the log holds changes the window has not taken in yet.
    */
   after (since: number, limit: number, prefix: string | undefined, stats: Pick<KvStats, 'lastChange' | 'compactedChange'>): { items: RecentChange[], next: number } | undefined {
-    if (since < stats.compactedChange || this.window.last !== stats.lastChange) return undefined
+    if (since < stats.compactedChange || (this.window.last ?? 0) < stats.lastChange) return undefined
     return this.window.after(since, limit, prefix === undefined ? undefined : c => c.key.startsWith(prefix))
   }
 }

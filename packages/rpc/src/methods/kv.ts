@@ -101,7 +101,7 @@ export const kvSyncStatus = define({
 
 export const kvWatch = subscription({
   name: 'kv.watch',
-  description: 'WebSocket only. Changes to keys under `prefix` applied here after `since` (a change number; default: only new ones), each with the record that change stored (or `deleted`; when resuming from further back than the node keeps in memory, the key\'s current record). Resume with the last `change`; a cursor older than the change log gets `compacted` (-32010).',
+  description: 'WebSocket only. Changes to keys under `prefix` applied here after `since` (a change number; default: only new ones), each with the record that change stored (or `deleted`; when resuming from further back than the node keeps in memory, the key\'s current record). A write from another node is told while this node is still storing it, and `kv.get` of its key waits until it is stored. Change numbers only grow, with gaps: resume with the last `change`; across a crash of this node a change may be told twice. A cursor older than the change log gets `compacted` (-32010).',
   params: Type.Object({ prefix: Type.Optional(KV_PREFIX), since: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
   notification: Type.Object({ change: Type.Integer({ minimum: 1 }), key: KEY, deleted: Type.Boolean(), value: Type.Optional(Type.Unknown()), version: Type.Optional(VERSION) }, { additionalProperties: false }),
   errors: [{ code: COMPACTED_CODE, message: 'compacted: the cursor is older than the change log' }],
