@@ -25,12 +25,13 @@ import type { KvStats, WriteOptions, WriteResult } from './kv-types.js'
 import { replicationLagMs, requiredAcks } from './kv-types.js'
 import { mergeInto, purgeTombstones } from './kv-merge.js'
 import type { MergedChange } from './kv-merge.js'
-import { RepeatingTasks, Waiters } from '../tasks.js'
+import { RepeatingTasks } from '../tasks.js'
 import type { SerialQueue } from '../tasks.js'
 import { noopTracing } from '../tracing.js'
 import type { Tracing } from '../tracing.js'
 import { connectedFirst } from '../neighbours.js'
-import { RecentChanges } from './recent-changes.js'
+import { KvWatchFeed } from './kv-watch.js'
+import type { WatchedChange } from './kv-watch.js'
 
 export type { Acks, KvStats, WriteOptions, WriteResult } from './kv-types.js'
 
@@ -86,11 +87,8 @@ export class KvService {
   private running = false
   private rejected = 0
   private appliedLsn = 0
-  private readonly changes = new Waiters()
-  /** The latest changes with their records, for watchers that keep up. */
-  private readonly recent = new RecentChanges()
-  /** The batch whose changes watchers got before it landed (stageDelivered), until it lands or fails. */
-  private landing: { keys: Set<string>, landed: Promise<void> } | undefined
+  /** What `kv.watch` readers see, and the early changes reads wait for. */
+  private readonly feed: KvWatchFeed
   private readonly ops = new Map<string, number>()
   readonly sync: KvSync
   /** Point-in-time exports open across RPC calls (kv.export, `shoal backup`). */
@@ -104,6 +102,7 @@ export class KvService {
     this.limits = { maxKeyBytes: init.config.maxKeyBytes, maxValueBytes: init.config.maxValueBytes }
     this.tree = new KvTree({ repo: components.repo, clock: components.clock, logger: this.log })
     this.sync = new KvSync({ ...components, logger: this.log, kv: this }, { protocol: init.protocols.kv, pushBackAfterMs: init.config.antiEntropyIntervalMs })
+    this.feed = new KvWatchFeed(components.repo)
     this.exports = new KvExports({ clock: components.clock, snapshot: async () => await components.repo.snapshot() })
   }
 
@@ -160,7 +159,7 @@ export class KvService {
     this.tree.stop()
     this.controller.abort()
     this.sync.stop()
-    this.changes.wake()
+    this.feed.stop()
     await this.exports.stop()
     await unhandleRequests(this.components.libp2p, this.init.protocols.kv)
     await this.components.writes.idle()
@@ -211,7 +210,7 @@ export class KvService {
   async get (key: string): Promise<KvRecord> {
     return await this.counted('get', async () => {
       validateKey(key, this.limits.maxKeyBytes, 'key')
-      await this.landed(k => k === key)
+      await this.feed.landed(k => k === key)
       const record = await this.components.repo.get(key)
       if (record === undefined || record.tombstone) throw new NotFoundError(`no key ${JSON.stringify(key)}`, { key })
       return record as KvRecord
@@ -248,34 +247,14 @@ export class KvService {
   }
 
   async list (opts: { prefix?: string, cursor?: string, limit: number }): Promise<{ records: KvRecord[], next?: string }> {
-    await this.landed(k => k.startsWith(opts.prefix ?? ''))
+    await this.feed.landed(k => k.startsWith(opts.prefix ?? ''))
     const page = await this.components.repo.list({ prefix: opts.prefix, after: opts.cursor, limit: opts.limit })
     return { records: page.records as KvRecord[], ...(page.next !== undefined ? { next: page.next } : {}) }
   }
 
-  /** Changes after `since` (a local change number), then each new one, until `signal` aborts. */
-  async * watch (opts: { prefix?: string, since?: number }, signal: AbortSignal): AsyncGenerator<{ change: number, record: KvRecord | undefined, key: string }> {
-    const { repo } = this.components
-    let cursor = opts.since ?? repo.stats().lastChange
-    while (!signal.aborted && this.running) {
-      const waiting = this.changes.next(signal)
-      // From memory when the cursor is recent (a watcher keeping up): the record each change stored. From the
-      // log otherwise: the record stored under the key now.
-      const fresh = this.recent.after(cursor, constants.KV_SYNC_BATCH, opts.prefix, repo.stats())
-      let looked: number
-      if (fresh !== undefined) {
-        for (const c of fresh.items) yield { change: c.change, key: c.key, record: c.record as KvRecord }
-        cursor = fresh.next
-        looked = fresh.items.length
-      } else {
-        const page = await repo.changes({ prefix: opts.prefix, since: cursor, limit: constants.KV_SYNC_BATCH })
-        if ('compactedChange' in page) throw new ShoalError('ERR_COMPACTED', `the cursor is older than the change log's retention; resume from ${page.compactedChange}`, { compactedChange: page.compactedChange })
-        for (const c of page.changes) yield { change: c.change, key: c.key, record: await repo.get(c.key) as KvRecord | undefined }
-        cursor = page.next
-        looked = page.changes.length
-      }
-      if (looked < constants.KV_SYNC_BATCH) await waiting
-    }
+  /** Changes after `since` (a local change number), then each new one, until `signal` aborts; see KvWatchFeed. */
+  watch (opts: { prefix?: string, since?: number }, signal: AbortSignal): AsyncGenerator<WatchedChange> {
+    return this.feed.watch(opts, signal)
   }
 
   stats (): KvStats {
@@ -360,13 +339,12 @@ export class KvService {
    */
   private changed (changes: MergedChange[], written: KvWritten[], announced = false): void {
     if (changes.length === 0) return
-    if (!announced) this.recent.add(changes, written)
+    if (!announced) this.feed.told(changes, written)
     this.tree.changed(changes.map(c => c.record))
     for (const c of changes) {
       this.components.hlc.observe(c.record.version)
       this.components.events.emit('kv:changed', { key: c.record.key, version: c.record.version, tombstone: c.record.tombstone, ...(c.record.tombstone ? {} : { value: c.record.value }) })
     }
-    this.changes.wake()
   }
 
   /**
@@ -387,9 +365,8 @@ export class KvService {
     const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
     await mergeInto(changes, new Map(), kvEvents.map(d => d.event), this.mergeContext(horizon, true))
     const lsn = Math.max(this.appliedLsn, ...kvEvents.map(d => d.lsn))
-    const before = this.components.repo.stats().lastChange
     const staged = this.components.repo.stage(changes, { appliedLsn: lsn })
-    const landing = opts.early && changes.length > 0 && changes.length <= EARLY_CHANGES_MAX ? this.announce(changes, staged.written) : undefined
+    const landing = opts.early && changes.length > 0 && changes.length <= EARLY_CHANGES_MAX ? this.feed.announce(changes, staged.written) : undefined
     return {
       ops: staged.ops,
       commit: () => {
@@ -404,33 +381,9 @@ export class KvService {
       rollback: () => {
         if (landing === undefined) return
         staged.abandon()
-        this.recent.forget(before)
+        landing.forget()
         landing.settle()
       }
-    }
-  }
-
-  /** Hands staged changes to watchers before their batch lands; reads of their keys wait until `settle`. */
-  private announce (changes: MergedChange[], written: KvWritten[]): { settle: () => void } {
-    const { promise, resolve } = Promise.withResolvers<void>()
-    const landing = { keys: new Set(changes.map(c => c.record.key)), landed: promise }
-    this.landing = landing
-    this.recent.add(changes, written)
-    this.changes.wake()
-    return {
-      settle: () => {
-        if (this.landing === landing) this.landing = undefined
-        resolve()
-      }
-    }
-  }
-
-  /** Waits for the batch of changes handed on early, if it holds a key `matches` accepts. */
-  private async landed (matches: (key: string) => boolean): Promise<void> {
-    const landing = this.landing
-    if (landing === undefined) return
-    for (const key of landing.keys) {
-      if (matches(key)) { await landing.landed; return }
     }
   }
 
