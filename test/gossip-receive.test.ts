@@ -10,17 +10,23 @@
  * - follow from memory: a subscriber that keeps up is served its events without LevelDB reads;
  * - early delivery: a subscriber gets a gossiped event while the receiver's append of it is still being written
  *   (held at a gate in a wrapped store), under the LSN the log then stores it with; a KV watcher gets a gossiped
- *   write's change too, while `kv.get` of that key waits for the batch; if the batch fails, the watcher's change
- *   number is not reused and the write comes back by repair under a later one.
+ *   write's change too, while `kv.get` of that key waits for the batch; what the receiver writes on being told is
+ *   stamped after what it was told of (the writer's clock 2 s ahead); if the batch fails, neither the watcher's
+ *   change number nor the subscriber's LSN is reused or served again, and the write comes back by repair later.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { KV_TOPIC } from '@shoal/core'
+import type { Clock } from '@shoal/core'
 import { swarmProtocols } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
 import type { Store } from '@shoal/store'
-import { MemorySwarm, hookBatches, waitUntil } from '@shoal/test-utils'
+import { MemorySwarm, hookBatches, skewedClock, waitUntil } from '@shoal/test-utils'
+
+/** An event's HLC time. */
+interface Stamp { wall: number, logical: number }
+const laterStamp = (a: Stamp, b: Stamp): boolean => a.wall > b.wall || (a.wall === b.wall && a.logical > b.logical)
 
 const FAST = { membership: { probeIntervalMs: 200, probeTimeoutMs: 150, suspicionTimeoutMs: 600 }, events: { digestIntervalMs: 60_000 } }
 const NODES = 5
@@ -28,9 +34,9 @@ const NODES = 5
 interface Mesh { getMeshPeers: (topic: string) => string[] }
 const EVENTS = 20
 
-/** Two nodes, the second's store wrapped, alive to each other and meshed on the events topic. */
-async function meshedPair (swarm: MemorySwarm, wrapStore: (store: Store) => Store): Promise<{ first: ShoalNode, receiver: ShoalNode }> {
-  const first = await swarm.add({ bootstrap: null })
+/** Two nodes, the second's store wrapped, alive to each other and meshed on the events topic; `clock` is the first's. */
+async function meshedPair (swarm: MemorySwarm, wrapStore: (store: Store) => Store, clock?: Clock): Promise<{ first: ShoalNode, receiver: ShoalNode }> {
+  const first = await swarm.add({ bootstrap: null, ...(clock !== undefined ? { clock } : {}) })
   const receiver = await swarm.add({ bootstrap: first, wrapStore })
   await waitUntil('both alive', () => swarm.counts('alive').every(n => n === 2))
   const eventsTopic = swarmProtocols('default').topics.events
@@ -161,11 +167,12 @@ test('early delivery: a subscriber and a KV watcher get a gossiped event before 
   })
   const swarm = await MemorySwarm.create({ config: FAST })
   try {
-    const { first, receiver } = await meshedPair(swarm, gated)
+    // The writer's clock runs 2 s ahead: what the receiver writes on being told must still come after it.
+    const { first, receiver } = await meshedPair(swarm, gated, skewedClock(2000))
     const controller = new AbortController()
-    const got: Array<{ topic: string, lsn: number }> = []
+    const got: Array<{ topic: string, lsn: number, hlc: Stamp }> = []
     const follow = async (topic: string): Promise<void> => {
-      for await (const d of receiver.events.follow({ topic }, controller.signal)) got.push({ topic, lsn: d.lsn })
+      for await (const d of receiver.events.follow({ topic }, controller.signal)) got.push({ topic, lsn: d.lsn, hlc: d.event.hlc })
     }
     const following = [follow('t'), follow(KV_TOPIC)]
     const hold = (): void => { held = 0; gate = new Promise(resolve => { open = resolve }); holding = true }
@@ -177,10 +184,16 @@ test('early delivery: a subscriber and a KV watcher get a gossiped event before 
     assert.is(held, 1, 'its append is held at the gate')
     assert.is(receiver.events.stats().lastLsn, before, 'not in the log yet')
     const early = got.find(g => g.topic === 't')!
+    const reply = receiver.events.publish('t', '"reply"')
+    // Stamped at the next turns of the event loop, while the append is still held.
+    for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
+    assert.is(receiver.events.stats().lastLsn, before, 'still held')
     release()
     await waitUntil('the append landed', () => receiver.events.stats().lastLsn > before)
+    const replied = await reply
+    assert.ok(laterStamp(replied.hlc, early.hlc), `a reply stamped while the event was told early: ${JSON.stringify(replied.hlc)} after ${JSON.stringify(early.hlc)}`)
     const listed = await receiver.events.list({ topic: 't', since: before, limit: 10 })
-    assert.equal(listed.events.map(d => d.lsn), [early.lsn], 'the log stores it under the LSN the subscriber got')
+    assert.equal(listed.events.map(d => d.lsn)[0], early.lsn, 'the log stores it under the LSN the subscriber got')
     // A KV write: the event subscriber and a watcher get it while the batch that merges it is held; a read of the
     // key waits for that batch, so it returns what the watcher was told.
     const watched: Array<{ change: number, key: string, value: unknown }> = []
@@ -194,12 +207,16 @@ test('early delivery: a subscriber and a KV watcher get a gossiped event before 
     assert.equal(watched, [{ change: receiver.kv.stats().lastChange + 1, key: 'k', value: 1 }], 'the change number the batch will store')
     let read: unknown
     const reading = receiver.kv.get('k').then(r => { read = r.value }, (err: Error) => { read = err.message })
+    // A write made on being told: stamped now, while the batch is held; it must win over what it answers.
+    const overwrite = receiver.kv.put('k', 2)
     for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
     assert.is(read, undefined, 'kv.get answered before the batch landed')
     release()
     await reading
-    assert.is(read, 1)
-    assert.is(receiver.kv.stats().lastChange, watched[0]!.change)
+    assert.ok(read === 1 || read === 2, `read ${String(read)} once the batch landed`)
+    await overwrite
+    assert.is((await receiver.kv.get('k')).value, 2, 'the write made on being told wins')
+    assert.ok(watched.some(w => w.change === watched[0]!.change + 1 && w.value === 2))
     following.push(watching)
     controller.abort()
     await Promise.allSettled(following)
@@ -231,10 +248,17 @@ test('early KV changes of a batch that fails are forgotten and their numbers sta
     })()
     await first.kv.put('f/warm', 0)
     await waitUntil('the warm-up write watched', () => watched.length === 1)
+    const lsnBefore = receiver.events.stats().lastLsn
+    const followed: number[] = []
+    const following = (async () => {
+      for await (const d of receiver.events.follow({ topic: KV_TOPIC, since: lsnBefore }, controller.signal)) followed.push(d.lsn)
+    })()
     failing = true
     await first.kv.put('f/lost', 1)
     await waitUntil('the receiver\'s batch failed after the watcher was told', () => failed === 1 && watched.some(w => w.key === 'f/lost'))
     const announced = watched.find(w => w.key === 'f/lost')!.change
+    await waitUntil('the KV event told to an event subscriber too', () => followed.length === 1)
+    const announcedLsn = followed[0]!
     assert.is(await receiver.kv.get('f/lost').then(() => 'found', (err: Error) => err.name), 'NotFoundError', 'a failed batch leaves nothing to read')
     // The next write of the same origin shows the receiver its gap; repair brings the lost write back.
     await first.kv.put('f/next', 2)
@@ -247,8 +271,12 @@ test('early KV changes of a batch that fails are forgotten and their numbers sta
     const resumed = receiver.kv.watch({ prefix: 'f/', since: announced - 1 }, controller.signal)
     const next = await resumed.next()
     assert.ok(!next.done && next.value.change > announced, `the change after cursor ${announced - 1} is ${JSON.stringify(next.value)}`)
+    // Likewise for events: a subscriber from before the failure is not served the event that was never stored.
+    const refollow = receiver.events.follow({ topic: KV_TOPIC, since: lsnBefore }, controller.signal)
+    const firstAfter = await refollow.next()
+    assert.ok(!firstAfter.done && firstAfter.value.lsn > announcedLsn, `the first event after LSN ${lsnBefore} is at ${firstAfter.done ? 'none' : firstAfter.value.lsn}, the failed one had ${announcedLsn}`)
     controller.abort()
-    await Promise.allSettled([watching, resumed.return(undefined)])
+    await Promise.allSettled([watching, following, resumed.return(undefined), refollow.return(undefined)])
   } finally {
     controller.abort()
     await swarm.destroy()

@@ -39,8 +39,9 @@ export class RecentWindow<T> {
         this.head++
       }
     }
-    // Drop the consumed front now and then, not on every shift.
-    if (this.head > maxItems) { this.kept.splice(0, this.head); this.head = 0 }
+    // Drop the consumed front once it is as long as what is kept (amortised O(1) per item): the array never holds
+    // more than twice the items the bounds keep, so dropped items are not held on to.
+    if (this.head > 0 && this.head >= this.kept.length - this.head) { this.kept.splice(0, this.head); this.head = 0 }
   }
 
   /**
@@ -65,6 +66,11 @@ export class RecentWindow<T> {
     while (this.kept.length > this.head && this.opts.position(this.kept[this.kept.length - 1]!) > position) {
       this.bytes -= this.opts.size(this.kept.pop()!)
     }
+  }
+
+  /** Items the window holds on to, dropped ones not yet released included (for tests of the memory bound). */
+  get retained (): number {
+    return this.kept.length
   }
 
   /** The number of the last item kept, or undefined when empty. */

@@ -35,10 +35,23 @@ test('bounded by count and by bytes; a gap in numbers restarts the window', () =
   const from = Array.from({ length: 21 }, (_, since) => since).find(since => big.after(since, 100) !== undefined)!
   const kept = big.after(from, 100)!.items.length
   assert.ok(kept >= 1 && kept <= RECENT_DELIVERIES_MAX_BYTES / data.length, `kept ${kept} MiB-sized events`)
+  assert.ok(big.retained <= 2 * kept + 1, `${big.retained} MiB-sized events still referenced, ${kept} kept`)
   assert.is(big.last, 20)
+  assert.ok(r.retained <= 2 * RECENT_DELIVERIES_MAX + 1, `${r.retained} small items referenced`)
 })
 
 const rec = (key: string, value: number): { record: StoredKvRecord } => ({ record: { key, value, tombstone: false, event: { data: JSON.stringify({ key, value }) } } as unknown as StoredKvRecord })
+
+test('dropAfter forgets the newest items, down to a number', () => {
+  const r = recentDeliveries()
+  r.add([d(1), d(2), d(3), d(4)])
+  r.dropAfter(2)
+  assert.is(r.last, 2)
+  assert.equal(lsns(r.after(0, 10)), [1, 2])
+  r.add([d(5)])
+  assert.is(r.after(0, 10), undefined, 'a gap after the drop restarts the window')
+  assert.equal(lsns(r.after(4, 10)), [5])
+})
 
 test('KV changes: served by prefix with the record each change stored; the log answers when memory is behind it or compacted', () => {
   const r = new RecentChanges()

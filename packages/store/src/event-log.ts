@@ -17,10 +17,10 @@ import type { ListOptions, ListResult, RangeResult } from './event-reads.js'
 export const COMPACT_BATCH_EVENTS = 1000
 
 /**
- * A mutation announces its deliveries before its batch is written (DeliverOptions.early) only when it delivers at
- * most this many events. Only one mutation runs at a time, so at most this many announced LSNs can be lost with
- * a process that dies before its batch lands; an open after a stop without close() therefore resumes this far
- * above the last LSN written, and an LSN a subscriber was given is never given to another event.
+ * LSNs announced early (DeliverOptions.early) stay below the next LSN on disk plus this many: a mutation is
+ * announced only if its LSNs fit, counting those that failed batches left unused since the last batch that
+ * landed. An open after a stop without close() therefore resumes this far above the next LSN on disk, and an LSN a
+ * subscriber was given is never given to another event, however many batches failed before the process died.
  */
 export const EARLY_DELIVERY_MAX = 1024
 
@@ -52,7 +52,7 @@ export interface DeliverOptions {
   attach?: (delivered: Delivered[]) => Promise<Attachment | undefined> | Attachment | undefined
   /**
    * Early delivery: called with what this mutation delivers as soon as that is known, before `attach` and before
-   * the batch is written (not called for none, nor for more than EARLY_DELIVERY_MAX). Returning true says the
+   * the batch is written (not called for none, nor when its LSNs do not fit: see EARLY_DELIVERY_MAX). Returning true says the
    * caller handed them on (to live subscribers): their LSNs are then never given to other events, even when the
    * batch fails (they stay unused) or the process dies before it lands (see EARLY_DELIVERY_MAX). The events are
    * in the log, and in `list`, only once the append resolves.
@@ -72,6 +72,8 @@ export class EventLog {
   private readonly topicIndex: BucketHandle<TopicEntry>
   private readonly headsByOrigin = new Map<string, EventHead>()
   private nextLsn = 1
+  /** The next LSN as the disk records it (where an open after a crash starts, before the margin). */
+  private writtenLsn = 1
   private compactedLsn = 0
   /** Delivered events still held (= entries of event-lsn). */
   private count = 0
@@ -108,6 +110,7 @@ export class EventLog {
     // without it (a crash), LSNs announced early for a batch that never landed are skipped.
     if (isCounter(closedAt) && closedAt >= resumed) this.nextLsn = closedAt
     else this.nextLsn = this.store.created ? resumed : resumed + EARLY_DELIVERY_MAX
+    this.writtenLsn = resumed
     // From now on a stop without close() must be noticed again; fsync'd, so that a machine crash cannot bring the
     // marker back under LSNs this run announced.
     if (closedAt !== undefined) await this.store.batch([{ bucket: BUCKETS.meta, type: 'del', key: CLOSED_AT_LSN_KEY }], { sync: true })
@@ -301,9 +304,10 @@ export class EventLog {
   /** Writes the step (and what `attach` adds) as one batch, then (only if that worked) updates memory. */
   private async commit (step: Step, opts: DeliverOptions = {}): Promise<void> {
     for (const [origin, head] of step.heads) step.ops.push({ bucket: BUCKETS.eventHeads, type: 'put', key: origin, value: head })
-    if (step.nextLsn !== this.nextLsn) step.ops.push({ bucket: BUCKETS.meta, type: 'put', key: NEXT_LSN_KEY, value: step.nextLsn })
+    const recordsNext = step.nextLsn !== this.nextLsn
+    if (recordsNext) step.ops.push({ bucket: BUCKETS.meta, type: 'put', key: NEXT_LSN_KEY, value: step.nextLsn })
     const count = step.delivered.length
-    const announced = opts.early !== undefined && count > 0 && count <= EARLY_DELIVERY_MAX && opts.early(step.delivered)
+    const announced = opts.early !== undefined && count > 0 && step.nextLsn - this.writtenLsn <= EARLY_DELIVERY_MAX && opts.early(step.delivered)
     let attached: Attachment | undefined
     try {
       attached = opts.attach === undefined ? undefined : await opts.attach(step.delivered)
@@ -318,6 +322,7 @@ export class EventLog {
     attached?.commit()
     for (const [origin, head] of step.heads) this.headsByOrigin.set(origin, head)
     this.nextLsn = step.nextLsn
+    if (recordsNext) this.writtenLsn = step.nextLsn
     this.count += step.delivered.length
   }
 

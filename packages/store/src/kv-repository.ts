@@ -23,10 +23,10 @@ import { leafKey, readAllLeaves, readLeafDigests, readLeafEntries, leafRunGap } 
 import type { KvChangesOptions, KvChangesResult, KvListOptions, KvPage } from './kv-reads.js'
 
 /**
- * Change numbers a staged batch may hand on before it is written, at most (see `stage`'s `abandon`): an open after
- * a stop without close() (a crash) continues this far above the last change written, so numbers announced for a
- * batch that never landed are not given to other changes. The same bound as the event log's early deliveries,
- * whose KV events are what such a batch merges.
+ * Change numbers handed on before their batch is written (see `earlyRoom` and `stage`'s `abandon`) stay below the
+ * next change number on disk plus this many, counting those abandoned since the last batch that landed: an open
+ * after a stop without close() (a crash) continues this far above it, so numbers announced for batches that never
+ * landed are not given to other changes. The same bound as the event log's early deliveries.
  */
 export const EARLY_CHANGES_MAX = EARLY_DELIVERY_MAX
 
@@ -71,6 +71,8 @@ export class KvRepository {
   private readonly changeLog: BucketHandle<ChangeValue>
   private readonly leaves: BucketHandle<LeafValue>
   private counters: Counters = { nextChange: 1, keys: 0, tombstones: 0, bytes: 0 }
+  /** The next change number as the disk records it (where an open after a crash starts, before the margin). */
+  private writtenChange = 1
   private compactedChange = 0
   private appliedLsn = 0
   /** The state was read from the separate keys of an older store (until the first batch writes kv-state). */
@@ -111,6 +113,7 @@ export class KvRepository {
     // After close() the numbers continue where it left them (above numbers an abandoned batch left unused); after
     // a stop without it (a crash), numbers announced for a batch that never landed are skipped.
     const nextChange = isCounter(closedAt) && closedAt >= resumed ? closedAt : this.store.created ? resumed : resumed + EARLY_CHANGES_MAX
+    this.writtenChange = resumed
     // From now on a stop without close() must be noticed again; fsync'd, so that a machine crash cannot bring the
     // marker back under numbers this run announced.
     if (closedAt !== undefined) await this.store.batch([{ bucket: BUCKETS.meta, type: 'del', key: CLOSED_AT_CHANGE_KEY }], { sync: true })
@@ -179,7 +182,10 @@ export class KvRepository {
       const ops = staged.ops.length === 0 && opts.sync === true ? kvStateOps(this.state(), this.legacyState) : staged.ops
       await this.store.batch(ops, { sync: opts.sync === true })
       staged.commit()
-      if (ops !== staged.ops) this.legacyState = false
+      if (ops !== staged.ops) {
+        this.legacyState = false
+        this.writtenChange = this.counters.nextChange
+      }
       return staged.written
     })
   }
@@ -188,8 +194,8 @@ export class KvRepository {
    * The batch ops of `write`, without writing them, for a caller that writes them in one batch with the event
    * log's (EventLog `attach`); `commit` updates memory once that batch is on disk. The caller must be this
    * repository's only writer meanwhile (the node's one write queue): stages are built on the current counters.
-   * A caller that handed the stage's change numbers on before its batch landed (at most EARLY_CHANGES_MAX) calls
-   * `abandon` if the batch fails: those numbers then stay unused, never given to other changes.
+   * A caller that handed the stage's change numbers on before its batch landed (at most `earlyRoom()` of them)
+   * calls `abandon` if the batch fails: those numbers then stay unused, never given to other changes.
    */
   stage (changes: KvChange[], opts: { appliedLsn?: number | undefined } = {}): { ops: BatchOp[], written: KvWritten[], commit: () => void, abandon: () => void } {
     this.checkChanges(changes, opts)
@@ -224,12 +230,23 @@ export class KvRepository {
         this.counters = c
         this.appliedLsn = appliedLsn
         this.maxVersion = maxVersion
-        if (stateOps.length > 0) this.legacyState = false
+        if (stateOps.length > 0) {
+          this.legacyState = false
+          this.writtenChange = c.nextChange
+        }
       },
       abandon: () => {
         this.counters = { ...this.counters, nextChange: Math.max(this.counters.nextChange, c.nextChange) }
       }
     }
+  }
+
+  /**
+   * How many change numbers the next stage may hand on before its batch lands (0 or more): what is left of
+   * EARLY_CHANGES_MAX above the next number on disk, after the numbers failed batches left unused.
+   */
+  earlyRoom (): number {
+    return Math.max(0, this.writtenChange + EARLY_CHANGES_MAX - this.counters.nextChange)
   }
 
   /**
@@ -282,7 +299,10 @@ export class KvRepository {
       ops.push(...stateOps)
       await this.store.batch(ops, { sync: opts.sync === true })
       this.counters = c
-      if (stateOps.length > 0) this.legacyState = false
+      if (stateOps.length > 0) {
+        this.legacyState = false
+        this.writtenChange = c.nextChange
+      }
       return { purged: items.length, stale: [] }
     })
   }

@@ -277,5 +277,29 @@ early('after a stop without close() the LSNs resume EARLY_DELIVERY_MAX above the
   assert.is(third.lastLsn(), 3 + EARLY_DELIVERY_MAX, 'after close() nothing is skipped')
 })
 
+early('failed batches cannot pile announced LSNs past EARLY_DELIVERY_MAX above the next LSN on disk', async ctx => {
+  const path = join(ctx.dir, 'db')
+  const store = await openStore(path)
+  const g = gated(store)
+  const log = await EventLog.open(g.store)
+  await log.append([ev('a', 1)])
+  // A full disk: every batch fails. Two groups of this size do not fit in the margin together.
+  g.fail(true)
+  const size = EARLY_DELIVERY_MAX / 2 + 1
+  const announced: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const group = Array.from({ length: size }, (_, k) => ev(`b${i}`, k + 1))
+    await expectCode(log.append(group, { early: d => { announced.push(...d.map(x => x.lsn)); return true } }), STORE_ERRORS.full)
+  }
+  assert.is(announced.length, size, 'only the first failed group was announced')
+  // The process dies; the next open must start above every LSN a subscriber was given.
+  await store.close()
+  const crashed = await openStore(path)
+  ctx.open.push(crashed)
+  const again = await EventLog.open(crashed)
+  const r = await again.append([ev('c', 1)])
+  assert.ok(r.delivered[0]!.lsn > Math.max(...announced), `${r.delivered[0]!.lsn} after ${Math.max(...announced)}`)
+})
+
 early.run()
 

@@ -336,11 +336,18 @@ export class EventService {
   private async apply (events: ShoalEvent[], via: string | undefined, viaOf: (e: ShoalEvent) => string | undefined = () => via, opts: { sync?: boolean, early?: boolean } = {}): Promise<{ added: number, delivered: Delivered[] }> {
     const applied = await this.queue.run(async () => {
       const startedAt = this.components.clock.now()
-      let announced = false
-      const early = opts.early === true ? (delivered: Delivered[]) => (announced = this.deliverEarly(delivered)) : undefined
+      let announced: Delivered[] | undefined
+      const early = opts.early === true ? (delivered: Delivered[]) => { announced = this.deliverEarly(delivered) ? delivered : undefined; return announced !== undefined } : undefined
       // The log calls `early` before `attach`: the stages know whether these deliveries were handed on.
-      const attach = async (delivered: Delivered[]): Promise<Attachment | undefined> => await this.attach(delivered, announced)
-      const result = await this.components.log.append(events, { attach, sync: opts.sync === true, ...(early !== undefined ? { early } : {}) })
+      const attach = async (delivered: Delivered[]): Promise<Attachment | undefined> => await this.attach(delivered, announced !== undefined)
+      let result: AppendResult
+      try {
+        result = await this.components.log.append(events, { attach, sync: opts.sync === true, ...(early !== undefined ? { early } : {}) })
+      } catch (err) {
+        // What was handed on early is not in the log: a subscriber reading from further back must not get it.
+        if (announced !== undefined) this.recent.dropAfter(announced[0]!.lsn - 1)
+        throw err
+      }
       this.traceApplied(result.added, startedAt, viaOf)
       this.counts.received += result.added.length
       this.counts.duplicates += result.duplicates
@@ -354,7 +361,7 @@ export class EventService {
         // wall clock that ran fast while writes were refused leaves nothing behind in the HLC.
         this.components.hlc.observe(e.hlc)
       }
-      this.afterAppend(result.delivered, announced)
+      this.afterAppend(result.delivered, announced !== undefined)
       return { added: result.added.length, delivered: result.delivered }
     })
     if (via !== undefined) this.noteGaps(events, via)
@@ -399,6 +406,8 @@ export class EventService {
    * (delivered once durable). True when handed on.
    */
   private deliverEarly (delivered: Delivered[]): boolean {
+    // A subscriber that publishes on being told must publish above what it was told of.
+    for (const d of delivered) this.components.hlc.observe(d.event.hlc)
     this.recent.add(delivered)
     this.deliveries.wake()
     return true

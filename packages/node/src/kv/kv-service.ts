@@ -10,7 +10,6 @@ import {
 } from '@shoal/core'
 import type { Clock, HybridClock, KvConfig, KvLimits, KvRecord, Logger, Rng, ShoalEvent } from '@shoal/core'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { EARLY_CHANGES_MAX } from '@shoal/store'
 import type { Attachment, Delivered, KvRepository, KvWritten, StoredKvRecord } from '@shoal/store'
 import type { EventBus } from '../events.js'
 import type { EventService } from '../events/event-service.js'
@@ -365,8 +364,11 @@ export class KvService {
     const horizon = this.components.clock.now() - this.init.config.tombstoneHorizonMs
     await mergeInto(changes, new Map(), kvEvents.map(d => d.event), this.mergeContext(horizon, true))
     const lsn = Math.max(this.appliedLsn, ...kvEvents.map(d => d.lsn))
+    // A watcher that writes on being told writes above what it was told of (LWW by HLC): the event service has
+    // observed these events' HLC times before it handed them on early, which `early` says it did.
+    const tell = opts.early && changes.length > 0 && changes.length <= this.components.repo.earlyRoom()
     const staged = this.components.repo.stage(changes, { appliedLsn: lsn })
-    const landing = opts.early && changes.length > 0 && changes.length <= EARLY_CHANGES_MAX ? this.feed.announce(changes, staged.written) : undefined
+    const landing = tell ? this.feed.announce(changes, staged.written) : undefined
     return {
       ops: staged.ops,
       commit: () => {
