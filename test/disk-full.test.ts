@@ -1,6 +1,7 @@
 /**
  * A full disk turns writes into clear errors, not a crash: a daemon whose data dir sits on a tiny tmpfs answers
- * kv.put with -32003 naming the full disk once space runs out, keeps serving reads, and stays up. Needs root
+ * kv.put with -32003 naming the full disk once space runs out, keeps serving reads (also after more failed writes,
+ * which must not close the database to recover it while there is no room), and stays up. Needs root
  * (mount); elsewhere the test says so and skips.
  */
 import { test } from 'uvu'
@@ -52,6 +53,14 @@ rootTest('writes on a full disk fail with a clear error; reads and the daemon ca
   assert.is(failure.code, -32003, failure.message)
   assert.match(failure.message.toLowerCase(), /disk|space|full/)
   assert.is((await node.client.call('kv.get', { key: 'before' })).value, 'still here', 'reads still work')
+  // The next writes find the store damaged by the failed one and would reopen it, which needs room it does not
+  // have: they fail the same way, and the database stays open for reads.
+  for (let i = 0; i < 3; i++) {
+    const again = await node.client.call('kv.put', { key: `again/${i}`, value: 'x' }).then(() => undefined, (err: RpcError) => err)
+    assert.is(again?.code, -32003, again?.message)
+  }
+  assert.is((await node.client.call('kv.get', { key: 'before' })).value, 'still here', 'reads still work after more failed writes')
+  assert.ok((await node.client.call('events.list', { limit: 10 })).events.length > 0, 'the event log still reads')
   assert.is((await node.client.call('node.info', {})).peerId, node.peerId)
   assert.is(node.child.exitCode, null, 'the daemon is still running')
 })

@@ -4,6 +4,8 @@
  * full disk is reported as ERR_STORE_FULL wherever it happens.
  */
 import { Level } from 'level'
+import { readdir, stat, statfs } from 'node:fs/promises'
+import { join } from 'node:path'
 import { ShoalError } from '@shoal/core'
 import { BUCKETS, SCHEMA_VERSION, SCHEMA_VERSION_KEY } from './buckets.js'
 import type { BucketName } from './buckets.js'
@@ -145,6 +147,10 @@ export async function openStore (path: string): Promise<Store> {
    * writes acknowledged after the failure (fsync'd or not) can vanish after a crash. Found by the chaos run
    * (a full disk, then kill -9: seqs 20-53 of one node lost). So the store reopens the database before the next
    * write: recovery then happens at once, while nothing after the partial record exists, and a new log starts.
+   * Recovery writes the log out as a table, so it needs room: on a disk still full the reopen would fail and
+   * leave the database closed, reads included (found by a chaos run with only disk faults: kv.get answered
+   * -32603 until room came back). So the reopen waits for room; until then writes fail as on a full disk
+   * (ERR_STORE_FULL, nothing stored) and reads go on from the database as it is.
    */
   let damaged = false
   let closed = false
@@ -152,6 +158,7 @@ export async function openStore (path: string): Promise<Store> {
   const heal = async (): Promise<void> => {
     if (!damaged || closed) return
     reopening ??= (async () => {
+      if (!await roomToRecover(path)) throw toWriteError(new Error('No space left on device to recover the database after the failed write'), path)
       try { await db.close() } catch {}
       try {
         await db.open()
@@ -262,6 +269,24 @@ function checkOp (op: BatchOp, i: number): void {
  * What a failed write becomes: ERR_STORE_FULL when LevelDB (or the OS under it) says the disk is full, else
  * ERR_STORE_IO. Used by every write path; an error that already is a StoreError passes through.
  */
+/** Room LevelDB needs beyond its logs' size to recover them at open (a table as large, a new log, the manifest). */
+const RECOVERY_MARGIN_BYTES = 1024 * 1024
+
+/**
+ * Whether the disk holding the database at `path` has room to recover its write-ahead logs at open: free bytes at
+ * least their size plus RECOVERY_MARGIN_BYTES. True when that cannot be found out (the open then tells).
+ */
+async function roomToRecover (path: string): Promise<boolean> {
+  try {
+    const fs = await statfs(path)
+    let logs = 0
+    for (const name of await readdir(path)) if (name.endsWith('.log')) logs += (await stat(join(path, name))).size
+    return fs.bavail * fs.bsize >= logs + RECOVERY_MARGIN_BYTES
+  } catch {
+    return true
+  }
+}
+
 export function toWriteError (err: unknown, path: string): StoreError {
   if (err instanceof StoreError) return err
   const e = err as { code?: unknown, message?: unknown, cause?: { code?: unknown, message?: unknown } } | undefined
