@@ -33,7 +33,7 @@ export class KvWatchFeed {
   }
 
   /**
-   * Tells watchers of staged changes before their batch lands (at most EARLY_CHANGES_MAX); reads of their keys
+   * Tells watchers of staged changes before their batch lands (at most the repository's `earlyRoom()`); reads of their keys
    * wait until `settle`. If the batch fails, `forget` drops them from memory (their numbers stay unused: the
    * repository's `abandon`), then `settle`.
    */
