@@ -3,6 +3,7 @@
 // Used by scripts/release.mjs, and by tests that need a second build (e.g. one announcing newer protocol ids).
 //
 //   outdir/shoal.js, worker-entry.js, builtin-work.js   entry points (the workers are loaded by URL)
+//   outdir/verify-worker.js                             the signature-check thread's (events/batch-verify.ts)
 //   outdir/piscina-worker.js                            the worker-pool library's thread script
 //   outdir/native/classic-level.node                    glibc linux-x64 addon (LevelDB)
 //   outdir/native/sodium-native.node                    glibc linux-x64 addon (libsodium: Ed25519)
@@ -58,6 +59,7 @@ export async function bundleShoal ({ outdir, commit, plugins = [] }) {
       shoal: join(root, 'packages/cli/dist/src/bin.js'),
       'worker-entry': join(handlers, 'worker-entry.js'),
       'builtin-work': join(handlers, 'builtin-work.js'),
+      'verify-worker': join(root, 'packages/node/dist/src/events/verify-worker.js'),
       'piscina-worker': join(dirname(realpathSync(join(root, 'packages/node/node_modules/piscina/package.json'))), 'dist/worker.js')
     },
     // piscina's optional thread-priority addon: absent, and piscina runs without it.

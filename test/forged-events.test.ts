@@ -126,4 +126,30 @@ test('a forged event in the second batch of a pull fails that batch: the first b
   assert.equal(list.events.filter((e: any) => e.origin === origin).map((e: any) => e.seq), [1, 2, 3], 'only the first batch was stored')
 })
 
+test('a pull asks for the next batch as the first arrives, and a forged first batch stores nothing of either', async () => {
+  const key = await generateKeyPair('Ed25519')
+  const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+  const origin = peerIdFromPrivateKey(key).toString()
+  const before = (await rejectedCounts())['bad-signature'] ?? 0
+  const signed = await Promise.all([1, 2, 3, 4, 5, 6].map(async seq =>
+    await signEvent({ v: EVENT_WIRE_VERSION, type: 'user', topic: 't', origin, seq, hlc: { wall: Date.now(), logical: 0 }, data: JSON.stringify({ seq }) }, key)))
+  // Seq 2 keeps its shape but carries seq 1's signature; the second batch (4-6) is genuine.
+  const served = signed.map(e => e.seq === 2 ? { ...e, sig: signed[0]!.sig } : e)
+  const pulls: number[] = []
+  serveRepair = (msg: any) => {
+    if (msg.type === 'digest') return { v: 1, type: 'digest', heads: { [origin]: 6 } }
+    pulls.push(msg.from)
+    return msg.from <= 3
+      ? { v: 1, type: 'events', events: served.filter(e => e.seq >= msg.from && e.seq <= 3), more: true }
+      : { v: 1, type: 'events', events: served.filter(e => e.seq >= msg.from), more: false }
+  }
+  const { requestFrame } = await import('@shoal/node')
+  await requestFrame(rogue, (await import('@libp2p/peer-id')).peerIdFromString(daemon.peerId), protocols.events, { v: 1, type: 'digest', heads: { [origin]: 6 } }, { signal: AbortSignal.timeout(5000) })
+  await waitUntil('the forged first batch to be rejected', async () => ((await rejectedCounts())['bad-signature'] ?? 0) > before)
+  // Asked for before the first batch was checked (the pull overlaps a batch's checks with the next one's transfer).
+  await waitUntil('the second batch to be asked for', () => pulls.includes(4) ? true : undefined)
+  const stats = await daemon.client.call('events.stats', {})
+  assert.is(stats.heads[origin], undefined, 'nothing of either batch was stored')
+})
+
 test.run()

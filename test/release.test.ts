@@ -58,13 +58,26 @@ test.before(async () => {
 
 test.after(async () => { await rm(dir, { recursive: true, force: true }) })
 
+/** Calls the verify worker (argv[1]) on two signatures of one key over one message, the second altered. */
+const VERIFY_SCRIPT = `
+  const { generateKeyPairSync, sign } = await import('node:crypto')
+  const { pathToFileURL } = await import('node:url')
+  const verifyBatch = (await import(pathToFileURL(process.argv[1]).href)).default
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519')
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
+  const message = Buffer.from('shoal')
+  const good = sign(null, message, privateKey)
+  const bad = Buffer.from(good); bad[0] ^= 1
+  const out = verifyBatch({ messages: Buffer.concat([message, message]), offsets: Uint32Array.of(0, 5, 10), signatures: Buffer.concat([good, bad]), keys: Buffer.concat([raw, raw]) })
+  console.log(JSON.stringify([...out]))`
+
 test('the tarball matches SHA256SUMS and holds the runtime, the bundle, the addon and the licences, nothing more', async () => {
   const out = join(dir, 'out')
   const sums = await readFile(join(out, 'SHA256SUMS'), 'utf8')
   const digest = createHash('sha256').update(await readFile(join(out, `${NAME}.tar.gz`))).digest('hex')
   assert.is(sums, `${digest}  ${NAME}.tar.gz\n`)
   assert.is(report.sha256, digest)
-  for (const f of ['bin/shoal', 'runtime/bin/node', 'runtime/LICENSE', 'lib/shoal.js', 'lib/worker-entry.js', 'lib/builtin-work.js', 'lib/piscina-worker.js', 'lib/native/classic-level.node', 'lib/public/index.html', 'BUILD.json', 'LICENSE-THIRD-PARTY.txt']) {
+  for (const f of ['bin/shoal', 'runtime/bin/node', 'runtime/LICENSE', 'lib/shoal.js', 'lib/worker-entry.js', 'lib/builtin-work.js', 'lib/verify-worker.js', 'lib/piscina-worker.js', 'lib/native/classic-level.node', 'lib/public/index.html', 'BUILD.json', 'LICENSE-THIRD-PARTY.txt']) {
     assert.ok(existsSync(join(home, f)), `missing ${f}`)
   }
   assert.is((await stat(join(home, 'bin/shoal'))).mode & 0o111, 0o111, 'launcher executable')
@@ -73,7 +86,7 @@ test('the tarball matches SHA256SUMS and holds the runtime, the bundle, the addo
   }
   assert.is((await stat(join(home, 'deploy/docker/entrypoint.sh'))).mode & 0o111, 0o111, 'the image runs the entrypoint directly')
   assert.ok(!existsSync(join(home, 'deploy/docker/swarm.key')) && !existsSync(join(home, 'deploy/kubernetes/swarm.key')), 'no swarm key ships')
-  assert.equal((await readdir(join(home, 'lib'))).sort(), ['builtin-work.js', 'native', 'package.json', 'piscina-worker.js', 'public', 'shoal.js', 'worker-entry.js'], 'no node_modules: dependencies are bundled')
+  assert.equal((await readdir(join(home, 'lib'))).sort(), ['builtin-work.js', 'native', 'package.json', 'piscina-worker.js', 'public', 'shoal.js', 'verify-worker.js', 'worker-entry.js'], 'no node_modules: dependencies are bundled')
   assert.equal((await readdir(join(home, 'lib/native'))).sort(), ['classic-level.node', 'sodium-native.node'], 'two addons (LevelDB, libsodium), glibc linux-x64 only')
   const licences = await readFile(join(home, 'LICENSE-THIRD-PARTY.txt'), 'utf8')
   for (const name of ['libp2p@', '@chainsafe/libp2p-noise@', 'pino@', 'classic-level@', 'leveldb', 'snappy', 'sodium-native@', 'libsodium', 'Node.js', 'Permission is hereby granted', 'Apache License']) {
@@ -122,6 +135,11 @@ test('bin/shoal runs with no node on PATH: --version with the commit, init, a da
       const r = await run('/bin/sh', [join(home, 'deploy/docker/entrypoint.sh'), probe], { ...bareEnv, SHOAL_HOME: home, SHOAL_RPC: rpcHost })
       assert.is(r.code, 0, `entrypoint ${probe}: ${r.stderr}`)
     }
+    // The signature-check thread's entry point (events/batch-verify.ts), run by the release's Node: it loads with
+    // the libsodium addon beside the bundle and tells a good signature from a bad one.
+    const checks = await run(join(home, 'runtime/bin/node'), ['--input-type=module', '-e', VERIFY_SCRIPT, join(home, 'lib/verify-worker.js')], bareEnv)
+    assert.is(checks.code, 0, checks.stderr)
+    assert.is(checks.stdout.trim(), '[1,0]')
     // A job: the task handlers run on worker threads whose entry points the bundle loads by URL.
     const job = await run(shoal, ['task', 'run', 'primes', '--input', '{"from":0,"to":100000}', '--split', '2', '--data-dir', dataDir], bareEnv)
     assert.is(job.code, 0, job.stderr)

@@ -6,8 +6,8 @@
  * stricter on crafted input (small-order keys and R points, non-canonical encodings), which only the holder of a
  * key, or a made-up key, could produce, and which affects only that key's own events.
  *
- * The asynchronous paths (signing or verifying many at once on libuv's thread pool) stay on node:crypto: libsodium's
- * calls are synchronous.
+ * Signing many at once on libuv's thread pool stays on node:crypto (libsodium's calls are synchronous); checking many
+ * at once runs this module's verify on a worker thread (batch-verify.ts).
  */
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'

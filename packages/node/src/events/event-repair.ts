@@ -80,33 +80,31 @@ export class EventRepair {
     this.pulling.add(origin)
     const cannotServe = new Set<string>()
     let evidence: { peer: string, compactedBelow: number, first: unknown } | undefined
-    // The next batch, asked for while this one is checked and stored (used only if it starts where we then are).
-    let ahead: { peer: string, from: number, reply: Promise<RepairMessage> } | undefined
-    const ask = (to: string, from: number): Promise<RepairMessage> => {
-      const reply = this.send(to, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH })
-      reply.catch(() => {}) // awaited when used; an unused one must not become an unhandled rejection
-      return reply
-    }
+    // The next batch, asked for as soon as this one arrives, and checked as soon as it arrives itself, while this
+    // one is checked and stored (used only if it starts where we then are): the peer's read, the transfer, the
+    // checks and our append of consecutive batches overlap.
+    let ahead: { peer: string, from: number, batch: Fetched } | undefined
+    const ask = (to: string, from: number): Fetched => fetchChecked(this.send(to, { v: 1, type: 'pull', origin, from, limit: constants.EVENT_PULL_BATCH }), async raw => await host.check(raw))
     try {
       for (let rounds = 0; host.running() && rounds < MAX_PULL_ROUNDS; rounds++) {
         const from = host.log.head(origin) + 1
-        const reply = await (ahead !== undefined && ahead.peer === peer && ahead.from === from ? ahead.reply : ask(peer, from))
+        const batch = ahead !== undefined && ahead.peer === peer && ahead.from === from ? ahead.batch : ask(peer, from)
         ahead = undefined
+        const reply = await batch.reply
         if (reply.type === 'error' && reply.code !== 'compacted') throw new Error(`peer refused the pull: ${reply.code}`)
         if (reply.type !== 'error' && reply.type !== 'events') throw new Error(`unexpected ${reply.type} reply to pull`)
         if (reply.type === 'events' && reply.events.length > 0) {
-          // Checked together: their signatures are verified in parallel off the main thread.
-          const reasons = await Promise.all(reply.events.map(async raw => await host.check(raw)))
-          const bad = reasons.find(r => r !== undefined)
+          if (reply.more) {
+            // From the unchecked seqs: a batch that fails its checks throws below, and the next one goes unused.
+            const next = reply.events.reduce<number>((max, e) => Math.max(max, typeof (e as { seq?: unknown }).seq === 'number' ? (e as { seq: number }).seq : 0), 0) + 1
+            ahead = { peer, from: next, batch: ask(peer, next) }
+          }
+          const bad = await batch.bad
           if (bad !== undefined) throw new Error(`peer sent an invalid event (${bad})`)
           const accepted = reply.events as ShoalEvent[]
           cannotServe.clear()
           evidence = undefined
           const before = host.log.head(origin)
-          if (reply.more) {
-            const next = accepted.reduce((max, e) => Math.max(max, e.seq), 0) + 1
-            ahead = { peer, from: next, reply: ask(peer, next) }
-          }
           host.repaired(await host.apply(accepted))
           if (!reply.more || host.log.head(origin) <= before) break
           continue
@@ -200,4 +198,22 @@ export class EventRepair {
     const raw = await request(this.host.libp2p, peerIdFromString(peer), this.host.protocol, message, { signal, maxBytes: constants.EVENT_MAX_PULL_BYTES + 64 * 1024 })
     return validateRepairMessage(raw)
   }
+}
+
+/** A pull's reply, and the first reject reason among its events once they are checked (undefined: all good). */
+interface Fetched { reply: Promise<RepairMessage>, bad: Promise<string | undefined> }
+
+/**
+ * Starts checking a reply's events as soon as it arrives, all together (their signatures go to a worker thread in
+ * one batch, batch-verify.ts). Neither promise rejects unhandled: a batch asked for ahead may go unused.
+ */
+function fetchChecked (reply: Promise<RepairMessage>, check: (raw: unknown) => Promise<string | undefined>): Fetched {
+  const bad = reply.then(async r => {
+    if (r.type !== 'events') return undefined
+    const reasons = await Promise.all(r.events.map(async raw => await check(raw)))
+    return reasons.find(x => x !== undefined)
+  })
+  reply.catch(() => {})
+  bad.catch(() => {})
+  return { reply, bad }
 }
