@@ -100,15 +100,19 @@ test('forged events served on the repair path are rejected and the daemon keeps 
   assert.is(daemon.child.exitCode, null)
 })
 
-test('a forged event in the second batch of a pull fails that batch: the first batch is stored, nothing of the second', async () => {
+/**
+ * Has the rogue serve six events of a fresh origin in two pulls (seqs 1-3 with `more`, then 4-6), seq `forged`
+ * keeping its shape but carrying the signature of the seq before it, and tells the daemon it holds them. Returns
+ * the origin and the `from` of each pull asked, once the forged event has been rejected.
+ */
+async function serveTwoBatches (forged: number): Promise<{ origin: string, pulls: number[] }> {
   const key = await generateKeyPair('Ed25519')
-  const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+  const { peerIdFromPrivateKey, peerIdFromString } = await import('@libp2p/peer-id')
   const origin = peerIdFromPrivateKey(key).toString()
   const before = (await rejectedCounts())['bad-signature'] ?? 0
   const signed = await Promise.all([1, 2, 3, 4, 5, 6].map(async seq =>
     await signEvent({ v: EVENT_WIRE_VERSION, type: 'user', topic: 't', origin, seq, hlc: { wall: Date.now(), logical: 0 }, data: JSON.stringify({ seq }) }, key)))
-  // Seq 5 keeps its shape but carries seq 4's signature.
-  const served = signed.map(e => e.seq === 5 ? { ...e, sig: signed[3]!.sig } : e)
+  const served = signed.map(e => e.seq === forged ? { ...e, sig: signed[forged - 2]!.sig } : e)
   const pulls: number[] = []
   serveRepair = (msg: any) => {
     if (msg.type === 'digest') return { v: 1, type: 'digest', heads: { [origin]: 6 } }
@@ -118,8 +122,13 @@ test('a forged event in the second batch of a pull fails that batch: the first b
       : { v: 1, type: 'events', events: served.filter(e => e.seq >= msg.from), more: false }
   }
   const { requestFrame } = await import('@shoal/node')
-  await requestFrame(rogue, (await import('@libp2p/peer-id')).peerIdFromString(daemon.peerId), protocols.events, { v: 1, type: 'digest', heads: { [origin]: 6 } }, { signal: AbortSignal.timeout(5000) })
-  await waitUntil('the forged second batch to be rejected', async () => ((await rejectedCounts())['bad-signature'] ?? 0) > before)
+  await requestFrame(rogue, peerIdFromString(daemon.peerId), protocols.events, { v: 1, type: 'digest', heads: { [origin]: 6 } }, { signal: AbortSignal.timeout(5000) })
+  await waitUntil(`the forged seq ${forged} to be rejected`, async () => ((await rejectedCounts())['bad-signature'] ?? 0) > before)
+  return { origin, pulls }
+}
+
+test('a forged event in the second batch of a pull fails that batch: the first batch is stored, nothing of the second', async () => {
+  const { origin, pulls } = await serveTwoBatches(5)
   await waitUntil('the first batch to be stored', async () => (await daemon.client.call('events.stats', {})).heads[origin] === 3)
   assert.ok(pulls.includes(1) && pulls.includes(4), `pulled from ${pulls.join(', ')}`)
   const list = await daemon.client.call('events.list', { topic: 't', limit: 100 })
@@ -127,25 +136,8 @@ test('a forged event in the second batch of a pull fails that batch: the first b
 })
 
 test('a pull asks for the next batch as the first arrives, and a forged first batch stores nothing of either', async () => {
-  const key = await generateKeyPair('Ed25519')
-  const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
-  const origin = peerIdFromPrivateKey(key).toString()
-  const before = (await rejectedCounts())['bad-signature'] ?? 0
-  const signed = await Promise.all([1, 2, 3, 4, 5, 6].map(async seq =>
-    await signEvent({ v: EVENT_WIRE_VERSION, type: 'user', topic: 't', origin, seq, hlc: { wall: Date.now(), logical: 0 }, data: JSON.stringify({ seq }) }, key)))
-  // Seq 2 keeps its shape but carries seq 1's signature; the second batch (4-6) is genuine.
-  const served = signed.map(e => e.seq === 2 ? { ...e, sig: signed[0]!.sig } : e)
-  const pulls: number[] = []
-  serveRepair = (msg: any) => {
-    if (msg.type === 'digest') return { v: 1, type: 'digest', heads: { [origin]: 6 } }
-    pulls.push(msg.from)
-    return msg.from <= 3
-      ? { v: 1, type: 'events', events: served.filter(e => e.seq >= msg.from && e.seq <= 3), more: true }
-      : { v: 1, type: 'events', events: served.filter(e => e.seq >= msg.from), more: false }
-  }
-  const { requestFrame } = await import('@shoal/node')
-  await requestFrame(rogue, (await import('@libp2p/peer-id')).peerIdFromString(daemon.peerId), protocols.events, { v: 1, type: 'digest', heads: { [origin]: 6 } }, { signal: AbortSignal.timeout(5000) })
-  await waitUntil('the forged first batch to be rejected', async () => ((await rejectedCounts())['bad-signature'] ?? 0) > before)
+  // Seq 2 is forged; the second batch (4-6) is genuine.
+  const { origin, pulls } = await serveTwoBatches(2)
   // Asked for before the first batch was checked (the pull overlaps a batch's checks with the next one's transfer).
   await waitUntil('the second batch to be asked for', () => pulls.includes(4) ? true : undefined)
   const stats = await daemon.client.call('events.stats', {})
