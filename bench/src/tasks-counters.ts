@@ -7,24 +7,11 @@
  * each event once, however many copies reach it) and fsyncs at the writer (each acknowledged
  * write syncs its batch on the node that wrote it; appliers batch theirs, so this is the writers' share only).
  */
-import { readFile } from 'node:fs/promises'
-import { execFileSync } from 'node:child_process'
 import type { LocalNode } from '@shoal/cli/local-swarm'
 import { readToken } from '@shoal/node'
+import { cpuMs } from './proc-cpu.js'
 
 export interface Counters { cpuMs: number, writes: number, signatures: number, verifies: number }
-
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
-const CLK_TCK = ((): number => {
-  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100 } catch { return 100 }
-})()
-
-async function cpuMs (pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the ")" that ends the command name; utime and stime are fields 14 and 15 of the whole line.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(rest[11]) + Number(rest[12])) * 1000 / CLK_TCK
-}
 
 function metric (text: string, name: string, labels: (l: string) => boolean = () => true): number {
   let sum = 0
