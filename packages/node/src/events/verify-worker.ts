@@ -6,7 +6,7 @@
 import { Ed25519PublicKey, verifyEd25519 } from './ed25519.js'
 
 /**
- * n signatures packed in three buffers (transferred, not copied): message i is
+ * n signatures packed in four buffers (transferred, not copied): message i is
  * `messages[offsets[i] .. offsets[i + 1])`, its signature `signatures[64 i .. 64 i + 64)` and its origin's raw
  * public key `keys[32 i .. 32 i + 32)`.
  */
