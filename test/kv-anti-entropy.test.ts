@@ -88,4 +88,36 @@ test('an import asks every live member to pull it: no periodic round needed', as
   }
 })
 
+test('records altered in a pull are refused: the reply holding one is not merged, and the check counts it', async () => {
+  const swarm = await MemorySwarm.create({ config: CONFIG, seed: 10 })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add()
+    await waitUntil('A and B see each other alive', () => swarm.counts('alive').every(c => c === 2), { timeoutMs: 10_000 })
+    // B answers A's record requests with one record's value changed after it was signed. Forty records to a reply:
+    // enough for their checks to go to the worker thread (batch-verify.ts), which the test before started; checks
+    // run on the main thread while it starts, with the same verdicts (packages/node/test/batch-verify.test.ts).
+    const answer = b.kv.sync.answer.bind(b.kv.sync)
+    b.kv.sync.answer = async (msg, from) => {
+      const reply = await answer(msg, from)
+      if (reply.type === 'records' && reply.records.length > 0) {
+        const [first, ...rest] = reply.records as ShoalEvent[]
+        return { ...reply, records: [{ ...first!, data: first!.data.replace('"genuine"', '"altered"') }, ...rest] }
+      }
+      return reply
+    }
+    for (const round of [1, 2]) {
+      const records = await Promise.all(Array.from({ length: 40 }, async (_, i) => await foreignPut(`r${round}/${i}`, 'genuine')))
+      assert.is(await b.kv.applyEvents(records), 40)
+      const before = a.events.stats().rejected['bad-signature'] ?? 0
+      await a.kv.syncWith(b.peerId)
+      assert.ok((a.events.stats().rejected['bad-signature'] ?? 0) > before, `round ${round}: the altered record counted as a bad signature`)
+      const held = await a.kv.list({ prefix: `r${round}/`, limit: 100 })
+      assert.is(held.records.length, 0, `round ${round}: nothing of the reply holding the altered record was merged`)
+    }
+  } finally {
+    await swarm.destroy()
+  }
+})
+
 test.run()
