@@ -33,8 +33,12 @@ export interface KvChangesOptions {
   limit: number
 }
 
-/** `next` is the change number to resume from (the last one looked at, or `since` when none). */
-export type KvChangesResult = { changes: KvChangeEntry[], next: number } | { compactedChange: number }
+/**
+ * `next` is the change number to resume from (the last one looked at, or `since` when none). `more`: the page
+ * stopped before the end of the log, at `limit` changes or, with a prefix, after looking at CHANGES_SCAN_LIMIT
+ * entries: read again from `next` now. Without it the log holds nothing further yet.
+ */
+export type KvChangesResult = { changes: KvChangeEntry[], next: number, more: boolean } | { compactedChange: number }
 
 interface ChangeSource { changes: BucketHandle<ChangeValue>, compactedChange: () => number }
 
@@ -79,8 +83,10 @@ export async function readChanges (src: ChangeSource, opts: KvChangesOptions): P
   const prefix = opts.prefix
   const changes: KvChangeEntry[] = []
   let next = since
+  let looked = 0
   const scan = prefix === undefined ? opts.limit : Math.max(opts.limit, CHANGES_SCAN_LIMIT)
   for await (const [key, value] of src.changes.entries({ gt: changeKey(since), limit: scan })) {
+    looked++
     next = Number(key)
     if (!isChangeValue(value) || (prefix !== undefined && !value.key.startsWith(prefix))) continue
     changes.push({ change: next, key: value.key, version: value.version })
@@ -88,5 +94,5 @@ export async function readChanges (src: ChangeSource, opts: KvChangesOptions): P
   }
   // Compaction removes in change order: if it removed anything above `since` while we read, compactedChange passed it.
   if (since < src.compactedChange()) return { compactedChange: src.compactedChange() }
-  return { changes, next }
+  return { changes, next, more: changes.length >= opts.limit || looked >= scan }
 }

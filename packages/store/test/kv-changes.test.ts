@@ -3,6 +3,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { STORE_ERRORS } from '../src/store.js'
 import { EARLY_CHANGES_MAX } from '../src/kv-repository.js'
+import { CHANGES_SCAN_LIMIT } from '../src/kv-reads.js'
 import type { KvChangesResult } from '../src/kv-reads.js'
 import { expectCode, withTempDir } from './event-log-helpers.js'
 import type { Ctx } from './event-log-helpers.js'
@@ -22,13 +23,15 @@ changes('changes page by cursor, filter by prefix, and carry versions', async ct
   await kv.write([change(del('a/1', 4), put('a/1', 1)), change(put('b/2', 5))])
   const p1 = await kv.changes({ limit: 2 })
   assert.equal(ids(p1), ['1:a/1', '2:b/1'])
+  assert.is('changes' in p1 && p1.more, true, 'a full page: read again')
   assert.equal('changes' in p1 && p1.changes[0]?.version, { wall: 1, logical: 0, node: 'n1' })
   assert.is('changes' in p1 && p1.next, 2)
   const p2 = await kv.changes({ since: 2, limit: 10 })
   assert.equal(ids(p2), ['3:a/2', '4:a/1', '5:b/2'])
+  assert.is('changes' in p2 && p2.more, false, 'the end of the log')
   assert.is('changes' in p2 && p2.next, 5)
   const empty = await kv.changes({ since: 5, limit: 10 })
-  assert.equal(empty, { changes: [], next: 5 })
+  assert.equal(empty, { changes: [], next: 5, more: false })
   // With a prefix, `next` moves past what was looked at, matched or not.
   const a = await kv.changes({ prefix: 'a/', limit: 2 })
   assert.equal(ids(a), ['1:a/1', '3:a/2'])
@@ -38,6 +41,19 @@ changes('changes page by cursor, filter by prefix, and carry versions', async ct
   assert.is('changes' in a2 && a2.next, 5)
   await expectCode(kv.changes({ since: -1, limit: 2 }), STORE_ERRORS.invalid)
   await expectCode(kv.changes({ limit: 0 }), STORE_ERRORS.invalid)
+})
+
+changes('with a prefix, a page stops after CHANGES_SCAN_LIMIT entries and says more follow, though none matched', async ctx => {
+  const { kv } = await openKv(ctx)
+  for (let from = 0; from < CHANGES_SCAN_LIMIT + 10; from += 2000) {
+    await kv.write(Array.from({ length: Math.min(2000, CHANGES_SCAN_LIMIT + 10 - from) }, (_, i) => change(put(`other/${from + i}`, from + i + 1))))
+  }
+  await kv.write([change(put('p/x', CHANGES_SCAN_LIMIT + 11))])
+  const first = await kv.changes({ prefix: 'p/', limit: 100 })
+  assert.equal(first, { changes: [], next: CHANGES_SCAN_LIMIT, more: true })
+  const second = await kv.changes({ prefix: 'p/', since: CHANGES_SCAN_LIMIT, limit: 100 })
+  assert.equal(ids(second), [`${CHANGES_SCAN_LIMIT + 11}:p/x`])
+  assert.is('changes' in second && second.more, false)
 })
 
 changes('compaction keeps the newest entries; an older cursor gets compactedChange', async ctx => {
@@ -52,7 +68,7 @@ changes('compaction keeps the newest entries; an older cursor gets compactedChan
   assert.equal(ids(await kv.changes({ since: 6, limit: 9 })), ['7:k6', '8:k7', '9:k8', '10:k9'])
   assert.equal(await kv.get('k0'), put('k0', 1)) // records stay
   assert.equal(await kv.compactChanges(0), { removed: 4 })
-  assert.equal(await kv.changes({ since: 10, limit: 9 }), { changes: [], next: 10 })
+  assert.equal(await kv.changes({ since: 10, limit: 9 }), { changes: [], next: 10, more: false })
   const { kv: again } = await reopenKv(ctx, store, kv)
   assert.equal(again.stats().compactedChange, 10)
   assert.equal(again.stats().lastChange, 10)

@@ -73,19 +73,21 @@ export class KvWatchFeed {
       // From memory when the cursor is recent (a watcher keeping up): the record each change stored. From the
       // log otherwise: the record stored under the key now.
       const fresh = this.recent.after(cursor, constants.KV_SYNC_BATCH, opts.prefix, repo.stats())
-      let looked: number
+      let more: boolean
       if (fresh !== undefined) {
         for (const c of fresh.items) yield { change: c.change, key: c.key, record: c.record as KvRecord }
         cursor = fresh.next
-        looked = fresh.items.length
+        more = fresh.items.length >= constants.KV_SYNC_BATCH
       } else {
         const page = await repo.changes({ prefix: opts.prefix, since: cursor, limit: constants.KV_SYNC_BATCH })
         if ('compactedChange' in page) throw new ShoalError('ERR_COMPACTED', `the cursor is older than the change log's retention; resume from ${page.compactedChange}`, { compactedChange: page.compactedChange })
         for (const c of page.changes) yield { change: c.change, key: c.key, record: await repo.get(c.key) as KvRecord | undefined }
         cursor = page.next
-        looked = page.changes.length
+        // Not the number of matches: with a prefix, a page may stop after looking at its most entries with few
+        // or none matching, and the rest of the log is still to read (a far-behind watcher of a narrow prefix).
+        more = page.more
       }
-      if (looked < constants.KV_SYNC_BATCH) await waiting
+      if (!more) await waiting
     }
   }
 
