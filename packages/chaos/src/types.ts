@@ -68,8 +68,8 @@ export interface Violation {
   detail?: Record<string, unknown>
 }
 
-export type InvariantId = 'inv1-causal' | 'inv2-bounded-skew' | 'inv3-durability' | 'inv4-no-resurrection' | 'inv5-convergence' | 'inv6-events' | 'inv7-quorum' | 'inv8-jobs' | 'inv9-failed-no-effect' | 'inv10-closed-topics'
-export const INVARIANTS: readonly InvariantId[] = ['inv1-causal', 'inv2-bounded-skew', 'inv3-durability', 'inv4-no-resurrection', 'inv5-convergence', 'inv6-events', 'inv7-quorum', 'inv8-jobs', 'inv9-failed-no-effect', 'inv10-closed-topics']
+export type InvariantId = 'inv1-causal' | 'inv2-bounded-skew' | 'inv3-durability' | 'inv4-no-resurrection' | 'inv5-convergence' | 'inv6-events' | 'inv7-quorum' | 'inv8-jobs' | 'inv9-failed-no-effect' | 'inv10-closed-topics' | 'inv11-no-internal-error'
+export const INVARIANTS: readonly InvariantId[] = ['inv1-causal', 'inv2-bounded-skew', 'inv3-durability', 'inv4-no-resurrection', 'inv5-convergence', 'inv6-events', 'inv7-quorum', 'inv8-jobs', 'inv9-failed-no-effect', 'inv10-closed-topics', 'inv11-no-internal-error']
 
 /** Everything a checker reads. */
 export interface CheckInput {

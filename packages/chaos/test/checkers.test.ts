@@ -7,7 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   checkCausal, checkBoundedSkew, checkDurability, checkResurrection, checkConvergence, checkEvents, checkQuorum,
-  checkJobs, checkFailedNoEffect, checkClosedTopics, checkAll, classify, latestReplicatedWriters, countPrimesBelow
+  checkJobs, checkFailedNoEffect, checkClosedTopics, checkNoInternalError, checkAll, classify, latestReplicatedWriters, countPrimesBelow
 } from '../src/index.js'
 import type { CheckInput, NodeState, Op, Version } from '../src/index.js'
 import { RpcError, RpcErrorCode } from '@shoal/rpc'
@@ -216,6 +216,16 @@ closed('a forged kv.put through events.publish must be refused and never take ef
   assert.is(checkClosedTopics(input([forge('fail')])).length, 0)
 })
 
+const internal = suite('inv11 no internal error')
+internal('a call answered -32603 is reported; documented errors and lost connections are not', () => {
+  const read = (error: Op['error'], outcome: Op['outcome'] = 'unknown'): Op => op({ kind: 'kv.get', node: 2, args: { key: 'k' }, outcome, ...(error !== undefined ? { error } : {}) })
+  const found = checkNoInternalError(input([read({ code: -32603, message: 'Internal error' }), read({ code: -32003, message: 'store full' }, 'fail')]))
+  assert.is(found.length, 1)
+  assert.is(found[0]!.invariant, 'inv11-no-internal-error')
+  assert.is(found[0]!.ops[0]!.error?.code, -32603)
+  assert.is(checkNoInternalError(input([read({ code: -32001, message: 'acks' }), read({ code: 'ERR_RPC_CONNECTION', message: 'ECONNRESET' }), read({ code: 20, message: 'aborted' }), read(undefined, 'ok')])).length, 0)
+})
+
 const misc = suite('history classification and durability victims')
 misc('errors map to fail / unknown by what they promise', () => {
   assert.is(classify('kv.put', new RpcError(RpcErrorCode.UNAVAILABLE, 'disk full')).outcome, 'fail')
@@ -235,4 +245,4 @@ misc('a clean history passes every checker', () => {
   assert.equal(checkAll(input([w, get(2, 'k', [20, 30], 'w1', v(5))], [state(1, r), state(2, r), state(3, r)])), [])
 })
 
-for (const s of [causal, skew, durable, resurrect, converge, events, quorum, jobs, failed, closed, misc]) s.run()
+for (const s of [causal, skew, durable, resurrect, converge, events, quorum, jobs, failed, closed, internal, misc]) s.run()

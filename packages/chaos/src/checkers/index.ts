@@ -10,8 +10,9 @@ import { checkQuorum } from './quorum.js'
 import { checkJobs } from './jobs.js'
 import { checkFailedNoEffect } from './failed-no-effect.js'
 import { checkClosedTopics } from './closed-topics.js'
+import { checkNoInternalError } from './internal-errors.js'
 
-export { checkCausal, checkBoundedSkew, checkDurability, checkResurrection, checkConvergence, checkEvents, checkQuorum, checkJobs, checkFailedNoEffect, checkClosedTopics }
+export { checkCausal, checkBoundedSkew, checkDurability, checkResurrection, checkConvergence, checkEvents, checkQuorum, checkJobs, checkFailedNoEffect, checkClosedTopics, checkNoInternalError }
 export { kvDifferences } from './convergence.js'
 
 export const CHECKERS: Record<InvariantId, Checker> = {
@@ -24,7 +25,8 @@ export const CHECKERS: Record<InvariantId, Checker> = {
   'inv7-quorum': checkQuorum,
   'inv8-jobs': checkJobs,
   'inv9-failed-no-effect': checkFailedNoEffect,
-  'inv10-closed-topics': checkClosedTopics
+  'inv10-closed-topics': checkClosedTopics,
+  'inv11-no-internal-error': checkNoInternalError
 }
 
 export function checkAll (input: CheckInput): Violation[] {
