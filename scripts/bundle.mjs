@@ -3,7 +3,7 @@
 // Used by scripts/release.mjs, and by tests that need a second build (e.g. one announcing newer protocol ids).
 //
 //   outdir/shoal.js, worker-entry.js, builtin-work.js   entry points (the workers are loaded by URL)
-//   outdir/verify-worker.js                             the signature-check thread's (events/batch-verify.ts)
+//   outdir/verify-worker.js                             the signature-check thread's (events/verify-pool.ts)
 //   outdir/piscina-worker.js                            the worker-pool library's thread script
 //   outdir/native/classic-level.node                    glibc linux-x64 addon (LevelDB)
 //   outdir/native/sodium-native.node                    glibc linux-x64 addon (libsodium: Ed25519)

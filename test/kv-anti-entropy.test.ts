@@ -10,7 +10,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { EVENT_WIRE_VERSION, KV_TOPIC, kvEventData } from '@shoal/core'
 import type { ShoalEvent } from '@shoal/core'
-import { signEvent } from '@shoal/node'
+import { signEvent, verifyPool } from '@shoal/node'
 import type { ShoalNode } from '@shoal/node'
 import { MemorySwarm, waitUntil } from '@shoal/test-utils'
 
@@ -94,9 +94,9 @@ test('records altered in a pull are refused: the reply holding one is not merged
     const a = await swarm.add({ bootstrap: null })
     const b = await swarm.add()
     await waitUntil('A and B see each other alive', () => swarm.counts('alive').every(c => c === 2), { timeoutMs: 10_000 })
-    // B answers A's record requests with one record's value changed after it was signed. Forty records to a reply:
-    // enough for their checks to go to the worker thread (batch-verify.ts), which the test before started; checks
-    // run on the main thread while it starts, with the same verdicts (packages/node/test/batch-verify.test.ts).
+    // B answers A's record requests with one record's value changed after it was signed. Forty records to a reply,
+    // enough for their checks to leave the main thread (events/verify-pool.ts): on libuv's pool until a worker
+    // thread answers, then on the worker. Rounds go on until one ran on the worker; each must refuse the reply.
     const answer = b.kv.sync.answer.bind(b.kv.sync)
     b.kv.sync.answer = async (msg, from) => {
       const reply = await answer(msg, from)
@@ -106,11 +106,15 @@ test('records altered in a pull are refused: the reply holding one is not merged
       }
       return reply
     }
-    for (const round of [1, 2]) {
+    let onWorker = false
+    for (let round = 1; !onWorker; round++) {
+      assert.ok(round <= 40, 'no round\'s checks ran on a worker thread in 40 rounds')
       const records = await Promise.all(Array.from({ length: 40 }, async (_, i) => await foreignPut(`r${round}/${i}`, 'genuine')))
       assert.is(await b.kv.applyEvents(records), 40)
       const before = a.events.stats().rejected['bad-signature'] ?? 0
+      const checkedOnWorker = verifyPool.counts.worker
       await a.kv.syncWith(b.peerId)
+      onWorker = verifyPool.counts.worker > checkedOnWorker
       assert.ok((a.events.stats().rejected['bad-signature'] ?? 0) > before, `round ${round}: the altered record counted as a bad signature`)
       const held = await a.kv.list({ prefix: `r${round}/`, limit: 100 })
       assert.is(held.records.length, 0, `round ${round}: nothing of the reply holding the altered record was merged`)

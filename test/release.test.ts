@@ -58,18 +58,18 @@ test.before(async () => {
 
 test.after(async () => { await rm(dir, { recursive: true, force: true }) })
 
-/** Calls the verify worker (argv[1]) on two signatures of one key over one message, the second altered. */
+/** Calls the verify worker (argv[1]) on two signatures of one key over one message, the second altered; prints its verdicts and backend. */
 const VERIFY_SCRIPT = `
   const { generateKeyPairSync, sign } = await import('node:crypto')
   const { pathToFileURL } = await import('node:url')
-  const verifyBatch = (await import(pathToFileURL(process.argv[1]).href)).default
+  const worker = await import(pathToFileURL(process.argv[1]).href)
   const { publicKey, privateKey } = generateKeyPairSync('ed25519')
   const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
   const message = Buffer.from('shoal')
   const good = sign(null, message, privateKey)
   const bad = Buffer.from(good); bad[0] ^= 1
-  const out = verifyBatch({ messages: Buffer.concat([message, message]), offsets: Uint32Array.of(0, 5, 10), signatures: Buffer.concat([good, bad]), keys: Buffer.concat([raw, raw]) })
-  console.log(JSON.stringify([...out]))`
+  const out = worker.default({ messages: Buffer.concat([message, message]), offsets: Uint32Array.of(0, 5, 10), signatures: Buffer.concat([good, bad]), keys: Buffer.concat([raw, raw]) })
+  console.log(JSON.stringify({ verdicts: [...out], backend: worker.ed25519Backend }))`
 
 test('the tarball matches SHA256SUMS and holds the runtime, the bundle, the addon and the licences, nothing more', async () => {
   const out = join(dir, 'out')
@@ -135,11 +135,12 @@ test('bin/shoal runs with no node on PATH: --version with the commit, init, a da
       const r = await run('/bin/sh', [join(home, 'deploy/docker/entrypoint.sh'), probe], { ...bareEnv, SHOAL_HOME: home, SHOAL_RPC: rpcHost })
       assert.is(r.code, 0, `entrypoint ${probe}: ${r.stderr}`)
     }
-    // The signature-check thread's entry point (events/batch-verify.ts), run by the release's Node: it loads with
-    // the libsodium addon beside the bundle and tells a good signature from a bad one.
+    // The signature-check thread's entry point (events/verify-pool.ts), run by the release's Node (on its main
+    // thread: piscina loads it the same way as worker-entry.js, which the job below runs): it loads the libsodium
+    // addon beside the bundle, and tells a good signature from a bad one.
     const checks = await run(join(home, 'runtime/bin/node'), ['--input-type=module', '-e', VERIFY_SCRIPT, join(home, 'lib/verify-worker.js')], bareEnv)
     assert.is(checks.code, 0, checks.stderr)
-    assert.is(checks.stdout.trim(), '[1,0]')
+    assert.equal(JSON.parse(checks.stdout), { verdicts: [1, 0], backend: 'libsodium' })
     // A job: the task handlers run on worker threads whose entry points the bundle loads by URL.
     const job = await run(shoal, ['task', 'run', 'primes', '--input', '{"from":0,"to":100000}', '--split', '2', '--data-dir', dataDir], bareEnv)
     assert.is(job.code, 0, job.stderr)

@@ -19,6 +19,8 @@ export { diagnose } from './diagnostics.js'
 export type { Check, CheckStatus } from './diagnostics.js'
 export type { PublishResult, EventStats } from './events/event-service.js'
 export { signEvent, verifyEvent } from './events/signing.js'
+/** The process's pool for many signature checks at once; its `counts` say where they ran. */
+export { verifyPool } from './events/verify-pool.js'
 export { SeqReservation, SEQ_RESERVATION_BLOCK } from './events/seq-reservation.js'
 // For tests that build a hand-made peer speaking Shoal's protocols (e.g. to inject forged messages).
 export { buildLibp2p } from './libp2p.js'

@@ -48,6 +48,22 @@ export class RepeatingTasks {
 /** A promise that resolves at the next `wake()` or when `signal` aborts, leaving no listener behind. */
 export class Waiters {
   private waiting: Array<() => void> = []
+  private woken = 0
+
+  /** How many times wake() has run: read it before a read of the state, and pass it to `after`. */
+  get generation (): number {
+    return this.woken
+  }
+
+  /**
+   * Resolves at the first wake() since `generation` was read (at once if there has been one), or on abort. A
+   * reader that reads the state again at once when it has more to read then leaves no waiter behind, where one
+   * taken with `next` before every read stays until the next wake-up.
+   */
+  async after (generation: number, signal: AbortSignal): Promise<void> {
+    if (this.woken !== generation) return
+    await this.next(signal)
+  }
 
   next (signal: AbortSignal): Promise<void> {
     return new Promise(resolve => {
@@ -59,6 +75,7 @@ export class Waiters {
   }
 
   wake (): void {
+    this.woken++
     const waiting = this.waiting
     this.waiting = []
     for (const w of waiting) w()

@@ -1,11 +1,12 @@
 /**
  * What `kv.watch` readers see (kv/kv-watch.ts) when they read the change log: a watcher of a narrow prefix far
  * behind gets its changes without waiting for a new one, though the log's pages (CHANGES_SCAN_LIMIT entries at
- * most with a prefix) hold none of them for a long way; and once at the end of the log it waits, without reading
- * the log again and again. A real repository on LevelDB, written directly (no node around it).
+ * most with a prefix) hold none of them for a long way, and leaves no waiter behind while it reads on; once at the
+ * end of the log it waits, without reading the log again and again. A real repository on LevelDB, written directly (no node around it).
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { getEventListeners } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,10 +42,12 @@ test('a watcher of a narrow prefix far behind gets its change at once, then wait
     assert.ok(first !== 'stalled', 'the change under the prefix came within 10 s, with no new change to wake the watcher')
     assert.equal(first.value, { change: others + 1, key: 'p/x', record: put('p/x', others + 1) })
     assert.is(reads, 2, 'one page up to the scan limit, one to the end of the log')
+    assert.is(getEventListeners(controller.signal, 'abort').length, 0, 'reading on left no waiter (and its abort listener) behind')
     // At the end of the log it waits for a wake-up: given time to spin, it reads nothing more.
     const second = watch.next()
     await new Promise(resolve => setTimeout(resolve, 200))
     assert.is(reads, 2, 'no rereading of the log while nothing changes')
+    assert.is(getEventListeners(controller.signal, 'abort').length, 1, 'one waiter at the end of the log')
     controller.abort()
     feed.stop()
     assert.is((await second).done, true)

@@ -7,7 +7,7 @@
  * key, or a made-up key, could produce, and which affects only that key's own events.
  *
  * Signing many at once on libuv's thread pool stays on node:crypto (libsodium's calls are synchronous); checking many
- * at once runs this module's verify on a worker thread (batch-verify.ts).
+ * at once runs this module's verify on a worker thread (verify-pool.ts).
  */
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'

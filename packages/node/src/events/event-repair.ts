@@ -205,7 +205,7 @@ interface Fetched { reply: Promise<RepairMessage>, bad: Promise<string | undefin
 
 /**
  * Starts checking a reply's events as soon as it arrives, all together (their signatures go to a worker thread in
- * one batch, batch-verify.ts). Neither promise rejects unhandled: a batch asked for ahead may go unused.
+ * one batch, verify-pool.ts). Neither promise rejects unhandled: a batch asked for ahead may go unused.
  */
 function fetchChecked (reply: Promise<RepairMessage>, check: (raw: unknown) => Promise<string | undefined>): Fetched {
   const bad = reply.then(async r => {

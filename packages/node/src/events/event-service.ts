@@ -253,7 +253,7 @@ export class EventService {
   async * follow (opts: { topic?: string, since?: number }, signal: AbortSignal): AsyncGenerator<Delivered> {
     let cursor = opts.since ?? 0
     while (!signal.aborted && this.running) {
-      const waiting = this.deliveries.next(signal)
+      const seen = this.deliveries.generation
       // From memory when the cursor is recent (a subscriber keeping up), from the log otherwise; a cursor below
       // what compaction removed gets CompactedError from the log either way.
       const topic = opts.topic
@@ -261,7 +261,7 @@ export class EventService {
       const page = fresh !== undefined ? { events: fresh.items, next: fresh.next } : await this.list({ topic, since: cursor, limit: constants.EVENT_PULL_BATCH })
       for (const d of page.events) yield d
       cursor = page.next
-      if (page.events.length < constants.EVENT_PULL_BATCH) await waiting
+      if (page.events.length < constants.EVENT_PULL_BATCH) await this.deliveries.after(seen, signal)
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * Ed25519 signatures on events: the origin signs, anyone verifies with the key inside the origin's peer id.
  * One-at-a-time signatures and checks run on the main thread through libsodium (ed25519.ts); many signatures at
- * once go to libuv's thread pool through node:crypto, many checks at once to a worker thread (batch-verify.ts).
+ * once go to libuv's thread pool through node:crypto, many checks at once to a worker thread (verify-pool.ts).
  * Keys are cached: building node:crypto's KeyObject costs more than the signature itself, and a busy node
  * verifies the same few origins thousands of times.
  */
@@ -11,8 +11,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { signingBytes, signingText } from '@shoal/core'
 import type { ShoalEvent } from '@shoal/core'
-import { batchVerifier } from './batch-verify.js'
 import { Ed25519PublicKey, privateKeyObject, signEd25519, verifyEd25519 } from './ed25519.js'
+import { verifyPool } from './verify-pool.js'
 
 export type UnsignedEvent = Omit<ShoalEvent, 'sig'>
 
@@ -22,8 +22,8 @@ const MAX_CACHED_KEYS = 4096
 const publicKeys = new Map<string, Ed25519PublicKey | null>()
 
 /**
- * Signs `event` with `key`. `offload` signs an Ed25519 key on libuv's thread pool instead of the main thread (as
- * `verifyEvent`'s): one signature then takes a round trip longer, but a group signed together runs on every core
+ * Signs `event` with `key`. `offload` signs an Ed25519 key on libuv's thread pool through node:crypto instead of
+ * the main thread: one signature then takes a round trip longer, but a group signed together runs on every core
  * while the main thread goes on (the own-events write path signs groups of 16 or more this way).
  */
 export async function signEvent (event: UnsignedEvent, key: PrivateKey, opts: { offload?: boolean } = {}): Promise<ShoalEvent> {
@@ -92,9 +92,8 @@ export type VerifyOutcome = 'valid' | 'known' | 'invalid'
 
 /**
  * False for a bad signature, an origin that is not an Ed25519 peer id, or an undecodable signature. `offload`
- * joins the checks asked for in the same turn of the event loop, done together on a worker thread (batch-verify.ts:
- * catch-up pulls of hundreds of records) instead of at once on the main thread; one check then takes a turn
- * longer. With `verified`, a signature already found valid over the same signing text is not checked again, and a
+ * joins the checks asked for in the same turn of the event loop, done together off the main thread (verify-pool.ts:
+ * catch-up pulls of hundreds of records) instead of at once on it; one check then takes a turn longer. With `verified`, a signature already found valid over the same signing text is not checked again, and a
  * valid one is added (see VerifiedSignatures).
  */
 export async function verifyEvent (event: ShoalEvent, opts: { offload?: boolean, verified?: VerifiedSignatures } = {}): Promise<boolean> {
@@ -110,7 +109,7 @@ export async function checkSignature (event: ShoalEvent, opts: { offload?: boole
     if (opts.verified?.has(event.sig, text) === true) return 'known'
     const bytes = Buffer.from(text, 'utf8')
     const sig = Buffer.from(event.sig, 'base64url')
-    const ok = opts.offload !== true ? verifyEd25519(bytes, sig, key) : await batchVerifier.verify(bytes, sig, key)
+    const ok = opts.offload !== true ? verifyEd25519(bytes, sig, key) : await verifyPool.verify(bytes, sig, key)
     if (!ok) return 'invalid'
     opts.verified?.add(event.sig, text)
     return 'valid'

@@ -1,9 +1,12 @@
 /**
- * The thread side of BatchVerifier (batch-verify.ts): checks a batch of Ed25519 signatures with ed25519.ts's
+ * The thread side of VerifyPool (verify-pool.ts): checks a batch of Ed25519 signatures with ed25519.ts's
  * verifyEd25519 (libsodium, or node:crypto where the addon does not load) and answers one byte per signature,
  * 1 valid, 0 not. piscina calls the default export with a VerifyBatch.
  */
 import { Ed25519PublicKey, verifyEd25519 } from './ed25519.js'
+
+/** Which implementation this thread verifies with ('libsodium' or 'node:crypto'), for the release's own check. */
+export { ed25519Backend } from './ed25519.js'
 
 /**
  * n signatures packed in four buffers (transferred, not copied): message i is

@@ -69,7 +69,7 @@ export class KvWatchFeed {
     const { repo } = this
     let cursor = opts.since ?? repo.stats().lastChange
     while (!signal.aborted && this.running) {
-      const waiting = this.waiters.next(signal)
+      const seen = this.waiters.generation
       // From memory when the cursor is recent (a watcher keeping up): the record each change stored. From the
       // log otherwise: the record stored under the key now.
       const fresh = this.recent.after(cursor, constants.KV_SYNC_BATCH, opts.prefix, repo.stats())
@@ -87,7 +87,7 @@ export class KvWatchFeed {
         // or none matching, and the rest of the log is still to read (a far-behind watcher of a narrow prefix).
         more = page.more
       }
-      if (!more) await waiting
+      if (!more) await this.waiters.after(seen, signal)
     }
   }
 
