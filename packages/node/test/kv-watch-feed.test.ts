@@ -2,7 +2,8 @@
  * What `kv.watch` readers see (kv/kv-watch.ts) when they read the change log: a watcher of a narrow prefix far
  * behind gets its changes without waiting for a new one, though the log's pages (CHANGES_SCAN_LIMIT entries at
  * most with a prefix) hold none of them for a long way, and leaves no waiter behind while it reads on; once at the
- * end of the log it waits, without reading the log again and again. A real repository on LevelDB, written directly (no node around it).
+ * end of the log it waits, without reading the log again and again. A real repository on LevelDB, written
+ * directly (no node around it).
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
