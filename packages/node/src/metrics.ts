@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Member, MemberState } from '@shoal/core'
 import type { EventBus } from './events.js'
 import type { EventStats } from './events/event-service.js'
+import { verifyPool } from './events/verify-pool.js'
 import type { KvStats } from './kv/kv-types.js'
 
 export { Registry } from 'prom-client'
@@ -80,6 +81,8 @@ export function instrumentNode (registry: Registry, src: MetricsSources): () => 
   fromTotal(registers, 'shoal_events_repaired_total', 'Events pulled by repair rather than received by gossip.', [], () => [[{}, events().repaired]])
   fromTotal(registers, 'shoal_events_signature_checks_total', 'Signature checks of received events: valid and invalid were verified, known were copies of an event already verified here (not checked again).', ['outcome'],
     () => Object.entries(src.events.signatureCheckCounts()).map(([outcome, n]) => [{ outcome }, n]))
+  fromTotal(registers, 'shoal_signature_checks_by_thread_total', 'Signature checks of many events at once (catch-up, anti-entropy) in this process, by where they ran: worker (the verify pool\'s thread), thread_pool (libuv\'s: while no worker is alive, and after one failed), main_thread (a few at once).', ['thread'],
+    () => [[{ thread: 'worker' }, verifyPool.counts.worker], [{ thread: 'thread_pool' }, verifyPool.counts.threadPool], [{ thread: 'main_thread' }, verifyPool.counts.mainThread]])
   fromTotal(registers, 'shoal_events_rejected_total', 'Events refused, by reason.', ['reason'],
     () => Object.entries(events().rejected).map(([reason, n]) => [{ reason }, n]))
 
