@@ -71,7 +71,7 @@ test('fewer checks than MIN_OFFLOADED_CHECKS in one turn run on the main thread,
 })
 
 /** A pool whose worker is `helpers/broken-verify-worker.js` in `mode`, or a module that does not exist. */
-async function failingPool (mode: 'missing' | 'throw' | 'short'): Promise<{ pool: VerifyPool, failures: unknown[] }> {
+function failingPool (mode: 'missing' | 'throw' | 'short'): { pool: VerifyPool, failures: unknown[] } {
   const failures: unknown[] = []
   process.env.SHOAL_TEST_VERIFY_WORKER = mode
   const worker = new URL(mode === 'missing' ? './no-such-verify-worker.js' : './helpers/broken-verify-worker.js', import.meta.url)
@@ -81,7 +81,7 @@ async function failingPool (mode: 'missing' | 'throw' | 'short'): Promise<{ pool
 for (const mode of ['missing', 'throw', 'short'] as const) {
   const what = { missing: 'cannot load', throw: 'fails every batch', short: 'answers one verdict short, all "valid"' }[mode]
   test(`a worker that ${what}: every check still gets its own verdict (on libuv's pool), and the failure is told once`, async () => {
-    const { pool, failures } = await failingPool(mode)
+    const { pool, failures } = failingPool(mode)
     try {
       const all = await cases(100)
       // The first turn starts a worker; the turns until it answers go to libuv's pool. 'missing' fails there;

@@ -5,13 +5,11 @@
  * daemon does not know (a closed database answering reads, an unhandled rejection), the kind the other
  * invariants cannot see when it only fails calls (found that way: a full disk closed the store to reads).
  */
+import { RpcErrorCode } from '@shoal/rpc'
 import type { CheckInput, Violation } from '../types.js'
-
-/** JSON-RPC's "Internal error" (packages/rpc RpcErrorCode.INTERNAL_ERROR). */
-export const INTERNAL_ERROR = -32603
 
 export function checkNoInternalError (input: CheckInput): Violation[] {
   return input.ops
-    .filter(o => o.error?.code === INTERNAL_ERROR)
+    .filter(o => o.error?.code === RpcErrorCode.INTERNAL_ERROR)
     .map(o => ({ invariant: 'inv11-no-internal-error' as const, message: `${o.kind} op ${o.id} on node ${o.node} was answered -32603 Internal error: ${o.error?.message ?? ''}`, ops: [o] }))
 }

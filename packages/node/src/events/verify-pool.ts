@@ -26,11 +26,11 @@ export const MIN_OFFLOADED_CHECKS = 16
 /** One message to a worker holds at most this many checks (a bigger turn is split across the workers). */
 const MAX_BATCH = 512
 /** A worker idle this long ends (its thread and memory freed); the next large turn starts one again. */
-export const WORKER_IDLE_MS = 30_000
+const WORKER_IDLE_MS = 30_000
 /** A batch a worker has not answered in this long is checked elsewhere (its worker is ended). */
-export const BATCH_TIMEOUT_MS = 10_000
+const BATCH_TIMEOUT_MS = 10_000
 /** After a worker failed, checks go to libuv's pool this long before a worker is tried again. */
-export const RETRY_AFTER_MS = 60_000
+const RETRY_AFTER_MS = 60_000
 const SIGNATURE_BYTES = 64
 
 interface Pending { message: Uint8Array, signature: Uint8Array, key: Ed25519PublicKey, resolve: (ok: boolean) => void }
