@@ -7,11 +7,12 @@ import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { EnvelopeCodec, resolveConfig, EVENT_WIRE_VERSION } from '@shoal/core'
-import { buildLibp2p, DenyList, handleRequests, readToken, signEvent, swarmProtocols } from '@shoal/node'
+import { buildLibp2p, DenyList, handleRequests, signEvent, swarmProtocols } from '@shoal/node'
 import type { ShoalLibp2p } from '@shoal/node'
 import { LocalSwarm } from '@shoal/cli/local-swarm'
 import type { LocalNode } from '@shoal/cli/local-swarm'
 import { waitUntil } from '@shoal/test-utils'
+import { samples, scrapeMetrics } from './helpers/metrics.js'
 
 const protocols = swarmProtocols('default')
 let swarm: LocalSwarm
@@ -137,9 +138,7 @@ test('a forged event in the second batch of a pull fails that batch: the first b
 
 /** Ed25519 checks the daemon found valid so far (its metrics). */
 async function validChecks (): Promise<number> {
-  const res = await fetch(new URL('/metrics', daemon.rpcUrl), { headers: { authorization: `Bearer ${await readToken(daemon.dataDir)}` } })
-  const line = (await res.text()).split('\n').find(l => l.startsWith('shoal_events_signature_checks_total') && l.includes('outcome="valid"'))
-  return line === undefined ? 0 : Number(line.split(' ').at(-1))
+  return samples(await scrapeMetrics(daemon)).get('shoal_events_signature_checks_total{outcome="valid"}') ?? 0
 }
 
 test('a pull asks for the next batch as the first arrives, and a forged first batch stores nothing of either', async () => {

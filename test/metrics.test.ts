@@ -10,6 +10,7 @@ import type { LocalSwarm, LocalNode } from '@shoal/cli/local-swarm'
 import { readToken } from '@shoal/node'
 import { waitUntil } from '@shoal/test-utils'
 import { startSwarm } from './helpers/swarm.js'
+import { samples, scrapeMetrics } from './helpers/metrics.js'
 
 const FAMILIES = [
   'shoal_members', 'shoal_member_transitions_total', 'shoal_membership_local_health', 'shoal_probe_rtt_seconds',
@@ -59,10 +60,10 @@ async function scrape (n: LocalNode, token?: string): Promise<Response> {
 
 /** The value of one sample line, e.g. sample(text, 'shoal_members{state="alive"}'). */
 function sample (text: string, series: string, missing?: number): number {
-  const line = text.split('\n').find(l => l.startsWith(`${series} `))
-  if (line === undefined && missing !== undefined) return missing
-  assert.ok(line !== undefined, `has a sample ${series}`)
-  return Number(line.slice(series.length + 1))
+  const value = samples(text).get(series)
+  if (value === undefined && missing !== undefined) return missing
+  assert.ok(value !== undefined, `has a sample ${series}`)
+  return value
 }
 
 test.before(async () => {
@@ -86,7 +87,7 @@ test('after events, KV writes and a job, /metrics is token-protected, complete, 
 
   // Every member is probed about once per protocol period; wait until each node has timed one.
   await waitUntil('a timed probe on every node', async () => {
-    for (const n of all()) if (!/^shoal_probe_rtt_seconds_count [1-9]/m.test(await (await scrape(n, await readToken(n.dataDir))).text())) return false
+    for (const n of all()) if (!((samples(await scrapeMetrics(n)).get('shoal_probe_rtt_seconds_count') ?? 0) > 0)) return false
     return true
   }, { timeoutMs: 15_000, intervalMs: 250 })
   const texts: string[] = []

@@ -24,6 +24,7 @@ import { readToken } from '@shoal/node'
 import { RPC_ERROR_DOCS, RpcErrorCode, shoalMethods, shoalSubscriptions, toJSONSchema, validate, ValidationError, type JsonSchema } from '@shoal/rpc'
 import { waitUntil } from '@shoal/test-utils'
 import { arbitraryOf, nearMiss, rawBody } from './helpers/arbitrary.js'
+import { samples, scrapeMetrics } from './helpers/metrics.js'
 
 const MESSAGES = Number(process.env.SHOAL_FUZZ_WS_MESSAGES ?? process.env.SHOAL_FUZZ_BODIES ?? 3000)
 const SEED = Number(process.env.SHOAL_FUZZ_SEED ?? 13)
@@ -74,13 +75,7 @@ async function rss (): Promise<number> {
 }
 
 async function metrics (): Promise<Map<string, number>> {
-  const res = await fetch(new URL('/metrics', node.rpcUrl), { headers: { authorization: `Bearer ${token}` } })
-  const out = new Map<string, number>()
-  for (const line of (await res.text()).split('\n')) {
-    const m = /^([a-z_]+) (\S+)$/.exec(line)
-    if (m !== null) out.set(m[1]!, Number(m[2]))
-  }
-  return out
+  return samples(await scrapeMetrics(node, token))
 }
 
 /** One message to send: a call we track by id (`method` set), raw text, or a binary frame. */

@@ -14,6 +14,7 @@ import { readToken } from '@shoal/node'
 import { createWsClient } from '@shoal/rpc'
 import type { WsClient } from '@shoal/rpc'
 import { waitUntil } from '@shoal/test-utils'
+import { samples, scrapeMetrics } from './helpers/metrics.js'
 
 /** The server's defaults (packages/rpc/src/constants.ts): queue cap, stall deadline, close grace. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024
@@ -39,13 +40,7 @@ test.after(async () => {
 })
 
 async function metrics (): Promise<Map<string, number>> {
-  const res = await fetch(new URL('/metrics', node.rpcUrl), { headers: { authorization: `Bearer ${token}` } })
-  const out = new Map<string, number>()
-  for (const line of (await res.text()).split('\n')) {
-    const m = /^([a-z_]+) (\S+)$/.exec(line)
-    if (m !== null) out.set(m[1]!, Number(m[2]))
-  }
-  return out
+  return samples(await scrapeMetrics(node, token))
 }
 
 test('a subscriber that stops reading is dropped and its socket cut within the deadline; its queue stays bounded', async () => {
