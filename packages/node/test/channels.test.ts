@@ -146,9 +146,12 @@ test("more requests at once than the service allows are refused, not queued with
 
 test('a channel the peer resets fails its pending requests at once, and the next request opens a new one', async () => {
   const pending = ask({ n: 1, delayMs: 3000 })
-  await new Promise(resolve => setTimeout(resolve, 100))
+  const channels = (): Array<{ abort: (err: Error) => void }> => b.getConnections(a.peerId).flatMap(c => c.streams).filter(s => s.protocol === CHANNEL_PROTOCOL)
+  const deadline = Date.now() + 5000
+  while (channels().length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
+  assert.is(channels().length, 1, 'the request opened a channel that b accepted')
   const started = Date.now()
-  for (const s of b.getConnections(a.peerId).flatMap(c => c.streams)) if (s.protocol === CHANNEL_PROTOCOL) s.abort(new Error('test reset'))
+  for (const s of channels()) s.abort(new Error('test reset'))
   try {
     await pending
     assert.unreachable('should have failed')
