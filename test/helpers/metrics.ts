@@ -21,7 +21,10 @@ export function samples (text: string): Map<string, number> {
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue
     const space = line.lastIndexOf(' ')
-    if (space > 0) out.set(line.slice(0, space), Number(line.slice(space + 1)))
+    if (space <= 0) continue
+    const text = line.slice(space + 1)
+    // Prometheus writes infinities as +Inf and -Inf, which Number() does not read.
+    out.set(line.slice(0, space), text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : Number(text))
   }
   return out
 }

@@ -20,6 +20,8 @@ let dir: string
 let a: ShoalLibp2p
 let b: ShoalLibp2p
 let run = 0
+/** Requests b's handler has begun in this test. */
+let handling = 0
 
 async function node (name: string): Promise<ShoalLibp2p> {
   const config = resolveConfig({ defaultDataDir: dir, flags: { listen: [`/memory/${name}-${process.pid}-${run}`] } })
@@ -40,7 +42,9 @@ test.before.each(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shoal-channels-'))
   a = await node('a')
   b = await node('b')
+  handling = 0
   await handleRequests(b, ECHO, async (msg: any) => {
+    handling++
     if (msg.delayMs !== undefined) await new Promise(resolve => setTimeout(resolve, msg.delayMs))
     if (msg.fail !== undefined) throw new Error(msg.fail)
     if (msg.pad !== undefined) return { pad: 'x'.repeat(msg.pad) }
@@ -146,18 +150,17 @@ test("more requests at once than the service allows are refused, not queued with
 
 test('a channel the peer resets fails its pending requests at once, and the next request opens a new one', async () => {
   const pending = ask({ n: 1, delayMs: 3000 })
-  const channels = (): Array<{ abort: (err: Error) => void }> => b.getConnections(a.peerId).flatMap(c => c.streams).filter(s => s.protocol === CHANNEL_PROTOCOL)
+  // Reset once b's handler runs the request (polled, 5 s deadline).
   const deadline = Date.now() + 5000
-  while (channels().length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
-  assert.is(channels().length, 1, 'the request opened a channel that b accepted')
+  while (handling === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
+  assert.is(handling, 1, 'b is handling the request')
+  const channels = b.getConnections(a.peerId).flatMap(c => c.streams).filter(s => s.protocol === CHANNEL_PROTOCOL)
+  assert.is(channels.length, 1, 'over one channel')
   const started = Date.now()
-  for (const s of channels()) s.abort(new Error('test reset'))
-  try {
-    await pending
-    assert.unreachable('should have failed')
-  } catch {
-    assert.ok(Date.now() - started < 2000, 'failed on the reset, not at the deadline')
-  }
+  for (const s of channels) s.abort(new Error('test reset'))
+  const outcome = await pending.then(() => 'answered', () => 'failed')
+  assert.is(outcome, 'failed', 'the reset failed the pending request')
+  assert.ok(Date.now() - started < 2000, 'failed on the reset, not at the deadline')
   assert.equal(await ask({ n: 2 }), { echo: 2 })
   assert.is(streams(CHANNEL_PROTOCOL), 1)
 })

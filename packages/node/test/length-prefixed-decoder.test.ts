@@ -3,12 +3,14 @@
  * frames what a Noise connection (2-byte lengths) and Shoal's request channels (varint lengths) receive. Unpatched,
  * after the last whole frame of a chunk it asks the length decoder to read an empty buffer, which throws a
  * RangeError that the decoder catches to wait for more bytes: an Error and its stack trace per received chunk.
- * Patched, it stops at an empty buffer; a length prefix split across chunks still waits the same way.
+ * Patched, it stops at an empty buffer; a length prefix split across chunks still waits the same way, and a
+ * length decoder's own errors (the channels' size cap) still fail the decode.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import * as varint from 'uint8-varint'
 
 /** Noise's length prefix (2 bytes, big-endian), counting the reads that throw for too few bytes. */
 function uint16Lengths (): { decoder: ((data: Uint8ArrayList) => number) & { bytes: number }, shortReads: () => number } {
@@ -48,13 +50,21 @@ test('a length prefix split across chunks still waits for its second byte', () =
   assert.equal(out, [[7, 8, 9]])
 })
 
-test('varint lengths (the request channels\' framing) decode the same', () => {
-  const lp = new LengthPrefixedDecoder()
+test('varint lengths with a cap, as the request channels decode them, split or whole, decode the same', () => {
+  // channels.ts's decoder: uint8-varint, then its own size cap.
+  const lp = new LengthPrefixedDecoder({
+    lengthDecoder: (buf: Uint8ArrayList) => {
+      const length = varint.decode(buf)
+      if (length > 1000) throw new Error(`channel frame of ${length} bytes exceeds 1000`)
+      return length
+    }
+  })
   const payload = new Uint8Array(300).fill(5)
-  // 300 as a varint: 0xac 0x02.
-  const chunk = Uint8Array.from([0xac, 0x02, ...payload, 0x01, 0x09])
-  const out = [...lp.decode(chunk)].map(d => d.byteLength)
+  // 300 as a varint is 0xac 0x02: the first chunk ends inside the length prefix.
+  assert.equal([...lp.decode(Uint8Array.from([0xac]))], [])
+  const out = [...lp.decode(Uint8Array.from([0x02, ...payload, 0x01, 0x09]))].map(d => d.byteLength)
   assert.equal(out, [300, 1])
+  assert.throws(() => [...lp.decode(Uint8Array.from([0xe9, 0x07]))], /exceeds 1000/, 'a length over the cap still fails')
 })
 
 test.run()
