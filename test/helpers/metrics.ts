@@ -22,9 +22,9 @@ export function samples (text: string): Map<string, number> {
     if (line === '' || line.startsWith('#')) continue
     const space = line.lastIndexOf(' ')
     if (space <= 0) continue
-    const text = line.slice(space + 1)
+    const value = line.slice(space + 1)
     // Prometheus writes infinities as +Inf and -Inf, which Number() does not read.
-    out.set(line.slice(0, space), text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : Number(text))
+    out.set(line.slice(0, space), value === '+Inf' ? Infinity : value === '-Inf' ? -Infinity : Number(value))
   }
   return out
 }

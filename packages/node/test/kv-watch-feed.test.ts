@@ -50,7 +50,7 @@ test('a watcher of a narrow prefix far behind gets its change at once, then wait
     while (getEventListeners(controller.signal, 'abort').length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
     assert.is(getEventListeners(controller.signal, 'abort').length, 1, 'one waiter at the end of the log')
     assert.is(reads, 2, 'no rereading of the log while nothing changes')
-    // And it stays parked: an absence cannot be waited for, so give a feed that also polls on a timer time to show.
+    // And it stays parked. An absence cannot be waited for: 100 ms in which a feed that also polled on a timer would read.
     await new Promise(resolve => setTimeout(resolve, 100))
     assert.is(reads, 2, 'still no rereading 100 ms later')
     assert.is(getEventListeners(controller.signal, 'abort').length, 1, 'still the one waiter')
