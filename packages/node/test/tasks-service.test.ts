@@ -388,4 +388,25 @@ test('a rival\'s lease seen during the hold: ours is never written over it, and 
   await tasks.stop()
 })
 
+test('a watcher that reads its next status only after the job ended still gets the final one', async () => {
+  const { tasks, clock } = await service()
+  closeGate()
+  const { jobId } = await tasks.submit({ handler: 'gated13', inputs: [13], reduce: 'handler' })
+  const controller = new AbortController()
+  const watch = tasks.watch(jobId, controller.signal, 0)
+  const first = await watch.next()
+  assert.is(first.done, false)
+  assert.is.not((first.value as { state: string }).state, 'done', 'the first status is from before the end')
+  // The job ends while the watcher holds its first status, not asking for the next one.
+  openGate()
+  await until(clock, 'the job to finish', () => tasks.status(jobId).state === 'done', 10)
+  const timer = setTimeout(() => { controller.abort() }, 5000)
+  const next = await watch.next()
+  clearTimeout(timer)
+  assert.is(controller.signal.aborted, false, 'the next status came without waiting for a change that will not come')
+  assert.is((next.value as { state: string } | undefined)?.state, 'done')
+  controller.abort()
+  await tasks.stop()
+})
+
 test.run()

@@ -271,10 +271,12 @@ export class TaskService {
   /** Status now, then after each change to the job (at most every `minIntervalMs`), until it ends or `signal` aborts. */
   async * watch (jobId: string, signal: AbortSignal, minIntervalMs = 200): AsyncGenerator<ReturnType<TaskService['status']>> {
     for (;;) {
+      // Read before the status, so that a change while the consumer holds it (the job's end, say) is not missed.
+      const seen = this.changes.generation
       const status = this.status(jobId)
       yield status
       if (['done', 'failed', 'cancelled'].includes(status.state) || signal.aborted) return
-      await this.changes.next(signal)
+      await this.changes.after(seen, signal)
       await new Promise(resolve => setTimeout(resolve, minIntervalMs))
     }
   }
