@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, existsSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { testOutcome } from './test-outcome.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 const filters = process.argv.slice(2)
@@ -25,13 +26,6 @@ const units = readdirSync(join(root, 'packages')).flatMap(p => findTests(join(ro
 const e2e = findTests(join(root, 'test', 'dist'))
 const keep = f => filters.length === 0 || filters.some(s => relative(root, f).includes(s))
 
-// uvu's summary: "Total: N", "Passed: N", "Skipped: N" (coloured).
-function counts (output) {
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, '')
-  const num = label => Number((new RegExp(`${label}:\\s+(\\d+)`).exec(plain) ?? [])[1] ?? NaN)
-  return { total: num('Total'), passed: num('Passed'), skipped: num('Skipped') }
-}
-
 function runFile (file) {
   return new Promise(resolve => {
     const started = Date.now()
@@ -42,11 +36,7 @@ function runFile (file) {
     const timer = setTimeout(() => { output += `\n[run-tests] timed out after ${FILE_TIMEOUT_MS / 1000}s\n`; child.kill('SIGKILL') }, FILE_TIMEOUT_MS)
     child.on('close', code => {
       clearTimeout(timer)
-      const c = counts(output)
-      const ok = code === 0 && Number.isFinite(c.total)
-      const passed = Number.isFinite(c.passed) ? c.passed : 0
-      const failed = Number.isFinite(c.total) ? c.total - passed - (c.skipped || 0) : 1
-      resolve({ file, ok, passed, failed: ok ? failed : Math.max(1, failed), skipped: c.skipped || 0, output, ms: Date.now() - started })
+      resolve({ file, ...testOutcome(output, code), output, ms: Date.now() - started })
     })
   })
 }
@@ -59,7 +49,7 @@ async function runAll (files, parallel) {
       const r = await runFile(f)
       results.push(r)
       const name = relative(root, r.file)
-      console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${name}  (${r.passed} passed${r.failed ? `, ${r.failed} failed` : ''}, ${(r.ms / 1000).toFixed(1)}s)`)
+      console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${name}  (${r.passed} passed${r.failed ? `, ${r.failed} failed` : ''}${r.skipped ? `, ${r.skipped} skipped` : ''}, ${(r.ms / 1000).toFixed(1)}s)`)
       if (!r.ok) console.log(r.output.split('\n').map(l => `     | ${l}`).join('\n'))
     }
   }))
