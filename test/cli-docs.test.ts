@@ -1,7 +1,7 @@
 /**
  * What the README and scripts/dev tell a new user holds (issue 13): `shoal daemon --help` is not claimed to list
- * all settings unless it does, every daemon flag is in its help, and `scripts/dev` with no arguments prints its
- * help at once, without fetching Node and without a stray line of code.
+ * all settings unless it does, every daemon flag is in its help, `scripts/dev` with no arguments prints its
+ * help at once, without fetching Node and without a stray line of code, and takes every command its help names.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -66,6 +66,17 @@ test('scripts/dev with no arguments prints its help without fetching Node or pri
     const help = await run(join(dir, 'bin/bash'), [join(dir, 'scripts/dev'), '--help'], env)
     assert.is(help.code, 0)
     assert.is(help.stdout, bare.stdout)
+    // Every command the help names is taken: here each gets as far as fetching Node (no npm: it says so).
+    const commands = [...bare.stdout.matchAll(/^\s*scripts\/dev ([a-z-]+)/gm)].map(m => m[1]!)
+    assert.ok(commands.length >= 10 && commands.includes('fuzz'), commands.join(' '))
+    for (const cmd of commands) {
+      const r = await run(join(dir, 'bin/bash'), [join(dir, 'scripts/dev'), cmd], env)
+      assert.not.match(r.stderr, /unknown command/, `scripts/dev ${cmd}`)
+      assert.match(r.stderr, /need npm/, `scripts/dev ${cmd} went on to fetch Node`)
+    }
+    const unknown = await run(join(dir, 'bin/bash'), [join(dir, 'scripts/dev'), 'frobnicate'], env)
+    assert.is(unknown.code, 2)
+    assert.match(unknown.stderr, /unknown command 'frobnicate'/)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
