@@ -104,6 +104,18 @@ test('RPC port in use: one line, exit 2; an initialised data dir keeps its ident
   }
 })
 
+test('init or backup where a file is in the way: one line naming the path, exit 2', async () => {
+  const file = join(dir, 'in-the-way')
+  await writeFile(file, 'hello')
+  for (const args of [['init', '--data-dir', file], ['init', '--data-dir', join(file, 'sub')], ['backup', file, '--data-dir', n1.dataDir], ['backup', join(file, 'sub'), '--data-dir', n1.dataDir]]) {
+    const r = await shoal(args)
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    assertOneLine(r, args.join(' '))
+    assert.match(r.stderr, file, `${args.join(' ')} names the path`)
+  }
+  assert.is(await readFile(file, 'utf8'), 'hello')
+})
+
 test('a --data-dir that is a file: one line, exit 2, the file untouched', async () => {
   const file = join(dir, 'not-a-dir')
   await writeFile(file, 'hello')

@@ -3,7 +3,7 @@
  * Kubernetes 1.27), the Kustomize base renders (kubectl kustomize, offline) and its output validates too, and the
  * pieces fit together: the headless Service the StatefulSet names, node 0's DNS name as bootstrap, the swarm key
  * from the Secret, probes on the entrypoint, a PodDisruptionBudget over the same pods, resource requests at least
- * the measured idle cost.
+ * the measured idle cost in docs/benchmarks.md.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -20,8 +20,19 @@ import { generateSwarmKey } from '@shoal/node'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DIR = join(ROOT, 'deploy/kubernetes')
-/** Idle cost of one daemon measured for docs/operations.md ("Deploying", resource requests): resident memory. */
-const MEASURED_IDLE_RSS_MIB = 120
+
+/**
+ * One daemon's measured idle cost, from docs/benchmarks.md's "Scale" table (the 10-daemon row, which
+ * `scripts/dev bench scale` regenerates): RSS median in MB and idle CPU median in % of a core. The requests must
+ * cover both, so a re-measured, larger daemon fails this test until the manifest follows.
+ */
+async function measuredIdleCost (): Promise<{ rssMiB: number, cpuMillicores: number }> {
+  const bench = await readFile(join(ROOT, 'docs/benchmarks.md'), 'utf8')
+  const scale = bench.slice(bench.indexOf('## Scale'))
+  const row = /^\| 10 \| [^|]+\| [^|]+\| ([\d.]+)% \/ [\d.]+% \| (\d+) \/ \d+ MB \|/m.exec(scale)
+  assert.ok(row !== null, "docs/benchmarks.md's Scale table has the 10-daemon row")
+  return { rssMiB: Number(row[2]) * 1e6 / 2 ** 20, cpuMillicores: Number(row[1]) * 10 }
+}
 
 type Obj = Record<string, any>
 const MODELS: Record<string, new (o: any) => { validate: () => void }> = {
@@ -106,9 +117,12 @@ test('the pieces fit: headless Service, node 0 as bootstrap, Secret swarm key, p
   assert.is(pdb.spec.maxUnavailable, 1)
   assert.ok(sts.spec.replicas >= 3, 'a budget of one leaves a quorum')
   const mib = (q: string): number => { const m = /^(\d+)(Mi|Gi)$/.exec(q); if (m === null) throw new Error(q); return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1) }
-  assert.ok(mib(c.resources.requests.memory) >= MEASURED_IDLE_RSS_MIB, 'memory request covers the measured idle RSS')
+  const measured = await measuredIdleCost()
+  assert.ok(mib(c.resources.requests.memory) >= measured.rssMiB, `memory request ${c.resources.requests.memory} covers the measured idle RSS (${measured.rssMiB.toFixed(0)} MiB)`)
   assert.ok(mib(c.resources.limits.memory) > mib(c.resources.requests.memory))
-  assert.match(c.resources.requests.cpu, /^\d+m$/)
+  const cpu = /^(\d+)m$/.exec(c.resources.requests.cpu)
+  assert.ok(cpu !== null, `cpu request in millicores: ${c.resources.requests.cpu}`)
+  assert.ok(Number(cpu[1]) >= measured.cpuMillicores, `cpu request ${c.resources.requests.cpu} covers the measured idle CPU (${measured.cpuMillicores.toFixed(1)}m)`)
 })
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0

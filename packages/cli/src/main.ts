@@ -6,7 +6,7 @@ import { ConfigError, ShoalError } from '@shoal/core'
 import { VERSION } from '@shoal/node'
 import { RpcConnectionError, RpcError } from '@shoal/rpc'
 import { UsageError } from './args.js'
-import { StartError } from './start-errors.js'
+import { explainFileSystemFailure, StartError } from './start-errors.js'
 import { versionLine } from './build-info.js'
 import { processIo } from './output.js'
 import type { Io } from './output.js'
@@ -85,6 +85,9 @@ export function report (err: unknown, io: Io): number {
     io.err(`shoal: ${err.message}`)
     return err.code === 'ERR_NO_DAEMON' ? 3 : 1
   }
+  // A file or directory the user named (or its parent) is not what the command needs: say which, in one line.
+  const fs = explainFileSystemFailure(err)
+  if (fs !== undefined) { io.err(`shoal: ${fs}`); return 2 }
   io.err(`shoal: unexpected error: ${(err as Error)?.stack ?? String(err)}`)
   return 1
 }

@@ -37,7 +37,22 @@ const WHY: Record<string, string> = {
   ENOTDIR: 'not a directory',
   EEXIST: 'a file is in the way',
   EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device'
+  ENOSPC: 'no space left on the device',
+  ENOENT: 'no such file or directory',
+  EISDIR: 'it is a directory',
+  ENOTEMPTY: 'directory not empty'
+}
+
+/**
+ * One line for a failed file-system call of Node's (an error with `code`, `syscall` and `path`), e.g.
+ * "cannot mkdir /srv/shoal/sub: not a directory (ENOTDIR)"; undefined for any other error.
+ */
+export function explainFileSystemFailure (err: unknown): string | undefined {
+  const e = err as { code?: unknown, syscall?: unknown, path?: unknown, dest?: unknown } | null
+  if (e === null || typeof e !== 'object' || typeof e.code !== 'string' || !/^E[A-Z]+$/.test(e.code)) return undefined
+  if (typeof e.syscall !== 'string' || typeof e.path !== 'string') return undefined
+  const target = typeof e.dest === 'string' ? `${e.path} to ${e.dest}` : e.path
+  return `cannot ${e.syscall} ${target}: ${WHY[e.code] ?? e.code}${WHY[e.code] !== undefined ? ` (${e.code})` : ''}`
 }
 
 /** A StartError for `err` at `step`, or undefined when it is not a failure a person can fix by a setting. */
