@@ -1,7 +1,7 @@
 /**
  * The CLI a new user meets (issue 13), on real daemons: a failed start is one line with exit code 2 and leaves
- * no identity behind; the banner and `shoal status` give the dashboard's address; `kv put` refuses broken JSON
- * and takes big values from a file or stdin; `members` and `peers` fit 100 columns; `--acks` beyond a lone node
+ * no identity behind; the banner and `shoal status` give the dashboard's address; `kv put` and `events publish`
+ * refuse broken JSON and take values from a file or stdin; `members` and `peers` fit 100 columns; `--acks` beyond a lone node
  * says why at once; JSON log lines carry each key once.
  */
 import { test } from 'uvu'
@@ -155,6 +155,20 @@ test('kv put: broken JSON is refused and nothing stored; a 900 KB value from @FI
   const piped = await shoal(['kv', 'put', 'piped', '-', '--data-dir', n1.dataDir], { input: '{"from":"stdin"}\n' })
   assert.is(piped.code, 0, piped.stderr)
   assert.equal(JSON.parse((await shoal(['kv', 'get', 'piped', '--data-dir', n1.dataDir])).stdout), { from: 'stdin' })
+})
+
+test('events publish takes DATA as kv put takes VALUE: broken JSON refused (nothing published), @FILE and stdin read', async () => {
+  const before = JSON.parse((await shoal(['events', 'list', 'cli-data', '--json', '--data-dir', n1.dataDir])).stdout) as { events: unknown[] }
+  const bad = await shoal(['events', 'publish', 'cli-data', '{"a":1', '--data-dir', n1.dataDir])
+  assert.is(bad.code, 2, bad.stderr)
+  assert.match(bad.stderr, 'shoal events publish: DATA is not valid JSON')
+  const file = join(dir, 'event.json')
+  await writeFile(file, JSON.stringify({ from: 'file' }))
+  assert.is((await shoal(['events', 'publish', 'cli-data', `@${file}`, '--data-dir', n1.dataDir])).code, 0)
+  assert.is((await shoal(['events', 'publish', 'cli-data', '-', '--data-dir', n1.dataDir], { input: '[1,2]' })).code, 0)
+  assert.is((await shoal(['events', 'publish', 'cli-data', 'hello', '--data-dir', n1.dataDir])).code, 0)
+  const after = JSON.parse((await shoal(['events', 'list', 'cli-data', '--json', '--data-dir', n1.dataDir])).stdout) as { events: Array<{ data: unknown }> }
+  assert.equal(after.events.slice(before.events.length).map(e => e.data), [{ from: 'file' }, [1, 2], 'hello'])
 })
 
 test('--acks 3 on a lone node answers at once and says why, not "in time"', async () => {

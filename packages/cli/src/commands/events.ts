@@ -2,13 +2,15 @@ import { connectClient, connectWsClient, CLIENT_HELP, CLIENT_OPTIONS } from '../
 import { parse, str, UsageError } from '../args.js'
 import { table } from '../output.js'
 import type { Io } from '../output.js'
+import { readJsonValue } from '../values.js'
 
-export const EVENTS_HELP = `Usage: shoal events publish TOPIC DATA [--type TYPE]
+export const EVENTS_HELP = `Usage: shoal events publish TOPIC DATA|@FILE|- [--type TYPE]
        shoal events list [TOPIC] [--since CURSOR] [--limit N]
        shoal events tail [TOPIC] [--since CURSOR]
        shoal events stats
 
-publish  signs, stores and gossips an event; DATA is JSON (a bare word is sent as a string)
+publish  signs, stores and gossips an event; DATA is JSON, inline, from a file (@FILE) or from stdin (-);
+         inline text that looks like JSON must parse, and a bare word is sent as a string
 list     events this node has delivered after CURSOR (per origin in order); prints the next cursor
 tail     prints events as they arrive (from CURSOR first, if given) until Ctrl-C; resumable
 stats    the local event log: heads per origin, counters, rejections by reason
@@ -26,9 +28,11 @@ export async function eventsCommand (argv: string[], io: Io, env: Record<string,
     case 'publish': {
       const [topic, raw] = positionals
       if (topic === undefined || raw === undefined) throw new UsageError('shoal events publish: need TOPIC and DATA, e.g. shoal events publish orders \'{"id":1}\'')
+      // Read and checked before connecting: bad DATA is a usage error even with no daemon running.
+      const data = await readJsonValue(raw, 'events publish', 'DATA')
       const client = await connectClient(values, env)
       const type = str(values.type)
-      const result = await client.call('events.publish', { topic, data: parseData(raw), ...(type !== undefined ? { type } : {}) })
+      const result = await client.call('events.publish', { topic, data, ...(type !== undefined ? { type } : {}) })
       io.out(values.json === true ? JSON.stringify(result) : `published ${result.origin}#${result.seq} (cursor ${result.lsn})`)
       return 0
     }
@@ -70,14 +74,6 @@ export async function eventsCommand (argv: string[], io: Io, env: Record<string,
   }
 }
 
-/** JSON if it parses; otherwise the text itself, so `shoal events publish t hello` works. */
-function parseData (raw: string): unknown {
-  try {
-    return JSON.parse(raw)
-  } catch {
-    return raw
-  }
-}
 
 function cursor (v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined
