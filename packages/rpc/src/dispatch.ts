@@ -305,9 +305,56 @@ export function parseKeepingIds (body: string): unknown {
       return value
     } as (this: unknown, key: string, value: unknown) => unknown)
   } catch {
-    // The reviver walks recursively: a body nested deep enough to exhaust the stack keeps the plain parse.
+    // The reviver walks recursively, so a body nested deep enough exhausts the stack: read the envelopes' ids
+    // from the text with a flat scan instead.
+    const sources = envelopeIdSources(body)
+    const keep = (envelope: unknown, source: string | undefined): void => {
+      if (source === undefined || envelope === null || typeof envelope !== 'object' || !Object.hasOwn(envelope, 'jsonrpc')) return
+      const e = envelope as Record<string, unknown>
+      if (typeof e.id === 'number' && source !== String(e.id)) e.id = rawJSON(source)
+    }
+    if (Array.isArray(plain)) plain.forEach((envelope, i) => { keep(envelope, sources.get(i)) })
+    else keep(plain, sources.get(-1))
     return plain
   }
+}
+
+const NUMBER_AT = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y
+
+/**
+ * The source text of each numeric `"id"` member of the request envelope(s) in `body` (valid JSON), found by one
+ * pass over the text with a depth counter, whatever the nesting: key -1 for a single envelope, the element index
+ * for a batch. Strings are skipped whole, so an `"id"` inside a string or deeper in params never counts; when a key
+ * repeats, the last one wins, as in JSON.parse (which also reads an escaped `"\u0069d"` as `id`).
+ */
+function envelopeIdSources (body: string): Map<number, string> {
+  const out = new Map<number, string>()
+  const batch = body.trimStart().startsWith('[')
+  const envelopeDepth = batch ? 2 : 1
+  let depth = 0
+  let element = -1
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]
+    if (c === '{' || c === '[') {
+      depth++
+      if (batch && depth === 2) element++
+    } else if (c === '}' || c === ']') {
+      depth--
+    } else if (c === '"') {
+      const start = i
+      for (i++; body[i] !== '"'; i++) if (body[i] === '\\') i++
+      if (depth !== envelopeDepth || JSON.parse(body.slice(start, i + 1)) !== 'id') continue
+      let j = i + 1
+      while (body[j] === ' ' || body[j] === '\t' || body[j] === '\n' || body[j] === '\r') j++
+      if (body[j] !== ':') continue
+      for (j++; body[j] === ' ' || body[j] === '\t' || body[j] === '\n' || body[j] === '\r'; j++);
+      NUMBER_AT.lastIndex = j
+      const number = NUMBER_AT.exec(body)
+      if (number !== null) out.set(batch ? element : -1, number[0])
+      else out.delete(batch ? element : -1)
+    }
+  }
+  return out
 }
 
 function errorResponse (id: RpcId, error: RpcError): object {

@@ -115,6 +115,16 @@ test('ids beyond what a double holds are echoed exactly as sent (single, batch, 
   // Ordinary ids are untouched, and so are big numbers inside params (only the envelope's id is kept as text).
   const small = await post(h.url, '{"jsonrpc":"2.0","id":42,"method":"add","params":{"a":9007199254740993,"b":0}}')
   assert.ok(small.text.startsWith('{"jsonrpc":"2.0","id":42,'), small.text)
+  // Also when params nest deeper than a recursive walk of the body can go (the answer is then -32602).
+  for (const depth of [5_000, 100_000]) {
+    const deep = '['.repeat(depth) + ']'.repeat(depth)
+    const one = await post(h.url, `{"jsonrpc":"2.0","method":"echo","params":{"message":${deep},"id":1},"id":12345678901234567890}`)
+    assert.ok(one.text.includes('"id":12345678901234567890,'), `depth ${depth}: ${one.text.slice(0, 200)}`)
+    assert.is(one.json.error.code, -32602)
+    const many = await post(h.url, `[{"jsonrpc":"2.0","id":9007199254740993,"method":"echo","params":{"message":${deep}}},` +
+      '{"\\u0069d":"s","jsonrpc":"2.0","method":"echo","params":{"message":"x"}},{"jsonrpc":"2.0","method":"echo","id":-12345678901234567890,"params":{"message":"{\\"id\\":1}"}}]')
+    for (const id of ['9007199254740993', '"s"', '-12345678901234567890']) assert.ok(many.text.includes(`"id":${id},`), `depth ${depth}, id ${id}: ${many.text.slice(0, 300)}`)
+  }
 })
 
 test('params nested 5,000+ deep answer the same precise -32602 on every method, never -32603', async () => {
