@@ -26,8 +26,8 @@ submit('input alone is one subtask; defaults filled in', () => {
 })
 
 submit('input + split', () => {
-  assert.equal(validateSubmit({ handler: 'primes', input: { from: 0, to: 100 }, split: 4, reduce: 'primes', retries: 0, timeoutMs: 1000, priority: -5 }),
-    { handler: 'primes', retries: 0, timeoutMs: 1000, priority: -5, reduce: 'primes', kind: 'split', input: { from: 0, to: 100 }, split: 4 })
+  assert.equal(validateSubmit({ handler: 'primes', input: { from: 0, to: 100 }, split: 4, reduce: 'handler', retries: 0, timeoutMs: 1000, priority: -5 }),
+    { handler: 'primes', retries: 0, timeoutMs: 1000, priority: -5, reduce: 'handler', kind: 'split', input: { from: 0, to: 100 }, split: 4 })
   expectInvalid(() => validateSubmit({ handler: 'primes', input: 1, split: 0 }), 'split')
   expectInvalid(() => validateSubmit({ handler: 'primes', input: 1, split: TASK_MAX_SUBTASKS + 1 }), 'split')
   expectInvalid(() => validateSubmit({ handler: 'primes', input: 1, split: 1.5 }), 'split')
@@ -35,7 +35,9 @@ submit('input + split', () => {
 })
 
 submit('inputs list', () => {
-  assert.equal(validateSubmit({ handler: 'hash', inputs: [['a'], ['b']], reduce: null }), { handler: 'hash', ...defaults, reduce: null, kind: 'list', inputs: [['a'], ['b']] })
+  assert.equal(validateSubmit({ handler: 'hash', inputs: [['a'], ['b']], reduce: 'list' }), { handler: 'hash', ...defaults, reduce: 'list', kind: 'list', inputs: [['a'], ['b']] })
+  expectInvalid(() => validateSubmit({ handler: 'hash', inputs: [['a']], reduce: null }), 'reduce')
+  expectInvalid(() => validateSubmit({ handler: 'hash', inputs: [['a']], reduce: 'primes' }), 'reduce')
   expectInvalid(() => validateSubmit({ handler: 'hash', inputs: [] }), 'inputs')
   expectInvalid(() => validateSubmit({ handler: 'hash', inputs: 'x' }), 'inputs')
   expectInvalid(() => validateSubmit({ handler: 'hash', inputs: new Array(TASK_MAX_SUBTASKS + 1).fill(0) }), 'inputs')

@@ -19,9 +19,13 @@ export function validate<S extends TSchema> (schema: S, value: unknown, path = '
   return new ValidationError(failure.field, failure.value, failure.expected, failure.message)
 }
 
-/** A plain JSON copy for documents (TypeBox's own markers are not enumerable and stay behind). */
+/**
+ * A plain JSON copy for documents (TypeBox's own markers are not enumerable and stay behind). The `expected`
+ * keyword (the phrase Shoal's errors and docs use for a schema; always a string) is left out too: JSON Schema
+ * readers do not know it, and the Markdown shows it as the type.
+ */
 export function toJSONSchema (schema: TSchema): JsonSchema {
-  return JSON.parse(JSON.stringify(schema)) as JsonSchema
+  return JSON.parse(JSON.stringify(schema, (key, value: unknown) => key === 'expected' && typeof value === 'string' ? undefined : value)) as JsonSchema
 }
 
 /** Whether an object schema requires `field`. */

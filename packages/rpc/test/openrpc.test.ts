@@ -1,6 +1,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { SUBMIT_PARAMS } from '@shoal/core'
 import { defineMethod, Type, toMarkdown, toOpenRpc } from '../src/index.js'
+import { shoalMethods } from '../src/methods/index.js'
 import { add, echo, missing } from './fixtures.js'
 import { compacted, ticker } from './ws-fixtures.js'
 
@@ -17,6 +19,15 @@ test('OpenRPC 1.2.6 document from the table', () => {
   assert.equal(echoDoc.result, { name: 'result', schema: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'], additionalProperties: false } })
   assert.equal(doc.methods[2].params[0].required, false)
   assert.equal(doc.methods[2].errors.map((e: any) => e.code), [-32004, -32602, -32001])
+})
+
+test('published schemas carry no Shoal-only keyword; task.submit publishes the shape the node checks', () => {
+  const doc = toOpenRpc(shoalMethods, { title: 'Shoal', version: '1.0.0' }) as any
+  assert.not.match(JSON.stringify(doc), /"expected":"/)
+  const submit = shoalMethods.find(m => m.name === 'task.submit')!
+  assert.ok(submit.params === SUBMIT_PARAMS, "task.submit's params are core's SUBMIT_PARAMS, not a copy")
+  const handler = doc.methods.find((m: any) => m.name === 'task.submit').params.find((p: any) => p.name === 'handler')
+  assert.is(handler.schema.pattern, (SUBMIT_PARAMS.properties.handler as unknown as { pattern: string }).pattern)
 })
 
 test('Markdown: sections, params table, result schema, error codes', () => {

@@ -4,7 +4,7 @@
  */
 import { TASK_DEFAULT_RETRIES, TASK_DEFAULT_TIMEOUT_MS } from '../constants.js'
 import { checked, fail, Type } from '../schema/index.js'
-import { CANCEL, DONE, FAILURE, FINAL, HANDLER_NAME, INPUTS, JOB_ID, JOB_RECORD, LEASE, PRIORITY, REDUCE, RETRIES, TIMEOUT_MS, CHUNK } from './records.js'
+import { CANCEL, DONE, FAILURE, FINAL, HANDLER_NAME, INPUTS, JOB_ID, JOB_RECORD, LEASE, PRIORITY, RETRIES, TIMEOUT_MS, CHUNK } from './records.js'
 import type { Cancel, Done, Final, Failure, JobRecord, Lease } from './records.js'
 export { CANCEL, DONE, FAILURE, FINAL, HANDLER_NAME, HANDLER_NAME_PATTERN, JOB_ID, JOB_ID_PATTERN, JOB_RECORD, LEASE, TASK_MAX_PRIORITY, TASK_MAX_RETRIES, TASK_MAX_TIMEOUT_MS, TASK_MIN_PRIORITY, TASK_MIN_TIMEOUT_MS } from './records.js'
 
@@ -80,8 +80,8 @@ export function validateCancel (v: unknown, path = 'cancel'): Cancel {
 
 interface SubmitCommon {
   handler: string
-  /** undefined: the handler's own reduce (driver decides); null: the list of results; else a handler's reduce. */
-  reduce?: string | null
+  /** 'handler': the handler's own reduce; 'list': the results in order; undefined: 'list' for inputs, else 'handler'. */
+  reduce?: 'handler' | 'list'
   retries: number
   timeoutMs: number
   priority: number
@@ -103,17 +103,20 @@ export const SUBMIT_FIELDS = ['handler', 'input', 'inputs', 'split', 'reduce', '
  * set to undefined counts as absent (JSON cannot carry it); `input: null` is an input. Errors name bare fields
  * ('split', 'inputs') unless a `path` prefix is given.
  */
-/** task.submit params, field by field; which combination of input, inputs and split is validateSubmit's rule. */
+/**
+ * task.submit params, field by field: the one shape the node checks and the RPC method publishes (OpenRPC,
+ * docs/rpc.md). Which combination of input, inputs and split is validateSubmit's rule.
+ */
 export const SUBMIT_PARAMS = Type.Object({
-  handler: HANDLER_NAME,
-  input: Type.Optional(Type.Unknown()),
-  inputs: Type.Optional(INPUTS),
-  split: Type.Optional(CHUNK),
-  reduce: Type.Optional(REDUCE),
+  handler: { ...HANDLER_NAME, description: 'primes, wordcount, hash, sleep, a module handler from config, or exec:<allowlisted name>' },
+  input: Type.Optional(Type.Unknown({ description: 'the one input: a single subtask, or with split, the input the handler splits' })),
+  inputs: Type.Optional({ ...INPUTS, description: 'one subtask per input' }),
+  split: Type.Optional({ ...CHUNK, description: 'split input into this many subtasks with the handler\'s own split' }),
+  reduce: Type.Optional(Type.Enum(['handler', 'list'], { expected: "'handler' or 'list'", description: "'handler': the handler's own reduce (default with split and with input alone); 'list': the results in order (default with inputs)" })),
   retries: Type.Optional(RETRIES),
   timeoutMs: Type.Optional(TIMEOUT_MS),
   priority: Type.Optional(PRIORITY),
-  chunk: Type.Optional(CHUNK)
+  chunk: Type.Optional({ ...CHUNK, description: 'subtasks per lease (one lease and one result record per chunk); default: sized from the members and their slots, about 2 chunks per slot, and larger for a handler this node measured as cheap (about 50 ms of work a chunk)' })
 }, { additionalProperties: false })
 
 export function validateSubmit (params: unknown, path = ''): SubmitSpec {

@@ -1,4 +1,5 @@
 /** task.* methods: distributed jobs (docs/protocols/tasks.md). */
+import { JOB_ID as JOB_ID_SCHEMA, SUBMIT_PARAMS } from '@shoal/core'
 import { Type } from '../schema.js'
 import { methodsFor } from '../method-table.js'
 import { RpcErrorCode } from '../errors.js'
@@ -9,7 +10,7 @@ import { PEER_ID } from './schemas.js'
 const define = methodsFor<RpcContext>()
 const subscription = subscriptionsFor<RpcContext>()
 
-const JOB_ID = Type.String({ pattern: '^[0-9a-f]{32}$', description: 'a job id from task.submit' })
+const JOB_ID = { ...JOB_ID_SCHEMA, description: 'a job id from task.submit' }
 const STATE = Type.Enum(['pending', 'running', 'done', 'failed', 'cancelled'])
 const STATUS = Type.Object({
   jobId: JOB_ID,
@@ -33,17 +34,7 @@ const STATUS = Type.Object({
 export const taskSubmit = define({
   name: 'task.submit',
   description: 'Submits a job. Give `inputs` (one subtask each), or `input` with `split: N` (the handler splits it), or `input` alone (one subtask). Built-in handlers: primes, wordcount, hash, sleep; module handlers from config; exec:<name> when enabled. The job record is on two nodes before this returns.',
-  params: Type.Object({
-    handler: Type.String({ minLength: 1, maxLength: 128, description: 'primes, wordcount, hash, sleep, a module handler from config, or exec:<allowlisted name>' }),
-    input: Type.Optional(Type.Unknown()),
-    inputs: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 10_000 })),
-    split: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-    reduce: Type.Optional(Type.Enum(['handler', 'list'], { description: "'handler': the handler's own reduce (default with split); 'list': the results in order (default with inputs)" })),
-    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7 * 24 * 3_600_000 })),
-    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
-    chunk: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'subtasks per lease (one lease and one result record per chunk); default: sized from the members and their slots, about 2 chunks per slot, and larger for a handler this node measured as cheap (about 50 ms of work a chunk)' }))
-  }, { additionalProperties: false }),
+  params: SUBMIT_PARAMS,
   result: Type.Object({ jobId: JOB_ID }, { additionalProperties: false }),
   errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'a bad spec (the field is named), or no live member runs the handler' }],
   handler: async (p, ctx, { trace }) => await ctx.node.tasks.submit(p, { trace })
