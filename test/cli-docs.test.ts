@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -79,6 +79,23 @@ test('scripts/dev with no arguments prints its help without fetching Node or pri
     assert.match(unknown.stderr, /unknown command 'frobnicate'/)
   } finally {
     await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('every exit code the CLI can return is in the documented list (docs/architecture.md)', async () => {
+  const architecture = await readFile(join(root, 'docs/architecture.md'), 'utf8')
+  const flat = architecture.replace(/\s+/g, ' ')
+  const sentence = flat.slice(flat.indexOf('exit codes: ') + 'exit codes: '.length, flat.indexOf('Errors are one line'))
+  const documented = new Set([...sentence.matchAll(/(?:^|, )(\d) [a-z]/g)].map(m => Number(m[1])))
+  assert.equal([...documented].sort(), [0, 1, 2, 3, 4], `documented: ${sentence}`)
+  const dir = join(root, 'packages/cli/src')
+  const files = [...(await readdir(dir)).filter(f => f.endsWith('.ts')).map(f => join(dir, f)),
+    ...(await readdir(join(dir, 'commands'))).map(f => join(dir, 'commands', f))]
+  for (const file of files) {
+    const source = await readFile(file, 'utf8')
+    for (const m of source.matchAll(/(?:\breturn|exit\(|exitCode =) ?(\d+)\b/g)) {
+      assert.ok(documented.has(Number(m[1])), `${file.slice(root.length)}: exit code ${m[1]} is not documented`)
+    }
   }
 })
 

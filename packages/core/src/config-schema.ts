@@ -4,7 +4,8 @@
  * - the defaults (`default` keywords, values and reasons in constants.ts),
  * - the checks and their messages (field, value, `expected`; config.ts),
  * - the SHOAL_* environment mapping (`env` keywords; config-env.ts),
- * - the settings list printed by `shoal daemon --help` and in docs (`describeSettings`).
+ * - the settings table in docs/architecture.md and the variables `shoal daemon --help` names, both checked
+ *   against this schema by test/config-docs.test.ts.
  * Non-standard keywords (`expected`, `env`, `envFormat`) are annotations: JSON Schema validators ignore them.
  */
 import { Type, type Static, type TSchema } from './schema/index.js'

@@ -23,7 +23,10 @@ Settings come from flags, then SHOAL_* environment variables, then <data-dir>/co
                           json (JSON lines; the default otherwise, e.g. under systemd) ($SHOAL_LOG_FORMAT)
   --rpc-allow-remote      serve RPC on a non-loopback address (the token then travels in clear text)
   --mdns                  find members on the local network by mDNS ($SHOAL_MDNS)
-  --debug                 enable debug.* RPC methods (fault injection for tests)`
+  --debug                 enable debug.* RPC methods (fault injection for tests) ($SHOAL_DEBUG)
+
+Environment only: $SHOAL_DNS_SERVERS (DNS servers for /dns4 and /dnsaddr bootstrap names, comma-separated).
+Every setting, with its default: docs/architecture.md#configuration.`
 
 /**
  * The log format when no flag, SHOAL_LOG_FORMAT or config file sets one: readable lines for a person at a
