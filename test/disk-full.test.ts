@@ -7,7 +7,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { mkdir, rmdir } from 'node:fs/promises'
+import { appendFile, mkdir, rm, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LocalSwarm } from '@shoal/cli/local-swarm'
 import { RpcError } from '@shoal/rpc'
@@ -65,12 +65,45 @@ rootTest('writes on a full disk fail with a clear error; reads and the daemon ca
   assert.is(node.child.exitCode, null, 'the daemon is still running')
 })
 
+rootTest("a node whose disk is full before its first write: its seq reservation cannot be written, so writes fail with -32003 and nothing is published", async () => {
+  const dir = swarm.dataDir(2)
+  await mkdir(dir, { recursive: true })
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir], { stdio: 'ignore' })
+  try {
+    const node = await swarm.start(2)
+    const fill = join(dir, 'fill')
+    await writeFile(fill, '')
+    for (;;) {
+      try { await appendFile(fill, Buffer.alloc(64 * 1024)) } catch { break }
+    }
+    for (let i = 0; i < 2; i++) { try { await appendFile(fill, Buffer.alloc(1024)) } catch {} }
+    const put = await node.client.call('kv.put', { key: 'on-a-full-disk', value: 1 }).then(() => undefined, (err: RpcError) => err)
+    assert.is(put?.code, -32003, put?.message)
+    const publish = await node.client.call('events.publish', { topic: 'full', data: 1 }).then(() => undefined, (err: RpcError) => err)
+    assert.is(publish?.code, -32003, publish?.message)
+    assert.is((await node.client.call('events.list', { topic: 'full', limit: 10 })).events.length, 0, 'nothing published')
+    await rm(fill)
+    assert.is((await node.client.call('events.publish', { topic: 'full', data: 2 })).seq, 1, 'with room again, the first event takes seq 1')
+  } finally {
+    await swarm.kill(2, 'SIGTERM').catch(() => {})
+    execFileSync('umount', ['-l', dir], { stdio: 'ignore' })
+  }
+})
+
 rootTest('once the disk has room again, every acknowledged write survives a kill -9 (no write lost behind a partial log record)', async () => {
   const node = swarm.nodes.get(1)!
   // The disk is full from the test before: more failed writes leave LevelDB's log with partial records.
   for (let i = 0; i < 5; i++) await node.client.call('events.publish', { topic: 'fill', data: 'x'.repeat(60 * 1024) }).catch(() => {})
   execFileSync('mount', ['-o', 'remount,size=32m', mountPoint!], { stdio: 'ignore' })
-  const acked: number[] = []
+  // The first write now reopens the database to recover it; reads that arrive meanwhile wait for it, not fail.
+  const [first, ...reads] = await Promise.allSettled([
+    node.client.call('events.publish', { topic: 'after', data: { i: -1 } }),
+    ...Array.from({ length: 200 }, async () => await node.client.call('kv.get', { key: 'before' }))
+  ])
+  assert.is(first.status, 'fulfilled', first.status === 'rejected' ? String(first.reason) : '')
+  const failed = reads.filter(r => r.status === 'rejected').map(r => String((r as PromiseRejectedResult).reason))
+  assert.equal(failed, [], 'reads during the recovery reopen')
+  const acked: number[] = [(first as PromiseFulfilledResult<{ seq: number }>).value.seq]
   for (let i = 0; i < 60; i++) acked.push((await node.client.call('events.publish', { topic: 'after', data: { i } })).seq)
   await node.client.call('kv.put', { key: 'after-the-full-disk', value: 'kept' })
   await swarm.kill(1)

@@ -181,15 +181,19 @@ export async function openStore (path: string): Promise<Store> {
     }
   }
 
+  /** Reads of the live database wait out a recovery reopen (its close and open) instead of failing "not open". */
+  const settled = async (): Promise<void> => { if (reopening !== undefined) await reopening.catch(() => {}) }
+
   type Snapshot = ReturnType<typeof db.snapshot>
   /** get / entries / keys of one bucket, from the live database or through an explicit snapshot. */
   const reads = <V>(name: BucketName, snapshot: Snapshot | undefined): ReadBucket<V> => {
     const sub = sublevel(name)
     const at = snapshot === undefined ? {} : { snapshot }
     return {
-      get: async key => await sub.get(key, at) as V | undefined,
+      get: async key => { await settled(); return await sub.get(key, at) as V | undefined },
       getMany: async keys => {
         if (keys.length === 0) return []
+        await settled()
         const texts = await rawSublevel(name).getMany(keys, at)
         return texts.map(text => {
           if (text === undefined) return undefined
@@ -197,6 +201,7 @@ export async function openStore (path: string): Promise<Store> {
         })
       },
       async * entries (opts) {
+        await settled()
         // Decoded here rather than by level, whose iterator throws (and stops) at the first undecodable value.
         for await (const [key, text] of rawSublevel(name).iterator({ ...levelRange(opts), ...at })) {
           let value: V
@@ -205,6 +210,7 @@ export async function openStore (path: string): Promise<Store> {
         }
       },
       async * keys (opts) {
+        await settled()
         for await (const key of sub.keys({ ...levelRange(opts), ...at })) yield key
       }
     }

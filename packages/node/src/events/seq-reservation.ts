@@ -9,6 +9,7 @@
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { toWriteError } from '@shoal/store'
 
 /** Seqs reserved per write: one fsync'd file write per this many own events. */
 export const SEQ_RESERVATION_BLOCK = 10_000
@@ -50,9 +51,21 @@ export class SeqReservation {
     await run
   }
 
+  /**
+   * Throws StoreError (ERR_STORE_FULL on a full disk, ERR_STORE_IO otherwise) when the file cannot be written:
+   * the reservation then stays where it was, so nothing above it is signed, and the write that asked fails as a
+   * write to a full store does (-32003, nothing stored).
+   */
   private async extend (seq: number): Promise<void> {
     if (seq <= this.reserved) return
-    const reserved = seq + SEQ_RESERVATION_BLOCK
+    try {
+      await this.write(seq + SEQ_RESERVATION_BLOCK)
+    } catch (err) {
+      throw toWriteError(err, this.path)
+    }
+  }
+
+  private async write (reserved: number): Promise<void> {
     const tmp = `${this.path}.tmp`
     await mkdir(dirname(this.path), { recursive: true })
     const file = await open(tmp, 'w')
