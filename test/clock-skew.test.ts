@@ -110,6 +110,29 @@ test('kind 2: a record dated past the drift bound is deferred, not fatal: the re
   }
 })
 
+test('kind 2: a deferred record is taken once within the bound, never before, and a write issued after it is taken wins everywhere', async () => {
+  const swarm = await MemorySwarm.create({ config: CONFIG })
+  try {
+    const a = await swarm.add({ bootstrap: null })
+    const b = await swarm.add({ bootstrap: a })
+    const dated = Date.now() + 1.5 * DRIFT_MS
+    await a.kv.applyEvents([await foreignPut('deferred', 'future', dated)])
+    let takenAt = 0
+    await waitUntil('b takes the record', async () => {
+      if (await valueOn(b, 'deferred') !== 'future') return false
+      takenAt = Date.now()
+      return true
+    }, { timeoutMs: 15_000 })
+    assert.ok(takenAt + DRIFT_MS >= dated, `taken ${dated - takenAt - DRIFT_MS} ms before it was within the bound`)
+    // b's clock took in the record's version when it stored it (kind 1), so b refuses writes while its clock is more
+    // than half the bound ahead of the swarm's time (ERR_CLOCK_SKEW), then stamps them above the record.
+    await waitUntil('b accepts a write', async () => await b.kv.put('deferred', 'after').then(() => true, () => false), { timeoutMs: 15_000 })
+    await waitUntil('both hold the later write', async () => await valueOn(a, 'deferred') === 'after' && await valueOn(b, 'deferred') === 'after', { timeoutMs: 15_000 })
+  } finally {
+    await swarm.destroy()
+  }
+})
+
 test('kind 2: a future-dated event is ignored by gossipsub\'s validator (no score penalty for the forwarder), a forged one rejected', async () => {
   const swarm = await MemorySwarm.create({ config: CONFIG })
   const protocols = swarmProtocols('default')

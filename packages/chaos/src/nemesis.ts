@@ -6,11 +6,13 @@
 import type { ChaosCluster } from './cluster.js'
 import type { History } from './history.js'
 import { showFault } from './schedule.js'
-import type { Fault, FaultKind } from './types.js'
+import type { Fault, FaultKind, PartitionShape } from './types.js'
 
 export interface NemesisReport {
   injected: Record<FaultKind, number>
   skipped: Record<FaultKind, number>
+  /** Partitions injected, by shape. */
+  shapes: Record<PartitionShape, number>
   /** Scheduled faults that had not started when the run ended (the nemesis runs late when restarts are slow). */
   dropped: number
   /** Harness time the last fault was undone. */
@@ -34,7 +36,7 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => await ne
 
 export async function runNemesis (init: NemesisInit, schedule: Fault[], startedAt: number, signal: AbortSignal): Promise<NemesisReport> {
   const zero = (): Record<FaultKind, number> => ({ kill: 0, pause: 0, partition: 0, skew: 0, disk: 0, wipe: 0 })
-  const report: NemesisReport = { injected: zero(), skipped: zero(), dropped: 0 }
+  const report: NemesisReport = { injected: zero(), skipped: zero(), shapes: { 'majority-minority': 0, bridge: 0, isolate: 0 }, dropped: 0 }
   for (const [n, f] of schedule.entries()) {
     await sleep(startedAt + f.at - Date.now(), signal)
     if (signal.aborted) { report.dropped = schedule.length - n; break }
@@ -44,6 +46,7 @@ export async function runNemesis (init: NemesisInit, schedule: Fault[], startedA
     try {
       await inject(init.cluster, f, signal)
       report.injected[f.kind]++
+      if (f.shape !== undefined) report.shapes[f.shape]++
     } catch (err) {
       init.log(`nemesis: ${f.kind} failed: ${(err as Error).message}`)
       init.history.note({ phase: 'error', fault: f, error: (err as Error).message })

@@ -4,7 +4,7 @@
  * docs/reliability.md shows.
  */
 import { FAULT_KINDS, INVARIANTS } from './types.js'
-import type { FaultKind, InvariantId, Op, Violation } from './types.js'
+import type { FaultKind, InvariantId, Op, PartitionShape, Violation } from './types.js'
 
 export interface RunSummary {
   seed: number
@@ -13,6 +13,8 @@ export interface RunSummary {
   mode: { network: 'netns+iptables' | 'debug.partition', clocks: boolean, tmpfs: boolean }
   injected: Record<FaultKind, number>
   skipped: Record<FaultKind, number>
+  /** Partitions injected, by shape. */
+  shapes: Record<PartitionShape, number>
   /** Scheduled faults that never started (the run ended first). */
   dropped: number
   selected: FaultKind[]
@@ -31,7 +33,8 @@ export function renderTable (s: RunSummary): string {
   lines.push('', 'faults           injected  skipped')
   for (const k of FAULT_KINDS) {
     if (!s.selected.includes(k)) continue
-    lines.push(`  ${k.padEnd(15)}${String(s.injected[k]).padStart(8)}${String(s.skipped[k]).padStart(9)}`)
+    const shapes = k === 'partition' ? `   (${Object.entries(s.shapes).map(([shape, n]) => `${shape} ${n}`).join(', ')})` : ''
+    lines.push(`  ${k.padEnd(15)}${String(s.injected[k]).padStart(8)}${String(s.skipped[k]).padStart(9)}${shapes}`)
   }
   if (s.dropped > 0) lines.push(`  (${s.dropped} scheduled fault(s) not started before the end: restarts ran slower than planned)`)
   const kinds = [...new Set(s.ops.map(o => o.kind))].sort()

@@ -140,7 +140,7 @@ export async function runChaos (o: RunOptions): Promise<RunSummary> {
     const summary: RunSummary = {
       seed: o.seed, nodes: o.nodes, durationMs: o.durationMs,
       mode: { network: netns ? 'netns+iptables' : 'debug.partition', clocks, tmpfs },
-      injected: nem.injected, skipped: nem.skipped, dropped: nem.dropped, selected: o.faults, ops: history.ops, violations,
+      injected: nem.injected, skipped: nem.skipped, shapes: nem.shapes, dropped: nem.dropped, selected: o.faults, ops: history.ops, violations,
       convergence: { survivorsMs: surv.afterMs, finalMs: fin.afterMs, p50, p99, converged: surv.converged && fin.converged },
       killedForDurability: killed, crashes: cluster.crashes, dir
     }

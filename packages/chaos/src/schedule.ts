@@ -2,10 +2,14 @@
  * The nemesis schedule, a pure function of (seed, options): the same seed gives the same faults at the same
  * offsets on the same nodes. Faults run one after another with a gap between them (one fault at a time keeps a
  * violation attributable to the fault that caused it; overlapping faults are left for later).
+ *
+ * It opens with a coverage round: every selected kind once, and a partition in each of its three shapes, in a
+ * seeded order; then kinds are drawn at random. So a short run (CI's) still meets every fault it selected.
  */
 import { seededRng, shuffled } from '@shoal/core'
 import type { Rng } from '@shoal/core'
-import type { Fault, FaultKind } from './types.js'
+import { PARTITION_SHAPES } from './types.js'
+import type { Fault, FaultKind, PartitionShape } from './types.js'
 
 export interface ScheduleOptions {
   seed: number
@@ -24,16 +28,25 @@ export interface ScheduleOptions {
 const between = (rng: Rng, lo: number, hi: number): number => Math.round(lo + rng() * (hi - lo))
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!
 
+interface Draw { kind: FaultKind, shape?: PartitionShape }
+
+/** Every selected kind once, partitions once per shape, in a seeded order. */
+function coverageRound (faults: readonly FaultKind[], rng: Rng): Draw[] {
+  const draws = [...new Set(faults)].flatMap((kind): Draw[] => kind === 'partition' ? PARTITION_SHAPES.map(shape => ({ kind, shape })) : [{ kind }])
+  return shuffled(draws, rng)
+}
+
 export function generateSchedule (o: ScheduleOptions): Fault[] {
   const rng = seededRng(o.seed ^ 0x5eed)
   const nodes = Array.from({ length: o.nodes }, (_, i) => i + 1)
   const out: Fault[] = []
   if (o.faults.length === 0) return out
+  const first = coverageRound(o.faults, rng)
   let at = o.warmupMs ?? 3000
   const end = o.durationMs - (o.tailMs ?? 3000)
   while (at < end) {
-    const kind = pick(rng, o.faults)
-    const f = makeFault(kind, at, nodes, o, rng)
+    const draw = first.shift() ?? { kind: pick(rng, o.faults) }
+    const f = makeFault(draw, at, nodes, o, rng)
     if (at + f.durationMs > end) break
     out.push(f)
     at += f.durationMs + between(rng, 1000, 3000)
@@ -41,7 +54,7 @@ export function generateSchedule (o: ScheduleOptions): Fault[] {
   return out
 }
 
-function makeFault (kind: FaultKind, at: number, nodes: number[], o: ScheduleOptions, rng: Rng): Fault {
+function makeFault ({ kind, shape: given }: Draw, at: number, nodes: number[], o: ScheduleOptions, rng: Rng): Fault {
   const one = (): number => (kind === 'kill' && rng() < 1 / 3) ? o.jobNode : pick(rng, nodes)
   switch (kind) {
     case 'kill': return { kind, at, durationMs: between(rng, 500, 4000), nodes: [one()] }
@@ -55,7 +68,7 @@ function makeFault (kind: FaultKind, at: number, nodes: number[], o: ScheduleOpt
       return { kind, at, durationMs: between(rng, 4000, 12_000), nodes: [one()], offsetMs, ...(jumpMs !== undefined ? { jumpMs } : {}) }
     }
     case 'partition': {
-      const shape = pick(rng, ['majority-minority', 'bridge', 'isolate'] as const)
+      const shape = given ?? pick(rng, PARTITION_SHAPES)
       const order = shuffled(nodes, rng)
       let groups: number[][]
       if (shape === 'isolate') groups = [[order[0]!], order.slice(1)]

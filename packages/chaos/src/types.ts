@@ -35,6 +35,10 @@ export interface Op {
 export type FaultKind = 'kill' | 'pause' | 'partition' | 'skew' | 'disk' | 'wipe'
 export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'partition', 'skew', 'disk', 'wipe']
 
+/** How a partition splits the nodes: a minority from a majority, two sides joined by one bridge node, or one node alone. */
+export type PartitionShape = 'majority-minority' | 'bridge' | 'isolate'
+export const PARTITION_SHAPES: readonly PartitionShape[] = ['majority-minority', 'bridge', 'isolate']
+
 /** One scheduled fault: starts at `at` ms after the workload starts, lasts `durationMs`, then is healed. */
 export interface Fault {
   kind: FaultKind
@@ -44,7 +48,7 @@ export interface Fault {
   nodes: number[]
   /** partition: the groups that can talk only inside themselves (a bridge node may sit in two). */
   groups?: number[][]
-  shape?: 'majority-minority' | 'bridge' | 'isolate'
+  shape?: PartitionShape
   /** skew: offset in ms; `jumpMs` set = the running clock jumps by that much halfway. */
   offsetMs?: number
   jumpMs?: number

@@ -23,6 +23,16 @@ schedule('faults run one at a time inside the run, each kind appears, pauses sta
   assert.equal([...shapes].sort(), ['bridge', 'isolate', 'majority-minority'])
   assert.ok(s.filter(f => f.kind === 'kill').some(f => f.nodes[0] === 2), 'the job node gets killed')
 })
+schedule('a short run opens with every selected kind once and a partition of each shape', () => {
+  for (const seed of [1, 2026, 77]) {
+    const s = generateSchedule({ ...base, seed, durationMs: 90_000 })
+    const firstRound = s.slice(0, ALL.length + 2)
+    assert.equal(firstRound.filter(f => f.kind === 'partition').map(f => f.shape).sort(), ['bridge', 'isolate', 'majority-minority'], `seed ${seed}`)
+    for (const k of ALL) assert.ok(firstRound.some(f => f.kind === k), `seed ${seed}: kind ${k} in the first round`)
+  }
+  const two = generateSchedule({ ...base, seed: 5, faults: ['kill', 'skew'] }).slice(0, 2).map(f => f.kind).sort()
+  assert.equal(two, ['kill', 'skew'])
+})
 schedule('only the selected kinds', () => {
   const s = generateSchedule({ ...base, seed: 1, faults: ['pause'] })
   assert.ok(s.length > 10)
