@@ -118,6 +118,16 @@ test('back up, lose the disk, restore, converge: nothing lost', async () => {
   assert.is(again.code, 1, 'refuses a data dir that has an identity')
   const back = await swarm.start(3, { bootstrap: [node(1).addrs[0] ?? ''] })
   assert.is(back.peerId, peerId, 'the same identity')
+  // It published 20 writes after the others last heard from it, which only the backup holds: its first event now
+  // must not reuse their seqs. Until a peer has told it how far it got, writes are refused; then they go on above.
+  const ownSeqBefore = (await node(1).client.call('events.stats')).heads[peerId] ?? 0
+  const first = await waitUntil('the restored node takes a write', async () =>
+    await back.client.call('events.publish', { topic: 'after-restore', data: { first: true } }).catch((err: { code?: number, message: string }) => {
+      assert.is(err.code, -32003, err.message)
+      assert.match(err.message, 'restored from a backup')
+      return undefined
+    }), { timeoutMs: 20_000 })
+  assert.ok(first.seq > ownSeqBefore + 20, `its first event after the restore takes seq ${first.seq}, above the ${ownSeqBefore + 20} it may have signed`)
   const imported = await shoal(['kv', 'import', join(backupDir, 'kv.jsonl'), '--json', '--data-dir', dataDir])
   assert.is(imported.code, 0, imported.stderr)
   const counts = JSON.parse(imported.stdout) as { received: number, refused: number }
@@ -145,8 +155,9 @@ test('back up, lose the disk, restore, converge: nothing lost', async () => {
   // The restored node speaks again: its next event reaches the others (its event log was lost; repair gave it
   // back its own earlier events from the peers, so its sequence goes on from there).
   await back.client.call('events.publish', { topic: 'after-restore', data: { ok: true } })
-  await waitUntil("node 1 delivers the restored node's new event", async () =>
-    (await node(1).client.call('events.list', { topic: 'after-restore' })).events.some(e => e.origin === peerId), { timeoutMs: 20_000 })
+  await waitUntil("node 1 delivers the restored node's new events", async () =>
+    (await node(1).client.call('events.list', { topic: 'after-restore' })).events.filter(e => e.origin === peerId).length === 2, { timeoutMs: 20_000 })
+  for (const n of [node(1), node(2)]) assert.is((await n.client.call('events.stats')).rejected.equivocation ?? 0, 0, `node ${n.index}: no equivocation`)
 })
 
 test.run()

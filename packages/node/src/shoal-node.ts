@@ -182,6 +182,7 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, hlc, writes, clockGuard: () => { clockSync.guard() }, reservation, tracing }, {
     protocols,
     freshLog: store.created,
+    peersExpected: config.bootstrap.length > 0 || config.mdns,
     config: config.events,
     topicLimits
   })

@@ -12,7 +12,7 @@ import { copyFile, mkdir, readdir, readFile, writeFile, chmod, access, open } fr
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { resolveDataDir, ShoalError } from '@shoal/core'
-import { dataPath, defaultDataDir } from '@shoal/node'
+import { dataPath, defaultDataDir, SeqReservation } from '@shoal/node'
 import type { RpcClient, ShoalMethods } from '@shoal/rpc'
 import { connectClient, CLIENT_HELP, CLIENT_OPTIONS } from '../client.js'
 import { parse, str, UsageError } from '../args.js'
@@ -164,6 +164,8 @@ export async function restoreCommand (argv: string[], io: Io, env: Env): Promise
   if (await exists(join(dir, 'config.json'))) await copyFile(join(dir, 'config.json'), dataPath(dataDir, 'config'))
   // A new RPC token: the old one is not part of a backup (clients of the restored node read the new file).
   await writeFile(dataPath(dataDir, 'token'), randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' })
+  // The original went on publishing after the backup: the node learns its last seq from peers before it signs.
+  await SeqReservation.markRestored(dataDir)
   io.out(`restored ${manifest.peerId} into ${dataDir}; now start the daemon and run: shoal kv import ${join(dir, 'kv.jsonl')}`)
   return 0
 }

@@ -157,13 +157,19 @@ export class EventRepair {
     return true
   }
 
-  /** Exchanges heads with `peer` and pulls every origin it is ahead on. */
-  async exchangeDigest (peer: string): Promise<void> {
+  /**
+   * Exchanges heads with `peer` and pulls every origin it is ahead on. Returns the peer's heads (origin -> its
+   * contiguous seq), or undefined when it did not answer with a digest.
+   */
+  async exchangeDigest (peer: string): Promise<Record<string, number> | undefined> {
     try {
       const reply = await this.send(peer, { v: 1, type: 'digest', heads: this.host.log.heads() })
-      if (reply.type === 'digest') this.pullWhereAhead(peer, reply.heads)
+      if (reply.type !== 'digest') return undefined
+      this.pullWhereAhead(peer, reply.heads)
+      return reply.heads
     } catch (err) {
       if (this.host.running()) this.host.logger.debug({ peer, err: (err as Error).message }, 'digest exchange failed')
+      return undefined
     }
   }
 

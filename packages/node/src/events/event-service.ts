@@ -20,6 +20,7 @@ import { OwnEvents } from './own-events.js'
 import { GossipInbox } from './gossip-inbox.js'
 import { recentDeliveries } from './recent-deliveries.js'
 import type { SeqReservation } from './seq-reservation.js'
+import { OWN_SEQ_LEARN_INTERVAL_MS, OwnSeqLearning } from './own-seq-learning.js'
 import { RepeatingTasks, Waiters } from '../tasks.js'
 import type { SerialQueue } from '../tasks.js'
 import { CompactedError, encodedEventLimit, maxPayloadLimit } from './event-types.js'
@@ -72,6 +73,8 @@ export interface EventServiceInit {
   topicLimits?: Record<string, number>
   /** The event log was created empty at this start (a new node, or a lost `db/`). */
   freshLog?: boolean
+  /** Whether peers can be expected (bootstrap addresses or mDNS): a restored identity waits to hear from one. */
+  peersExpected?: boolean
 }
 
 export class EventService {
@@ -103,6 +106,8 @@ export class EventService {
 
   private readonly repair: EventRepair
   private readonly tracing: Tracing
+  /** Present for a restored identity until it has learned its last seq from peers. */
+  private readonly learning: OwnSeqLearning | undefined
 
   constructor (private readonly components: EventServiceComponents, private readonly init: EventServiceInit) {
     this.log = components.logger.child({ component: 'shoal:node:events' })
@@ -136,11 +141,24 @@ export class EventService {
       failed: err => { this.log.warn({ err: (err as Error).message }, 'could not store gossiped events') },
       applied: group => { for (const via of new Set(group.map(g => g.via))) this.noteGaps(group.filter(g => g.via === via).map(g => g.event), via) }
     })
+    const reservation = components.reservation
+    this.learning = reservation?.mustLearn === true
+      ? new OwnSeqLearning({
+        self: this.self,
+        reservation,
+        peersExpected: init.peersExpected ?? true,
+        ownHighest: () => Math.max(components.log.head(this.self), components.log.maxSeen(this.self)),
+        digest: async peer => await this.repair.exchangeDigest(peer),
+        peers: () => shuffled(this.livePeers(), this.components.rng),
+        continueAt: async next => { this.afterAppend(await this.queue.run(async () => await this.components.log.skipTo(this.self, next, { attach: this.attach }))) },
+        logger: this.log
+      })
+      : undefined
     this.own = new OwnEvents(components, {
       self: this.self,
       payloadLimit: topic => this.payloadLimit(topic),
       attach: this.attach,
-      guard: () => { this.components.clockGuard?.() },
+      guard: () => { this.learning?.guard(); this.components.clockGuard?.() },
       committed: (appended, events) => { this.ownCommitted(appended, events) }
     })
   }
@@ -194,6 +212,10 @@ export class EventService {
     })
     libp2p.addEventListener('peer:identify', this.onIdentify)
     this.tasks = new RepeatingTasks(this.components.clock, this.log)
+    if (this.learning !== undefined) {
+      const learning = this.learning
+      this.tasks.every(OWN_SEQ_LEARN_INTERVAL_MS, async () => { if (learning.learning) await learning.round() })
+    }
     this.tasks.every(this.init.config.digestIntervalMs, async () => {
       const [peer] = sample(connectedFirst(this.livePeers(), this.components.libp2p), 1, this.components.rng)
       if (peer !== undefined) await this.repair.exchangeDigest(peer)

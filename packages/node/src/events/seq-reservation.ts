@@ -17,6 +17,11 @@ const FILE = 'seq-reservation.json'
 
 export class SeqReservation {
   private reserved = 0
+  /**
+   * Set by `shoal restore` (markRestored): this identity signed events before, but how many is not known here (the
+   * data dir came from a backup). The node learns its last seq from peers before it publishes (EventService).
+   */
+  private learn = false
   private readonly path: string
   /** The cover() calls, one after another. */
   private tail: Promise<void> = Promise.resolve()
@@ -29,10 +34,26 @@ export class SeqReservation {
   static async open (dataDir: string): Promise<SeqReservation> {
     const r = new SeqReservation(dataDir)
     try {
-      const parsed = JSON.parse(await readFile(r.path, 'utf8')) as { reserved?: unknown }
+      const parsed = JSON.parse(await readFile(r.path, 'utf8')) as { reserved?: unknown, learnFromPeers?: unknown }
       if (Number.isSafeInteger(parsed.reserved) && (parsed.reserved as number) > 0) r.reserved = parsed.reserved as number
+      r.learn = parsed.learnFromPeers === true
     } catch {}
     return r
+  }
+
+  /**
+   * Marks a data dir whose identity was restored from a backup: the reservation of the original node is not known
+   * (it went on publishing after the backup), so the node must learn its last seq from peers before it publishes.
+   */
+  static async markRestored (dataDir: string): Promise<void> {
+    const r = new SeqReservation(dataDir)
+    r.learn = true
+    await r.write(0)
+  }
+
+  /** Whether this node must learn its last seq from peers before it signs an event (a restored identity). */
+  get mustLearn (): boolean {
+    return this.learn
   }
 
   /** The highest seq this node may have signed, in any event log it ever had. */
@@ -47,6 +68,21 @@ export class SeqReservation {
    */
   async cover (seq: number): Promise<void> {
     const run = this.tail.then(async () => { await this.extend(seq) })
+    this.tail = run.catch(() => {})
+    await run
+  }
+
+  /** Records that the node learned its last seq from peers and continues at `next`: reserves from there, durably. */
+  async learned (next: number): Promise<void> {
+    const run = this.tail.then(async () => {
+      this.learn = false
+      try {
+        await this.write(Math.max(next + SEQ_RESERVATION_BLOCK, this.reserved))
+      } catch (err) {
+        this.learn = true
+        throw toWriteError(err, this.path)
+      }
+    })
     this.tail = run.catch(() => {})
     await run
   }
@@ -70,7 +106,7 @@ export class SeqReservation {
     await mkdir(dirname(this.path), { recursive: true })
     const file = await open(tmp, 'w')
     try {
-      await file.writeFile(JSON.stringify({ reserved }) + '\n')
+      await file.writeFile(JSON.stringify(this.learn ? { reserved, learnFromPeers: true } : { reserved }) + '\n')
       await file.sync()
     } finally {
       await file.close()
