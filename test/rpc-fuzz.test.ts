@@ -2,7 +2,7 @@
  * JSON-RPC fuzzing against a real daemon (issue 13). Every method in the method table gets params generated from
  * its own params schema (fast-check, test/helpers/arbitrary.ts), and near misses of them; raw bodies of every kind
  * go to POST /rpc as well. Each answer must be a JSON-RPC answer that either matches the method's result schema
- * or carries a documented error code - never -32603 - within a deadline; afterwards the daemon still answers and
+ * or carries an error code the method's own OpenRPC entry lists - never -32603 - within a deadline; afterwards the daemon still answers and
  * its memory has not run away.
  *
  * Bounded for CI (SHOAL_FUZZ_BODIES, default 1500, a fixed seed). By hand: `scripts/dev fuzz [BODIES] [SEED]`
@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises'
 import fc from 'fast-check'
 import { LocalSwarm, type LocalNode } from '@shoal/cli/local-swarm'
 import { readToken } from '@shoal/node'
-import { RPC_ERROR_DOCS, RpcErrorCode, shoalMethods, shoalSubscriptions, toJSONSchema, validate, ValidationError, type JsonSchema } from '@shoal/rpc'
+import { RPC_ERROR_DOCS, RpcErrorCode, shoalMethods, shoalSubscriptions, toJSONSchema, toOpenRpc, validate, ValidationError, type JsonSchema } from '@shoal/rpc'
 import { arbitraryOf, nearMiss, rawBody } from './helpers/arbitrary.js'
 
 const BODIES = Number(process.env.SHOAL_FUZZ_BODIES ?? 1500)
@@ -26,6 +26,9 @@ const MAX_RSS_GROWTH_BYTES = 256 * 1024 * 1024
 
 const DOCUMENTED = new Set(RPC_ERROR_DOCS.map(e => e.code).filter(c => c !== RpcErrorCode.INTERNAL_ERROR))
 const methods = Object.values(shoalMethods)
+/** Per method, the error codes its OpenRPC entry (and docs/rpc.md) lists: what a call of it may answer. */
+const METHOD_ERRORS = new Map((toOpenRpc(shoalMethods, { title: 'Shoal', version: '0' }) as { methods: Array<{ name: string, errors: Array<{ code: number }> }> })
+  .methods.map(m => [m.name, new Set(m.errors.map(e => e.code))]))
 const names = [...methods.map(m => m.name), ...shoalSubscriptions.map(s => s.name)]
 
 /**
@@ -79,6 +82,8 @@ function problem (c: Case, status: number, text: string): string | undefined {
     if (a.error !== undefined) {
       if (a.error.code === RpcErrorCode.INTERNAL_ERROR) return '-32603 Internal error'
       if (typeof a.error.code !== 'number' || !DOCUMENTED.has(a.error.code)) return `undocumented error code ${String(a.error.code)}`
+      const own = c.method === undefined ? undefined : METHOD_ERRORS.get(c.method)
+      if (own !== undefined && !own.has(a.error.code)) return `${c.method} answered ${a.error.code}, which its documented errors (${[...own].join(', ')}) leave out`
     } else if (c.method !== undefined) {
       const def = methods.find(m => m.name === c.method)
       const checked = def === undefined ? undefined : validate(def.result, a.result, 'result')
