@@ -1,6 +1,7 @@
 /**
  * GET /healthz and GET /readyz on a real daemon's RPC port: no token needed, the status word and nothing
- * else, /readyz 503 until a node started with a bootstrap address has met the swarm, then 200.
+ * else, /readyz 503 until a node started with a bootstrap address has met the swarm, then 200; never 200 again
+ * once SIGTERM is handled.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -41,6 +42,23 @@ test('healthz and readyz answer without a token, with the status word only; read
   await waitUntil('node 2 ready', async () => (await get(`${base(joiner.rpcUrl)}/readyz`)).status === 200)
   assert.equal(await get(`${base(joiner.rpcUrl)}/readyz`), { status: 200, body: 'ok\n', type: 'text/plain; charset=utf-8' })
   assert.is((await fetch(`${base(joiner.rpcUrl)}/readyz`, { method: 'POST' })).status, 405)
+})
+
+test('a stopping daemon is never ready again: from SIGTERM on, readyz answers 503 or the port is closed', async () => {
+  const node = swarm.nodes.get(2)!
+  const url = `${base(node.rpcUrl)}/readyz`
+  assert.is((await get(url)).status, 200)
+  const seen: Array<number | 'closed'> = []
+  node.child.kill('SIGTERM')
+  await waitUntil('the RPC port closes', async () => {
+    const status = await get(url).then(r => r.status, () => 'closed' as const)
+    seen.push(status)
+    return status === 'closed'
+  }, { timeoutMs: 15_000, intervalMs: 5 })
+  // A poll may still be answered before the signal is handled; from the first answer that is not 200 (503, or
+  // the port already closed: the daemon closes RPC first, then leaves the swarm), never ready again.
+  const first = seen.findIndex(s => s !== 200)
+  assert.ok(seen.slice(first).every(s => s === 503 || s === 'closed'), `ready again while stopping: ${seen.join(' ')}`)
 })
 
 test.run()
