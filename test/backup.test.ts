@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SEQ_RESERVATION_BLOCK } from '@shoal/node'
 import { BIN_PATH } from '@shoal/cli/local-swarm'
 import type { LocalNode, LocalSwarm } from '@shoal/cli/local-swarm'
 import { waitUntil } from '@shoal/test-utils'
@@ -128,6 +129,7 @@ test('back up, lose the disk, restore, converge: nothing lost', async () => {
       return undefined
     }), { timeoutMs: 20_000 })
   assert.ok(first.seq > ownSeqBefore + 20, `its first event after the restore takes seq ${first.seq}, above the ${ownSeqBefore + 20} it may have signed`)
+  assert.is(first.seq, ownSeqBefore + SEQ_RESERVATION_BLOCK + 1, 'a block above what its peers held of it')
   const imported = await shoal(['kv', 'import', join(backupDir, 'kv.jsonl'), '--json', '--data-dir', dataDir])
   assert.is(imported.code, 0, imported.stderr)
   const counts = JSON.parse(imported.stdout) as { received: number, refused: number }
@@ -152,8 +154,8 @@ test('back up, lose the disk, restore, converge: nothing lost', async () => {
   assert.is(new Set(roots).size, 1, 'replicas equal')
   assert.ok((await readFile(join(backupDir, 'kv.jsonl'), 'utf8')).includes('"only3/19"'))
 
-  // The restored node speaks again: its next event reaches the others (its event log was lost; repair gave it
-  // back its own earlier events from the peers, so its sequence goes on from there).
+  // The restored node speaks again: its next event reaches the others (its sequence went on a block above what
+  // they held of it, and they skip that gap on its signed event).
   await back.client.call('events.publish', { topic: 'after-restore', data: { ok: true } })
   await waitUntil("node 1 delivers the restored node's new events", async () =>
     (await node(1).client.call('events.list', { topic: 'after-restore' })).events.filter(e => e.origin === peerId).length === 2, { timeoutMs: 20_000 })

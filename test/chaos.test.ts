@@ -35,6 +35,12 @@ test(`chaos run (seed ${SEED}, 5 nodes, ${DURATION_MS / 1000} s): every fault ki
     convergenceDeadlineMs: 30_000,
     log: line => { console.log(line) }
   })
+  if (isRoot()) {
+    // As root (CI) every fault must be real: a tool that could not be installed fails the run.
+    assert.is(summary.mode.network, 'netns+iptables', 'partitions by namespaces and iptables')
+    assert.ok(summary.mode.clocks, `clock skew by libfaketime (${LIBFAKETIME})`)
+    assert.ok(summary.mode.tmpfs, 'full disks on tmpfs')
+  }
   const unavailable = (k: string): boolean => (k === 'disk' && !summary.mode.tmpfs) || (k === 'skew' && !summary.mode.clocks)
   for (const k of FAULT_KINDS) {
     if (unavailable(k)) assert.is(summary.injected[k], 0, `${k} cannot run here, so none counts as injected`)

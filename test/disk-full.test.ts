@@ -92,7 +92,7 @@ rootTest("a node whose disk is full before its first write: its seq reservation 
 
 rootTest('once the disk has room again, every acknowledged write survives a kill -9 (no write lost behind a partial log record)', async () => {
   const node = swarm.nodes.get(1)!
-  // The disk is full from the test before: more failed writes leave LevelDB's log with partial records.
+  // Node 1's disk is still full from the first test: more failed writes leave LevelDB's log with partial records.
   for (let i = 0; i < 5; i++) await node.client.call('events.publish', { topic: 'fill', data: 'x'.repeat(60 * 1024) }).catch(() => {})
   execFileSync('mount', ['-o', 'remount,size=32m', mountPoint!], { stdio: 'ignore' })
   // The first write now reopens the database to recover it; reads that arrive meanwhile wait for it, not fail.

@@ -24,8 +24,9 @@ schedule('faults run one at a time inside the run, each kind appears, pauses sta
   assert.ok(s.filter(f => f.kind === 'kill').some(f => f.nodes[0] === 2), 'the job node gets killed')
 })
 schedule('a short run opens with every selected kind once and a partition of each shape', () => {
+  // CI's run: 75 s (test/chaos.test.ts). Not every seed fits the round in 75 s (915 and 1840 of 1..2000 do not).
   for (const seed of [1, 2026, 77]) {
-    const s = generateSchedule({ ...base, seed, durationMs: 90_000 })
+    const s = generateSchedule({ ...base, seed, durationMs: 75_000 })
     const firstRound = s.slice(0, ALL.length + 2)
     assert.equal(firstRound.filter(f => f.kind === 'partition').map(f => f.shape).sort(), ['bridge', 'isolate', 'majority-minority'], `seed ${seed}`)
     for (const k of ALL) assert.ok(firstRound.some(f => f.kind === k), `seed ${seed}: kind ${k} in the first round`)

@@ -85,9 +85,10 @@ export function report (err: unknown, io: Io): number {
     io.err(`shoal: ${err.message}`)
     return err.code === 'ERR_NO_DAEMON' ? 3 : 1
   }
-  // A file or directory the user named (or its parent) is not what the command needs: say which, in one line.
+  // A file or directory the command was given (or its parent) is not what it needs: say which, in one line; exit
+  // 2 when the user can fix it by naming another path, 1 when the disk itself failed (full, I/O error).
   const fs = explainFileSystemFailure(err)
-  if (fs !== undefined) { io.err(`shoal: ${fs}`); return 2 }
+  if (fs !== undefined) { io.err(`shoal: ${fs}`); return ['ENOSPC', 'EIO', 'EDQUOT'].includes((err as { code: string }).code) ? 1 : 2 }
   io.err(`shoal: unexpected error: ${(err as Error)?.stack ?? String(err)}`)
   return 1
 }

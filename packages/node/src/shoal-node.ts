@@ -179,15 +179,16 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const writes = new SerialQueue()
   const clockSync = new ClockSync({ libp2p, clock, rng: components.rng, logger, membership, events, hlc }, { protocol: protocols.time, maxDriftMs: config.events.maxClockDriftMs })
   const reservation = await SeqReservation.open(config.dataDir)
+  // Beside db/, so a node whose store was lost still counts the members it last knew toward quorum.
+  const memberMemory = await MemberMemory.open(config.dataDir, libp2p.peerId.toString(), clock)
   const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, hlc, writes, clockGuard: () => { clockSync.guard() }, reservation, tracing }, {
     protocols,
     freshLog: store.created,
-    peersExpected: config.bootstrap.length > 0 || config.mdns,
+    // A restored identity waits to hear from a peer when it can expect one.
+    peersExpected: config.bootstrap.length > 0 || config.mdns || memberMemory.list().length > 0 || (await knownPeers.list()).length > 0,
     config: config.events,
     topicLimits
   })
-  // Beside db/, so a node whose store was lost still counts the members it last knew toward quorum.
-  const memberMemory = await MemberMemory.open(config.dataDir, libp2p.peerId.toString(), clock)
   const rememberedPeers = async (): Promise<Array<{ peerId: string, lastSeen: number }>> => [...await knownPeers.list(), ...memberMemory.list()]
   const kv = new KvService({ libp2p, clock, rng: components.rng, logger, events, eventService, membership, repo: kvRepo, hlc, writes, tracing, rememberedPeers }, {
     protocols, config: config.kv, rememberMs: config.membership.deadMemberRetentionMs

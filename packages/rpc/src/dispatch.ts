@@ -333,13 +333,19 @@ function envelopeIdSources (body: string): Map<number, string> {
   const envelopeDepth = batch ? 2 : 1
   let depth = 0
   let element = -1
+  // In a batch, each element (an object or not) starts at depth 1 after the opening '[' or a ','.
+  let elementStarts = false
   for (let i = 0; i < body.length; i++) {
-    const c = body[i]
+    const c = body[i]!
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue
+    if (batch && depth === 1 && elementStarts && c !== ']') { element++; elementStarts = false }
     if (c === '{' || c === '[') {
       depth++
-      if (batch && depth === 2) element++
+      if (batch && depth === 1) elementStarts = true
     } else if (c === '}' || c === ']') {
       depth--
+    } else if (c === ',') {
+      if (batch && depth === 1) elementStarts = true
     } else if (c === '"') {
       const start = i
       for (i++; body[i] !== '"'; i++) if (body[i] === '\\') i++

@@ -124,6 +124,13 @@ test('ids beyond what a double holds are echoed exactly as sent (single, batch, 
     const many = await post(h.url, `[{"jsonrpc":"2.0","id":9007199254740993,"method":"echo","params":{"message":${deep}}},` +
       '{"\\u0069d":"s","jsonrpc":"2.0","method":"echo","params":{"message":"x"}},{"jsonrpc":"2.0","method":"echo","id":-12345678901234567890,"params":{"message":"{\\"id\\":1}"}}]')
     for (const id of ['9007199254740993', '"s"', '-12345678901234567890']) assert.ok(many.text.includes(`"id":${id},`), `depth ${depth}, id ${id}: ${many.text.slice(0, 300)}`)
+    // Elements that are not objects count too: each answer keeps its own request's id.
+    const mixed = await post(h.url, `["x", [1, {"id": 5}], {"jsonrpc":"2.0","id":9007199254740993,"method":"echo","params":{"message":${deep}}}, ` +
+      '{"jsonrpc":"2.0","id":12345678901234567890,"method":"nope"}]')
+    const answers = JSON.parse(mixed.text) as Array<{ id: unknown, error?: { code: number } }>
+    assert.is(answers.length, 4, mixed.text.slice(0, 300))
+    assert.ok(mixed.text.includes('"id":9007199254740993,"error":{"code":-32602'), `depth ${depth}: ${mixed.text.slice(0, 400)}`)
+    assert.ok(mixed.text.includes('"id":12345678901234567890,"error":{"code":-32601'), `depth ${depth}: ${mixed.text.slice(0, 400)}`)
   }
 })
 

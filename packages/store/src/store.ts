@@ -181,8 +181,21 @@ export async function openStore (path: string): Promise<Store> {
     }
   }
 
-  /** Reads of the live database wait out a recovery reopen (its close and open) instead of failing "not open". */
+  /**
+   * A recovery reopen closes and opens the database. Reads of the live database that start meanwhile wait it out;
+   * a get that the close overtook is tried once more after it. An iteration already running fails as before.
+   */
   const settled = async (): Promise<void> => { if (reopening !== undefined) await reopening.catch(() => {}) }
+  const afterReopen = async <T>(read: () => Promise<T>): Promise<T> => {
+    await settled()
+    try {
+      return await read()
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'LEVEL_DATABASE_NOT_OPEN' || closed) throw err
+      await settled()
+      return await read()
+    }
+  }
 
   type Snapshot = ReturnType<typeof db.snapshot>
   /** get / entries / keys of one bucket, from the live database or through an explicit snapshot. */
@@ -190,18 +203,17 @@ export async function openStore (path: string): Promise<Store> {
     const sub = sublevel(name)
     const at = snapshot === undefined ? {} : { snapshot }
     return {
-      get: async key => { await settled(); return await sub.get(key, at) as V | undefined },
+      get: async key => snapshot !== undefined ? await sub.get(key, at) as V | undefined : await afterReopen(async () => await sub.get(key) as V | undefined),
       getMany: async keys => {
         if (keys.length === 0) return []
-        await settled()
-        const texts = await rawSublevel(name).getMany(keys, at)
+        const texts = snapshot !== undefined ? await rawSublevel(name).getMany(keys, at) : await afterReopen(async () => await rawSublevel(name).getMany(keys))
         return texts.map(text => {
           if (text === undefined) return undefined
           try { return JSON.parse(text) as V } catch { return undefined }
         })
       },
       async * entries (opts) {
-        await settled()
+        if (snapshot === undefined) await settled()
         // Decoded here rather than by level, whose iterator throws (and stops) at the first undecodable value.
         for await (const [key, text] of rawSublevel(name).iterator({ ...levelRange(opts), ...at })) {
           let value: V
@@ -210,7 +222,7 @@ export async function openStore (path: string): Promise<Store> {
         }
       },
       async * keys (opts) {
-        await settled()
+        if (snapshot === undefined) await settled()
         for await (const key of sub.keys({ ...levelRange(opts), ...at })) yield key
       }
     }
@@ -271,10 +283,6 @@ function checkOp (op: BatchOp, i: number): void {
   }
 }
 
-/**
- * What a failed write becomes: ERR_STORE_FULL when LevelDB (or the OS under it) says the disk is full, else
- * ERR_STORE_IO. Used by every write path; an error that already is a StoreError passes through.
- */
 /** Room LevelDB needs beyond its logs' size to recover them at open (a table as large, a new log, the manifest). */
 const RECOVERY_MARGIN_BYTES = 1024 * 1024
 
@@ -293,16 +301,21 @@ async function roomToRecover (path: string): Promise<boolean> {
   }
 }
 
+/**
+ * What a failed write becomes: ERR_STORE_FULL when LevelDB (or the OS under it) says the disk is full, else
+ * ERR_STORE_IO. Used by every write path; an error that already is a StoreError passes through.
+ * `path`: the database, or the file beside it that failed (the message names it).
+ */
 export function toWriteError (err: unknown, path: string): StoreError {
   if (err instanceof StoreError) return err
   const e = err as { code?: unknown, message?: unknown, cause?: { code?: unknown, message?: unknown } } | undefined
   const text = [e?.message, e?.cause?.message].filter(m => typeof m === 'string').join(' ').trim() || String(err)
   if (e?.code === 'ENOSPC' || e?.cause?.code === 'ENOSPC' || /ENOSPC|No space left/i.test(text)) {
     return new StoreError(STORE_ERRORS.full,
-      `the disk holding the database at ${path} is full (${text}); the write was not stored. Free disk space, or lower the retention limits.`,
+      `the disk holding ${path} is full (${text}); the write was not stored. Free disk space, or lower the retention limits.`,
       { path })
   }
-  return new StoreError(STORE_ERRORS.io, `cannot write to the database at ${path}: ${text}`, { path })
+  return new StoreError(STORE_ERRORS.io, `cannot write to ${path}: ${text}`, { path })
 }
 
 function classifyOpenError (err: unknown, path: string): StoreError {

@@ -159,13 +159,14 @@ export async function restoreCommand (argv: string[], io: Io, env: Env): Promise
     throw new ShoalError('ERR_ALREADY_EXISTS', `${dataPath(dataDir, 'identity')} exists: restore into an empty data dir (move the old one aside first)`)
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  // First: the original went on publishing after the backup, so the node must learn its last seq from peers
+  // before it signs. Marked before the identity lands, so no half-done restore starts without the mark.
+  await SeqReservation.markRestored(dataDir)
   await copyFile(join(dir, 'identity.key'), dataPath(dataDir, 'identity'))
   await chmod(dataPath(dataDir, 'identity'), 0o600)
   if (await exists(join(dir, 'config.json'))) await copyFile(join(dir, 'config.json'), dataPath(dataDir, 'config'))
   // A new RPC token: the old one is not part of a backup (clients of the restored node read the new file).
   await writeFile(dataPath(dataDir, 'token'), randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' })
-  // The original went on publishing after the backup: the node learns its last seq from peers before it signs.
-  await SeqReservation.markRestored(dataDir)
   io.out(`restored ${manifest.peerId} into ${dataDir}; now start the daemon and run: shoal kv import ${join(dir, 'kv.jsonl')}`)
   return 0
 }

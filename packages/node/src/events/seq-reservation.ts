@@ -1,11 +1,12 @@
 /**
- * Crash-safe sequence numbers for this node's own events (docs/protocols/events.md, "Sequence numbers"). Before
+ * Crash-safe sequence numbers for this node's own events (docs/protocols/events.md, "Publishing and sequence numbers"). Before
  * it signs a seq above the reservation, the node writes `<dataDir>/seq-reservation.json` = `{ reserved }` a block
  * of seqs ahead (write, fsync, rename, fsync the directory). The file lives beside `db/`, not in it, so when the
  * event log is lost (a moved-aside or rebuilt `db/`) the node still knows every seq it may ever have signed: it
  * starts its new log above the reservation and never signs a second, different event under a seq that peers
  * may hold (they would refuse it as equivocation). The seqs skipped were never published; peers skip that gap on
  * the node's own signed event at the new start (the `compacted` evidence of the repair protocol).
+ * `shoal restore` adds `learnFromPeers: true`: the node first learns its last seq from peers (own-seq-learning.ts).
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -23,7 +24,7 @@ export class SeqReservation {
    */
   private learn = false
   private readonly path: string
-  /** The cover() calls, one after another. */
+  /** The cover() and learned() calls, one after another. */
   private tail: Promise<void> = Promise.resolve()
 
   private constructor (dataDir: string) {
@@ -46,9 +47,9 @@ export class SeqReservation {
    * (it went on publishing after the backup), so the node must learn its last seq from peers before it publishes.
    */
   static async markRestored (dataDir: string): Promise<void> {
-    const r = new SeqReservation(dataDir)
+    const r = await SeqReservation.open(dataDir)
     r.learn = true
-    await r.write(0)
+    await r.write(r.reserved)
   }
 
   /** Whether this node must learn its last seq from peers before it signs an event (a restored identity). */

@@ -6,7 +6,7 @@ import { subscriptionsFor } from '../subscription.js'
 import type { Delivered } from '@shoal/node'
 import { EVENT_TOPIC, eventTypeSchema } from '@shoal/core'
 import type { RpcContext } from './context.js'
-import { PEER_ID } from './schemas.js'
+import { PEER_ID, WRITE_REFUSED } from './schemas.js'
 
 const define = methodsFor<RpcContext>()
 
@@ -46,7 +46,7 @@ export const eventsPublish = define({
     type: Type.Optional(eventTypeSchema({ description: "event type (default 'user'): a lowercase letter or digit, then a-z 0-9 . _ -" }))
   }, { additionalProperties: false }),
   result: Type.Object({ origin: PEER_ID, seq: Type.Integer({ minimum: 1 }), hlc: Type.Object({ wall: Type.Integer({ minimum: 0 }), logical: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }), lsn: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
-  errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'data too large, or not JSON' }],
+  errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'data too large, or not JSON' }, WRITE_REFUSED],
   handler: async (params, ctx, { trace }) => {
     const r = await ctx.node.events.publish(params.topic, JSON.stringify(params.data ?? null), { ...(params.type === undefined ? {} : { type: params.type }), trace })
     return { origin: r.origin, seq: r.seq, hlc: r.hlc, lsn: r.lsn }

@@ -4,7 +4,7 @@ import { methodsFor } from '../method-table.js'
 import { RpcErrorCode } from '../errors.js'
 import { subscriptionsFor } from '../subscription.js'
 import type { RpcContext } from './context.js'
-import { KV_KEY, KV_PREFIX, PEER_ID } from './schemas.js'
+import { KV_KEY, KV_PREFIX, PEER_ID, WRITE_REFUSED } from './schemas.js'
 import { COMPACTED_CODE } from './events.js'
 
 const define = methodsFor<RpcContext>()
@@ -24,7 +24,8 @@ const WRITE_RESULT = Type.Object({ key: KEY, version: VERSION, acked: Type.Integ
 const RECORD = Type.Object({ key: KEY, value: Type.Unknown(), version: VERSION }, { additionalProperties: false })
 const WRITE_ERRORS = [
   { code: RpcErrorCode.INVALID_PARAMS, message: 'bad key, value too large, bad acks' },
-  { code: RpcErrorCode.TIMEOUT, message: 'fewer nodes acknowledged than required in time; data: {acked, required}; the write stays and keeps replicating' }
+  { code: RpcErrorCode.TIMEOUT, message: 'fewer nodes acknowledged than required in time; data: {acked, required}; the write stays and keeps replicating' },
+  WRITE_REFUSED
 ]
 
 export const kvPut = define({

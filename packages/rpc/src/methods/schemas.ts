@@ -1,5 +1,12 @@
-/** Result shapes shared by several methods. */
+/** Result shapes and error docs shared by several methods. */
+import { RpcErrorCode } from '../errors.js'
 import { Type } from '../schema.js'
+
+/** Why a write (kv.put, kv.delete, events.publish, task.submit) may be refused with nothing written anywhere. */
+export const WRITE_REFUSED = {
+  code: RpcErrorCode.UNAVAILABLE,
+  message: "nothing written: the disk is full or the store failed, this node's clock is off the swarm's, or a node restored from a backup has not yet learned its last seq from a peer"
+} as const
 
 export const MULTIADDR = Type.String({ minLength: 1, maxLength: 1024, pattern: '^/', description: 'a multiaddr, e.g. /ip4/127.0.0.1/tcp/7700/p2p/12D3Koo…' })
 /**

@@ -5,7 +5,7 @@ import { methodsFor } from '../method-table.js'
 import { RpcErrorCode } from '../errors.js'
 import { subscriptionsFor } from '../subscription.js'
 import type { RpcContext } from './context.js'
-import { PEER_ID } from './schemas.js'
+import { PEER_ID, WRITE_REFUSED } from './schemas.js'
 
 const define = methodsFor<RpcContext>()
 const subscription = subscriptionsFor<RpcContext>()
@@ -36,7 +36,7 @@ export const taskSubmit = define({
   description: 'Submits a job. Give `inputs` (one subtask each), or `input` with `split: N` (the handler splits it), or `input` alone (one subtask). Built-in handlers: primes, wordcount, hash, sleep; module handlers from config; exec:<name> when enabled. The job record is on two nodes before this returns.',
   params: SUBMIT_PARAMS,
   result: Type.Object({ jobId: JOB_ID }, { additionalProperties: false }),
-  errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'a bad spec (the field is named), or no live member runs the handler' }],
+  errors: [{ code: RpcErrorCode.INVALID_PARAMS, message: 'a bad spec (the field is named), or no live member runs the handler' }, WRITE_REFUSED],
   handler: async (p, ctx, { trace }) => await ctx.node.tasks.submit(p, { trace })
 })
 
