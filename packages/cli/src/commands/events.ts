@@ -74,7 +74,6 @@ export async function eventsCommand (argv: string[], io: Io, env: Record<string,
   }
 }
 
-
 function cursor (v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)

@@ -73,7 +73,10 @@ export interface EventServiceInit {
   topicLimits?: Record<string, number>
   /** The event log was created empty at this start (a new node, or a lost `db/`). */
   freshLog?: boolean
-  /** Whether peers can be expected (bootstrap addresses or mDNS): a restored identity waits to hear from one. */
+  /**
+   * Whether peers can be expected (bootstrap addresses, mDNS, or members and peers remembered): a restored identity
+   * then waits to hear from one before it publishes (own-seq-learning.ts). Default true.
+   */
   peersExpected?: boolean
 }
 

@@ -1,7 +1,7 @@
 /**
- * Crash-safe sequence numbers for this node's own events (docs/protocols/events.md, "Publishing and sequence numbers"). Before
- * it signs a seq above the reservation, the node writes `<dataDir>/seq-reservation.json` = `{ reserved }` a block
- * of seqs ahead (write, fsync, rename, fsync the directory). The file lives beside `db/`, not in it, so when the
+ * Crash-safe sequence numbers for this node's own events (docs/protocols/events.md, "Publishing and sequence
+ * numbers"). Before it signs a seq above the reservation, the node writes `<dataDir>/seq-reservation.json` =
+ * `{ reserved }` a block of seqs ahead (write, fsync, rename, fsync the directory). The file lives beside `db/`, not in it, so when the
  * event log is lost (a moved-aside or rebuilt `db/`) the node still knows every seq it may ever have signed: it
  * starts its new log above the reservation and never signs a second, different event under a seq that peers
  * may hold (they would refuse it as equivocation). The seqs skipped were never published; peers skip that gap on
