@@ -184,8 +184,8 @@ export async function createShoalNode (components: ShoalNodeComponents, init: Sh
   const eventService = new EventService({ libp2p, clock, rng: components.rng, logger, events, gossip, membership, log: eventLog, privateKey: init.privateKey, hlc, writes, clockGuard: () => { clockSync.guard() }, reservation, tracing }, {
     protocols,
     freshLog: store.created,
-    // A restored identity waits to hear from a peer when it can expect one.
-    peersExpected: config.bootstrap.length > 0 || config.mdns || memberMemory.list().length > 0 || (await knownPeers.list()).length > 0,
+    // A restored identity waits to hear from a peer when it can expect one (read only for a restored identity).
+    peersExpected: reservation.mustLearn && (config.bootstrap.length > 0 || config.mdns || memberMemory.list().length > 0 || (await knownPeers.list()).length > 0),
     config: config.events,
     topicLimits
   })

@@ -187,7 +187,7 @@ export async function openStore (path: string): Promise<Store> {
    */
   const settled = async (): Promise<void> => { if (reopening !== undefined) await reopening.catch(() => {}) }
   const afterReopen = async <T>(read: () => Promise<T>): Promise<T> => {
-    await settled()
+    if (reopening !== undefined) await settled()
     try {
       return await read()
     } catch (err) {
